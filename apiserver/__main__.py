@@ -1,0 +1,107 @@
+"""`python -m apiserver`: run the API server.
+
+Flags use kube-apiserver's names. HTTPS (`--secure-port`, default 6443) always
+runs; plain HTTP (`--port`, default off) is for local tests and is anonymous.
+
+    python -m apiserver --etcd-servers http://127.0.0.1:2379 \
+        --token-auth-file tokens.csv --cert-dir var/pki --port 8080
+
+Kubernetes counterpart: cmd/kube-apiserver/app/server.go
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+import uvicorn
+
+from apiserver.app import create_app
+from apiserver.auth import TokenAuthenticator, ensure_serving_certificate
+from apiserver.metrics import RequestMetrics
+from apiserver.server import APIServer, ServerConfig
+from apiserver.storage.etcd import EtcdStorage
+
+log = logging.getLogger("apiserver")
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m apiserver", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--etcd-servers", default="http://127.0.0.1:2379")
+    parser.add_argument("--bind-address", default="0.0.0.0")
+    parser.add_argument("--secure-port", type=int, default=6443,
+                        help="HTTPS port; 0 turns HTTPS off")
+    parser.add_argument("--port", type=int, default=0, help="plain HTTP port (anonymous); 0 = off")
+    parser.add_argument("--insecure-bind-address", default="127.0.0.1")
+    parser.add_argument("--tls-cert-file", default="")
+    parser.add_argument("--tls-private-key-file", default="")
+    parser.add_argument("--cert-dir", default="var/pki",
+                        help="where the generated CA and serving certificate live")
+    parser.add_argument("--tls-sans", default="", help="extra names/IPs for the serving cert")
+    parser.add_argument("--token-auth-file", default="")
+    parser.add_argument("--anonymous-auth", default="false", choices=["true", "false"],
+                        help="let requests without a token through on HTTPS")
+    parser.add_argument("--service-cluster-ip-range", default="10.96.0.0/16")
+    parser.add_argument("--service-node-port-range", default="30000-32767")
+    parser.add_argument("-v", "--v", type=int, default=0, help="log verbosity")
+    return parser.parse_args(argv)
+
+
+async def run(args: argparse.Namespace) -> None:
+    storage = EtcdStorage(args.etcd_servers)
+    await storage.connect()
+    server = APIServer(storage, ServerConfig(
+        service_cluster_ip_range=args.service_cluster_ip_range,
+        service_node_port_range=args.service_node_port_range))
+    await server.start()
+    metrics = RequestMetrics()
+    servers: list[uvicorn.Server] = []
+    log_level = "info" if args.v >= 2 else "warning"
+    if args.secure_port:
+        authenticator = None
+        if args.anonymous_auth == "false":
+            if not args.token_auth_file:
+                sys.exit("--token-auth-file is required for HTTPS unless --anonymous-auth=true")
+            authenticator = TokenAuthenticator.from_file(args.token_auth_file)
+        cert, key = args.tls_cert_file, args.tls_private_key_file
+        if not cert:
+            generated = ensure_serving_certificate(
+                args.cert_dir, [s for s in args.tls_sans.split(",") if s])
+            cert, key = str(generated.cert_file), str(generated.key_file)
+        servers.append(uvicorn.Server(uvicorn.Config(
+            create_app(server, metrics, authenticator), host=args.bind_address,
+            port=args.secure_port, ssl_certfile=cert, ssl_keyfile=key, ws="wsproto",
+            log_level=log_level, lifespan="off", timeout_graceful_shutdown=2)))
+    if args.port:
+        servers.append(uvicorn.Server(uvicorn.Config(
+            create_app(server, metrics, None), host=args.insecure_bind_address, port=args.port,
+            ws="wsproto", log_level=log_level, lifespan="off", timeout_graceful_shutdown=2)))
+    if not servers:
+        sys.exit("nothing to serve: both --secure-port and --port are 0")
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, lambda: [setattr(s, "should_exit", True) for s in servers])
+    for s in servers:
+        s.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    log.info("serving secure_port=%s port=%s etcd=%s", args.secure_port, args.port,
+             args.etcd_servers)
+    try:
+        await asyncio.gather(*(s.serve() for s in servers))
+    finally:
+        await server.stop()
+        await storage.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.DEBUG if args.v >= 4 else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    main()

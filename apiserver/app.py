@@ -1,0 +1,123 @@
+"""The HTTP application: routes, authentication, errors as Status, metrics.
+
+One ASGI app per listener. The HTTPS listener authenticates every request with a
+bearer token (401 otherwise); the plain HTTP listener, meant for local tests, is
+anonymous. Health and version endpoints answer without credentials, as the real
+API server lets anonymous users read them.
+
+Kubernetes counterpart: staging/src/k8s.io/apiserver/pkg/server/config.go
+(DefaultBuildHandlerChain), pkg/endpoints/handlers/responsewriters
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from apiserver import discovery, errors, handlers
+from apiserver.auth import ANONYMOUS, TokenAuthenticator
+from apiserver.metrics import RequestMetrics, request_resource, request_verb
+from apiserver.server import APIServer
+
+log = logging.getLogger(__name__)
+
+PUBLIC_PATHS = ("/healthz", "/livez", "/readyz", "/version")
+
+
+def error_response(err: errors.APIError) -> Response:
+    return Response(json.dumps(err.status()), err.code, media_type="application/json")
+
+
+def create_app(server: APIServer, metrics: RequestMetrics,
+               authenticator: TokenAuthenticator | None) -> FastAPI:
+    """authenticator None means anonymous access (the plain HTTP port)."""
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+
+    @app.middleware("http")
+    async def chain(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        path = request.url.path
+        try:
+            if authenticator is not None and not path.startswith(PUBLIC_PATHS):
+                user = authenticator.authenticate(request.headers.get("authorization"))
+                if user is None:
+                    raise errors.unauthorized()
+                request.state.user = user
+            else:
+                request.state.user = ANONYMOUS
+            response = await call_next(request)
+        except errors.APIError as err:
+            response = error_response(err)
+        except Exception:  # never crash the server on one request
+            log.exception("request failed method=%s path=%s", request.method, path)
+            response = error_response(errors.internal("see the API server log"))
+        if path.startswith(("/api/", "/apis/")):
+            metrics.observe(request_verb(request.method, path,
+                                         request.query_params.get("watch") in ("true", "1")),
+                            request_resource(path), response.status_code,
+                            time.perf_counter() - started)
+        return response
+
+    @app.get("/version")
+    async def version() -> Response:
+        return handlers.json_response(discovery.version_info())
+
+    @app.get("/healthz")
+    @app.get("/livez")
+    async def healthz() -> Response:
+        return PlainTextResponse("ok")
+
+    @app.get("/readyz")
+    async def readyz() -> Response:
+        if not server.ready:
+            return PlainTextResponse("not ready", 503)
+        return PlainTextResponse("ok")
+
+    @app.get("/metrics")
+    async def prometheus() -> Response:
+        return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    @app.get("/api")
+    async def api_root(request: Request) -> Response:
+        return discovery.api_root(request)
+
+    @app.get("/apis")
+    async def apis_root(request: Request) -> Response:
+        return discovery.apis_root(request)
+
+    @app.get("/api/v1")
+    async def core_resources() -> Response:
+        return discovery.resource_list("", "v1")
+
+    @app.get("/apis/{group}")
+    async def group_document(group: str) -> Response:
+        return discovery.group_document(group)
+
+    @app.get("/apis/{group}/{version}")
+    async def group_resources(group: str, version: str) -> Response:
+        return discovery.resource_list(group, version)
+
+    @app.get("/openapi/v3")
+    async def openapi_root() -> Response:
+        return discovery.openapi_root()
+
+    @app.get("/openapi/v3/{path:path}")
+    async def openapi_document(path: str) -> Response:
+        return discovery.openapi_document(path)
+
+    @app.api_route("/api/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    @app.api_route("/apis/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    async def resource(request: Request, path: str) -> Response:
+        return await handlers.handle_resource(server, request, request.url.path)
+
+    @app.api_route("/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    async def not_found(path: str) -> Response:
+        return error_response(errors.route_not_found())
+
+    return app

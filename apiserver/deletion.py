@@ -1,0 +1,118 @@
+"""Deletion: graceful periods, finalizers, preconditions and propagation.
+
+An object is removed from storage at once when nothing holds it. Otherwise the
+delete only marks it: `metadata.deletionTimestamp` (+ grace period) is set and the
+object lives on until its holders let go:
+
+- finalizers: the object vanishes when the last one is removed by an update;
+- a grace period (pods bound to a node): the kubelet stops the containers, then
+  deletes again with grace 0;
+- propagationPolicy Foreground / Orphan become the `foregroundDeletion` /
+  `orphan` finalizers that the garbage collector acts on; Background (the
+  default) removes the owner at once and the collector deletes the dependents.
+
+Kubernetes counterpart: staging/src/k8s.io/apiserver/pkg/registry/generic/registry/store.go
+(Delete, updateForGracefulDeletionAndFinalizers), pkg/registry/rest/delete.go
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from apiserver import errors
+from apiserver.registry import Registry, RequestContext, rfc3339
+from apiserver.storage.interface import ConflictError, KeyNotFoundError
+from apiserver.strategy import Obj
+
+PROPAGATION_FINALIZERS = {"Foreground": "foregroundDeletion", "Orphan": "orphan"}
+
+
+def parse_delete_options(body: Any, query_grace: str | None,
+                         query_propagation: str | None) -> dict[str, Any]:
+    options: dict[str, Any] = dict(body) if isinstance(body, dict) else {}
+    if body is not None and not isinstance(body, dict):
+        raise errors.bad_request("DeleteOptions must be a JSON object")
+    if query_grace is not None and "gracePeriodSeconds" not in options:
+        try:
+            options["gracePeriodSeconds"] = int(query_grace)
+        except ValueError:
+            raise errors.bad_request(f"invalid gracePeriodSeconds {query_grace!r}") from None
+    if query_propagation is not None and "propagationPolicy" not in options:
+        options["propagationPolicy"] = query_propagation
+    policy = options.get("propagationPolicy")
+    if policy not in (None, "Background", "Foreground", "Orphan"):
+        raise errors.bad_request(
+            f'propagationPolicy: Unsupported value: "{policy}": supported values: '
+            '"Background", "Foreground", "Orphan"')
+    if options.get("orphanDependents") is True and policy is None:
+        options["propagationPolicy"] = "Orphan"
+    grace = options.get("gracePeriodSeconds")
+    if grace is not None and (not isinstance(grace, int) or isinstance(grace, bool)):
+        raise errors.bad_request("gracePeriodSeconds must be an integer")
+    return options
+
+
+def _check_preconditions(reg: Registry, obj: Obj, options: dict[str, Any]) -> None:
+    pre = options.get("preconditions") or {}
+    meta = obj["metadata"]
+    if pre.get("uid") and pre["uid"] != meta.get("uid"):
+        raise errors.conflict(reg.info, meta["name"], f"Precondition failed: UID in precondition: "
+                              f"{pre['uid']}, UID in object meta: {meta.get('uid')}")
+    if pre.get("resourceVersion") and pre["resourceVersion"] != meta.get("resourceVersion"):
+        raise errors.conflict(reg.info, meta["name"], "Precondition failed: ResourceVersion in "
+                              f"precondition: {pre['resourceVersion']}, ResourceVersion in object "
+                              f"meta: {meta.get('resourceVersion')}")
+
+
+async def delete(reg: Registry, namespace: str | None, name: str, options: dict[str, Any],
+                 ctx: RequestContext) -> Obj:
+    """Delete or mark for deletion; returns the object (as removed, or as marked)."""
+    key = reg.key(namespace, name)
+    while True:
+        old = await reg.get(namespace, name)
+        _check_preconditions(reg, old, options)
+        new = _mark_for_deletion(reg, old, options)
+        if ctx.dry_run:
+            return new
+        meta = new["metadata"]
+        holds = meta.get("finalizers") or meta.get("deletionGracePeriodSeconds") or \
+            (new["kind"] == "Namespace" and (new.get("spec") or {}).get("finalizers"))
+        try:
+            if holds:
+                if new == old:
+                    return old
+                return await reg.storage.update(key, new, int(old["metadata"]["resourceVersion"]))
+            removed = await reg.storage.delete(key, int(old["metadata"]["resourceVersion"]))
+        except ConflictError:
+            continue  # somebody wrote in between: decide again on the fresh object
+        except KeyNotFoundError:
+            raise errors.not_found(reg.info, name) from None
+        await reg.strategy.after_delete(removed)
+        return removed
+
+
+def _mark_for_deletion(reg: Registry, old: Obj, options: dict[str, Any]) -> Obj:
+    new = {**old, "metadata": dict(old["metadata"])}
+    meta = new["metadata"]
+    grace = reg.strategy.grace_period_seconds(old, options.get("gracePeriodSeconds"))
+    already = bool(meta.get("deletionTimestamp"))
+    if already:
+        # A second delete may only shorten a running grace period.
+        current = meta.get("deletionGracePeriodSeconds") or 0
+        if grace < current:
+            meta["deletionGracePeriodSeconds"] = grace
+            meta["deletionTimestamp"] = rfc3339(reg.clock() + timedelta(seconds=grace))
+        return new
+    finalizers = list(meta.get("finalizers") or [])
+    extra = PROPAGATION_FINALIZERS.get(options.get("propagationPolicy") or "")
+    if extra and extra not in finalizers:
+        finalizers.append(extra)
+    if finalizers:
+        meta["finalizers"] = finalizers
+    reg.strategy.prepare_for_delete(new)
+    spec_finalizers = new["kind"] == "Namespace" and (new.get("spec") or {}).get("finalizers")
+    if finalizers or grace > 0 or spec_finalizers:
+        meta["deletionTimestamp"] = rfc3339(reg.clock() + timedelta(seconds=grace))
+        meta["deletionGracePeriodSeconds"] = grace
+    return new

@@ -1,0 +1,172 @@
+"""List and watch: selectors, paging, and the watch event stream.
+
+Lists read etcd (a consistent read at the store's current revision) and filter
+by namespace, label selector and field selector. Paging hands out an opaque
+`continue` token holding the list's revision and the last key returned.
+
+Watches come from the resource's `WatchCache`. Selectors apply per event, with
+old and new state, so an object that starts matching arrives as ADDED and one
+that stops matching leaves as DELETED, exactly as a client's cache expects.
+
+Kubernetes counterpart: staging/src/k8s.io/apiserver/pkg/storage/cacher/cache_watcher.go,
+pkg/registry/core/pod/strategy.go (GetAttrs / field sets)
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from apiserver import errors
+from apiserver.registry import Registry
+from apiserver.storage.interface import EventType, StorageEvent
+from apiserver.strategy import Obj
+from tinykube.api.selectors import (
+    FieldSelector,
+    LabelSelector,
+    SelectorError,
+    parse_field_selector,
+    parse_label_selector,
+)
+
+# Field selectors each kind supports beyond metadata.name and metadata.namespace.
+EXTRA_FIELDS: dict[str, tuple[str, ...]] = {
+    "Pod": ("spec.nodeName", "spec.restartPolicy", "spec.schedulerName",
+            "spec.serviceAccountName", "status.phase", "status.podIP", "status.nominatedNodeName"),
+    "Event": ("involvedObject.kind", "involvedObject.namespace", "involvedObject.name",
+              "involvedObject.uid", "involvedObject.apiVersion", "involvedObject.resourceVersion",
+              "involvedObject.fieldPath", "reason", "reportingComponent", "source", "type"),
+    "Secret": ("type",),
+    "Namespace": ("status.phase",),
+    "Node": ("spec.unschedulable",),
+    "ReplicaSet": ("status.replicas",),
+    "Service": ("spec.clusterIP", "spec.type"),
+}
+
+
+def field_set(obj: Obj) -> dict[str, str]:
+    """The selectable fields of an object, as strings (Kubernetes' GetAttrs)."""
+    meta = obj.get("metadata", {})
+    fields = {"metadata.name": meta.get("name", ""),
+              "metadata.namespace": meta.get("namespace", "")}
+    for path in EXTRA_FIELDS.get(obj.get("kind", ""), ()):
+        value: Any = obj
+        for part in path.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if path == "source" and isinstance(value, dict):
+            value = value.get("component")
+        if isinstance(value, bool):
+            value = "true" if value else "false"
+        fields[path] = "" if value is None else str(value)
+    return fields
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which objects a list or watch returns."""
+
+    namespace: str | None
+    labels: LabelSelector
+    fields: FieldSelector
+
+    def matches(self, obj: Obj) -> bool:
+        meta = obj.get("metadata", {})
+        if self.namespace and meta.get("namespace") != self.namespace:
+            return False
+        return self.labels.matches(meta.get("labels") or {}) and \
+            self.fields.matches(field_set(obj))
+
+
+def parse_selection(reg: Registry, namespace: str | None, label_selector: str | None,
+                    field_selector: str | None) -> Selection:
+    try:
+        labels = parse_label_selector(label_selector or "")
+    except SelectorError as err:
+        raise errors.bad_request(f"unable to parse requirement: {err}") from None
+    try:
+        fields = parse_field_selector(field_selector or "")
+    except SelectorError as err:
+        raise errors.bad_request(f"invalid field selector: {err}") from None
+    supported = {"metadata.name", "metadata.namespace", *EXTRA_FIELDS.get(reg.info.kind, ())}
+    for used in sorted(fields.fields_used()):
+        if used not in supported:
+            raise errors.bad_request(
+                f'field label not supported: {used}', [{"reason": "FieldValueNotSupported",
+                                                        "message": f"field label not supported: {used}",
+                                                        "field": "fieldSelector"}])
+    return Selection(namespace, labels, fields)
+
+
+def _encode_continue(revision: int, last_key: str) -> str:
+    raw = json.dumps({"rv": revision, "start": last_key}).encode()
+    return base64.urlsafe_b64encode(raw).decode()
+
+
+def _decode_continue(token: str) -> tuple[int, str]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token.encode()))
+        return int(data["rv"]), str(data["start"])
+    except (ValueError, KeyError, TypeError):
+        raise errors.bad_request("continue key is not valid: incorrect encoded start "
+                                 "resourceVersion (version meta.k8s.io/v1)") from None
+
+
+async def list_objects(reg: Registry, selection: Selection, limit: int | None,
+                       continue_token: str | None) -> tuple[list[Obj], str, str | None]:
+    """Returns (items, list resourceVersion, continue token or None)."""
+    prefix = reg.prefix
+    if reg.info.namespaced and selection.namespace:
+        prefix = f"{reg.prefix}{selection.namespace}/"
+    items, revision = await reg.storage.list(prefix)
+    start_after = ""
+    if continue_token:
+        revision, start_after = _decode_continue(continue_token)
+    chosen: list[Obj] = []
+    next_token: str | None = None
+    for obj in items:
+        key = reg.key(obj["metadata"].get("namespace"), obj["metadata"]["name"])
+        if start_after and key <= start_after:
+            continue
+        if not selection.matches(obj):
+            continue
+        if limit and len(chosen) == limit:
+            last = chosen[-1]["metadata"]
+            next_token = _encode_continue(revision, reg.key(last.get("namespace"), last["name"]))
+            break
+        chosen.append(obj)
+    return chosen, str(revision), next_token
+
+
+def list_body(reg: Registry, items: list[Obj], revision: str, token: str | None) -> Obj:
+    metadata: dict[str, Any] = {"resourceVersion": revision}
+    if token:
+        metadata["continue"] = token
+    return {"kind": f"{reg.info.kind}List", "apiVersion": reg.info.api_version,
+            "metadata": metadata, "items": items}
+
+
+async def watch_events(reg: Registry, selection: Selection,
+                       resource_version: str | None) -> AsyncIterator[tuple[str, Obj, int]]:
+    """(type, object, revision) for every change the selection sees."""
+    after: int | None
+    if resource_version in (None, "", "0"):
+        after = None
+    else:
+        try:
+            after = int(resource_version or "")
+        except ValueError:
+            raise errors.bad_request(f"invalid resourceVersion {resource_version!r}") from None
+    event: StorageEvent
+    async for event in reg.cache.watch(after):
+        now_matches = event.type is not EventType.DELETED and selection.matches(event.obj)
+        was_matching = event.prev is not None and selection.matches(event.prev)
+        if event.type is EventType.DELETED:
+            if was_matching:
+                yield "DELETED", event.obj, event.revision
+        elif now_matches:
+            yield ("MODIFIED" if was_matching else "ADDED"), event.obj, event.revision
+        elif was_matching:
+            yield "DELETED", event.obj, event.revision

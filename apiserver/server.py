@@ -1,0 +1,92 @@
+"""The API server's state: storage, one registry and watch cache per resource.
+
+`APIServer` wires the layers together and owns their lifecycle: it connects the
+storage, starts one watch cache per resource (the single etcd watch each resource
+has), and makes sure the `default`, `kube-system`, `kube-public` and
+`kube-node-lease` namespaces exist. The HTTP layer (`app.py`) only translates
+requests into calls on these registries.
+
+Kubernetes counterpart: pkg/controlplane/instance.go, staging/src/k8s.io/apiserver/pkg/server/genericapiserver.go
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from apiserver import errors
+from apiserver.allocator import Allocator, parse_port_range, service_ip_values
+from apiserver.registry import Clock, Registry, RequestContext, utc_now
+from apiserver.storage.interface import KeyNotFoundError, Storage
+from apiserver.strategies import strategy_for
+from apiserver.watchcache import WatchCache
+from tinykube.api.resources import INDEX, ResourceInfo
+
+log = logging.getLogger(__name__)
+
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    service_cluster_ip_range: str = "10.96.0.0/16"
+    service_node_port_range: str = "30000-32767"
+    max_request_bytes: int = 3 * 1024 * 1024 // 2  # 1.5 MiB, as etcd's own limit
+    watch_history_size: int = 10_000
+
+
+class APIServer:
+    def __init__(self, storage: Storage, config: ServerConfig | None = None,
+                 clock: Clock = utc_now) -> None:
+        self.storage = storage
+        self.config = config or ServerConfig()
+        self.clock = clock
+        ips = Allocator(storage, "serviceips", service_ip_values(self.config.service_cluster_ip_range))
+        ports = Allocator(storage, "servicenodeports",
+                          parse_port_range(self.config.service_node_port_range))
+        self.registries: dict[ResourceInfo, Registry] = {}
+        for info in INDEX.resources:
+            cache = WatchCache(storage, f"/registry/{info.plural}/",
+                               history_size=self.config.watch_history_size)
+            self.registries[info] = Registry(info, storage, strategy_for(info, ips, ports), cache,
+                                             self.check_namespace, clock)
+        self.namespaces = self.registries[INDEX.by_path("", "v1", "namespaces")]  # type: ignore[index]
+        self.ready = False
+
+    async def start(self) -> None:
+        for registry in self.registries.values():
+            await registry.cache.start()
+        await self._ensure_system_namespaces()
+        self.ready = True
+        log.info("api server ready resources=%d", len(self.registries))
+
+    async def stop(self) -> None:
+        self.ready = False
+        for registry in self.registries.values():
+            await registry.cache.stop()
+
+    async def _ensure_system_namespaces(self) -> None:
+        for name in SYSTEM_NAMESPACES:
+            try:
+                await self.storage.get(self.namespaces.key(None, name))
+            except KeyNotFoundError:
+                try:
+                    await self.namespaces.create(None, {"metadata": {"name": name}},
+                                                 RequestContext(field_manager="kube-apiserver"))
+                except errors.APIError as err:
+                    if err.code != 409:  # another API server made it first
+                        raise
+
+    async def check_namespace(self, namespace: str) -> None:
+        """Creating into a namespace needs it to exist and not be terminating."""
+        try:
+            ns = await self.storage.get(self.namespaces.key(None, namespace))
+        except KeyNotFoundError:
+            raise errors.not_found(self.namespaces.info, namespace) from None
+        if (ns.get("status") or {}).get("phase") == "Terminating":
+            raise errors.APIError(
+                403, "Forbidden", f"unable to create new content in namespace {namespace} "
+                "because it is being terminated",
+                {"name": namespace, "kind": "namespaces",
+                 "causes": [{"reason": "NamespaceTerminating", "field": "metadata.namespace",
+                             "message": f"namespace {namespace} is being terminated"}]})

@@ -1,0 +1,38 @@
+"""Which Strategy each kind uses.
+
+Kubernetes counterpart: pkg/registry/*/*/strategy.go (one per kind)
+"""
+
+from __future__ import annotations
+
+from apiserver.allocator import Allocator
+from apiserver.strategies.config import ConfigMapStrategy, SecretStrategy
+from apiserver.strategies.namespace import NamespaceStrategy
+from apiserver.strategies.pod import PodStrategy
+from apiserver.strategies.service import ServiceStrategy
+from apiserver.strategies.workload import WorkloadStrategy
+from apiserver.strategy import Strategy
+from tinykube.api.resources import ResourceInfo
+
+
+class NodeStrategy(Strategy):
+    # The kubelet registers its Node with status (capacity, addresses) in one create.
+    keeps_status_on_create = True
+
+
+def strategy_for(info: ResourceInfo, service_ips: Allocator, node_ports: Allocator) -> Strategy:
+    if info.kind == "Pod":
+        return PodStrategy(info)
+    if info.kind == "Service":
+        return ServiceStrategy(info, service_ips, node_ports)
+    if info.kind == "Namespace":
+        return NamespaceStrategy(info)
+    if info.kind in ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"):
+        return WorkloadStrategy(info)
+    if info.kind == "ConfigMap":
+        return ConfigMapStrategy(info)
+    if info.kind == "Secret":
+        return SecretStrategy(info)
+    if info.kind == "Node":
+        return NodeStrategy(info)
+    return Strategy(info)

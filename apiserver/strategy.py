@@ -1,0 +1,130 @@
+"""Per-kind behaviour plugged into the generic registry.
+
+The registry does what is the same for every kind (system fields, CAS, watch);
+a `Strategy` says what differs: defaults, validation, what an update may change,
+how a delete proceeds. `Strategy` itself is the behaviour of a plain kind
+(ConfigMap, Lease, ...); the kinds with rules of their own subclass it in
+`apiserver/strategies/`.
+
+Kubernetes counterpart: staging/src/k8s.io/apiserver/pkg/registry/rest/create.go
+(RESTCreateStrategy), update.go, delete.go
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from tinykube.api.resources import ResourceInfo
+from tinykube.api.validation import FieldError, is_dns1123_subdomain, validate_object_meta
+
+Obj = dict[str, Any]
+
+
+class Reservation:
+    """What a hook reserved for a write; `release` undoes it if the write fails."""
+
+    def __init__(self) -> None:
+        self._undo: list[Callable[[], Awaitable[None]]] = []
+
+    def on_release(self, undo: Callable[[], Awaitable[None]]) -> None:
+        self._undo.append(undo)
+
+    async def release(self) -> None:
+        for undo in reversed(self._undo):
+            await undo()
+        self._undo.clear()
+
+
+class FieldRejected(Exception):
+    """A strategy hook refuses a value (e.g. a cluster IP that is taken): 422."""
+
+    def __init__(self, error: FieldError) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+class Strategy:
+    """Defaults for a kind without special rules.
+
+    - status, where the kind has it, is owned by the status subresource: create
+      resets it unless `keeps_status_on_create`, updates of the main resource
+      keep the stored status;
+    - generation counts changes to anything outside metadata and status.
+    """
+
+    keeps_status_on_create = False
+    name_validator = staticmethod(is_dns1123_subdomain)
+
+    def __init__(self, info: ResourceInfo) -> None:
+        self.info = info
+
+    # --- create -----------------------------------------------------------
+    def prepare_for_create(self, obj: Obj) -> None:
+        """Reset what a client may not set and fill in defaults."""
+        if self.info.has_status and not self.keeps_status_on_create:
+            obj.pop("status", None)
+
+    def validate(self, obj: Obj) -> list[FieldError]:
+        return validate_object_meta(obj.get("metadata"), namespaced=self.info.namespaced,
+                                    name_validator=self.name_validator, create=True)
+
+    # --- update -----------------------------------------------------------
+    def prepare_for_update(self, new: Obj, old: Obj) -> None:
+        if self.info.has_status:
+            if "status" in old:
+                new["status"] = old["status"]
+            else:
+                new.pop("status", None)
+
+    def prepare_for_status_update(self, new: Obj, old: Obj) -> None:
+        """A status write changes status only: everything else comes from old."""
+        status = new.get("status")
+        new.clear()
+        new.update({k: v for k, v in old.items() if k != "status"})
+        if status is not None:
+            new["status"] = status
+        new["metadata"] = {**old["metadata"], **_status_writable_meta(new, old)}
+
+    def validate_update(self, new: Obj, old: Obj) -> list[FieldError]:
+        return validate_object_meta(new.get("metadata"), namespaced=self.info.namespaced,
+                                    name_validator=self.name_validator, create=False)
+
+    def tracks_generation(self, obj: Obj) -> bool:
+        return "spec" in obj or self.info.has_status
+
+    # --- delete -----------------------------------------------------------
+    def grace_period_seconds(self, obj: Obj, requested: int | None) -> int:
+        """How long a delete waits before the object is really removed; 0 is now."""
+        return 0
+
+    def prepare_for_delete(self, obj: Obj) -> None:
+        """Changes the server makes to an object that starts a graceful deletion
+        (a namespace turns Terminating)."""
+
+    # --- hooks around storage writes --------------------------------------
+    async def before_create(self, obj: Obj) -> Reservation:
+        """Reserve what the object needs (service IPs); the registry releases the
+        reservation when the write fails."""
+        return Reservation()
+
+    async def before_update(self, new: Obj, old: Obj) -> Reservation:
+        return Reservation()
+
+    async def after_update(self, new: Obj, old: Obj) -> None:
+        pass
+
+    async def after_delete(self, obj: Obj) -> None:
+        """Release what the object held."""
+
+
+def _status_writable_meta(new: Obj, old: Obj) -> Obj:
+    # A status write may carry the resourceVersion precondition; nothing else of
+    # metadata changes through it.
+    rv = (new.get("metadata") or {}).get("resourceVersion")
+    return {"resourceVersion": rv} if rv else {}
+
+
+def spec_of(obj: Obj) -> Obj:
+    """Everything a generation counts: the object minus metadata and status."""
+    return {k: v for k, v in obj.items() if k not in ("metadata", "status", "apiVersion", "kind")}

@@ -1,0 +1,176 @@
+"""Watch fan-out: one etcd watch per resource, shared by every client watch.
+
+A `WatchCache` lists its resource once, then follows one storage watch from the
+list's revision. It keeps the current objects (for the synthetic ADDED events of a
+watch without resourceVersion) and a bounded history of recent events, and pushes
+each new event to every registered `Watcher` queue.
+
+Invariants:
+- a watcher from revision R gets exactly the events with revision > R, in order,
+  each once: replay from history and registration happen without an `await` in
+  between, so no event can slip through the gap;
+- a revision older than the history falls back to a dedicated storage watch (etcd
+  keeps its own history until compaction), so a client resuming after an API
+  server restart still gets exactly the events after its revision; older than
+  etcd's history is 410 Gone;
+- a watcher that cannot keep up (its queue is full) is closed; the client re-lists.
+
+Kubernetes counterpart: staging/src/k8s.io/apiserver/pkg/storage/cacher/cacher.go
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+from apiserver.storage.interface import CompactedError, EventType, Storage, StorageEvent
+
+log = logging.getLogger(__name__)
+
+# Filter: given an object, does the client's selector (and namespace) select it?
+ObjectFilter = Callable[[dict[str, Any]], bool]
+
+
+class WatcherClosed(Exception):
+    """The watcher fell too far behind and was dropped."""
+
+
+class Watcher:
+    """One client watch: a bounded queue of events newer than `after_revision`."""
+
+    def __init__(self, after_revision: int, capacity: int) -> None:
+        self.after_revision = after_revision
+        self.queue: asyncio.Queue[StorageEvent | None] = asyncio.Queue(capacity)
+        self.closed = False
+
+    def offer(self, event: StorageEvent) -> bool:
+        if self.closed or event.revision <= self.after_revision:
+            return True
+        try:
+            self.queue.put_nowait(event)
+            return True
+        except asyncio.QueueFull:
+            self.close()
+            return False
+
+    def close(self) -> None:
+        self.closed = True
+        try:
+            self.queue.put_nowait(None)
+        except asyncio.QueueFull:
+            # Make room for the end marker; the client re-lists anyway.
+            self.queue.get_nowait()
+            self.queue.put_nowait(None)
+
+
+class WatchCache:
+    def __init__(self, storage: Storage, prefix: str, history_size: int = 10_000,
+                 watcher_capacity: int = 10_000) -> None:
+        self._storage = storage
+        self._prefix = prefix
+        self._history: deque[StorageEvent] = deque(maxlen=history_size)
+        self._objects: dict[str, dict[str, Any]] = {}
+        self._watchers: set[Watcher] = set()
+        self._watcher_capacity = watcher_capacity
+        # History covers every event with revision > _history_start.
+        self._history_start = 0
+        self.revision = 0
+        self._ready = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"watchcache {self._prefix}")
+        await self._ready.wait()
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        for watcher in list(self._watchers):
+            watcher.close()
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self._list_and_watch()
+            except asyncio.CancelledError:
+                raise
+            except Exception as err:  # storage hiccup: re-list and carry on
+                log.warning("watch cache restarting prefix=%s err=%r", self._prefix, err)
+                await asyncio.sleep(1.0)
+
+    async def _list_and_watch(self) -> None:
+        items, revision = await self._storage.list(self._prefix)
+        self._objects = {_key_of(self._prefix, o): o for o in items}
+        if revision != self.revision or not self._ready.is_set():
+            # Anything a watcher may have missed between the old and new list is
+            # unknowable now: drop watchers so they re-list, and restart history.
+            for watcher in list(self._watchers):
+                watcher.close()
+            self._watchers.clear()
+            self._history.clear()
+            self._history_start = revision
+        self.revision = revision
+        self._ready.set()
+        async for event in self._storage.watch(self._prefix, revision + 1):
+            self._apply(event)
+
+    def _apply(self, event: StorageEvent) -> None:
+        if event.type is EventType.DELETED:
+            self._objects.pop(event.key, None)
+        else:
+            self._objects[event.key] = event.obj
+        if len(self._history) == self._history.maxlen:
+            self._history_start = self._history[0].revision
+        self._history.append(event)
+        self.revision = event.revision
+        for watcher in list(self._watchers):
+            if not watcher.offer(event):
+                log.info("watcher too slow, closing prefix=%s", self._prefix)
+                self._watchers.discard(watcher)
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        return [self._objects[k] for k in sorted(self._objects)]
+
+    async def watch(self, after_revision: int | None) -> AsyncIterator[StorageEvent]:
+        """Events after `after_revision`; None means synthetic ADDED for the
+        current state first (stamped with each object's own revision)."""
+        if after_revision is not None and after_revision < self._history_start:
+            async for event in self._storage.watch(self._prefix, after_revision + 1):
+                yield event
+            return
+        watcher = Watcher(after_revision if after_revision is not None else self.revision,
+                          self._watcher_capacity)
+        initial: list[StorageEvent] = []
+        if after_revision is None:
+            initial = [StorageEvent(EventType.ADDED, k, o, None, int(o["metadata"]["resourceVersion"]))
+                       for k, o in sorted(self._objects.items())]
+        else:
+            initial = [e for e in self._history if e.revision > after_revision]
+        # No await between reading history and registering: nothing can be missed.
+        self._watchers.add(watcher)
+        try:
+            for event in initial:
+                yield event
+            while True:
+                event = await watcher.queue.get()
+                if event is None:
+                    raise WatcherClosed(self._prefix)
+                yield event
+        finally:
+            self._watchers.discard(watcher)
+
+
+def _key_of(prefix: str, obj: dict[str, Any]) -> str:
+    meta = obj.get("metadata", {})
+    namespace = meta.get("namespace")
+    return f"{prefix}{namespace}/{meta['name']}" if namespace else f"{prefix}{meta['name']}"
+
+
+__all__ = ["WatchCache", "Watcher", "WatcherClosed", "CompactedError", "ObjectFilter"]

@@ -1,0 +1,155 @@
+"""The table of every resource tinykube serves.
+
+One entry per REST resource: where it lives on the wire (group, version, plural),
+what it is called (kind, singular, short names), whether it is namespaced, which
+subresources it has, and the name of the matching model class in the official
+`kubernetes` Python package, whose field schema drives validation and OpenAPI.
+The API server, the CLI and the client all read this table; nothing else
+hard-codes a path.
+
+Kubernetes counterpart: pkg/controlplane/instance.go (the REST storage providers)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class ResourceInfo:
+    """One served resource.
+
+    - `plural` is the URL segment; `group` is "" for the core group.
+    - `model` names the class in `kubernetes.client.models` that carries the schema.
+    """
+
+    group: str
+    version: str
+    kind: str
+    plural: str
+    singular: str
+    namespaced: bool
+    model: str
+    short_names: tuple[str, ...] = ()
+    subresources: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    verbs: tuple[str, ...] = (
+        "create", "delete", "deletecollection", "get", "list", "patch", "update", "watch",
+    )
+
+    @property
+    def group_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def api_version(self) -> str:
+        """The apiVersion field value objects of this resource carry."""
+        return self.group_version
+
+    @property
+    def group_resource(self) -> str:
+        """`deployments.apps` — the name Kubernetes uses in error messages."""
+        return f"{self.plural}.{self.group}" if self.group else self.plural
+
+    @property
+    def has_status(self) -> bool:
+        return "status" in self.subresources
+
+    def base_path(self, namespace: str | None = None) -> str:
+        """The collection URL, e.g. /apis/apps/v1/namespaces/default/deployments."""
+        root = f"/apis/{self.group}/{self.version}" if self.group else f"/api/{self.version}"
+        if self.namespaced and namespace:
+            return f"{root}/namespaces/{namespace}/{self.plural}"
+        return f"{root}/{self.plural}"
+
+
+_ALL = ("all",)
+
+RESOURCES: tuple[ResourceInfo, ...] = (
+    # core/v1
+    ResourceInfo("", "v1", "Namespace", "namespaces", "namespace", False, "V1Namespace",
+                 ("ns",), ("status", "finalize")),
+    ResourceInfo("", "v1", "Node", "nodes", "node", False, "V1Node", ("no",), ("status",)),
+    ResourceInfo("", "v1", "Pod", "pods", "pod", True, "V1Pod", ("po",),
+                 ("status", "binding", "log", "exec", "portforward"), _ALL),
+    ResourceInfo("", "v1", "Service", "services", "service", True, "V1Service", ("svc",),
+                 ("status",), _ALL),
+    ResourceInfo("", "v1", "Endpoints", "endpoints", "endpoints", True, "V1Endpoints", ("ep",)),
+    ResourceInfo("", "v1", "ConfigMap", "configmaps", "configmap", True, "V1ConfigMap", ("cm",)),
+    ResourceInfo("", "v1", "Secret", "secrets", "secret", True, "V1Secret"),
+    ResourceInfo("", "v1", "Event", "events", "event", True, "CoreV1Event", ("ev",)),
+    ResourceInfo("", "v1", "PersistentVolume", "persistentvolumes", "persistentvolume", False,
+                 "V1PersistentVolume", ("pv",), ("status",)),
+    ResourceInfo("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims",
+                 "persistentvolumeclaim", True, "V1PersistentVolumeClaim", ("pvc",), ("status",)),
+    ResourceInfo("", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", True,
+                 "V1ServiceAccount", ("sa",)),
+    # apps/v1
+    ResourceInfo("apps", "v1", "Deployment", "deployments", "deployment", True, "V1Deployment",
+                 ("deploy",), ("status", "scale"), _ALL),
+    ResourceInfo("apps", "v1", "ReplicaSet", "replicasets", "replicaset", True, "V1ReplicaSet",
+                 ("rs",), ("status", "scale"), _ALL),
+    ResourceInfo("apps", "v1", "StatefulSet", "statefulsets", "statefulset", True,
+                 "V1StatefulSet", ("sts",), ("status", "scale"), _ALL),
+    ResourceInfo("apps", "v1", "DaemonSet", "daemonsets", "daemonset", True, "V1DaemonSet",
+                 ("ds",), ("status",), _ALL),
+    # networking.k8s.io/v1
+    ResourceInfo("networking.k8s.io", "v1", "Ingress", "ingresses", "ingress", True,
+                 "V1Ingress", ("ing",), ("status",)),
+    # autoscaling/v2
+    ResourceInfo("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers",
+                 "horizontalpodautoscaler", True, "V2HorizontalPodAutoscaler", ("hpa",),
+                 ("status",), _ALL),
+    # coordination.k8s.io/v1
+    ResourceInfo("coordination.k8s.io", "v1", "Lease", "leases", "lease", True, "V1Lease"),
+    # storage.k8s.io/v1
+    ResourceInfo("storage.k8s.io", "v1", "StorageClass", "storageclasses", "storageclass", False,
+                 "V1StorageClass", ("sc",)),
+)
+
+# Groups in the order discovery lists them (the core group is served on /api).
+GROUP_ORDER: tuple[str, ...] = (
+    "", "apps", "autoscaling", "networking.k8s.io", "coordination.k8s.io", "storage.k8s.io",
+)
+
+
+@dataclass
+class ResourceIndex:
+    """Look-ups over RESOURCES by URL and by any name a user may type."""
+
+    resources: tuple[ResourceInfo, ...] = RESOURCES
+    _by_path: dict[tuple[str, str, str], ResourceInfo] = field(default_factory=dict)
+    _by_kind: dict[tuple[str, str], ResourceInfo] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for info in self.resources:
+            self._by_path[(info.group, info.version, info.plural)] = info
+            self._by_kind[(info.api_version, info.kind)] = info
+
+    def by_path(self, group: str, version: str, plural: str) -> ResourceInfo | None:
+        return self._by_path.get((group, version, plural))
+
+    def by_kind(self, api_version: str, kind: str) -> ResourceInfo | None:
+        return self._by_kind.get((api_version, kind))
+
+    def by_name(self, name: str) -> ResourceInfo | None:
+        """Resolve what a user typed: `po`, `pods`, `pod`, `Pod`, `deployments.apps`."""
+        lowered = name.lower()
+        plural, _, group = lowered.partition(".")
+        for info in self.resources:
+            if group and info.group != group and not info.group.startswith(group + "."):
+                continue
+            if plural in (info.plural, info.singular, info.kind.lower()) or plural in info.short_names:
+                return info
+        return None
+
+    def group_versions(self) -> list[tuple[str, str]]:
+        seen: list[tuple[str, str]] = []
+        for group in GROUP_ORDER:
+            for info in self.resources:
+                if info.group == group and (group, info.version) not in seen:
+                    seen.append((group, info.version))
+        return seen
+
+
+INDEX = ResourceIndex()
