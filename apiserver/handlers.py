@@ -93,6 +93,9 @@ async def read_body(request: Request, limit_bytes: int) -> Any:
     if not raw:
         return None
     content_type = request.headers.get("content-type", "application/json").split(";")[0].strip()
+    if content_type not in ("application/json", "application/yaml", "application/apply-patch+yaml",
+                            "*/*", ""):
+        raise errors.unsupported_media_type(content_type)
     try:
         if content_type in ("application/yaml", "application/apply-patch+yaml"):
             return yaml.safe_load(raw.decode())

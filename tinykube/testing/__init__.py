@@ -1,0 +1,1 @@
+"""Helpers that start real processes for tests, benchmarks and `make up`."""
