@@ -61,9 +61,11 @@ class Watcher:
         try:
             self.queue.put_nowait(None)
         except asyncio.QueueFull:
-            # Make room for the end marker; the client re-lists anyway.
-            self.queue.get_nowait()
-            self.queue.put_nowait(None)
+            # Never drop a queued event to make room: a client that saw a later
+            # event would resume after it and miss the dropped one. The reader
+            # drains the queue and then sees `closed` (it is not blocked: the
+            # queue is full).
+            pass
 
 
 class WatchCache:
@@ -159,6 +161,8 @@ class WatchCache:
             for event in initial:
                 yield event
             while True:
+                if watcher.closed and watcher.queue.empty():
+                    raise WatcherClosed(self._prefix)
                 event = await watcher.queue.get()
                 if event is None:
                     raise WatcherClosed(self._prefix)

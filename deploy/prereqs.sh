@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Install what tinykube needs from the distro, only when it is missing.
+#
+#   - etcd (Debian/Ubuntu package etcd-server) when no `etcd` is on PATH;
+#   - python3 venv support when `python3 -m venv` does not work.
+#
+# Fails with a clear message on a system it does not support instead of
+# half-installing. Safe to run again: it installs nothing that is present.
+set -euo pipefail
+
+say() { printf 'tinykube prereqs: %s\n' "$*"; }
+die() { printf 'tinykube prereqs: error: %s\n' "$*" >&2; exit 1; }
+
+if [ -r /etc/os-release ]; then
+    . /etc/os-release
+else
+    die "cannot read /etc/os-release; only Debian and Ubuntu are supported"
+fi
+case " ${ID:-} ${ID_LIKE:-} " in
+    *" debian "*|*" ubuntu "*) ;;
+    *) die "unsupported system '${PRETTY_NAME:-unknown}': only Debian and Ubuntu are supported" ;;
+esac
+
+python3 - <<'PY' || die "tinykube needs Python >= 3.11 (found $(python3 --version 2>&1))"
+import sys
+sys.exit(0 if sys.version_info >= (3, 11) else 1)
+PY
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || die "not root and no sudo: install the packages below by hand"
+    SUDO="sudo"
+fi
+
+missing=()
+if ! command -v etcd >/dev/null 2>&1 && [ ! -x /usr/bin/etcd ]; then
+    missing+=(etcd-server)
+fi
+if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
+    missing+=(python3-venv)
+fi
+
+if [ "${#missing[@]}" -eq 0 ]; then
+    say "all prerequisites present"
+    exit 0
+fi
+
+say "installing ${missing[*]} from the distro"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The etcd-server package may start a system etcd on 2379; tinykube runs its own
+# etcd on other ports and never talks to that one.
+command -v etcd >/dev/null 2>&1 || [ -x /usr/bin/etcd ] || die "etcd still missing after install"
+say "done"
