@@ -163,22 +163,26 @@ def wait_for_line(lines: queue.Queue[str], needle: str, timeout_seconds: float) 
     raise AssertionError(f"no line with {needle!r} within {timeout_seconds}s; saw {seen!r}")
 
 
+def create_pod(http: httpx.Client, namespace: str, name: str) -> None:
+    pod = {"metadata": {"name": name}, "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
+    response = http.post(f"/api/v1/namespaces/{namespace}/pods", json=pod)
+    assert response.status_code == 201, response.text
+
+
 def test_get_pods_watch_prints_a_row_for_a_new_pod(kubectl: Kubectl, namespace: str,
                                                    http: httpx.Client) -> None:
+    create_pod(http, namespace, "listed")
     watcher = subprocess.Popen(kubectl.argv("get", "pods", "-w", "-n", namespace),
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     try:
-        errors: queue.Queue[str] = queue.Queue()
         rows: queue.Queue[str] = queue.Queue()
-        assert watcher.stdout is not None and watcher.stderr is not None
-        threading.Thread(target=read_lines_into, args=(watcher.stderr, errors), daemon=True).start()
+        assert watcher.stdout is not None
         threading.Thread(target=read_lines_into, args=(watcher.stdout, rows), daemon=True).start()
-        # The empty list is printed before kubectl starts watching from its resourceVersion,
-        # so a pod created after this line can only reach kubectl through the watch.
-        wait_for_line(errors, "No resources found", 30)
-        pod = {"metadata": {"name": "watched"},
-               "spec": {"containers": [{"name": "c", "image": "busybox"}]}}
-        assert http.post(f"/api/v1/namespaces/{namespace}/pods", json=pod).status_code == 201
+        # The listed pod's row comes from the initial list; kubectl watches from that list's
+        # resourceVersion, so the pod created afterwards can only arrive through the watch.
+        assert "NAME" in wait_for_line(rows, "READY", 30)
+        wait_for_line(rows, "listed", 30)
+        create_pod(http, namespace, "watched")
         row = wait_for_line(rows, "watched", 30)
         assert "Pending" in row
     finally:

@@ -79,9 +79,9 @@ def collect_watch(list_call: Any, count: int, *args: Any, **kwargs: Any) -> list
 
 
 def test_the_kubeconfig_works_with_load_kube_config(apiserver: APIServerProcess) -> None:
-    api = client.ApiClient(configuration=client.Configuration())
-    config.load_kube_config(config_file=str(apiserver.kubeconfig), client_configuration=api.configuration)
-    with api:
+    configuration = client.Configuration()
+    config.load_kube_config(config_file=str(apiserver.kubeconfig), client_configuration=configuration)
+    with client.ApiClient(configuration) as api:
         names = [ns.metadata.name for ns in client.CoreV1Api(api).list_namespace().items]
     assert "kube-system" in names
 
