@@ -42,9 +42,14 @@ def parse_delete_options(body: Any, query_grace: str | None,
         options["propagationPolicy"] = query_propagation
     policy = options.get("propagationPolicy")
     if policy not in (None, "Background", "Foreground", "Orphan"):
-        raise errors.bad_request(
-            f'propagationPolicy: Unsupported value: "{policy}": supported values: '
-            '"Background", "Foreground", "Orphan"')
+        # Kubernetes validates DeleteOptions as an object: 422 Invalid, not 400.
+        message = (f'Unsupported value: "{policy}": supported values: '
+                   '"Foreground", "Background", "Orphan"')
+        raise errors.APIError(
+            422, "Invalid", f'DeleteOptions.meta.k8s.io "" is invalid: propagationPolicy: {message}',
+            {"group": "meta.k8s.io", "kind": "DeleteOptions", "causes": [
+                {"reason": "FieldValueNotSupported", "message": message,
+                 "field": "propagationPolicy"}]})
     if options.get("orphanDependents") is True and policy is None:
         options["propagationPolicy"] = "Orphan"
     grace = options.get("gracePeriodSeconds")

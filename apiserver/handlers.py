@@ -19,6 +19,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +29,7 @@ import yaml
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from apiserver import deletion, errors, patching, reading, subresources
+from apiserver import deletion, errors, patching, protobuf, reading, subresources
 from apiserver.registry import Registry, RequestContext
 from apiserver.server import APIServer
 from apiserver.storage.interface import CompactedError
@@ -37,7 +39,38 @@ from tinykube.api.resources import INDEX
 
 log = logging.getLogger(__name__)
 
-BOOKMARK_INTERVAL_SECONDS = 10.0
+# A watch that allows bookmarks gets one after this much silence. Tests shorten it
+# through the environment so they need not wait 10 s.
+BOOKMARK_INTERVAL_SECONDS = float(os.environ.get("TINYKUBE_BOOKMARK_INTERVAL_SECONDS", "10"))
+MAX_EVENTS_PER_WRITE = 100
+
+
+class EncodedEvents:
+    """Watch event lines, encoded once for all the watchers that send them.
+
+    - the watch cache hands every watcher the very same object for an event, so
+      the line is keyed by the object's identity (held, so the id is not reused);
+    - objects from the cache are never mutated, so a cached line stays right;
+    - bounded: the oldest lines are forgotten first.
+    """
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self._capacity = capacity
+        self._lines: OrderedDict[tuple[str, int], tuple[Any, bytes]] = OrderedDict()
+
+    def encode(self, event_type: str, obj: Any) -> bytes:
+        key = (event_type, id(obj))
+        hit = self._lines.get(key)
+        if hit is not None and hit[0] is obj:
+            return hit[1]
+        line = json.dumps({"type": event_type, "object": obj}, separators=(",", ":")).encode() + b"\n"
+        self._lines[key] = (obj, line)
+        if len(self._lines) > self._capacity:
+            self._lines.popitem(last=False)
+        return line
+
+
+_encoded_events = EncodedEvents()
 
 
 @dataclass(frozen=True)
@@ -93,6 +126,14 @@ async def read_body(request: Request, limit_bytes: int) -> Any:
     if not raw:
         return None
     content_type = request.headers.get("content-type", "application/json").split(";")[0].strip()
+    if content_type == protobuf.CONTENT_TYPE:  # kubectl's typed `create` generators
+        try:
+            return protobuf.decode_object(raw)
+        except protobuf.UnsupportedProtobuf as err:
+            raise errors.APIError(415, "UnsupportedMediaType", str(err)) from None
+        except protobuf.MalformedProtobuf as err:
+            raise errors.bad_request(f"the body of the request could not be decoded: {err}") \
+                from None
     if content_type not in ("application/json", "application/yaml", "application/apply-patch+yaml",
                             "*/*", ""):
         raise errors.unsupported_media_type(content_type)
@@ -157,6 +198,8 @@ async def handle_resource(server: APIServer, request: Request, path: str) -> Res
             field_selector = ",".join(filter(None, [field_selector, f"metadata.name={req.name}"]))
         selection = reading.parse_selection(reg, req.namespace, query.get("labelSelector"),
                                             field_selector)
+        # Checked before a watch starts streaming, so a bad one is a 400, not an in-stream error.
+        reading.parse_resource_version(query.get("resourceVersion"))
         if watching:
             return await _watch(reg, request, selection)
         items, revision, token = await reading.list_objects(
@@ -276,12 +319,17 @@ async def _watch(reg: Registry, request: Request, selection: reading.Selection) 
     def encode(event_type: str, obj: Any) -> bytes:
         if table and event_type != "BOOKMARK" and event_type != "ERROR":
             obj = to_table(reg.info, [obj], include_object=_include(request))
+        elif event_type in ("ADDED", "MODIFIED", "DELETED"):
+            return _encoded_events.encode(event_type, obj)
         return json.dumps({"type": event_type, "object": obj}, separators=(",", ":")).encode() + b"\n"
 
     async def stream() -> AsyncIterator[bytes]:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout if timeout else None
-        last_revision = reg.cache.revision
+        # A bookmark never goes back before where the client started; the cache's
+        # revision moves only with this resource's own events.
+        requested = query.get("resourceVersion") or ""
+        last_revision = max(reg.cache.revision, int(requested) if requested.isdigit() else 0)
         try:
             while True:
                 wait = BOOKMARK_INTERVAL_SECONDS
@@ -289,27 +337,47 @@ async def _watch(reg: Registry, request: Request, selection: reading.Selection) 
                     wait = min(wait, deadline - loop.time())
                     if wait <= 0:
                         return
+                # Events the cache had applied when the silence began have all reached
+                # `queue` by its end; one applied this very moment may still be in
+                # pump(), and a bookmark past it would make a resuming client miss it.
+                settled_revision = reg.cache.revision
                 try:
-                    item = await asyncio.wait_for(queue.get(), wait)
+                    # A busy stream finds its next event already queued; only a real
+                    # wait pays for wait_for's extra task and timer.
+                    item = queue.get_nowait() if not queue.empty() else \
+                        await asyncio.wait_for(queue.get(), wait)
                 except TimeoutError:
                     if bookmarks and (deadline is None or loop.time() < deadline):
-                        last_revision = max(last_revision, reg.cache.revision)
+                        last_revision = max(last_revision, settled_revision)
                         yield encode("BOOKMARK", {
                             "kind": reg.info.kind, "apiVersion": reg.info.api_version,
                             "metadata": {"resourceVersion": str(last_revision)}})
                     continue
-                if item is None:
-                    return
-                if isinstance(item, Exception):
-                    if isinstance(item, CompactedError):
-                        status = errors.gone(f"too old resource version: {item.revision}").status()
-                    else:
-                        status = errors.internal(str(item)).status()
-                    yield encode("ERROR", status)
-                    return
-                event_type, obj, revision = item
-                last_revision = revision
-                yield encode(event_type, obj)
+                # Events already queued behind this one (a burst, or a slow reader)
+                # leave in the same write: one trip through the middleware and one
+                # socket write instead of one per event. The bytes are the same.
+                items = [item]
+                while len(items) < MAX_EVENTS_PER_WRITE and isinstance(items[-1], tuple) \
+                        and not queue.empty():
+                    items.append(queue.get_nowait())
+                chunk: list[bytes] = []
+                for item in items:
+                    if item is None:
+                        if chunk:
+                            yield b"".join(chunk)
+                        return
+                    if isinstance(item, Exception):
+                        if isinstance(item, CompactedError):
+                            status = errors.gone(f"too old resource version: {item.revision}").status()
+                        else:
+                            status = errors.internal(str(item)).status()
+                        chunk.append(encode("ERROR", status))
+                        yield b"".join(chunk)
+                        return
+                    event_type, obj, revision = item
+                    last_revision = revision
+                    chunk.append(encode(event_type, obj))
+                yield b"".join(chunk)
         finally:
             task.cancel()
 

@@ -62,7 +62,12 @@ def request_verb(method: str, path: str, watch: bool) -> str:
     if watch:
         return "WATCH"
     parts = [p for p in path.split("/") if p]
-    is_collection = len(parts) % 2 == 1 if parts[:1] == ["apis"] else len(parts) % 2 == 0
+    # What follows /api/v1 or /apis/{group}/{version}, without namespaces/{ns}:
+    # one segment is a collection (pods), more is an object or its subresource.
+    rest = parts[2:] if parts[:1] == ["api"] else parts[3:]
+    if len(rest) >= 3 and rest[0] == "namespaces" and rest[2] not in ("status", "finalize"):
+        rest = rest[2:]
+    is_collection = len(rest) == 1
     if method == "GET":
         return "LIST" if is_collection else "GET"
     return {"POST": "POST", "PUT": "PUT", "PATCH": "PATCH",

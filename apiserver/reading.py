@@ -148,17 +148,23 @@ def list_body(reg: Registry, items: list[Obj], revision: str, token: str | None)
             "metadata": metadata, "items": items}
 
 
+def parse_resource_version(resource_version: str | None) -> int:
+    """A list or watch resourceVersion as a revision (0 for "any"); bad ones are a 400."""
+    if resource_version in (None, ""):
+        return 0
+    try:
+        revision = int(resource_version or "")
+    except ValueError:
+        revision = -1
+    if revision < 0:
+        raise errors.bad_request(f"invalid resource version: {resource_version!r}")
+    return revision
+
+
 async def watch_events(reg: Registry, selection: Selection,
                        resource_version: str | None) -> AsyncIterator[tuple[str, Obj, int]]:
     """(type, object, revision) for every change the selection sees."""
-    after: int | None
-    if resource_version in (None, "", "0"):
-        after = None
-    else:
-        try:
-            after = int(resource_version or "")
-        except ValueError:
-            raise errors.bad_request(f"invalid resourceVersion {resource_version!r}") from None
+    after = parse_resource_version(resource_version) or None
     event: StorageEvent
     async for event in reg.cache.watch(after):
         now_matches = event.type is not EventType.DELETED and selection.matches(event.obj)

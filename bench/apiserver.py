@@ -126,7 +126,7 @@ class WatchPlan:
 def watch_process(plan: WatchPlan, conn: Connection) -> None:
     """Opens the watches, says "ready", then sends back every (index, received_at)."""
     received = asyncio.run(_watch_all(plan, conn))
-    conn.send(received)
+    conn.send((received, time.process_time()))
     conn.close()
 
 
@@ -193,6 +193,8 @@ class FanOut:
     received: int
     expected: int
     write_errors: int
+    wall_seconds: float
+    watcher_cpu_seconds: float  # the watcher process: near wall_seconds means it was the limit
 
 
 async def fan_out(plan: WatchPlan, writes_per_second: float, value: bytes) -> FanOut:
@@ -203,10 +205,13 @@ async def fan_out(plan: WatchPlan, writes_per_second: float, value: bytes) -> Fa
     try:
         if not await asyncio.to_thread(parent_end.poll, 60) or parent_end.recv() != "ready":
             raise RuntimeError("the watcher process did not open its watches")
+        started = time.monotonic()
         sent_at, errors = await _paced_writes(plan, writes_per_second, value)
         if not await asyncio.to_thread(parent_end.poll, WATCH_DEADLINE_SECONDS + 30):
             raise RuntimeError("the watcher process did not report")
-        received: list[list[tuple[int, float]]] = parent_end.recv()
+        received: list[list[tuple[int, float]]]
+        received, watcher_cpu = parent_end.recv()
+        wall = time.monotonic() - started
     finally:
         child.join(10)
         if child.is_alive():
@@ -215,7 +220,7 @@ async def fan_out(plan: WatchPlan, writes_per_second: float, value: bytes) -> Fa
     latencies = sorted((at - sent_at[index]) * 1000 for got in received for index, at in got
                        if index in sent_at)
     distinct = sum(len({index for index, _ in got}) for got in received)
-    return FanOut(latencies, distinct, plan.watchers * plan.expected, errors)
+    return FanOut(latencies, distinct, plan.watchers * plan.expected, errors, wall, watcher_cpu)
 
 
 async def _paced_writes(plan: WatchPlan, writes_per_second: float,
@@ -279,7 +284,28 @@ def row(figure: str, value: str, target: str = "", result: str = "") -> None:
     print(f"{figure:<44}{value:>26}   {target:<16}{result}")
 
 
-async def measure(args: argparse.Namespace, etcd_url: str, http_url: str) -> None:
+def cpu_seconds(pid: int) -> float:
+    """user + system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CPU:
+    """CPU used by the API server and etcd during one phase: unlike rates and
+    latencies, it does not depend on what else the machine is running."""
+
+    def __init__(self, apiserver_pid: int, etcd_pid: int) -> None:
+        self._pids = (apiserver_pid, etcd_pid)
+        self._start = tuple(cpu_seconds(p) for p in self._pids)
+
+    def used_ms(self) -> tuple[float, float]:
+        api, etcd = (1000 * (cpu_seconds(p) - s) for p, s in zip(self._pids, self._start))
+        return api, etcd
+
+
+async def measure(args: argparse.Namespace, etcd_url: str, http_url: str,
+                  pids: tuple[int, int]) -> None:
+    load_before = os.getloadavg()[0]
     async with httpx.AsyncClient(base_url=http_url) as http:
         (await http.post("/api/v1/namespaces", json={"metadata": {"name": NAMESPACE}})
          ).raise_for_status()
@@ -287,8 +313,12 @@ async def measure(args: argparse.Namespace, etcd_url: str, http_url: str) -> Non
                                  json=configmap("size-probe"))).content
     value = probe  # raw etcd writes store a value as large as a real ConfigMap
 
+    cpu = CPU(*pids)
     puts = await raw_puts_per_second(etcd_url, args.creates, args.clients, value)
+    _, etcd_put_ms = cpu.used_ms()
+    cpu = CPU(*pids)
     creates = await api_creates_per_second(http_url, args.creates, args.clients)
+    api_create_ms, etcd_create_ms = cpu.used_ms()
 
     revision = await current_etcd_revision(etcd_url)
     raw_fan = await fan_out(WatchPlan("etcd", etcd_url, revision, args.watchers, args.writes),
@@ -296,12 +326,16 @@ async def measure(args: argparse.Namespace, etcd_url: str, http_url: str) -> Non
     async with httpx.AsyncClient(base_url=http_url) as http:
         listed = (await http.get(f"/api/v1/namespaces/{NAMESPACE}/configmaps",
                                  params={"limit": "1"})).json()
+    cpu = CPU(*pids)
     api_fan = await fan_out(WatchPlan("api", http_url, int(listed["metadata"]["resourceVersion"]),
                                       args.watchers, args.writes), args.rate, value)
+    api_fan_ms, _ = cpu.used_ms()
+    load_after = os.getloadavg()[0]
 
     print()
     print(f"tinykube API server benchmark: {os.cpu_count()} CPU cores, Python "
-          f"{platform.python_version()}, value size {len(value)} bytes")
+          f"{platform.python_version()}, value size {len(value)} bytes, "
+          f"load average {load_before:.1f} before / {load_after:.1f} after")
     print(f"creates: {args.creates} ConfigMaps, {args.clients} concurrent clients; fan-out: "
           f"{args.watchers} watchers x {args.writes} writes at {args.rate:g} writes/s")
     print("latency = watcher read the event - writer sent the request (p50 / p99 / max)")
@@ -312,6 +346,9 @@ async def measure(args: argparse.Namespace, etcd_url: str, http_url: str) -> Non
     row(f"API creates/s ({args.clients} clients, ConfigMap)", f"{creates:,.0f}",
         f">= {TARGET_CREATES_PER_SECOND:.0f}/s", verdict(creates >= TARGET_CREATES_PER_SECOND))
     row("  API creates / raw puts", f"{creates / puts:.2f}")
+    row("  CPU per write: etcd put / API create", f"{etcd_put_ms / args.creates:.2f} / "
+        f"{api_create_ms / args.creates:.2f} ms")
+    row("  CPU per API create: etcd part", f"{etcd_create_ms / args.creates:.2f} ms")
     row(f"raw etcd put->watch ({args.watchers} aetcd watches)", latency_text(raw_fan))
     row("  events received / expected", f"{raw_fan.received:,} / {raw_fan.expected:,}", "no loss",
         verdict(raw_fan.received == raw_fan.expected))
@@ -322,6 +359,12 @@ async def measure(args: argparse.Namespace, etcd_url: str, http_url: str) -> Non
         verdict(api_fan.received == api_fan.expected and api_fan.write_errors == 0))
     if api_fan.write_errors:
         row("  failed writes", str(api_fan.write_errors))
+    delivered = max(api_fan.received, 1)
+    row("  API server CPU per delivered event", f"{1000 * api_fan_ms / delivered:.0f} us")
+    row("  API server CPU busy during fan-out", f"{api_fan_ms / 10 / api_fan.wall_seconds:.0f} %")
+    row("  watcher process CPU busy (raw / API)",
+        f"{100 * raw_fan.watcher_cpu_seconds / raw_fan.wall_seconds:.0f} / "
+        f"{100 * api_fan.watcher_cpu_seconds / api_fan.wall_seconds:.0f} %")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -340,7 +383,8 @@ def main(argv: list[str] | None = None) -> None:
     apiserver = None
     try:
         apiserver = start_apiserver(etcd.url)
-        asyncio.run(measure(args, etcd.url, apiserver.http_url))
+        asyncio.run(measure(args, etcd.url, apiserver.http_url,
+                            (apiserver.proc.process.pid, etcd.proc.process.pid)))
     finally:
         if apiserver is not None:
             apiserver.stop()

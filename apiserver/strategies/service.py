@@ -82,6 +82,14 @@ class ServiceStrategy(Strategy):
                 key = (port.get("port"), port.get("protocol"))
                 if not port.get("nodePort") and key in old_node_ports:
                     port["nodePort"] = old_node_ports[key]
+        elif old_spec.get("type") in ("NodePort", "LoadBalancer"):
+            # Switching to a type without nodePorts while leaving them as they were
+            # (`kubectl patch -p '{"spec":{"type":"ClusterIP"}}'`) drops them, as
+            # dropTypeDependentFields does; a changed nodePort is still refused.
+            for port in spec.get("ports") or []:
+                key = (port.get("port"), port.get("protocol"))
+                if port.get("nodePort") and old_node_ports.get(key) == port["nodePort"]:
+                    del port["nodePort"]
 
     def validate(self, obj: Obj) -> list[FieldError]:
         return super().validate(obj) + _validate_service_spec(obj.get("spec"))

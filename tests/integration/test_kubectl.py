@@ -172,12 +172,13 @@ def create_pod(http: httpx.Client, namespace: str, name: str) -> None:
 def test_get_pods_watch_prints_a_row_for_a_new_pod(kubectl: Kubectl, namespace: str,
                                                    http: httpx.Client) -> None:
     create_pod(http, namespace, "listed")
+    rows: queue.Queue[str] = queue.Queue()
     watcher = subprocess.Popen(kubectl.argv("get", "pods", "-w", "-n", namespace),
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert watcher.stdout is not None
+    reader = threading.Thread(target=read_lines_into, args=(watcher.stdout, rows), daemon=True)
+    reader.start()
     try:
-        rows: queue.Queue[str] = queue.Queue()
-        assert watcher.stdout is not None
-        threading.Thread(target=read_lines_into, args=(watcher.stdout, rows), daemon=True).start()
         # The listed pod's row comes from the initial list; kubectl watches from that list's
         # resourceVersion, so the pod created afterwards can only arrive through the watch.
         assert "NAME" in wait_for_line(rows, "READY", 30)
@@ -188,6 +189,9 @@ def test_get_pods_watch_prints_a_row_for_a_new_pod(kubectl: Kubectl, namespace: 
     finally:
         watcher.kill()
         watcher.wait()
+        reader.join(timeout=10)
+        if watcher.stdout is not None:
+            watcher.stdout.close()
 
 
 def test_delete_f_removes_the_objects_and_leaves_the_namespace_terminating(

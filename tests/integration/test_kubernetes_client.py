@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
-from kubernetes import client, config, watch
+from kubernetes import client, config, dynamic, watch
 from kubernetes.client.rest import ApiException
 
 from tinykube.testing.processes import APIServerProcess
@@ -278,15 +279,13 @@ def test_deleting_a_namespace_makes_it_terminating(core: client.CoreV1Api) -> No
 def apply(api: client.ApiClient, namespace: str, name: str, body: dict[str, Any],
           manager: str, force: bool = False) -> tuple[int, dict[str, Any]]:
     query = [("fieldManager", manager)] + ([("force", "true")] if force else [])
-    try:
-        response = api.call_api(
-            f"/api/v1/namespaces/{namespace}/configmaps/{name}", "PATCH",
-            query_params=query, body=body,
-            header_params={"Content-Type": "application/apply-patch+yaml",
-                           "Accept": "application/json"},
-            auth_settings=["BearerToken"], _preload_content=False)
-    except ApiException as err:
-        return err.status, json.loads(err.body)
+    request = api.param_serialize(
+        "PATCH", "/api/v1/namespaces/{namespace}/configmaps/{name}",
+        path_params={"namespace": namespace, "name": name}, query_params=query, body=body,
+        header_params={"Content-Type": "application/apply-patch+yaml", "Accept": "application/json"},
+        auth_settings=["BearerToken"])
+    response = api.call_api(*request)
+    response.read()
     return response.status, json.loads(response.data)
 
 
@@ -326,3 +325,22 @@ def test_list_resource_version_is_not_older_than_a_write(core: client.CoreV1Api,
     created = core.create_namespaced_config_map(namespace, {"metadata": {"name": "rv"}})
     listed = core.list_namespaced_config_map(namespace)
     assert int(listed.metadata.resource_version) >= int(created.metadata.resource_version)
+
+
+def test_server_side_apply_through_the_dynamic_client(api_client: client.ApiClient,
+                                                      namespace: str, tmp_path: Path) -> None:
+    dynamic_client = dynamic.DynamicClient(api_client, cache_file=str(tmp_path / "discovery.json"))
+    config_maps = dynamic_client.resources.get(api_version="v1", kind="ConfigMap")
+    body = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "dyn"},
+            "data": {"k": "one"}}
+    created = dynamic_client.server_side_apply(config_maps, body, namespace=namespace,
+                                               field_manager="tool-a")
+    assert created.data.k == "one"
+    with pytest.raises(dynamic.exceptions.ConflictError) as raised:
+        dynamic_client.server_side_apply(config_maps, {**body, "data": {"k": "two"}},
+                                         namespace=namespace, field_manager="tool-b")
+    assert raised.value.status == 409
+    forced = dynamic_client.server_side_apply(config_maps, {**body, "data": {"k": "two"}},
+                                              namespace=namespace, field_manager="tool-b",
+                                              force_conflicts=True)
+    assert forced.data.k == "two"
