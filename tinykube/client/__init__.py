@@ -38,6 +38,7 @@ from tinykube.client.errors import (
 )
 from tinykube.client.events import EventRecorder, EventType
 from tinykube.client.expectations import ControllerExpectations
+from tinykube.client.factory import SharedInformerFactory
 from tinykube.client.informer import Reflector, SharedInformer
 from tinykube.client.leaderelection import LeaderElector
 from tinykube.client.rest import PatchType, RESTClient, WatchEvent
@@ -51,7 +52,8 @@ __all__ = [
     "APIStatusError", "AlreadyExists", "BadRequest", "ClientConfig", "Clock", "ConfigError",
     "Conflict", "ControllerExpectations", "EventRecorder", "EventType", "FakeClock", "Forbidden",
     "Gone", "Indexer", "Invalid", "LeaderElector", "NotFound", "PatchType", "RESTClient",
-    "RateLimitingQueue", "RealClock", "Reflector", "ServerError", "SharedInformer", "Store",
+    "RateLimitingQueue", "RealClock", "Reflector", "ServerError", "SharedInformer",
+    "SharedInformerFactory", "Store",
     "TooManyRequests", "Unauthorized", "WatchEvent", "default_controller_rate_limiter",
     "error_from_response", "error_from_status", "in_cluster_config", "load_kubeconfig",
     "meta_namespace_key",
