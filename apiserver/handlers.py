@@ -343,9 +343,13 @@ async def _watch(reg: Registry, request: Request, selection: reading.Selection) 
                 settled_revision = reg.cache.revision
                 try:
                     # A busy stream finds its next event already queued; only a real
-                    # wait pays for wait_for's extra task and timer.
-                    item = queue.get_nowait() if not queue.empty() else \
-                        await asyncio.wait_for(queue.get(), wait)
+                    # wait pays for a timer (asyncio.timeout, unlike wait_for, adds no
+                    # task per event).
+                    if not queue.empty():
+                        item = queue.get_nowait()
+                    else:
+                        async with asyncio.timeout(wait):
+                            item = await queue.get()
                 except TimeoutError:
                     if bookmarks and (deadline is None or loop.time() < deadline):
                         last_revision = max(last_revision, settled_revision)

@@ -78,11 +78,19 @@ class APIServer:
                         raise
 
     async def check_namespace(self, namespace: str) -> None:
-        """Creating into a namespace needs it to exist and not be terminating."""
-        try:
-            ns = await self.storage.get(self.namespaces.key(None, namespace))
-        except KeyNotFoundError:
-            raise errors.not_found(self.namespaces.info, namespace) from None
+        """Creating into a namespace needs it to exist and not be terminating.
+
+        Like Kubernetes' NamespaceLifecycle admission, the namespace is looked up in
+        the watch cache first and only read from etcd when the cache has not seen it
+        (a namespace created a moment ago).
+        """
+        key = self.namespaces.key(None, namespace)
+        ns = self.namespaces.cache.cached(key)
+        if ns is None:
+            try:
+                ns = await self.storage.get(key)
+            except KeyNotFoundError:
+                raise errors.not_found(self.namespaces.info, namespace) from None
         if (ns.get("status") or {}).get("phase") == "Terminating":
             raise errors.APIError(
                 403, "Forbidden", f"unable to create new content in namespace {namespace} "

@@ -137,6 +137,10 @@ class WatchCache:
                 log.info("watcher too slow, closing prefix=%s", self._prefix)
                 self._watchers.discard(watcher)
 
+    def cached(self, key: str) -> dict[str, Any] | None:
+        """The object as this cache last saw it (may lag etcd slightly)."""
+        return self._objects.get(key)
+
     def snapshot(self) -> list[dict[str, Any]]:
         return [self._objects[k] for k in sorted(self._objects)]
 

@@ -1,0 +1,215 @@
+"""Scheduler benchmark: pods bound per second on 100 hollow nodes, next to the raw
+API server create rate measured in the same run.
+
+Starts its own etcd and API server (real processes, plain HTTP port), one kubelet
+process hosting N hollow nodes (`python -m kubelet --container-runtime-endpoint=fake
+--hollow-nodes=N`), then:
+
+1. raw: creates P pods nobody schedules (schedulerName "bench-nobody") from C
+   concurrent clients: the API server's create rate for this very pod shape,
+   with the hollow nodes' watches open (the ceiling for step 2);
+2. starts `python -m scheduler` and waits until it holds its Lease;
+3. end to end: creates P pods (cpu 10m, memory 16Mi) from C concurrent clients and
+   watches them; pods/s bound = P / (last pod seen bound - first create sent).
+   The time until every pod is reported Running by its hollow kubelet is printed
+   too (that includes one more write per pod).
+
+A measurement, not a test: the target is printed next to the figure and the script
+exits 0 either way. Everything it starts is stopped by PID.
+
+Kubernetes counterpart: test/integration/scheduler_perf (SchedulingBasic),
+perf-tests clusterloader2 with kubemark hollow nodes
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tinykube.testing.processes import REPO_ROOT, start_apiserver, start_etcd  # noqa: E402
+
+TARGET_PODS_PER_SECOND = 200.0
+
+
+def pod(name: str, scheduler_name: str = "default-scheduler") -> dict[str, object]:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": {"app": "bench"}},
+            "spec": {"schedulerName": scheduler_name, "containers": [{
+                "name": "app", "image": "registry.k8s.io/pause:3.10",
+                "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}}}]}}
+
+
+async def create_pods(base_url: str, namespace: str, count: int, clients: int,
+                      scheduler_name: str) -> tuple[float, float]:
+    """Create `count` pods with `clients` concurrent connections: (start, end) monotonic."""
+    names = iter(range(count))
+
+    async def worker() -> None:
+        async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
+            for i in names:
+                response = await http.post(f"/api/v1/namespaces/{namespace}/pods",
+                                           json=pod(f"pod-{i:05d}", scheduler_name))
+                if response.status_code != 201:
+                    raise RuntimeError(f"create failed: {response.status_code} {response.text[:200]}")
+
+    start = time.monotonic()
+    await asyncio.gather(*(worker() for _ in range(clients)))
+    return start, time.monotonic()
+
+
+async def watch_pods(base_url: str, namespace: str, count: int, resource_version: str,
+                     deadline_seconds: float) -> tuple[float, float]:
+    """Monotonic times at which the last of `count` pods was seen bound, and Running."""
+    bound: set[str] = set()
+    running: set[str] = set()
+    last_bound = last_running = float("nan")
+    timeout = httpx.Timeout(30, read=None)
+    async with httpx.AsyncClient(base_url=base_url, timeout=timeout) as http:
+        async with http.stream("GET", f"/api/v1/namespaces/{namespace}/pods",
+                               params={"watch": "true", "resourceVersion": resource_version}) as response:
+            async def read() -> None:
+                nonlocal last_bound, last_running
+                async for line in response.aiter_lines():
+                    if not line.strip():
+                        continue
+                    event = json.loads(line)
+                    obj = event.get("object") or {}
+                    name = (obj.get("metadata") or {}).get("name")
+                    if (obj.get("spec") or {}).get("nodeName") and name not in bound:
+                        bound.add(name)
+                        if len(bound) == count:
+                            last_bound = time.monotonic()
+                    if (obj.get("status") or {}).get("phase") == "Running" and name not in running:
+                        running.add(name)
+                        if len(running) == count:
+                            last_running = time.monotonic()
+                            return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(read(), deadline_seconds)
+    if len(bound) < count:
+        print(f"  only {len(bound)}/{count} pods bound and {len(running)} running before the deadline")
+    return last_bound, last_running
+
+
+def wait_for(condition, timeout_seconds: float, what: str) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"timed out waiting for {what}")
+
+
+def spawn(args: list[str], log_path: Path) -> subprocess.Popen[bytes]:
+    with open(log_path, "ab") as log:
+        return subprocess.Popen([sys.executable, *args], cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--nodes", type=int, default=100)
+    parser.add_argument("--pods", type=int, default=1000)
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--deadline-seconds", type=float, default=180.0)
+    args = parser.parse_args()
+
+    workdir = Path(tempfile.mkdtemp(prefix="tinykube-bench-scheduler-"))
+    etcd = start_etcd(workdir / "etcd")
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        api = start_apiserver(etcd.url, workdir / "apiserver")
+        kubeconfig = workdir / "kubeconfig-plain"
+        kubeconfig.write_text(f"""apiVersion: v1
+kind: Config
+clusters: [{{name: bench, cluster: {{server: "{api.http_url}"}}}}]
+users: [{{name: bench, user: {{}}}}]
+contexts: [{{name: bench, context: {{cluster: bench, user: bench}}}}]
+current-context: bench
+""")
+        http = httpx.Client(base_url=api.http_url, timeout=30)
+        for namespace in ("bench-raw", "bench"):
+            http.post("/api/v1/namespaces", json={"metadata": {"name": namespace}}).raise_for_status()
+
+        print(f"machine: {os.cpu_count()} CPUs, python {sys.version.split()[0]}; "
+              f"{args.nodes} hollow nodes, {args.pods} pods, {args.clients} concurrent creators")
+        processes.append(spawn(["-m", "kubelet", f"--kubeconfig={kubeconfig}", "--hostname-override=hollow",
+                                "--container-runtime-endpoint=fake", f"--hollow-nodes={args.nodes}",
+                                "--node-capacity=cpu=4,memory=16Gi,pods=110", "--v=1"],
+                               workdir / "kubelet.log"))
+        started = time.monotonic()
+        wait_for(lambda: len(http.get("/api/v1/nodes").json()["items"]) >= args.nodes, 120,
+                 f"{args.nodes} hollow nodes to register")
+        print(f"hollow nodes registered in {time.monotonic() - started:.1f} s")
+
+        start, end = asyncio.run(create_pods(api.http_url, "bench-raw", args.pods, args.clients,
+                                             "bench-nobody"))
+        raw_rate = args.pods / (end - start)
+        print(f"raw API server pod creates:     {raw_rate:8.1f} pods/s ({args.pods} in {end - start:.2f} s)")
+
+        processes.append(spawn(["-m", "scheduler", f"--kubeconfig={kubeconfig}", "--v=1"],
+                               workdir / "scheduler.log"))
+        wait_for(lambda: http.get("/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kube-scheduler")
+                 .status_code == 200, 60, "the scheduler to take its lease")
+        wait_for(lambda: "caches synced" in (workdir / "scheduler.log").read_text(), 60,
+                 "the scheduler's caches to sync")
+
+        resource_version = http.get("/api/v1/namespaces/bench/pods").json()["metadata"]["resourceVersion"]
+
+        async def end_to_end() -> tuple[float, float, float, float]:
+            watcher = asyncio.create_task(watch_pods(api.http_url, "bench", args.pods, resource_version,
+                                                     args.deadline_seconds))
+            await asyncio.sleep(0.2)  # the watch request is on the wire before the first create
+            first, created = await create_pods(api.http_url, "bench", args.pods, args.clients,
+                                               "default-scheduler")
+            last_bound, last_running = await watcher
+            return first, created, last_bound, last_running
+
+        first, created, last_bound, last_running = asyncio.run(end_to_end())
+        create_rate = args.pods / (created - first)
+        bound_rate = args.pods / (last_bound - first)
+        running_rate = args.pods / (last_running - first)
+        print(f"creates while scheduling:       {create_rate:8.1f} pods/s")
+        print(f"end to end, created -> bound:   {bound_rate:8.1f} pods/s "
+              f"(last bound {last_bound - first:.2f} s after the first create; "
+              f"target >= {TARGET_PODS_PER_SECOND:.0f}; ratio to raw creates {bound_rate / raw_rate:.2f})")
+        print(f"end to end, created -> Running: {running_rate:8.1f} pods/s "
+              f"(hollow kubelets' status writes included)")
+        per_node = {}
+        for item in http.get("/api/v1/namespaces/bench/pods").json()["items"]:
+            node = item["spec"].get("nodeName")
+            per_node[node] = per_node.get(node, 0) + 1
+        counts = sorted(per_node.values())
+        if counts:
+            print(f"spread: {len(per_node)} nodes used, pods per node min {counts[0]} max {counts[-1]}")
+        return 0
+    finally:
+        for process in reversed(processes):
+            stop(process)
+        with contextlib.suppress(Exception):
+            api.stop()  # type: ignore[possibly-undefined]
+        etcd.stop()
+        print(f"logs: {workdir}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
