@@ -1,0 +1,287 @@
+"""The garbage collector: deletes objects whose owners are gone, honours propagation.
+
+Three deletion policies meet here (the API server turns the last two into finalizers):
+
+- Background (default): the owner disappears at once; the graph then enqueues its
+  dependents, `attempt_to_delete_item` finds every owner of each one absent (a live
+  GET, never the cache alone) and deletes it.
+- Foreground: the owner stays with deletionTimestamp + `foregroundDeletion`; its
+  dependents are deleted (those with dependents of their own in foreground too), and
+  once no dependent with `blockOwnerDeletion: true` remains the finalizer is removed,
+  which lets the API server remove the owner.
+- Orphan: the owner stays with the `orphan` finalizer until `attempt_to_orphan_item`
+  has removed its ownerReference from every dependent; then the finalizer goes.
+
+Two queues of UIDs, each drained by the workers: `attempt_to_delete` and
+`attempt_to_orphan`. Failures retry with per-item backoff.
+
+Kubernetes counterpart: pkg/controller/garbagecollector/garbagecollector.go,
+pkg/controller/garbagecollector/operations.go
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from controller_manager.controller_utils import run_workers
+from controller_manager.garbagecollector.graph import (
+    FINALIZER_FOREGROUND,
+    FINALIZER_ORPHAN,
+    GraphBuilder,
+    GraphNode,
+    ObjectReference,
+    owner_identity,
+)
+from tinykube.api.resources import INDEX, RESOURCES, ResourceInfo
+from tinykube.client import (
+    REAL_CLOCK,
+    Clock,
+    Conflict,
+    EventRecorder,
+    NotFound,
+    RateLimitingQueue,
+    RESTClient,
+    SharedInformerFactory,
+)
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+
+# Events are never owners nor meaningfully owned; upstream ignores them too.
+IGNORED_RESOURCES = frozenset({"events"})
+ABSENT_OWNER_CACHE_SIZE = 1024
+MAX_CONFLICT_RETRIES = 5
+
+
+def default_monitored_resources() -> list[ResourceInfo]:
+    return [info for info in RESOURCES if info.plural not in IGNORED_RESOURCES
+            and {"list", "watch", "delete"} <= set(info.verbs)]
+
+
+class GarbageCollector:
+    """Deletes dependents of absent owners; runs foreground and orphan propagation.
+
+    - Never deletes on cache evidence alone: an owner is absent only after a live GET
+      answers 404 (or another object now holds the name); absences are remembered in
+      a small LRU so that a thousand pods of one deleted ReplicaSet cost one GET.
+    - Deletes carry a UID precondition, so a re-created namesake is never hit.
+    """
+
+    name = "garbagecollector"
+
+    def __init__(self, client: RESTClient, factory: SharedInformerFactory,
+                 recorder: EventRecorder, *, clock: Clock = REAL_CLOCK,
+                 resources: Iterable[ResourceInfo] | None = None, **options: Any) -> None:
+        self.client = client
+        self.recorder = recorder
+        self.attempt_to_delete: RateLimitingQueue[str] = RateLimitingQueue(
+            clock=clock, name="garbage_collector_attempt_to_delete")
+        self.attempt_to_orphan: RateLimitingQueue[str] = RateLimitingQueue(
+            clock=clock, name="garbage_collector_attempt_to_orphan")
+        self.graph = GraphBuilder(self.attempt_to_delete, self.attempt_to_orphan)
+        self.absent_owner_cache: OrderedDict[str, None] = OrderedDict()
+        for info in resources if resources is not None else default_monitored_resources():
+            factory.informer_for(info).add_event_handler(
+                on_add=self.graph.on_add, on_update=self.graph.on_update,
+                on_delete=self.graph.on_delete)
+
+    async def run(self, workers: int) -> None:
+        async with asyncio.TaskGroup() as group:
+            group.create_task(run_workers("garbagecollector-delete", self.attempt_to_delete,
+                                          self.attempt_to_delete_item, workers))
+            group.create_task(run_workers("garbagecollector-orphan", self.attempt_to_orphan,
+                                          self.attempt_to_orphan_item, workers))
+
+    # --- attempt to delete -----------------------------------------------------------------
+
+    async def attempt_to_delete_item(self, uid: str) -> None:
+        """Decide whether the object `uid` is garbage, and act on it (attemptToDeleteItem)."""
+        item = self.graph.get(uid)
+        if item is None:
+            return
+        if item.being_deleted and not item.deleting_dependents:
+            return  # being deleted already, by something other than foreground propagation
+        if INDEX.by_kind(item.identity.api_version, item.identity.kind) is None:
+            log.warning("cannot verify an object of unknown kind object=%s", item.identity)
+            return
+        latest = await self.get_object(item.identity)
+        if latest is None:
+            # A virtual owner that does not exist, or a stale node: drop it, which
+            # hands its dependents to this queue.
+            self.graph.remove_virtual_node(uid)
+            return
+        if item.deleting_dependents:
+            await self.process_deleting_dependents_item(item)
+            return
+        owner_references = list(latest["metadata"].get("ownerReferences") or [])
+        if not owner_references:
+            return
+        solid, dangling, waiting = await self.classify_references(item, owner_references)
+        if solid:
+            if dangling or waiting:
+                # Some owners are gone or going: only drop the references to them.
+                gone = {str(ref["uid"]) for ref in dangling + waiting}
+                log.info("removing references to absent owners object=%s owners=%s",
+                         item.identity, sorted(gone))
+                await self.update_owner_references(
+                    item.identity, lambda refs: [r for r in refs if str(r.get("uid")) not in gone])
+            return
+        finalizers = latest["metadata"].get("finalizers") or []
+        if waiting and item.dependents:
+            # An owner waits for us in foreground: delete our own dependents first.
+            policy = "Foreground"
+        elif FINALIZER_ORPHAN in finalizers:
+            policy = "Orphan"
+        elif FINALIZER_FOREGROUND in finalizers:
+            policy = "Foreground"
+        else:
+            policy = "Background"
+        log.info("deleting object whose owners are gone object=%s policy=%s", item.identity, policy)
+        await self.delete_object(item.identity, policy)
+
+    async def classify_references(self, item: GraphNode, refs: list[Obj]
+                                  ) -> tuple[list[Obj], list[Obj], list[Obj]]:
+        """(solid, dangling, waiting_for_dependents_deletion) owner references."""
+        solid: list[Obj] = []
+        dangling: list[Obj] = []
+        waiting: list[Obj] = []
+        for ref in refs:
+            owner = await self.get_owner(ref, item.identity.namespace)
+            if owner is None:
+                dangling.append(ref)
+                continue
+            meta = owner.get("metadata") or {}
+            if meta.get("deletionTimestamp") and FINALIZER_FOREGROUND in (meta.get("finalizers") or []):
+                waiting.append(ref)
+            else:
+                solid.append(ref)
+        return solid, dangling, waiting
+
+    async def get_owner(self, ref: Obj, dependent_namespace: str) -> Obj | None:
+        """The live owner, or None if it is absent (isDangling)."""
+        uid = str(ref.get("uid", ""))
+        if uid in self.absent_owner_cache:
+            self.absent_owner_cache.move_to_end(uid)
+            return None
+        identity = owner_identity(ref, dependent_namespace)
+        if INDEX.by_kind(identity.api_version, identity.kind) is None:
+            # A kind this cluster does not serve cannot be verified: never delete on it.
+            log.warning("owner of unknown kind kept as present owner=%s", identity)
+            return {"metadata": {"uid": uid}}
+        owner = await self.get_object(identity)
+        if owner is None:
+            self.absent_owner_cache[uid] = None
+            while len(self.absent_owner_cache) > ABSENT_OWNER_CACHE_SIZE:
+                self.absent_owner_cache.popitem(last=False)
+        return owner
+
+    async def process_deleting_dependents_item(self, item: GraphNode) -> None:
+        """Foreground: remove the finalizer once no blocking dependent remains."""
+        blocking = [dependent for uid in sorted(item.dependents)
+                    if (dependent := self.graph.get(uid)) is not None and dependent.blocks(item.uid)]
+        if not blocking:
+            log.info("dependents gone, finishing foreground deletion object=%s", item.identity)
+            await self.remove_finalizer(item.identity, FINALIZER_FOREGROUND)
+            return
+        for dependent in blocking:
+            if not dependent.deleting_dependents:
+                self.attempt_to_delete.add(dependent.uid)
+
+    # --- attempt to orphan -----------------------------------------------------------------
+
+    async def attempt_to_orphan_item(self, uid: str) -> None:
+        """Orphan: drop the owner's reference from every dependent, then the finalizer."""
+        owner = self.graph.get(uid)
+        if owner is None:
+            return
+        dependents = sorted(owner.dependents)
+        for dependent_uid in dependents:
+            dependent = self.graph.get(dependent_uid)
+            if dependent is None:
+                continue
+            await self.update_owner_references(
+                dependent.identity, lambda refs: [r for r in refs if str(r.get("uid")) != uid])
+        log.info("dependents orphaned object=%s count=%d", owner.identity, len(dependents))
+        await self.remove_finalizer(owner.identity, FINALIZER_ORPHAN)
+
+    # --- operations (live API calls) --------------------------------------------------------
+
+    def _resource(self, identity: ObjectReference) -> ResourceInfo:
+        info = INDEX.by_kind(identity.api_version, identity.kind)
+        if info is None:
+            raise ValueError(f"no resource serves {identity.api_version} {identity.kind}")
+        return info
+
+    async def get_object(self, identity: ObjectReference) -> Obj | None:
+        """The live object with this identity's name and UID, or None."""
+        info = self._resource(identity)
+        try:
+            obj = await self.client.get(info, identity.name, identity.namespace or None)
+        except NotFound:
+            return None
+        if (obj.get("metadata") or {}).get("uid") != identity.uid:
+            return None  # the name now belongs to another object
+        return obj
+
+    async def delete_object(self, identity: ObjectReference, policy: str) -> None:
+        try:
+            await self.client.delete(self._resource(identity), identity.name,
+                                     identity.namespace or None, propagation_policy=policy,
+                                     preconditions={"uid": identity.uid})
+        except NotFound:
+            pass
+        except Conflict:
+            pass  # the UID precondition failed: our object is gone already
+
+    async def _update_with_retry(self, identity: ObjectReference,
+                                 mutate: Callable[[Obj], bool]) -> None:
+        """GET, mutate a copy, PUT with its resourceVersion; retry on conflicts."""
+        info = self._resource(identity)
+        for _ in range(MAX_CONFLICT_RETRIES):
+            current = await self.get_object(identity)
+            if current is None:
+                return
+            updated = copy.deepcopy(current)
+            if not mutate(updated):
+                return
+            try:
+                await self.client.update(info, updated, identity.namespace or None)
+                return
+            except NotFound:
+                return
+            except Conflict:
+                continue
+        raise Conflict(409, "Conflict", f"too many conflicts updating {identity}")
+
+    async def update_owner_references(self, identity: ObjectReference,
+                                      keep: Callable[[list[Obj]], list[Obj]]) -> None:
+        def mutate(obj: Obj) -> bool:
+            meta = obj["metadata"]
+            old = list(meta.get("ownerReferences") or [])
+            new = keep(old)
+            if new == old:
+                return False
+            if new:
+                meta["ownerReferences"] = new
+            else:
+                meta.pop("ownerReferences", None)
+            return True
+
+        await self._update_with_retry(identity, mutate)
+
+    async def remove_finalizer(self, identity: ObjectReference, finalizer: str) -> None:
+        def mutate(obj: Obj) -> bool:
+            meta = obj["metadata"]
+            finalizers = list(meta.get("finalizers") or [])
+            if finalizer not in finalizers:
+                return False
+            meta["finalizers"] = [f for f in finalizers if f != finalizer]
+            return True
+
+        await self._update_with_retry(identity, mutate)

@@ -1,0 +1,172 @@
+"""Taint-based eviction: pods leave a node whose NoExecute taints they stop tolerating.
+
+When a node carries NoExecute taints (the node lifecycle controller adds
+`node.kubernetes.io/unreachable` and `node.kubernetes.io/not-ready`), every pod on
+it is checked:
+
+- a taint no toleration of the pod matches: the pod is deleted at once;
+- all taints tolerated: the pod is deleted once the shortest `tolerationSeconds`
+  among the matching tolerations has passed since the taint was first seen on its
+  node here; tolerations without tolerationSeconds tolerate forever;
+- the taints go away first: the pending eviction is cancelled.
+
+Kubernetes' DefaultTolerationSeconds admission plugin gives every pod tolerations
+for not-ready/unreachable with tolerationSeconds=300. tinykube's API server has no
+such plugin, so this controller applies the same rule itself with a configurable
+`default_toleration_seconds` (300 like Kubernetes; the lab uses ~10 s so a demo
+reschedules within half a minute).
+
+Kubernetes counterpart: pkg/controller/tainteviction/taint_eviction.go,
+plugin/pkg/admission/defaulttolerationseconds/admission.go
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from tinykube.api.resources import INDEX, ResourceInfo
+from tinykube.client import (
+    NODE_NAME_INDEX,
+    Clock,
+    Conflict,
+    EventRecorder,
+    NotFound,
+    RateLimitingQueue,
+    RESTClient,
+    SharedInformer,
+    meta_namespace_key,
+)
+
+log = logging.getLogger(__name__)
+
+Obj = dict[str, Any]
+PODS: ResourceInfo = INDEX.by_name("pods")  # type: ignore[assignment]
+TAINT_NODE_NOT_READY = "node.kubernetes.io/not-ready"
+TAINT_NODE_UNREACHABLE = "node.kubernetes.io/unreachable"
+NO_EXECUTE = "NoExecute"
+
+
+def tolerates_taint(toleration: Obj, taint: Obj) -> bool:
+    """Whether one toleration matches one taint (core/v1 Toleration.ToleratesTaint)."""
+    if toleration.get("effect") and toleration.get("effect") != taint.get("effect"):
+        return False
+    key = toleration.get("key") or ""
+    if key and key != taint.get("key"):
+        return False
+    operator = toleration.get("operator") or "Equal"
+    if operator == "Exists":
+        return True  # an empty key with Exists matches every taint
+    if not key:
+        return False
+    return (toleration.get("value") or "") == (taint.get("value") or "")
+
+
+def with_default_tolerations(tolerations: list[Obj], default_seconds: int) -> list[Obj]:
+    """The pod's tolerations plus what DefaultTolerationSeconds admission would add."""
+    result = list(tolerations)
+    for key in (TAINT_NODE_NOT_READY, TAINT_NODE_UNREACHABLE):
+        taint = {"key": key, "effect": NO_EXECUTE}
+        if not any(tolerates_taint(t, taint) for t in tolerations):
+            result.append({"key": key, "operator": "Exists", "effect": NO_EXECUTE,
+                           "tolerationSeconds": default_seconds})
+    return result
+
+
+def min_toleration_seconds(taints: list[Obj], tolerations: list[Obj]) -> float | None:
+    """Seconds the pod may stay despite `taints`: 0 if one is not tolerated, None forever."""
+    used: list[Obj] = []
+    for taint in taints:
+        matching = [t for t in tolerations if tolerates_taint(t, taint)]
+        if not matching:
+            return 0.0
+        used.extend(matching)
+    seconds = [t["tolerationSeconds"] for t in used if t.get("tolerationSeconds") is not None]
+    if not seconds:
+        return None
+    return float(max(0, min(int(s) for s in seconds)))
+
+
+class TaintEvictionController:
+    """Deletes pods from NoExecute-tainted nodes after their toleration runs out.
+
+    - Handlers enqueue pod keys; `sync_pod` decides from the node and pod caches.
+    - A pending eviction is a delayed re-queue of the pod key, not a timer of its own.
+    """
+
+    def __init__(self, client: RESTClient, recorder: EventRecorder, clock: Clock,
+                 pod_informer: SharedInformer, node_informer: SharedInformer, *,
+                 default_toleration_seconds: int = 300) -> None:
+        self.client = client
+        self.recorder = recorder
+        self.clock = clock
+        self.pod_informer = pod_informer
+        self.node_informer = node_informer
+        self.default_toleration_seconds = default_toleration_seconds
+        self.queue: RateLimitingQueue[str] = RateLimitingQueue(clock=clock, name="taint_eviction")
+        # pod key -> (uid, clock.now() when its node's NoExecute taints were first seen)
+        self.eviction_started: dict[str, tuple[str, float]] = {}
+        pod_informer.add_event_handler(on_add=self.enqueue_pod,
+                                       on_update=lambda old, new: self.enqueue_pod(new))
+        node_informer.add_event_handler(on_add=self.enqueue_node_pods, on_update=self.on_node_update)
+
+    def enqueue_pod(self, pod: Obj) -> None:
+        if (pod.get("spec") or {}).get("nodeName"):
+            self.queue.add(meta_namespace_key(pod))
+
+    def enqueue_node_pods(self, node: Obj) -> None:
+        if no_execute_taints(node):
+            for pod in self.pod_informer.indexer.by_index(NODE_NAME_INDEX, node["metadata"]["name"]):
+                self.queue.add(meta_namespace_key(pod))
+
+    def on_node_update(self, old: Obj, new: Obj) -> None:
+        if no_execute_taints(old) != no_execute_taints(new):
+            for pod in self.pod_informer.indexer.by_index(NODE_NAME_INDEX, new["metadata"]["name"]):
+                self.queue.add(meta_namespace_key(pod))
+
+    async def sync_pod(self, key: str) -> None:
+        pod = self.pod_informer.indexer.get(key)
+        if pod is None or (pod.get("metadata") or {}).get("deletionTimestamp"):
+            self.eviction_started.pop(key, None)
+            return
+        node = self.node_informer.indexer.get(str((pod.get("spec") or {}).get("nodeName") or ""))
+        taints = no_execute_taints(node) if node is not None else []
+        if not taints:
+            self.eviction_started.pop(key, None)
+            return
+        tolerations = with_default_tolerations(list((pod.get("spec") or {}).get("tolerations") or []),
+                                               self.default_toleration_seconds)
+        seconds = min_toleration_seconds(taints, tolerations)
+        if seconds is None:
+            self.eviction_started.pop(key, None)
+            return
+        uid = str(pod["metadata"].get("uid", ""))
+        now = self.clock.now()
+        started = self.eviction_started.get(key)
+        if started is None or started[0] != uid:
+            started = (uid, now)
+            self.eviction_started[key] = started
+        remaining = started[1] + seconds - now
+        if remaining > 0:
+            self.queue.add_after(key, remaining)
+            return
+        await self.evict(pod, node)
+
+    async def evict(self, pod: Obj, node: Obj | None) -> None:
+        meta = pod["metadata"]
+        key = meta_namespace_key(pod)
+        log.info("evicting pod from tainted node pod=%s node=%s", key,
+                 (pod.get("spec") or {}).get("nodeName"))
+        self.recorder.event(pod, "Normal", "TaintManagerEviction", f"Marking for deletion Pod {key}")
+        try:
+            await self.client.delete(PODS, str(meta["name"]), str(meta["namespace"]),
+                                     preconditions={"uid": str(meta.get("uid", ""))})
+        except (NotFound, Conflict):
+            pass  # gone already, or a new pod holds the name
+        self.eviction_started.pop(key, None)
+
+
+def no_execute_taints(node: Obj | None) -> list[Obj]:
+    if node is None:
+        return []
+    return [t for t in (node.get("spec") or {}).get("taints") or [] if t.get("effect") == NO_EXECUTE]
