@@ -125,6 +125,15 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return float("nan")
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=100)
@@ -184,7 +193,11 @@ current-context: bench
             last_bound, last_running = await watcher
             return first, created, last_bound, last_running
 
+        pids = {"apiserver": api.proc.process.pid, "etcd": etcd.proc.process.pid,
+                "kubelet (hollow nodes)": processes[0].pid, "scheduler": processes[1].pid}
+        cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
         first, created, last_bound, last_running = asyncio.run(end_to_end())
+        cpu_used = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
         create_rate = args.pods / (created - first)
         bound_rate = args.pods / (last_bound - first)
         running_rate = args.pods / (last_running - first)
@@ -194,6 +207,8 @@ current-context: bench
               f"target >= {TARGET_PODS_PER_SECOND:.0f}; ratio to raw creates {bound_rate / raw_rate:.2f})")
         print(f"end to end, created -> Running: {running_rate:8.1f} pods/s "
               f"(hollow kubelets' status writes included)")
+        print("CPU seconds during the end-to-end run: " +
+              ", ".join(f"{name} {seconds:.1f}" for name, seconds in cpu_used.items()))
         per_node = {}
         for item in http.get("/api/v1/namespaces/bench/pods").json()["items"]:
             node = item["spec"].get("nodeName")

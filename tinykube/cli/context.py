@@ -13,7 +13,7 @@ import argparse
 import dataclasses
 import sys
 from dataclasses import dataclass, field
-from typing import TextIO
+from typing import Any, TextIO
 
 from tinykube.api.resources import INDEX, ResourceInfo
 from tinykube.client import ClientConfig, RESTClient, load_kubeconfig
@@ -73,3 +73,54 @@ def resolve_config(args: argparse.Namespace) -> ClientConfig:
     if getattr(args, "insecure_skip_tls_verify", False):
         config = dataclasses.replace(config, insecure_skip_tls_verify=True)
     return config
+
+
+# --- naming objects on the command line (`deploy web`, `deploy/web`, `po,svc -l app=x`) ---
+
+
+def object_ref(info: ResourceInfo, name: str) -> str:
+    """How kubectl names an object in its output: `pod/web`, `deployment.apps/web`."""
+    kind = f"{info.kind.lower()}.{info.group}" if info.group else info.kind.lower()
+    return f"{kind}/{name}"
+
+
+def parse_targets(ctx: CLIContext, words: list[str]) -> list[tuple[ResourceInfo, str | None]]:
+    """`TYPE NAME...`, `TYPE/NAME...` or `TYPE[,TYPE]` (name None: select by -l/--all)."""
+    if not words:
+        raise CLIError("You must provide one or more resources by argument or filename.")
+    if all("/" in word for word in words):
+        targets: list[tuple[ResourceInfo, str | None]] = []
+        for word in words:
+            kind, _, name = word.partition("/")
+            if not name:
+                raise CLIError(f"arguments in resource/name form must have a single resource "
+                               f"and name: {word!r}")
+            targets.append((ctx.resource(kind), name))
+        return targets
+    if any("/" in word for word in words[1:]) or "/" in words[0]:
+        raise CLIError("there is no need to specify a resource type as a separate argument "
+                       "when passing arguments in resource/name form")
+    infos = [ctx.resource(kind) for kind in words[0].split(",") if kind]
+    if len(words) == 1:
+        return [(info, None) for info in infos]
+    return [(info, name) for info in infos for name in words[1:]]
+
+
+async def select_objects(ctx: CLIContext, client: RESTClient, words: list[str], *,
+                         selector: str | None = None, select_all: bool = False,
+                         all_namespaces: bool = False) -> list[tuple[ResourceInfo, dict[str, Any]]]:
+    """Fetch the objects `words` name, or list them by `-l`/`--all` when no name is given."""
+    found: list[tuple[ResourceInfo, dict[str, Any]]] = []
+    for info, name in parse_targets(ctx, words):
+        namespace = ctx.namespace if info.namespaced else None
+        if name is not None:
+            if selector:
+                raise CLIError("name cannot be provided when a selector is specified")
+            found.append((info, await client.get(info, name, namespace)))
+            continue
+        if not (selector or select_all):
+            raise CLIError("resource(s) were provided, but no name was specified")
+        items, _ = await client.list(info, None if all_namespaces else namespace,
+                                     label_selector=selector)
+        found.extend((info, item) for item in items)
+    return found

@@ -47,10 +47,32 @@ def build_parser() -> argparse.ArgumentParser:
         if importlib.util.find_spec(module_name) is None:
             continue
         importlib.import_module(module_name).register(subparsers)
+    for subparser in subparsers.choices.values():
+        add_global_flags(subparser)
     return parser
 
 
+def add_global_flags(parser: argparse.ArgumentParser) -> None:
+    """Accept the global flags after the command too (`tinykube get pods -n x`), as kubectl
+    does. SUPPRESS keeps a flag given before the command from being reset."""
+    flags = (("--kubeconfig",), ("--context",), ("-n", "--namespace"), ("-s", "--server"),
+             ("--token",))
+    for names in flags:
+        try:
+            parser.add_argument(*names, default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+        except argparse.ArgumentError:
+            continue  # the command defines this flag itself
+    try:
+        parser.add_argument("--insecure-skip-tls-verify", action="store_true",
+                            default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    except argparse.ArgumentError:
+        pass
+
+
 def format_api_error(err: APIStatusError) -> str:
+    if err.code == 401:
+        # kubectl's wording for a missing or wrong token.
+        return "error: You must be logged in to the server (Unauthorized)"
     return f"Error from server ({err.reason or 'Unknown'}): {err.message}"
 
 
@@ -60,7 +82,18 @@ async def _run(ctx: CLIContext) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     parser = build_parser()
-    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    args, extras = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    # kubectl takes flags between positional words (`label pods -l app=x env=prod`);
+    # a command opts in by naming its positional list in `intermixed_positionals`.
+    field = getattr(args, "intermixed_positionals", None)
+    # Commands that take `-- ARG...` (run) set `takes_extra_args`: they get the words
+    # after `--` as `args.extra_args`.
+    if extras and extras[0] == "--" and getattr(args, "takes_extra_args", False):
+        args.extra_args, extras = extras[1:], []
+    if extras and (field is None or any(word.startswith("-") for word in extras)):
+        parser.error(f"unrecognized arguments: {' '.join(extras)}")
+    if extras:
+        getattr(args, field).extend(extras)
     if not getattr(args, "func", None):
         parser.print_help()
         sys.exit(0 if args.command is None else 1)

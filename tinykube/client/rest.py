@@ -101,10 +101,13 @@ class RESTClient:
     # --- the raw request ----------------------------------------------------------
 
     async def request(self, method: str, path: str, *, params: dict[str, Any] | None = None,
-                      body: Any = None, content_type: str = "application/json") -> Any:
-        """Send one request; the decoded JSON answer, or raise the mapped error."""
+                      body: Any = None, content_type: str = "application/json",
+                      headers: dict[str, str] | None = None) -> Any:
+        """Send one request; the decoded JSON answer, or raise the mapped error.
+        `headers` adds to or overrides the defaults (e.g. a Table `Accept`)."""
         content = None if body is None else json.dumps(to_wire(body)).encode()
-        headers = {"Content-Type": content_type} if content is not None else {}
+        headers = {**({"Content-Type": content_type} if content is not None else {}),
+                   **(headers or {})}
         query = {k: v for k, v in (params or {}).items() if v is not None}
         response = await self._http.request(method, path, params=query, content=content,
                                             headers=headers)
@@ -243,7 +246,8 @@ class RESTClient:
     async def watch(self, info: ResourceInfo, namespace: str | None = None, *,
                     resource_version: str | None = None, label_selector: str | None = None,
                     field_selector: str | None = None, timeout_seconds: int | None = None,
-                    allow_bookmarks: bool = True) -> AsyncIterator[WatchEvent]:
+                    allow_bookmarks: bool = True,
+                    headers: dict[str, str] | None = None) -> AsyncIterator[WatchEvent]:
         """Events after `resource_version` until the server ends the stream.
 
         Raises the mapped error for an ERROR event (`Gone` when the version is too
@@ -257,7 +261,7 @@ class RESTClient:
         # A watch is idle for as long as nothing changes: never time out a read.
         timeout = httpx.Timeout(self.config.timeout_seconds, read=None)
         async with self._http.stream("GET", self.path(info, namespace), params=query,
-                                     timeout=timeout) as response:
+                                     timeout=timeout, headers=headers) as response:
             if response.status_code >= 400:
                 raise error_from_response(response.status_code, await response.aread())
             async for line in response.aiter_lines():

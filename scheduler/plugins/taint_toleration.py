@@ -1,0 +1,74 @@
+"""TaintToleration: taints repel pods that do not tolerate them.
+
+Filter: a NoSchedule or NoExecute taint the pod does not tolerate rules the node
+out; the reason names the first such taint, as upstream does
+("node(s) had untolerated taint {key: value}").
+
+Score: nodes with fewer untolerated PreferNoSchedule taints are better.
+    raw(node)   = number of PreferNoSchedule taints the pod does not tolerate
+    score(node) = 100 - raw(node) * 100 // max_raw      (100 for all when max_raw = 0)
+Only the pod's tolerations whose effect is empty or PreferNoSchedule count here.
+
+Kubernetes counterpart: pkg/scheduler/framework/plugins/tainttoleration/taint_toleration.go,
+staging/src/k8s.io/api/core/v1/toleration.go (ToleratesTaint)
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scheduler.framework import SUCCESS, CycleState, Status, default_normalize_score, unresolvable
+from scheduler.types import NodeInfo, PodInfo
+
+NAME = "TaintToleration"
+
+
+def tolerates_taint(toleration: dict[str, Any], taint: dict[str, Any]) -> bool:
+    """Upstream's Toleration.ToleratesTaint: effect (empty = any), key (empty with
+    Exists = any), then operator Exists (any value) or Equal (default: same value)."""
+    effect = toleration.get("effect") or ""
+    if effect and effect != taint.get("effect"):
+        return False
+    key = toleration.get("key") or ""
+    if key and key != taint.get("key"):
+        return False
+    operator = toleration.get("operator") or "Equal"
+    if operator == "Exists":
+        return True
+    if operator == "Equal":
+        return key != "" and (toleration.get("value") or "") == (taint.get("value") or "")
+    return False
+
+
+def find_untolerated_taint(taints: list[dict[str, Any]], tolerations: list[dict[str, Any]],
+                           effects: tuple[str, ...]) -> dict[str, Any] | None:
+    for taint in taints:
+        if taint.get("effect") not in effects:
+            continue
+        if not any(tolerates_taint(t, taint) for t in tolerations):
+            return taint
+    return None
+
+
+class TaintToleration:
+    name = NAME
+
+    def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
+        if not node.taints:
+            return SUCCESS
+        taint = find_untolerated_taint(node.taints, pod.tolerations, ("NoSchedule", "NoExecute"))
+        if taint is None:
+            return SUCCESS
+        return unresolvable(NAME, f"node(s) had untolerated taint {{{taint.get('key', '')}: "
+                                  f"{taint.get('value') or ''}}}")
+
+    def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int:
+        if not node.taints:
+            return 0
+        tolerations = [t for t in pod.tolerations if (t.get("effect") or "PreferNoSchedule")
+                       == "PreferNoSchedule"]
+        return sum(1 for taint in node.taints if taint.get("effect") == "PreferNoSchedule"
+                   and not any(tolerates_taint(t, taint) for t in tolerations))
+
+    def normalize_scores(self, state: CycleState, pod: PodInfo, scores: dict[str, int]) -> None:
+        default_normalize_score(scores, reverse=True)

@@ -1,0 +1,159 @@
+"""`tinykube rollout status|history|undo|restart|pause|resume TYPE NAME | TYPE/NAME`.
+
+The logic (revisions, rollback patch, status messages) is in `tinykube.cli.rollout`;
+this module fetches, patches and prints. Rollouts are Deployments' business here
+(kubectl also rolls StatefulSets and DaemonSets through ControllerRevisions,
+which tinykube does not serve).
+
+Kubernetes counterpart: staging/src/k8s.io/kubectl/pkg/cmd/rollout/
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from datetime import datetime
+from typing import Any
+
+from tinykube.api.resources import INDEX, ResourceInfo
+from tinykube.cli import rollout as logic
+from tinykube.cli.commands.wait import parse_duration, watch_until
+from tinykube.cli.context import CLIContext, CLIError, object_ref, parse_targets
+from tinykube.cli.describe.format import PrefixWriter, label_selector_text
+from tinykube.cli.describe.pods import write_pod_template
+from tinykube.client import PatchType, RESTClient
+
+Obj = dict[str, Any]
+REPLICA_SETS = INDEX.by_name("replicasets")
+assert REPLICA_SETS is not None
+ACTIONS = ("status", "history", "undo", "restart", "pause", "resume")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser("rollout", help="manage the rollout of a deployment")
+    actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
+    for action in ACTIONS:
+        sub = actions.add_parser(action, help=f"rollout {action}")
+        sub.add_argument("targets", nargs="+", metavar="TYPE NAME | TYPE/NAME")
+        if action == "status":
+            sub.add_argument("--timeout", default="0s",
+                             help="give up after this long (0: wait forever)")
+            sub.add_argument("-w", "--watch", default="true", choices=["true", "false"],
+                             help="watch until the rollout finishes (default true)")
+        if action in ("history", "undo"):
+            option = "--revision" if action == "history" else "--to-revision"
+            sub.add_argument(option, dest="revision", type=int, default=0,
+                             help="the revision (0: all for history, previous for undo)")
+        sub.set_defaults(func=run)
+
+
+async def run(ctx: CLIContext) -> int:
+    async with ctx.client() as client:
+        for info, name in parse_targets(ctx, ctx.args.targets):
+            if name is None:
+                raise CLIError("resource(s) were provided, but no name was specified")
+            if info.kind != "Deployment":
+                raise CLIError(f"no {ctx.args.action} for {info.group_resource}: tinykube rolls "
+                               "out deployments only")
+            deployment = await client.get(info, name, ctx.namespace)
+            try:
+                await HANDLERS[ctx.args.action](ctx, client, info, deployment)
+            except logic.RolloutError as err:
+                raise CLIError(str(err)) from None
+    return 0
+
+
+async def _status(ctx: CLIContext, client: RESTClient, info: ResourceInfo, deployment: Obj) -> None:
+    last: list[str] = []
+
+    def report(obj: Obj | None) -> None:
+        if obj is None:
+            raise CLIError(f'deployment "{deployment["metadata"]["name"]}" was deleted')
+        message, _ = logic.deployment_status(obj)
+        if not last or last[-1] != message:
+            last.append(message)
+            print(message, file=ctx.out, flush=True)
+
+    def done(obj: Obj | None) -> bool:
+        return obj is not None and logic.deployment_status(obj)[1]
+
+    if ctx.args.watch == "false":
+        report(deployment)
+        return
+    timeout_seconds = parse_duration(ctx.args.timeout)
+    waiting = watch_until(client, info, ctx.namespace, deployment["metadata"]["name"], done,
+                          on_change=report)
+    try:
+        await asyncio.wait_for(waiting, timeout_seconds if timeout_seconds > 0 else None)
+    except TimeoutError:
+        raise CLIError("timed out waiting for the condition") from None
+
+
+async def _replica_sets(client: RESTClient, deployment: Obj) -> list[Obj]:
+    selector = label_selector_text((deployment.get("spec") or {}).get("selector"))
+    items, _ = await client.list(REPLICA_SETS, deployment["metadata"]["namespace"],
+                                 label_selector=selector.replace("<none>", ""))
+    return items
+
+
+async def _history(ctx: CLIContext, client: RESTClient, info: ResourceInfo, deployment: Obj) -> None:
+    revisions = logic.history(deployment, await _replica_sets(client, deployment))
+    ref = object_ref(info, deployment["metadata"]["name"])
+    if ctx.args.revision:
+        rs = revisions.get(ctx.args.revision)
+        if rs is None:
+            raise CLIError("unable to find the specified revision")
+        w = PrefixWriter()
+        write_pod_template(w, logic.template_without_hash(rs["spec"].get("template") or {}))
+        print(f"{ref} with revision #{ctx.args.revision}", file=ctx.out)
+        ctx.out.write(w.text())
+        return
+    if not revisions:
+        print(f"{ref} ", file=ctx.out)
+        print("No rollout history found.", file=ctx.out)
+        return
+    w = PrefixWriter()
+    w.write(0, "REVISION\tCHANGE-CAUSE")
+    for revision in sorted(revisions):
+        w.write(0, f"{revision}\t{logic.change_cause(revisions[revision])}")
+    print(f"{ref} ", file=ctx.out)
+    ctx.out.write(w.text() + "\n")
+
+
+async def _undo(ctx: CLIContext, client: RESTClient, info: ResourceInfo, deployment: Obj) -> None:
+    plan = logic.rollback(deployment, await _replica_sets(client, deployment), ctx.args.revision)
+    ref = object_ref(info, deployment["metadata"]["name"])
+    if plan.patch is None:
+        print(f"{ref} skipped rollback (current template already matches revision "
+              f"{plan.revision})", file=ctx.out)
+        return
+    await client.patch(info, deployment["metadata"]["name"], plan.patch,
+                       patch_type=PatchType.JSON, namespace=ctx.namespace)
+    print(f"{ref} rolled back", file=ctx.out)
+
+
+async def _restart(ctx: CLIContext, client: RESTClient, info: ResourceInfo, deployment: Obj) -> None:
+    name = deployment["metadata"]["name"]
+    if (deployment.get("spec") or {}).get("paused"):
+        raise CLIError(f"deployments.apps \"{name}\" can't restart paused deployment "
+                       f"(run rollout resume first)")
+    now = datetime.now().astimezone().isoformat(timespec="seconds")
+    patch = {"spec": {"template": {"metadata": {"annotations": {
+        "kubectl.kubernetes.io/restartedAt": now}}}}}
+    await client.patch(info, name, patch, patch_type=PatchType.STRATEGIC, namespace=ctx.namespace)
+    print(f"{object_ref(info, name)} restarted", file=ctx.out)
+
+
+async def _set_paused(ctx: CLIContext, client: RESTClient, info: ResourceInfo,
+                      deployment: Obj) -> None:
+    paused = ctx.args.action == "pause"
+    name = deployment["metadata"]["name"]
+    if bool((deployment.get("spec") or {}).get("paused")) == paused:
+        raise CLIError(f'deployments.apps "{name}" is {"already paused" if paused else "not paused"}')
+    await client.patch(info, name, {"spec": {"paused": paused}}, patch_type=PatchType.STRATEGIC,
+                       namespace=ctx.namespace)
+    print(f"{object_ref(info, name)} {'paused' if paused else 'resumed'}", file=ctx.out)
+
+
+HANDLERS = {"status": _status, "history": _history, "undo": _undo, "restart": _restart,
+            "pause": _set_paused, "resume": _set_paused}
