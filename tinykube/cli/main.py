@@ -31,7 +31,28 @@ COMMAND_MODULES = (
 )
 
 
-def build_parser() -> argparse.ArgumentParser:
+_GLOBAL_FLAGS_WITH_VALUES = ("--kubeconfig", "--context", "-n", "--namespace", "-s", "--server",
+                             "--token")
+
+
+def command_in(argv: list[str]) -> str | None:
+    """The command word of argv (`get` in `tinykube -n x get pods`), if any."""
+    skip_next = False
+    for word in argv:
+        if skip_next:
+            skip_next = False
+        elif word == "--":
+            return None
+        elif word in _GLOBAL_FLAGS_WITH_VALUES:
+            skip_next = True
+        elif not word.startswith("-"):
+            return word
+    return None
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The full parser; given argv naming a command, only that command's module is
+    imported (start-up time matters for a CLI), otherwise all of them (for --help)."""
     parser = argparse.ArgumentParser(
         prog="tinykube", description="tinykube controls a tinykube (or any Kubernetes) cluster.")
     parser.add_argument("--kubeconfig", help="path to the kubeconfig file ($KUBECONFIG otherwise)")
@@ -42,7 +63,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--insecure-skip-tls-verify", action="store_true",
                         help="do not check the server's certificate")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name in COMMAND_MODULES:
+    wanted = command_in(argv) if argv is not None else None
+    modules = COMMAND_MODULES
+    if wanted is not None and wanted.replace("-", "_") in COMMAND_MODULES:
+        modules = (wanted.replace("-", "_"),)
+    for name in modules:
         module_name = f"tinykube.cli.commands.{name}"
         if importlib.util.find_spec(module_name) is None:
             continue
