@@ -17,6 +17,7 @@ staging/src/k8s.io/cri-api/pkg/apis/services.go
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol
@@ -48,20 +49,58 @@ class PodSandboxMetadata:
 
 
 @dataclass(frozen=True)
+class PortMapping:
+    """A hostPort: traffic to host_port on the node reaches container_port in the pod."""
+
+    container_port: int
+    host_port: int = 0
+    protocol: str = "TCP"
+    host_ip: str = ""
+
+
+@dataclass(frozen=True)
+class DNSConfig:
+    servers: tuple[str, ...] = ()
+    searches: tuple[str, ...] = ()
+    options: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class PodSandboxConfig:
     metadata: PodSandboxMetadata
     hostname: str = ""
     labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+    port_mappings: tuple[PortMapping, ...] = ()
+    dns_config: DNSConfig | None = None
+    host_network: bool = False
 
 
 @dataclass(frozen=True)
-class ContainerConfig:
-    name: str
-    image: str
-    attempt: int = 0
-    command: tuple[str, ...] = ()
-    args: tuple[str, ...] = ()
-    labels: dict[str, str] = field(default_factory=dict)
+class Mount:
+    container_path: str
+    host_path: str
+    readonly: bool = False
+
+
+@dataclass(frozen=True)
+class LinuxContainerResources:
+    """Limits as the engine takes them (cpu_quota per cpu_period_us; 0 = unset)."""
+
+    cpu_shares: int = 0
+    cpu_quota_us: int = 0
+    cpu_period_us: int = 0
+    memory_limit_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class SecurityContext:
+    run_as_user: int | None = None
+    run_as_group: int | None = None
+    readonly_rootfs: bool = False
+    add_capabilities: tuple[str, ...] = ()
+    drop_capabilities: tuple[str, ...] = ()
+    privileged: bool = False
 
 
 @dataclass
@@ -121,6 +160,90 @@ class RuntimeService(Protocol):
     async def list_containers(self, pod_sandbox_id: str | None = None) -> list[Container]: ...
 
     async def container_status(self, container_id: str) -> Container: ...
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    exit_code: int
+    stdout: bytes
+    stderr: bytes
+
+
+class StreamSession(Protocol):
+    """A bidirectional byte stream to a process (exec) or a port (port-forward).
+
+    `read()` yields (channel, bytes) pairs for exec (1 stdout, 2 stderr) and
+    (0, bytes) for port-forward; `exit_code()` is known once reading ended (exec).
+    """
+
+    def read(self) -> AsyncIterator[tuple[int, bytes]]: ...
+
+    async def write(self, data: bytes) -> None: ...
+
+    async def close_stdin(self) -> None: ...
+
+    async def resize(self, width: int, height: int) -> None: ...
+
+    async def exit_code(self) -> int | None: ...
+
+    async def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ContainerStats:
+    container_id: str
+    cpu_usage_nano_cores: int
+    cpu_usage_core_nano_seconds: int
+    memory_working_set_bytes: int
+    timestamp_ns: int
+
+
+@dataclass(frozen=True)
+class ContainerEvent:
+    """The engine says a container changed state (e.g. a `die`): resync its pod."""
+
+    container_id: str
+    pod_uid: str
+    kind: str  # "start" | "die" | "oom" | "destroy"
+
+
+class StreamingRuntime(Protocol):
+    """CRI's streaming calls (Exec, Attach, PortForward) and container logs."""
+
+    async def exec_sync(self, container_id: str, command: list[str],
+                        timeout_seconds: float) -> ExecResult: ...
+
+    async def exec(self, container_id: str, command: list[str], *, tty: bool,
+                   stdin: bool) -> StreamSession: ...
+
+    async def port_forward(self, pod_sandbox_id: str, port: int) -> StreamSession: ...
+
+    def container_logs(self, container_id: str, *, follow: bool, tail_lines: int | None,
+                       since_seconds: int | None, timestamps: bool) -> AsyncIterator[bytes]: ...
+
+    async def container_stats(self, container_id: str) -> ContainerStats: ...
+
+    def events(self) -> AsyncIterator[ContainerEvent]: ...
+
+
+@dataclass(frozen=True)
+class Image:
+    id: str
+    repo_tags: tuple[str, ...]
+    size_bytes: int
+
+
+class ImageService(Protocol):
+    """CRI's ImageService. There is no registry here: a pull of an absent image fails
+    with the engine's message, which the kubelet reports as ErrImagePull."""
+
+    async def pull_image(self, image: str) -> str: ...
+
+    async def image_status(self, image: str) -> Image | None: ...
+
+    async def list_images(self) -> list[Image]: ...
+
+    async def remove_image(self, image: str) -> None: ...
 
 
 class RuntimeServiceError(Exception):
