@@ -103,6 +103,30 @@ class SecurityContext:
     privileged: bool = False
 
 
+@dataclass(frozen=True)
+class ContainerConfig:
+    """What to run: the kubelet has already resolved env, volumes and limits.
+
+    `command` replaces the image's entrypoint and `args` its cmd, as in a pod spec.
+    """
+
+    name: str
+    image: str
+    attempt: int = 0
+    command: tuple[str, ...] = ()
+    args: tuple[str, ...] = ()
+    labels: dict[str, str] = field(default_factory=dict)
+    annotations: dict[str, str] = field(default_factory=dict)
+    working_dir: str = ""
+    envs: tuple[tuple[str, str], ...] = ()
+    mounts: tuple[Mount, ...] = ()
+    resources: LinuxContainerResources = field(default_factory=LinuxContainerResources)
+    security_context: SecurityContext = field(default_factory=SecurityContext)
+    stdin: bool = False
+    stdin_once: bool = False
+    tty: bool = False
+
+
 @dataclass
 class PodSandbox:
     id: str
