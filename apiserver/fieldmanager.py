@@ -14,7 +14,6 @@ Kubernetes counterpart: staging/src/k8s.io/apimachinery/pkg/util/managedfields/i
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from typing import Any, Mapping, Protocol
 
@@ -32,6 +31,7 @@ from apiserver.fieldpath import (
     remove_prefixed,
     value_element,
 )
+from apiserver.jsoncopy import deep_copy_json
 
 __all__ = ["ApplyConflict", "ApplySchema", "InvalidApply", "apply_patch", "update_managed_fields"]
 
@@ -295,7 +295,7 @@ def _merged(live: Any, applied: Any, schema: ApplySchema | None) -> Any:
         applied_items = _index_items(schema, kind, applied)
         if live_items is not None and applied_items is not None:
             return _merge_list(live_items, applied_items, schema, kind)
-    return copy.deepcopy(applied)
+    return deep_copy_json(applied)
 
 
 def _merge_list(live: list[tuple[str, Any]], applied: list[tuple[str, Any]], schema: ApplySchema | None,
@@ -314,7 +314,7 @@ def _merge_list(live: list[tuple[str, Any]], applied: list[tuple[str, Any]], sch
             element, item = applied[next_applied]
             next_applied += 1
             if kind == "set" or element not in live_by_key:
-                out.append(copy.deepcopy(item))
+                out.append(deep_copy_json(item))
             else:
                 out.append(_merged(live_by_key[element], item, item_schema))
 
@@ -410,7 +410,7 @@ def update_managed_fields(old: dict[str, Any] | None, new: dict[str, Any], *, ma
     """Return a copy of ``new`` whose managedFields credit ``manager`` (operation Update) with
     every field this create/update/patch set or changed, taking them from other managers."""
     root = _root_schema(schema)
-    result = copy.deepcopy(new)
+    result = deep_copy_json(new)
     entries = _base_entries(old, new, subresource)
     diff = _diff(_tracked(old or {}, subresource), _tracked(new, subresource), root)
     changed = diff.added | diff.modified
@@ -446,7 +446,7 @@ def apply_patch(live: dict[str, Any] | None, applied: dict[str, Any], *, manager
     applied_set: set[Path] = set()
     _field_set(_tracked(applied, ""), root, (), applied_set)
 
-    merged = copy.deepcopy(dict(before))
+    merged = deep_copy_json(dict(before))
     _merge_into(merged, applied, root, "struct")
     # Prune: what this manager applied last time, no longer applies, and nobody else owns.
     owned = set(applied_set).union(*(e.paths for e in entries.values()))

@@ -23,10 +23,10 @@ Kubernetes counterpart: staging/src/k8s.io/apimachinery/pkg/runtime/serializer/j
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Any
 
+from apiserver.jsoncopy import deep_copy_json
 from apiserver.schema import FieldSchema, schema_for_model
 
 # Every object carries these at its top level, whatever its schema says.
@@ -103,7 +103,7 @@ def _walk_unknown(
         }
         return entries if prune else value
     # Scalars, free-form subtrees and mismatched types: kept as they are.
-    return copy.deepcopy(value) if prune else value
+    return deep_copy_json(value) if prune else value
 
 
 def _descends(items: FieldSchema | None) -> bool:

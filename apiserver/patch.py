@@ -15,10 +15,11 @@ Kubernetes counterpart: staging/src/k8s.io/apiserver/pkg/endpoints/handlers/patc
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Mapping
 from typing import Any, Protocol
+
+from apiserver.jsoncopy import deep_copy_json
 
 
 class PatchError(Exception):
@@ -51,13 +52,13 @@ class PatchSchema(Protocol):
 def json_merge_patch(original: Any, patch: Any) -> Any:
     """Apply an RFC 7386 merge patch: objects merge recursively, ``null`` deletes a key,
     anything else (arrays included) replaces the target value whole."""
-    return _merge_patch_into(copy.deepcopy(original), patch)
+    return _merge_patch_into(deep_copy_json(original), patch)
 
 
 def _merge_patch_into(target: Any, patch: Any) -> Any:
     # `target` is already our own copy, so it may be modified in place.
     if not isinstance(patch, dict):
-        return copy.deepcopy(patch)
+        return deep_copy_json(patch)
     result = target if isinstance(target, dict) else {}
     for key, value in patch.items():
         if value is None:
@@ -77,7 +78,7 @@ def json_patch(original: Any, operations: Any) -> Any:
     applied in order to a copy of ``original``. The whole patch fails if any operation fails."""
     if not isinstance(operations, list):
         raise PatchError("json patch must be a JSON array of operations")
-    document = copy.deepcopy(original)
+    document = deep_copy_json(original)
     for number, operation in enumerate(operations):
         if not isinstance(operation, dict):
             raise PatchError(f"json patch operation {number} is not an object")
@@ -92,12 +93,12 @@ def _apply_operation(document: Any, operation: dict[str, Any]) -> Any:
     op = operation.get("op")
     path = _parse_pointer(_required(operation, "path"))
     if op == "add":
-        return _add(document, path, copy.deepcopy(_required(operation, "value")))
+        return _add(document, path, deep_copy_json(_required(operation, "value")))
     if op == "remove":
         document, _ = _remove(document, path)
         return document
     if op == "replace":
-        value = copy.deepcopy(_required(operation, "value"))
+        value = deep_copy_json(_required(operation, "value"))
         if not path:
             return value
         document, _ = _remove(document, path)
@@ -112,7 +113,7 @@ def _apply_operation(document: Any, operation: dict[str, Any]) -> Any:
         document, value = _remove(document, source)
         return _add(document, path, value)
     if op == "copy":
-        value = copy.deepcopy(_get(document, _parse_pointer(_required(operation, "from"))))
+        value = deep_copy_json(_get(document, _parse_pointer(_required(operation, "from"))))
         return _add(document, path, value)
     if op == "test":
         expected = _required(operation, "value")

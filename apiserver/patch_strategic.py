@@ -20,9 +20,9 @@ Kubernetes counterpart: staging/src/k8s.io/apimachinery/pkg/util/strategicpatch/
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
+from apiserver.jsoncopy import deep_copy_json
 from apiserver.patch import PatchError, PatchSchema, json_equal
 
 DIRECTIVE_MARKER = "$patch"
@@ -38,7 +38,7 @@ def apply_strategic_merge_patch(original: dict, patch: dict, schema: PatchSchema
     """
     if not isinstance(original, dict) or not isinstance(patch, dict):
         raise PatchError("strategic merge patch: the object and the patch must both be JSON objects")
-    merged = _merge_map(copy.deepcopy(original), patch, schema)
+    merged = _merge_map(deep_copy_json(original), patch, schema)
     return {} if merged is None else merged
 
 

@@ -20,7 +20,6 @@ Kubernetes counterpart: staging/src/k8s.io/apiserver/pkg/registry/generic/regist
 
 from __future__ import annotations
 
-import copy
 import logging
 import secrets
 import uuid
@@ -31,7 +30,12 @@ from typing import Any
 
 from apiserver import errors
 from apiserver.fieldmanager import update_managed_fields
-from apiserver.fieldvalidation import find_type_errors, find_unknown_fields, prune_unknown_fields
+from apiserver.fieldvalidation import (
+    find_type_errors,
+    find_unknown_fields,
+    prune_unknown_fields,
+)
+from apiserver.jsoncopy import deep_copy_json
 from apiserver.schema import FieldSchema, schema_for_resource
 from apiserver.storage.interface import (
     ConflictError,
@@ -133,7 +137,7 @@ class Registry:
                 "strict decoding error: " + ", ".join(p.message for p in unknown),
                 [{"reason": "FieldValueInvalid", "message": p.message, "field": p.path}
                  for p in unknown])
-        body = copy.deepcopy(body)
+        body = deep_copy_json(body)
         if unknown:
             body, _ = prune_unknown_fields(body, self.schema)
             if ctx.field_validation == "Warn":
@@ -211,7 +215,7 @@ class Registry:
                 "the request")
         expected = meta.get("resourceVersion") or None
         return await self.guaranteed_update(
-            namespace, name, lambda _old: copy.deepcopy(obj), ctx,
+            namespace, name, lambda _old: deep_copy_json(obj), ctx,
             subresource=subresource, precondition_revision=expected)
 
     async def guaranteed_update(
@@ -230,7 +234,7 @@ class Registry:
             if precondition_revision is not None and precondition_revision != old_revision:
                 raise errors.conflict(self.info, name, "the object has been modified; please "
                                       "apply your changes to the latest version and try again")
-            new = try_update(copy.deepcopy(old))
+            new = try_update(deep_copy_json(old))
             new = self.prepare_update(new, old, ctx, subresource)
             if new == old:
                 return old

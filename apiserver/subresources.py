@@ -14,10 +14,10 @@ pkg/registry/core/pod/storage/storage.go (BindingREST), pkg/registry/core/namesp
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from apiserver import errors
+from apiserver.jsoncopy import deep_copy_json
 from apiserver.patching import MERGE_PATCH, patched
 from apiserver.registry import Registry, RequestContext, rfc3339
 from apiserver.storage.interface import ConflictError, KeyNotFoundError
@@ -99,7 +99,7 @@ async def bind_pod(reg: Registry, namespace: str, name: str, binding: Any) -> Ob
         bound = (pod.get("spec") or {}).get("nodeName")
         if bound:
             raise errors.conflict(reg.info, name, f'pod {name} is already assigned to node "{bound}"')
-        new = copy.deepcopy(pod)
+        new = deep_copy_json(pod)
         new["spec"]["nodeName"] = node
         status = new.setdefault("status", {})
         conditions = [c for c in status.get("conditions") or [] if c.get("type") != "PodScheduled"]
@@ -123,7 +123,7 @@ async def finalize_namespace(reg: Registry, name: str, body: Any, ctx: RequestCo
     assert isinstance(strategy, NamespaceStrategy)
 
     def try_update(old: Obj) -> Obj:
-        new = copy.deepcopy(body)
+        new = deep_copy_json(body)
         strategy.prepare_for_finalize(new, old)
         return new
 

@@ -17,16 +17,38 @@ staging/src/k8s.io/apiserver/pkg/endpoints/handlers/response.go (asTable)
 
 from __future__ import annotations
 
-import copy
 from datetime import datetime, timezone
 from typing import Any
 
+from apiserver.jsoncopy import deep_copy_json
 from apiserver.table_printers import (
-    AGE, DAEMON_SET_COLUMNS, DEPLOYMENT_COLUMNS, NAME, NODE_COLUMNS, POD_COLUMNS,
-    REPLICA_SET_COLUMNS, SERVICE_COLUMNS, STATEFUL_SET_COLUMNS, Column, Obj, TablePrinter,
-    age, get_path, human_duration, load_balancer_ingress, name_of, parse_timestamp,
-    pod_conditions, print_daemon_set, print_deployment, print_node, print_pod,
-    print_replica_set, print_service, print_stateful_set, translate_timestamp_since,
+    AGE,
+    DAEMON_SET_COLUMNS,
+    DEPLOYMENT_COLUMNS,
+    NAME,
+    NODE_COLUMNS,
+    POD_COLUMNS,
+    REPLICA_SET_COLUMNS,
+    SERVICE_COLUMNS,
+    STATEFUL_SET_COLUMNS,
+    Column,
+    Obj,
+    TablePrinter,
+    age,
+    get_path,
+    human_duration,
+    load_balancer_ingress,
+    name_of,
+    parse_timestamp,
+    pod_conditions,
+    print_daemon_set,
+    print_deployment,
+    print_node,
+    print_pod,
+    print_replica_set,
+    print_service,
+    print_stateful_set,
+    translate_timestamp_since,
 )
 from tinykube.api.resources import ResourceInfo
 
@@ -316,7 +338,7 @@ def printer_for(info: ResourceInfo) -> TablePrinter:
 
 def partial_object_metadata(obj: Obj) -> dict[str, Any]:
     return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
-            "metadata": copy.deepcopy(dict(obj.get("metadata") or {}))}
+            "metadata": deep_copy_json(dict(obj.get("metadata") or {}))}
 
 
 def to_table(
@@ -348,7 +370,7 @@ def to_table(
         if include_object == "Metadata":
             row["object"] = partial_object_metadata(obj)
         elif include_object == "Object":
-            row["object"] = copy.deepcopy(obj)
+            row["object"] = deep_copy_json(obj)
         rows.append(row)
     resource_version = list_resource_version
     if resource_version is None and len(objects) == 1:

@@ -12,9 +12,9 @@ Kubernetes counterpart: pkg/registry/core/pod/strategy.go, pkg/registry/core/pod
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
+from apiserver.jsoncopy import deep_copy_json
 from apiserver.strategies.podspec import default_pod_spec, validate_pod_spec
 from apiserver.strategy import Obj, Strategy
 from tinykube.api.validation import FieldError, forbidden
@@ -78,7 +78,7 @@ class PodStrategy(Strategy):
 
 def _mutable_view(spec: dict[str, Any]) -> dict[str, Any]:
     """The spec with the fields an update may change blanked out."""
-    view = copy.deepcopy(spec)
+    view = deep_copy_json(spec)
     for group in ("containers", "initContainers"):
         for container in view.get(group) or []:
             container.pop("image", None)
