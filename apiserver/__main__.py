@@ -47,6 +47,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="let requests without a token through on HTTPS")
     parser.add_argument("--service-cluster-ip-range", default="10.96.0.0/16")
     parser.add_argument("--service-node-port-range", default="30000-32767")
+    parser.add_argument("--kubelet-client-token-file", default="",
+                        help="tinykube: bearer token for calls to kubelets (logs, exec, ...)")
+    parser.add_argument("--kubelet-certificate-authority", default="",
+                        help="CA to verify kubelets' serving certificates (default: not verified)")
     parser.add_argument("-v", "--v", type=int, default=0, help="log verbosity")
     return parser.parse_args(argv)
 
@@ -56,7 +60,9 @@ async def run(args: argparse.Namespace) -> None:
     await storage.connect()
     server = APIServer(storage, ServerConfig(
         service_cluster_ip_range=args.service_cluster_ip_range,
-        service_node_port_range=args.service_node_port_range))
+        service_node_port_range=args.service_node_port_range,
+        kubelet_client_token_file=args.kubelet_client_token_file,
+        kubelet_certificate_authority=args.kubelet_certificate_authority))
     await server.start()
     metrics = RequestMetrics()
     servers: list[uvicorn.Server] = []

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from apiserver import discovery, errors, handlers
+from apiserver import discovery, errors, handlers, proxy
 from apiserver.auth import ANONYMOUS, TokenAuthenticator
 from apiserver.metrics import RequestMetrics, request_resource, request_verb
 from apiserver.server import APIServer
@@ -146,6 +146,9 @@ def create_app(server: APIServer, metrics: RequestMetrics,
     @app.get("/openapi/v3/{path:path}")
     async def openapi_document(path: str) -> Response:
         return discovery.openapi_document(path)
+
+    # logs, exec, port-forward, node proxy, metrics.k8s.io: before the generic routes
+    proxy.install_routes(app, server, authenticator)
 
     @app.api_route("/api/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
     @app.api_route("/apis/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from apiserver import errors
+from apiserver.proxy import metrics
 from apiserver.openapi import document_hash, openapi_v3_document, openapi_v3_root
 from tinykube.api.resources import INDEX, ResourceInfo
 
@@ -82,6 +83,8 @@ def _subresource_kind(info: ResourceInfo, sub: str) -> tuple[str, str, str, list
 
 
 def _group_discovery(group: str) -> dict[str, Any]:
+    if group == metrics.GROUP:  # served by the kubelet proxy, not a registry
+        return metrics.aggregated_group()
     versions = []
     for g, version in INDEX.group_versions():
         if g != group:
@@ -122,6 +125,7 @@ def apis_root(request: Request) -> Response:
     for group, _ in INDEX.group_versions():
         if group and group not in groups:
             groups.append(group)
+    groups.append(metrics.GROUP)
     aggregated = _aggregated_version(request)
     if aggregated:
         return _aggregated_response(aggregated, groups)
@@ -130,19 +134,23 @@ def apis_root(request: Request) -> Response:
 
 
 def _legacy_group(group: str) -> dict[str, Any]:
+    if group == metrics.GROUP:
+        return metrics.legacy_group()
     versions = [{"groupVersion": f"{group}/{v}", "version": v}
                 for g, v in INDEX.group_versions() if g == group]
     return {"name": group, "versions": versions, "preferredVersion": versions[0]}
 
 
 def group_document(group: str) -> Response:
-    if not any(g == group for g, _ in INDEX.group_versions()):
+    if group != metrics.GROUP and not any(g == group for g, _ in INDEX.group_versions()):
         raise errors.route_not_found()
     return _json({"kind": "APIGroup", "apiVersion": "v1", **_legacy_group(group)})
 
 
 def resource_list(group: str, version: str) -> Response:
     """GET /api/v1 or /apis/{group}/{version}: the legacy APIResourceList."""
+    if (group, version) == (metrics.GROUP, metrics.VERSION):
+        return _json(metrics.resource_list())
     infos = [i for i in INDEX.resources if i.group == group and i.version == version]
     if not infos:
         raise errors.route_not_found()

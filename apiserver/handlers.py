@@ -184,10 +184,8 @@ async def handle_resource(server: APIServer, request: Request, path: str) -> Res
     if method == "GET":
         if req.subresource == "scale":
             return json_response(await subresources.get_scale(reg, req.namespace, req.name or ""))
-        if req.subresource in ("log", "exec", "portforward"):
-            raise errors.APIError(503, "ServiceUnavailable",
-                                  f"pods/{req.subresource} needs the kubelet, which is not "
-                                  "connected to this API server yet")
+        if req.subresource in ("exec", "portforward"):  # proxy.install_routes serves the upgrade
+            raise errors.bad_request("Upgrade request required")
         if req.name is not None and not watching:
             obj = await reg.get(req.namespace, req.name)
             if wants_table(request):
@@ -210,6 +208,9 @@ async def handle_resource(server: APIServer, request: Request, path: str) -> Res
         return json_response(reading.list_body(reg, items, revision, token))
 
     if method == "POST":
+        if req.subresource in ("exec", "portforward"):  # kubectl's SPDY fallback: not served
+            raise errors.bad_request("Upgrade request required: tinykube serves exec and "
+                                     "port-forward over WebSocket only")
         body = await read_body(request, limit)
         if req.subresource == "binding":
             return json_response(await subresources.bind_pod(reg, req.namespace or "",

@@ -2,6 +2,8 @@
 # Install what tinykube needs from the distro, only when it is missing.
 #
 #   - etcd (Debian/Ubuntu package etcd-server) when no `etcd` is on PATH;
+#   - docker.io (dockerd) when no dockerd is installed;
+#   - busybox-static when /bin/busybox is missing or not the static build;
 #   - python3 venv support when `python3 -m venv` does not work.
 #
 # Fails with a clear message on a system it does not support instead of
@@ -36,6 +38,15 @@ missing=()
 if ! command -v etcd >/dev/null 2>&1 && [ ! -x /usr/bin/etcd ]; then
     missing+=(etcd-server)
 fi
+# The Docker engine (dockerd, containerd, runc) for the kubelet's Docker runtime.
+if ! command -v dockerd >/dev/null 2>&1 && [ ! -x /usr/sbin/dockerd ] && [ ! -x /usr/bin/dockerd ]; then
+    missing+=(docker.io)
+fi
+# A static busybox: the test images (tinykube/busybox, tinykube/pause) are built
+# FROM scratch out of it, offline (tinykube/testing/images.py).
+if [ ! -x /bin/busybox ] || [ "$(dpkg-query -W -f '${db:Status-Status}' busybox-static 2>/dev/null)" != installed ]; then
+    missing+=(busybox-static)
+fi
 if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
     missing+=(python3-venv)
 fi
@@ -52,4 +63,5 @@ $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 # The etcd-server package may start a system etcd on 2379; tinykube runs its own
 # etcd on other ports and never talks to that one.
 command -v etcd >/dev/null 2>&1 || [ -x /usr/bin/etcd ] || die "etcd still missing after install"
+[ -x /bin/busybox ] || die "busybox still missing after install"
 say "done"

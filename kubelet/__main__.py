@@ -14,7 +14,10 @@ watch and Lease, for tests and benchmarks.
 Flags are the kubelet's own (`--node-ip`, `--node-labels`, `--register-with-taints`,
 `--max-pods`, `--kube-reserved`, `--system-reserved`, `--pod-cidr`,
 `--node-status-update-frequency`); `--node-lease-duration-seconds` and
-`--node-status-report-frequency` are KubeletConfiguration fields; `--node-capacity`
+`--node-status-report-frequency` are KubeletConfiguration fields; `--root-dir`
+(pod volumes), `--cluster-dns`, `--cluster-domain` and `--sync-frequency` are the
+kubelet's too, and `--crash-loop-backoff-initial/-max` and
+`--image-pull-backoff-initial/-max` let labs shorten the 10 s → 5 min backoffs; `--node-capacity`
 and `--hollow-nodes` are tinykube's (kubemark sets capacity the same way).
 
 Kubernetes counterpart: cmd/kubelet/app/server.go, cmd/kubemark/hollow-node.go,
@@ -30,12 +33,17 @@ import signal
 import socket
 import sys
 import zlib
+from typing import Any
 
+from kubelet.backoff import DEFAULT_INITIAL_SECONDS, DEFAULT_MAX_SECONDS, Backoff
 from kubelet.node_status import NodeConfig, NodeStatusManager, machine_capacity, subtract_reserved
 from kubelet.pod_sync import PODS, PodSyncer
 from kubelet.runtime import RuntimeService
+from kubelet.prober.probers import always_succeed
 from kubelet.runtime.fake import FakeRuntime
-from tinykube.client import ClientConfig, RESTClient, SharedInformer, load_kubeconfig
+from kubelet.server import KubeletServer, ServerConfig, read_token_file
+from kubelet.volumes.manager import DEFAULT_ROOT_DIR, VolumeManager
+from tinykube.client import ClientConfig, EventRecorder, RESTClient, SharedInformer, load_kubeconfig
 from tinykube.client.clock import REAL_CLOCK, Clock
 
 log = logging.getLogger("kubelet")
@@ -45,22 +53,34 @@ class Kubelet:
     """One node: registration and heartbeats, plus the sync of its pods."""
 
     def __init__(self, client: RESTClient, runtime: RuntimeService, config: NodeConfig,
-                 clock: Clock = REAL_CLOCK) -> None:
+                 clock: Clock = REAL_CLOCK, api_server: ServerConfig | None = None,
+                 pod_options: dict[str, Any] | None = None) -> None:
         self.client, self.runtime, self.config = client, runtime, config
+        self.api_server = api_server  # the kubelet API on --port (None: not served)
         self.node_status = NodeStatusManager(client, runtime, config, clock=clock)
-        self.pod_syncer = PodSyncer(client, runtime, config.name, host_ip=lambda: config.node_ip,
-                                    clock=clock)
+        self.pod_syncer = PodSyncer(client, runtime, config.name,  # type: ignore[arg-type]
+                                    host_ip=lambda: config.node_ip, clock=clock,
+                                    allocatable=config.allocatable, **(pod_options or {}))
         self.pod_informer = SharedInformer(client, PODS, field_selector=f"spec.nodeName={config.name}",
                                            indexers={})
         syncer = self.pod_syncer
         self.pod_informer.add_event_handler(syncer.on_add, syncer.on_update, syncer.on_delete)
 
     async def run(self) -> None:
+        api = None
+        if self.api_server is not None:
+            api = asyncio.create_task(KubeletServer(self.runtime, self.api_server).run(),  # type: ignore[arg-type]
+                                      name=f"kubelet API {self.config.name}")
         await self.node_status.register_node()
         self.pod_informer.start()
+        pods = asyncio.create_task(self.pod_syncer.run(self.pod_informer.has_synced),
+                                   name=f"pod housekeeping {self.config.name}")
         try:
             await self.node_status.run()
         finally:
+            pods.cancel()
+            if api is not None:
+                api.cancel()
             await self.pod_informer.stop()
             await self.pod_syncer.stop()
 
@@ -98,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--kubeconfig", default=None)
     parser.add_argument("--hostname-override", default=None)
     parser.add_argument("--node-ip", default="127.0.0.1")
-    parser.add_argument("--root-dir", default="/var/lib/kubelet")
+    parser.add_argument("--root-dir", default=DEFAULT_ROOT_DIR)
     parser.add_argument("--container-runtime-endpoint", default="unix:///var/run/docker.sock")
     parser.add_argument("--node-labels", type=parse_key_values, default={})
     parser.add_argument("--register-with-taints", type=parse_taints, default=[])
@@ -113,6 +133,27 @@ def build_parser() -> argparse.ArgumentParser:
                         help="tinykube: capacity overrides, e.g. cpu=4,memory=8Gi,pods=110")
     parser.add_argument("--hollow-nodes", type=int, default=1,
                         help="tinykube: run N hollow kubelets (fake runtime) in this process")
+    parser.add_argument("--address", default="0.0.0.0", help="the kubelet API's bind address")
+    parser.add_argument("--port", type=int, default=None,
+                        help="the kubelet API's HTTPS port (default 10250; hollow nodes: off "
+                             "unless given); 0 = off")
+    parser.add_argument("--tls-cert-file", default="")
+    parser.add_argument("--tls-private-key-file", default="")
+    parser.add_argument("--kubelet-api-token-file", default="",
+                        help="tinykube: the bearer token the API server must present")
+    parser.add_argument("--anonymous-auth", default="false", choices=["true", "false"],
+                        help="serve the kubelet API without a token (only without a token file)")
+    parser.add_argument("--cluster-dns", default="",
+                        help="the cluster DNS server for dnsPolicy ClusterFirst pods (e.g. 10.96.0.10)")
+    parser.add_argument("--cluster-domain", default="cluster.local")
+    parser.add_argument("--sync-frequency", type=parse_duration, default=10.0,
+                        help="resync period of running pods (volume contents, statuses)")
+    parser.add_argument("--crash-loop-backoff-initial", type=parse_duration, default=DEFAULT_INITIAL_SECONDS,
+                        help="tinykube: first CrashLoopBackOff delay (labs shorten it)")
+    parser.add_argument("--crash-loop-backoff-max", type=parse_duration, default=DEFAULT_MAX_SECONDS,
+                        help="the CrashLoopBackOff cap (KubeletConfiguration maxContainerRestartPeriod)")
+    parser.add_argument("--image-pull-backoff-initial", type=parse_duration, default=DEFAULT_INITIAL_SECONDS)
+    parser.add_argument("--image-pull-backoff-max", type=parse_duration, default=DEFAULT_MAX_SECONDS)
     parser.add_argument("-v", "--v", type=int, default=2)
     return parser
 
@@ -131,8 +172,41 @@ def node_configs(args: argparse.Namespace) -> list[NodeConfig]:
                        taints=args.register_with_taints,
                        lease_duration_seconds=args.node_lease_duration_seconds,
                        status_update_frequency_seconds=args.node_status_update_frequency,
-                       status_report_frequency_seconds=args.node_status_report_frequency)
-            for name in names]
+                       status_report_frequency_seconds=args.node_status_report_frequency,
+                       kubelet_port=kubelet_port(args, index))
+            for index, name in enumerate(names)]
+
+
+def kubelet_port(args: argparse.Namespace, index: int = 0) -> int:
+    """--port, or 10250; hollow nodes serve no kubelet API unless --port is given (then
+    node i serves on --port + i)."""
+    if args.port is None:
+        return 0 if args.container_runtime_endpoint == "fake" else 10250
+    return args.port + index if args.port else 0
+
+
+def api_server_config(args: argparse.Namespace, node: NodeConfig) -> ServerConfig | None:
+    if not node.kubelet_port:
+        return None
+    token = read_token_file(args.kubelet_api_token_file) if args.kubelet_api_token_file else None
+    return ServerConfig(node.name, args.address, node.kubelet_port, args.tls_cert_file,
+                        args.tls_private_key_file, args.root_dir, token,
+                        args.anonymous_auth == "true", node.node_ip)
+
+
+def pod_options(args: argparse.Namespace, client: RESTClient, node: NodeConfig) -> dict[str, Any]:
+    """PodSyncer settings: a hollow node runs no probes and writes no volumes."""
+    options: dict[str, Any] = {
+        "backoff": Backoff(args.crash_loop_backoff_initial, args.crash_loop_backoff_max),
+        "image_backoff": Backoff(args.image_pull_backoff_initial, args.image_pull_backoff_max),
+        "cluster_dns": args.cluster_dns, "cluster_domain": args.cluster_domain,
+        "resync_seconds": args.sync_frequency}
+    if args.container_runtime_endpoint == "fake":
+        options.update(probe_runner=always_succeed, resync_seconds=max(args.sync_frequency, 60.0))
+    else:
+        options.update(volumes=VolumeManager(args.root_dir, client, allocatable=node.allocatable),
+                       recorder=EventRecorder(client, "kubelet", host=node.name))
+    return options
 
 
 def client_config(args: argparse.Namespace) -> ClientConfig:
@@ -141,9 +215,17 @@ def client_config(args: argparse.Namespace) -> ClientConfig:
     return config
 
 
+def docker_runtime(endpoint: str) -> RuntimeService:
+    # Imported here so hollow nodes never load the docker SDK.
+    from kubelet.runtime.docker import DockerRuntime
+    return DockerRuntime(endpoint)
+
+
 async def run(args: argparse.Namespace) -> int:
-    if args.container_runtime_endpoint != "fake":
-        log.error("only the fake runtime is available yet endpoint=%s", args.container_runtime_endpoint)
+    endpoint = args.container_runtime_endpoint
+    if endpoint != "fake" and (args.hollow_nodes > 1 or not endpoint.startswith(("unix://", "tcp://"))):
+        log.error("want --container-runtime-endpoint=fake or unix://... / tcp://... (one node) endpoint=%s",
+                  endpoint)
         return 2
     config = client_config(args)
     configs = node_configs(args)
@@ -152,12 +234,15 @@ async def run(args: argparse.Namespace) -> int:
     for index, (client, node) in enumerate(zip(clients, configs, strict=True)):
         cidr = args.pod_cidr if len(configs) == 1 and args.pod_cidr else (
             f"10.244.{index % 256}.0/24" if len(configs) > 1 else fake_pod_cidr(node.name))
-        kubelets.append(Kubelet(client, FakeRuntime(cidr), node))
+        runtime: RuntimeService = FakeRuntime(cidr) if endpoint == "fake" else docker_runtime(endpoint)
+        kubelets.append(Kubelet(client, runtime, node,
+                                api_server=api_server_config(args, node),
+                                pod_options=pod_options(args, client, node)))
     loop = asyncio.get_running_loop()
     main = asyncio.current_task()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, lambda: main.cancel() if main else None)
-    log.info("starting kubelet nodes=%d runtime=fake", len(kubelets))
+    log.info("starting kubelet nodes=%d runtime=%s", len(kubelets), endpoint)
     try:
         async with asyncio.TaskGroup() as group:
             for kubelet in kubelets:

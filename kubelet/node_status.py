@@ -109,6 +109,7 @@ class NodeConfig:
     lease_duration_seconds: int = 40
     status_update_frequency_seconds: float = 10.0
     status_report_frequency_seconds: float = 300.0
+    kubelet_port: int = 10250  # the kubelet API, published in status.daemonEndpoints
 
 
 class NodeStatusManager:
@@ -152,7 +153,7 @@ class NodeStatusManager:
                 condition("Ready", "True", "KubeletReady", "kubelet is posting ready status")],
             "addresses": [{"type": "InternalIP", "address": self.config.node_ip},
                           {"type": "Hostname", "address": self.config.name}],
-            "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
+            "daemonEndpoints": {"kubeletEndpoint": {"Port": self.config.kubelet_port}},
             "nodeInfo": {"machineID": "", "systemUUID": "", "bootID": "", "kernelVersion": platform.release(),
                          "osImage": "tinykube", "containerRuntimeVersion": await self.runtime.version(),
                          "kubeletVersion": KUBELET_VERSION, "kubeProxyVersion": KUBELET_VERSION,

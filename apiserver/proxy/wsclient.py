@@ -15,6 +15,7 @@ Kubernetes counterpart: staging/src/k8s.io/client-go/transport/websocket/roundtr
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ssl
 from urllib.parse import urlsplit
 
@@ -78,7 +79,7 @@ class WebSocketClient:
                         self._writer.write(self._ws.send(event.response()))
                     except LocalProtocolError:
                         pass
-                self._writer.close()
+                await _shutdown(self._writer)
 
     async def close(self, code: int = 1000, reason: str = "") -> None:
         async with self._send_lock:
@@ -89,7 +90,14 @@ class WebSocketClient:
                     await self._writer.drain()
                 except (LocalProtocolError, ConnectionError):
                     pass
-            self._writer.close()
+        await _shutdown(self._writer)
+
+
+async def _shutdown(writer: asyncio.StreamWriter) -> None:
+    """Close and wait (TLS needs a few loop turns to close its socket)."""
+    writer.close()
+    with contextlib.suppress(Exception):
+        await asyncio.wait_for(writer.wait_closed(), 2)
 
 
 async def connect(url: str, *, subprotocols: list[str], headers: dict[str, str] | None = None,
@@ -119,13 +127,13 @@ async def connect(url: str, *, subprotocols: list[str], headers: dict[str, str] 
             if isinstance(event, RejectConnection):
                 status = event.status_code
                 if not event.has_body:
-                    writer.close()
+                    await _shutdown(writer)
                     raise HandshakeError(status, b"")
             elif isinstance(event, RejectData):
                 body += event.data
                 if event.body_finished:
-                    writer.close()
+                    await _shutdown(writer)
                     raise HandshakeError(status, bytes(body))
         if not chunk:
-            writer.close()
+            await _shutdown(writer)
             raise HandshakeError(status or 502, bytes(body) or b"connection closed during handshake")

@@ -87,6 +87,13 @@ class RollingUpdate(DeploymentSync):
                 result.append(rs)
                 continue
             count = min(max_cleanup - total, replicas_of(rs) - available)
+            if count < 0:
+                # Why: status lags spec right after a scale-down (spec 3, still 5 available);
+                # "removing" -2 unhealthy pods would scale the old ReplicaSet back *up*.
+                # Upstream returns this error too; the sync is retried once status catches up.
+                raise RuntimeError(f"when cleaning up unhealthy replicas, got invalid request to scale down "
+                                   f"{rs.metadata.namespace}/{rs.metadata.name} {replicas_of(rs)} -> "
+                                   f"{replicas_of(rs) - count}")
             _, updated = await self.scale_replica_set_and_record_event(rs, replicas_of(rs) - count, d)
             total += count
             result.append(updated)

@@ -5,22 +5,34 @@ what the kubelet asked for. Sandboxes get an IP from the pod CIDR given by
 `update_runtime_config` (or the constructor); created containers start
 instantly and keep running until stopped. Nothing touches the machine.
 
+Tests script the world through it: `exit_container` (an exit code, or an OOM
+kill), `exit_on_start` (a container name that exits as soon as it starts, for
+crash loops), `exec_results` (what ExecSync returns per container name, for exec
+probes and hooks), `absent_images` / `pull_errors` (an image missing from the
+engine and what a pull says), and the `events()` stream (`die`, `oom`) that the
+kubelet consumes. `configs` keeps each container's ContainerConfig.
+
 Kubernetes counterpart: pkg/kubelet/cri/remote/fake/fake_runtime.go,
 staging/src/k8s.io/cri-api/pkg/apis/testing/fake_runtime_service.go
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import ipaddress
 import itertools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 from kubelet.runtime import (
     Container,
     ContainerConfig,
+    ContainerEvent,
     ContainerState,
+    ContainerStats,
+    ExecResult,
+    Image,
     PodSandbox,
     PodSandboxConfig,
     RuntimeServiceError,
@@ -36,6 +48,10 @@ class FakeRuntime:
 
     - Sandbox IPs are unique among live sandboxes and freed on remove.
     - `fail_next[call] = err` makes the next `call` raise `err` (then clears it).
+    - Every image is present unless listed in `absent_images`; pulling an absent
+      image succeeds unless `pull_errors` has a message for it.
+    - `exit_on_start[name] = (exit_code, reason)` makes every start of a container
+      with that name end at once (reason "" means Error/Completed by exit code).
     """
 
     def __init__(self, pod_cidr: str = "10.244.0.0/24", clock_ns: Callable[[], int] = time.time_ns) -> None:
@@ -49,6 +65,19 @@ class FakeRuntime:
         self._free_ips: Iterator[str] = iter(())
         self._used_ips: set[str] = set()
         self._set_cidr(pod_cidr)
+        self.configs: dict[str, ContainerConfig] = {}
+        self.stop_timeouts: dict[str, int] = {}
+        self.exec_results: dict[str, ExecResult] = {}
+        self.exit_on_start: dict[str, tuple[int, str]] = {}
+        self.absent_images: set[str] = set()
+        self.pull_errors: dict[str, str] = {}
+        self._event_queues: list[asyncio.Queue[ContainerEvent]] = []
+        # the kubelet API's streaming calls (see "streaming sessions" below)
+        self.log_lines: dict[str, list[tuple[int, bytes]]] = {}
+        self.usage: dict[str, tuple[int, int]] = {}
+        self.refused_ports: set[int] = set()
+        self.resizes: list[tuple[int, int]] = []
+        self._log_written = asyncio.Event()
 
     def _record(self, call: str, arg: str = "") -> None:
         self.calls.append((call, arg))
@@ -136,15 +165,20 @@ class FakeRuntime:
         self.containers[container_id] = Container(
             container_id, pod_sandbox_id, config.name, config.image, image_ref,
             ContainerState.CREATED, self._clock_ns(), labels=dict(config.labels))
+        self.configs[container_id] = config
         return container_id
 
     async def start_container(self, container_id: str) -> None:
         self._record("start_container", container_id)
         container = self._container(container_id)
         container.state, container.started_at_ns = ContainerState.RUNNING, self._clock_ns()
+        if container.name in self.exit_on_start:
+            exit_code, reason = self.exit_on_start[container.name]
+            self.exit_container(container_id, exit_code, reason)
 
     async def stop_container(self, container_id: str, timeout_seconds: int) -> None:
         self._record("stop_container", container_id)
+        self.stop_timeouts[container_id] = timeout_seconds
         self._exit(self._container(container_id))
 
     async def remove_container(self, container_id: str) -> None:
@@ -170,3 +204,180 @@ class FakeRuntime:
         if container.state is ContainerState.RUNNING:
             container.state, container.finished_at_ns = ContainerState.EXITED, self._clock_ns()
             container.exit_code, container.reason = 0, "Completed"
+
+    # --- scripting (tests) ------------------------------------------------------------
+
+    def exit_container(self, container_id: str, exit_code: int = 1, reason: str = "") -> None:
+        """The process ended by itself: `reason` "OOMKilled" for the OOM killer."""
+        container = self._container(container_id)
+        container.state, container.finished_at_ns = ContainerState.EXITED, self._clock_ns()
+        container.exit_code = exit_code
+        container.reason = reason or ("Completed" if exit_code == 0 else "Error")
+        pod_uid = container.labels.get("io.kubernetes.pod.uid", "")
+        if reason == "OOMKilled":
+            self._emit(ContainerEvent(container_id, pod_uid, "oom"))
+        self._emit(ContainerEvent(container_id, pod_uid, "die"))
+
+    def running(self, name: str) -> list[Container]:
+        return [c for c in self.containers.values() if c.name == name and c.state is ContainerState.RUNNING]
+
+    def _emit(self, event: ContainerEvent) -> None:
+        for queue in self._event_queues:
+            queue.put_nowait(event)
+
+    # --- streaming and images (the parts the kubelet's sync uses) ---------------------
+
+    async def exec_sync(self, container_id: str, command: list[str], timeout_seconds: float) -> ExecResult:
+        self._record("exec_sync", " ".join(command))
+        container = self._container(container_id)
+        if container.state is not ContainerState.RUNNING:
+            raise RuntimeServiceError(f"container {container_id} is not running")
+        return self.exec_results.get(container.name, ExecResult(0, b"", b""))
+
+    async def events(self) -> AsyncIterator[ContainerEvent]:
+        queue: asyncio.Queue[ContainerEvent] = asyncio.Queue()
+        self._event_queues.append(queue)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            self._event_queues.remove(queue)
+
+    async def pull_image(self, image: str) -> str:
+        self._record("pull_image", image)
+        if image in self.pull_errors:
+            raise RuntimeServiceError(self.pull_errors[image])
+        self.absent_images.discard(image)
+        return "sha256:" + hashlib.sha256(image.encode()).hexdigest()
+
+    async def image_status(self, image: str) -> Image | None:
+        if image in self.absent_images:
+            return None
+        return Image("sha256:" + hashlib.sha256(image.encode()).hexdigest(), (image,), 1 << 20)
+
+    async def list_images(self) -> list[Image]:
+        images = {c.image for c in self.containers.values()} - self.absent_images
+        return [Image("sha256:" + hashlib.sha256(i.encode()).hexdigest(), (i,), 1 << 20) for i in sorted(images)]
+
+    async def remove_image(self, image: str) -> None:
+        self._record("remove_image", image)
+        self.absent_images.add(image)
+
+    # --- streaming sessions (the kubelet API: logs, exec, port-forward, stats) ---------
+
+    def write_log(self, container_id: str, line: bytes) -> None:
+        """The container printed `line` (a newline is added when missing)."""
+        self._container(container_id)
+        self.log_lines.setdefault(container_id, []).append(
+            (self._clock_ns(), line if line.endswith(b"\n") else line + b"\n"))
+        self._log_written.set()
+
+    async def container_logs(self, container_id: str, *, follow: bool, tail_lines: int | None,
+                             since_seconds: int | None, timestamps: bool) -> AsyncIterator[bytes]:
+        self._record("container_logs", container_id)
+        self._container(container_id)
+        lines = self.log_lines.setdefault(container_id, [])
+        start = 0
+        if since_seconds is not None:
+            cutoff = self._clock_ns() - since_seconds * 1_000_000_000
+            start = next((i for i, (at, _) in enumerate(lines) if at >= cutoff), len(lines))
+        if tail_lines is not None:
+            start = max(start, len(lines) - tail_lines)
+        sent = start
+        while True:
+            while sent < len(lines):
+                at, line = lines[sent]
+                sent += 1
+                yield (_rfc3339_nano(at).encode() + b" " + line) if timestamps else line
+            container = self.containers.get(container_id)
+            if not follow or container is None or container.state is not ContainerState.RUNNING:
+                return
+            self._log_written.clear()
+            try:  # a write wakes us; an exit is noticed on the next look
+                await asyncio.wait_for(self._log_written.wait(), 0.05)
+            except TimeoutError:
+                pass
+
+    async def exec(self, container_id: str, command: list[str], *, tty: bool,
+                   stdin: bool) -> FakeStreamSession:
+        """`cat` echoes stdin until it closes; otherwise `exec_results[container name]`,
+        else `echo ARGS` prints its arguments, anything else prints nothing, exit 0."""
+        self._record("exec", " ".join(command))
+        container = self._container(container_id)
+        if container.state is not ContainerState.RUNNING:
+            raise RuntimeServiceError(f"container {container_id} is not running")
+        session = FakeStreamSession(self.resizes, echo=command[:1] == ["cat"], tty=tty)
+        if not session.echo:
+            result = self.exec_results.get(container.name) or ExecResult(
+                0, (" ".join(command[1:]) + "\n").encode() if command[:1] == ["echo"] else b"", b"")
+            session.finish(result)
+        return session
+
+    async def port_forward(self, pod_sandbox_id: str, port: int) -> FakeStreamSession:
+        """An echo server on every port but `refused_ports`."""
+        self._record("port_forward", f"{pod_sandbox_id}:{port}")
+        if pod_sandbox_id not in self.sandboxes:
+            raise RuntimeNotFound(f"sandbox {pod_sandbox_id} not found")
+        if port in self.refused_ports:
+            raise RuntimeServiceError(f"dial tcp {self.sandboxes[pod_sandbox_id].ip}:{port}: "
+                                      "connect: connection refused")
+        return FakeStreamSession(self.resizes, echo=True, tty=True, channel=0)
+
+    async def container_stats(self, container_id: str) -> ContainerStats:
+        """`usage[container name] = (nano cores, working set bytes)`; default 1m and 4 MiB."""
+        container = self._container(container_id)
+        nano_cores, memory = self.usage.get(container.name, (1_000_000, 4 << 20))
+        now = self._clock_ns()
+        return ContainerStats(container_id, nano_cores,
+                              nano_cores * max(0, now - container.started_at_ns) // 1_000_000_000,
+                              memory, now)
+
+
+def _rfc3339_nano(ns: int) -> str:
+    seconds, nanos = divmod(ns, 1_000_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{nanos:09d}Z"
+
+
+class FakeStreamSession:
+    """A StreamSession with a scripted process: an echo (cat, or a port's server), or
+    a fixed ExecResult. Output is queued; None ends it."""
+
+    def __init__(self, resizes: list[tuple[int, int]], echo: bool, tty: bool, channel: int = 1) -> None:
+        self.echo, self.tty, self.channel = echo, tty, channel
+        self._resizes = resizes
+        self._output: asyncio.Queue[tuple[int, bytes] | None] = asyncio.Queue()
+        self._exit_code: int | None = None
+        self.closed = False
+
+    def finish(self, result: ExecResult) -> None:
+        if result.stdout:
+            self._output.put_nowait((1, result.stdout))
+        if result.stderr:
+            self._output.put_nowait((1 if self.tty else 2, result.stderr))
+        self._exit_code = result.exit_code
+        self._output.put_nowait(None)
+
+    async def read(self) -> AsyncIterator[tuple[int, bytes]]:
+        while (item := await self._output.get()) is not None:
+            yield item
+
+    async def write(self, data: bytes) -> None:
+        if self.echo and self._exit_code is None:
+            self._output.put_nowait((self.channel, data))
+
+    async def close_stdin(self) -> None:
+        if self.echo and self._exit_code is None:
+            self._exit_code = 0
+            self._output.put_nowait(None)
+
+    async def resize(self, width: int, height: int) -> None:
+        self._resizes.append((width, height))
+
+    async def exit_code(self) -> int | None:
+        return self._exit_code
+
+    async def close(self) -> None:
+        self.closed = True
+        if self._exit_code is None:
+            self._exit_code = 0
+            self._output.put_nowait(None)

@@ -154,16 +154,25 @@ def start_apiserver(etcd_url: str, workdir: Path | None = None, token: str = "ti
     workdir.mkdir(parents=True, exist_ok=True)
     token_file = workdir / "tokens.csv"
     token_file.write_text(f'{token},admin,admin-uid,"system:masters"\n')
+    # What the API server presents to kubelets; a test kubelet gets the same file
+    # as --kubelet-api-token-file (see kubelet_token_file).
+    kubelet_token_file(workdir).write_text(f"kubelet-{token}\n")
     secure_port, port = secure_port or free_port(), port or free_port()
     args = ["--etcd-servers", etcd_url, "--secure-port", str(secure_port), "--port", str(port),
             "--bind-address", "127.0.0.1", "--token-auth-file", str(token_file),
-            "--cert-dir", str(workdir / "pki")]
+            "--cert-dir", str(workdir / "pki"),
+            "--kubelet-client-token-file", str(kubelet_token_file(workdir))]
     http_url, https_url = f"http://127.0.0.1:{port}", f"https://127.0.0.1:{secure_port}"
     proc = _spawn_apiserver(args, workdir, http_url)
     ca_file = workdir / "pki" / "ca.crt"
     kubeconfig = workdir / "kubeconfig"
     kubeconfig.write_text(kubeconfig_text(https_url, ca_file, token))
     return APIServerProcess(http_url, https_url, token, ca_file, kubeconfig, workdir, proc, args)
+
+
+def kubelet_token_file(workdir: Path) -> Path:
+    """The token file shared by a test API server and its kubelets."""
+    return workdir / "kubelet-client-token"
 
 
 def kubeconfig_text(server: str, ca_file: Path, token: str, name: str = "tinykube") -> str:

@@ -1,0 +1,98 @@
+"""`pods/{name}/exec` over WebSocket, relayed frame for frame to the kubelet.
+
+kubectl (>= 1.30) upgrades `GET .../exec?command=..&container=..&stdin&stdout&stderr&tty`
+to a WebSocket offering `v5.channel.k8s.io`; v4 clients (the Python client) offer
+`v4.channel.k8s.io`. The server must echo the chosen subprotocol or kubectl treats the
+upgrade as failed. Each binary message carries a channel byte (0 stdin, 1 stdout,
+2 stderr, 3 status, 4 resize, 255 close); the kubelet speaks the very same
+protocol, so after picking the container the API server dials the kubelet with the
+same subprotocol and copies messages both ways until either side closes.
+
+Failures after the upgrade (no such container, pod not running, kubelet
+unreachable) are a Failure Status on channel 3, which kubectl prints.
+
+Kubernetes counterpart: pkg/registry/core/pod/rest/subresources.go (ExecREST),
+staging/src/k8s.io/apiserver/pkg/util/proxy/streamtunnel.go,
+staging/src/k8s.io/apimachinery/pkg/util/httpstream/wsstream/conn.go
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from apiserver import errors
+from apiserver.proxy import wsclient
+from apiserver.proxy.kubelet_client import KubeletClient
+from apiserver.proxy.logs import PODS, choose_container, node_of
+from apiserver.server import APIServer
+
+log = logging.getLogger(__name__)
+
+EXEC_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
+STATUS_CHANNEL = 3
+
+
+async def send_status(websocket: WebSocket, err: errors.APIError) -> None:
+    status = {**err.status(), "status": "Failure"}
+    with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+        await websocket.send_bytes(bytes([STATUS_CHANNEL]) + json.dumps(status).encode())
+        await websocket.close(1000)
+
+
+async def pod_exec(server: APIServer, kubelets: KubeletClient, websocket: WebSocket,
+                   namespace: str, name: str) -> None:
+    offered = websocket.scope.get("subprotocols", [])
+    subprotocol = next((p for p in offered if p in EXEC_PROTOCOLS), None)
+    await websocket.accept(subprotocol=subprotocol)
+    query = websocket.query_params
+    try:
+        pod = await server.registries[PODS].get(namespace, name)
+        container = choose_container(pod, query.get("container"))
+        phase = (pod.get("status") or {}).get("phase")
+        if phase in ("Succeeded", "Failed"):
+            raise errors.bad_request(f"cannot exec into a container in a completed pod; "
+                                     f"current phase is {phase}")
+        location = await kubelets.locate(server, node_of(pod))
+        params = [("command", c) for c in query.getlist("command")] + [
+            (k, query[k]) for k in ("stdin", "stdout", "stderr", "tty") if k in query]
+        kubelet = await kubelets.dial(location, f"/exec/{namespace}/{name}/{container}", params,
+                                      [subprotocol] if subprotocol else list(EXEC_PROTOCOLS))
+    except errors.APIError as err:
+        await send_status(websocket, err)
+        return
+    log.info("exec pod=%s/%s container=%s node=%s", namespace, name, container, location.node_name)
+    await relay(websocket, kubelet)
+
+
+async def relay(websocket: WebSocket, kubelet: wsclient.WebSocketClient) -> None:
+    """Copy messages both ways; when either side closes, close the other."""
+
+    async def client_to_kubelet() -> None:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            data = message.get("bytes")
+            if data is None and message.get("text") is not None:
+                data = message["text"].encode()
+            if data:
+                await kubelet.send(data)
+
+    upstream = asyncio.create_task(client_to_kubelet())
+    try:
+        while (data := await kubelet.receive()) is not None:
+            await websocket.send_bytes(data)
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError):
+            await websocket.close(1000)
+    except (WebSocketDisconnect, RuntimeError, ConnectionError):
+        pass
+    finally:
+        upstream.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await upstream
+        await kubelet.close()

@@ -1,0 +1,152 @@
+"""Volume kinds: what each one needs on the node before a container can mount it.
+
+- emptyDir: a fresh directory (mode 0777) under the pod's directory; with
+  `medium: Memory` a tmpfs is mounted on it (shared by all containers, as
+  upstream). Where mounting is not allowed the directory stays on disk and a
+  warning is logged.
+- hostPath: the node's path, checked against `type` (DirectoryOrCreate,
+  Directory, FileOrCreate, File, Socket, CharDevice, BlockDevice).
+- configMap / secret / downwardAPI / projected: files built from the API objects
+  (`items` choose keys and paths, `defaultMode`/`mode` set permissions, `optional`
+  tolerates a missing object), written by the atomic writer.
+- persistentVolumeClaim: the bound PV's `hostPath.path` or `local.path`; an unbound
+  claim keeps the pod waiting.
+
+Kubernetes counterpart: pkg/volume/emptydir/empty_dir.go, pkg/volume/hostpath/host_path.go,
+pkg/volume/configmap/configmap.go, pkg/volume/secret/secret.go, pkg/volume/downwardapi/downwardapi.go,
+pkg/volume/projected/projected.go, pkg/kubelet/volumemanager/populator (PVC → PV)
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from typing import Any
+
+from kubelet.kuberuntime.env import ContainerConfigError, ObjectGetter, field_value, get_config_data, resource_value
+from kubelet.volumes.atomic_writer import FileProjection
+from tinykube.api.resources import INDEX, ResourceInfo
+from tinykube.client.errors import NotFound
+
+Obj = dict[str, Any]
+PVCS: ResourceInfo = INDEX.by_name("persistentvolumeclaims")  # type: ignore[assignment]
+PVS: ResourceInfo = INDEX.by_name("persistentvolumes")  # type: ignore[assignment]
+DEFAULT_MODE = 0o644
+_HOST_PATH_CHECKS = {
+    "Directory": (stat.S_ISDIR, "is not a directory"),
+    "File": (stat.S_ISREG, "is not a file"),
+    "Socket": (stat.S_ISSOCK, "is not a socket file"),
+    "CharDevice": (stat.S_ISCHR, "is not a character device"),
+    "BlockDevice": (stat.S_ISBLK, "is not a block device"),
+}
+
+
+class VolumeError(Exception):
+    """A volume cannot be set up yet (the pod stays ContainerCreating; FailedMount)."""
+
+
+def check_host_path(path: str, type_: str) -> None:
+    if type_ == "DirectoryOrCreate":
+        os.makedirs(path, mode=0o755, exist_ok=True)
+        type_ = "Directory"
+    elif type_ == "FileOrCreate":
+        if not os.path.exists(path):
+            with open(path, "a"):
+                pass
+            os.chmod(path, 0o644)
+        type_ = "File"
+    if type_ not in _HOST_PATH_CHECKS:
+        return  # "" (the default): no check at all
+    check, message = _HOST_PATH_CHECKS[type_]
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        raise VolumeError(f"hostPath type check failed: {path} {message}") from None
+    if not check(mode):
+        raise VolumeError(f"hostPath type check failed: {path} {message}")
+
+
+async def config_payload(client: ObjectGetter, kind: str, namespace: str, source: Obj,
+                         default_mode: int | None) -> dict[str, FileProjection]:
+    """A configMap or secret volume (or projection): every key, or just `items`."""
+    name = source.get("name") or source.get("secretName") or ""
+    optional = bool(source.get("optional"))
+    try:
+        data = await get_config_data(client, kind, namespace, name, optional)
+    except ContainerConfigError as err:
+        raise VolumeError(str(err)) from None
+    mode = source.get("defaultMode", default_mode)
+    mode = DEFAULT_MODE if mode is None else int(mode)
+    if data is None:
+        return {}
+    items = source.get("items")
+    if not items:
+        return {key: FileProjection(value.encode(), mode) for key, value in data.items()}
+    payload = {}
+    for item in items:
+        if item["key"] not in data:
+            if optional:
+                continue
+            raise VolumeError(f"{kind.lower()} references non-existent {'config' if kind == 'ConfigMap' else 'secret'}"
+                              f" key: {item['key']}")
+        payload[item["path"]] = FileProjection(data[item["key"]].encode(), int(item.get("mode", mode)))
+    return payload
+
+
+def downward_payload(pod: Obj, source: Obj, default_mode: int | None,
+                     allocatable: dict[str, str]) -> dict[str, FileProjection]:
+    mode = source.get("defaultMode", default_mode)
+    mode = DEFAULT_MODE if mode is None else int(mode)
+    payload = {}
+    for item in source.get("items") or []:
+        try:
+            if item.get("fieldRef"):
+                value = field_value(pod, item["fieldRef"].get("fieldPath", ""), pod_ip="", host_ip="")
+            else:
+                ref = item.get("resourceFieldRef") or {}
+                value = resource_value(pod, ref.get("containerName", ""), ref, allocatable)
+        except ContainerConfigError as err:
+            raise VolumeError(str(err)) from None
+        payload[item["path"]] = FileProjection(value.encode(), int(item.get("mode", mode)))
+    return payload
+
+
+async def projected_payload(client: ObjectGetter, pod: Obj, source: Obj,
+                            allocatable: dict[str, str]) -> dict[str, FileProjection]:
+    namespace = pod["metadata"].get("namespace", "")
+    default_mode = source.get("defaultMode")
+    payload: dict[str, FileProjection] = {}
+    for projection in source.get("sources") or []:
+        if projection.get("configMap"):
+            payload.update(await config_payload(client, "ConfigMap", namespace, projection["configMap"], default_mode))
+        elif projection.get("secret"):
+            payload.update(await config_payload(client, "Secret", namespace, projection["secret"], default_mode))
+        elif projection.get("downwardAPI"):
+            payload.update(downward_payload(pod, {"defaultMode": default_mode, **projection["downwardAPI"]},
+                                            default_mode, allocatable))
+        # serviceAccountToken and clusterTrustBundle projections are not supported
+    return payload
+
+
+async def claim_path(client: ObjectGetter, namespace: str, claim_name: str) -> str:
+    """The node path of the PV bound to a claim."""
+    try:
+        claim = await client.get(PVCS, claim_name, namespace)
+    except NotFound:
+        raise VolumeError(f'persistentvolumeclaim "{claim_name}" not found') from None
+    volume_name = (claim.get("spec") or {}).get("volumeName")
+    phase = (claim.get("status") or {}).get("phase", "Pending")
+    if not volume_name or phase != "Bound":
+        raise VolumeError(f"PVC {namespace}/{claim_name} has non-bound phase ({phase!r}) or empty "
+                          "pvc.Spec.VolumeName")
+    try:
+        volume = await client.get(PVS, volume_name)
+    except NotFound:
+        raise VolumeError(f'persistentvolume "{volume_name}" not found') from None
+    spec = volume.get("spec") or {}
+    path = (spec.get("hostPath") or {}).get("path") or (spec.get("local") or {}).get("path")
+    if not path:
+        raise VolumeError(f"persistentvolume {volume_name} has neither hostPath nor local path")
+    if spec.get("hostPath"):
+        check_host_path(path, spec["hostPath"].get("type") or "")
+    return str(path)
