@@ -17,7 +17,8 @@ when a probe result changes, when a backoff ends, and every `resync_seconds`
 - otherwise: volumes set up, `compute_pod_actions` on the engine's view, the
   actions carried out by `KubeRuntimeManager`, probe workers brought in step,
   and the generated status written when it differs from the API's.
-A pod that left the API, or whose containers the engine holds with no such pod
+A pod that left the API, or whose sandbox the engine holds (labelled with this
+node's name, so kubelets sharing an engine leave each other alone) with no such pod
 bound here (found by `housekeeping` once the informer has synced: e.g. deleted
 while the kubelet was down), is stopped and removed. A restarted kubelet finds
 healthy containers running and keeps them: all state is read from the engine.
@@ -41,7 +42,7 @@ from kubelet.backoff import Backoff
 from kubelet.kuberuntime.actions import PodActions, compute_pod_actions
 from kubelet.kuberuntime.env import ObjectGetter
 from kubelet.kuberuntime.manager import EventSink, KubeletRuntime, KubeRuntimeManager, grace_period_seconds, pod_key
-from kubelet.kuberuntime.types import PodRuntimeStatus
+from kubelet.kuberuntime.types import NODE_NAME_LABEL, PodRuntimeStatus
 from kubelet.prober.manager import ProbeManager, RunningContainer
 from kubelet.prober.probers import ProbeRunner, RuntimeProbeRunner
 from kubelet.runtime import POD_UID_LABEL
@@ -100,7 +101,8 @@ class PodSyncer:
         self.volumes = volumes
         self.manager = KubeRuntimeManager(runtime, client, host_ip=host_ip, backoff=backoff or Backoff(clock=clock),
                                           image_backoff=image_backoff or Backoff(clock=clock), clock=clock,
-                                          cluster_dns=cluster_dns, cluster_domain=cluster_domain, allocatable=allocatable, recorder=recorder)
+                                          cluster_dns=cluster_dns, cluster_domain=cluster_domain,
+                                          allocatable=allocatable, recorder=recorder, node_name=node_name)
         self.prober = ProbeManager(probe_runner or RuntimeProbeRunner(runtime), self.resync, clock)
         self.pods: dict[str, Obj] = {}
         self.runtime_name = "docker"
@@ -237,7 +239,7 @@ class PodSyncer:
                                       startup_failed=self.prober.failed("startup", running))
         if not _has_work(actions):
             return False, None
-        log.info("pod actions pod=%s actions=%s status=%s", pod_key(pod), actions, status)
+        log.debug("pod actions pod=%s actions=%s", pod_key(pod), actions)
         result = await self.manager.sync_pod(pod, status, actions, volume_paths)
         for name in result.started:
             reasons.pop(name, None)
@@ -306,7 +308,8 @@ class PodSyncer:
             if now - self._last_sync.get(uid, 0.0) >= self.resync_seconds and not _is_terminal(pod):
                 self.resync(uid)
         known = set(self.pods) | set(self._workers) | set(self._pending)
-        orphans = {s.labels.get(POD_UID_LABEL, "") for s in await self.runtime.list_pod_sandboxes()} - known
+        mine = await self.runtime.list_pod_sandboxes({NODE_NAME_LABEL: self.node_name})
+        orphans = {s.labels.get(POD_UID_LABEL, "") for s in mine} - known
         if self.volumes is not None:
             orphans |= set(await asyncio.to_thread(self.volumes.pod_uids_on_disk)) - known
         for uid in orphans - {""}:

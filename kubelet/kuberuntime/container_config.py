@@ -29,6 +29,7 @@ from kubelet.kuberuntime.env import expand, parse_quantity
 from kubelet.kuberuntime.types import (
     CONTAINER_ATTEMPT_LABEL,
     CONTAINER_HASH_LABEL,
+    NODE_NAME_LABEL,
     SANDBOX_ATTEMPT_LABEL,
     TERMINATION_GRACE_LABEL,
     container_hash,
@@ -81,7 +82,7 @@ def dns_config(pod: Obj, cluster_dns: str, cluster_domain: str = DEFAULT_CLUSTER
 
 
 def generate_pod_sandbox_config(pod: Obj, attempt: int, *, cluster_dns: str = "",
-                                cluster_domain: str = DEFAULT_CLUSTER_DOMAIN) -> PodSandboxConfig:
+                                cluster_domain: str = DEFAULT_CLUSTER_DOMAIN, node_name: str = "") -> PodSandboxConfig:
     meta, spec = pod["metadata"], pod.get("spec") or {}
     ports = tuple(PortMapping(int(p["containerPort"]), int(p["hostPort"]), p.get("protocol") or "TCP",
                               p.get("hostIP") or "")
@@ -89,7 +90,7 @@ def generate_pod_sandbox_config(pod: Obj, attempt: int, *, cluster_dns: str = ""
     return PodSandboxConfig(
         PodSandboxMetadata(meta["name"], meta.get("namespace", ""), meta["uid"], attempt),
         hostname=spec.get("hostname") or meta["name"],
-        labels={**pod_labels(pod), SANDBOX_ATTEMPT_LABEL: str(attempt)},
+        labels={**pod_labels(pod), SANDBOX_ATTEMPT_LABEL: str(attempt), NODE_NAME_LABEL: node_name},
         port_mappings=ports, dns_config=dns_config(pod, cluster_dns, cluster_domain),
         host_network=bool(spec.get("hostNetwork")))
 

@@ -109,12 +109,13 @@ class KubeRuntimeManager:
     def __init__(self, runtime: KubeletRuntime, client: ObjectGetter, *, host_ip: Callable[[], str],
                  backoff: Backoff, image_backoff: Backoff, clock: Clock = REAL_CLOCK, cluster_dns: str = "",
                  cluster_domain: str = DEFAULT_CLUSTER_DOMAIN, allocatable: dict[str, str] | None = None,
-                 recorder: EventSink | None = None) -> None:
+                 recorder: EventSink | None = None, node_name: str = "") -> None:
         self.runtime, self.client, self.host_ip = runtime, client, host_ip
         self.backoff, self.image_backoff, self.clock = backoff, image_backoff, clock
         self.cluster_dns, self.cluster_domain = cluster_dns, cluster_domain
         self.allocatable = allocatable or {}
         self.recorder = recorder
+        self.node_name = node_name
 
     def _event(self, pod: Obj | None, type_: str, reason: str, message: str) -> None:
         if self.recorder is not None and pod is not None:
@@ -142,7 +143,7 @@ class KubeRuntimeManager:
         if actions.kill_pod and not actions.create_sandbox:
             return result
         sandbox_config = generate_pod_sandbox_config(pod, actions.attempt, cluster_dns=self.cluster_dns,
-                                                     cluster_domain=self.cluster_domain)
+                                                     cluster_domain=self.cluster_domain, node_name=self.node_name)
         sandbox_id = actions.sandbox_id
         if actions.create_sandbox:
             try:

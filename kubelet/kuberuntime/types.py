@@ -35,6 +35,9 @@ CONTAINER_ATTEMPT_LABEL = "io.kubernetes.container.restartCount"
 CONTAINER_HASH_LABEL = "io.kubernetes.container.hash"
 SANDBOX_ATTEMPT_LABEL = "io.kubernetes.sandbox.attempt"
 TERMINATION_GRACE_LABEL = "io.kubernetes.pod.terminationGracePeriod"
+# tinykube: which kubelet owns a sandbox, so kubelets (and tests) sharing one engine
+# never take each other's pods for orphans.
+NODE_NAME_LABEL = "io.tinykube.node-name"
 
 
 def container_hash(container: Obj) -> str:

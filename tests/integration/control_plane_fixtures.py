@@ -264,5 +264,6 @@ class PodWatch:
         self._stopping.set()
         self._client.close()
         self._thread.join(10)
+        assert not self._thread.is_alive(), "the pod watch thread did not stop"
         if self.failure is not None:
             raise self.failure
