@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
+from tests.integration.cli_helpers import tinykube
 from tinykube.testing.processes import APIServerProcess
 
 DEPLOYMENT = """\
@@ -36,13 +36,6 @@ spec:
       - name: sidecar
         image: busybox
 """
-
-
-def tinykube(apiserver: APIServerProcess, *args: str, stdin: str | None = None,
-             timeout_seconds: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tinykube.cli", "--kubeconfig",
-                           str(apiserver.kubeconfig), *args], input=stdin,
-                          capture_output=True, text=True, timeout=timeout_seconds)
 
 
 def deployment(http: httpx.Client, namespace: str, name: str = "web") -> dict[str, Any]:

@@ -5,18 +5,12 @@ from __future__ import annotations
 
 import base64
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 
+from tests.integration.cli_helpers import tinykube
 from tinykube.testing.processes import APIServerProcess
-
-
-def tinykube(apiserver: APIServerProcess, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tinykube.cli", "--kubeconfig",
-                           str(apiserver.kubeconfig), *args], capture_output=True, text=True,
-                          timeout=60)
 
 
 def test_generators_run_and_expose(apiserver: APIServerProcess, http: httpx.Client,

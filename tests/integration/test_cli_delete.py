@@ -9,14 +9,8 @@ from typing import Any
 
 import httpx
 
+from tests.integration.cli_helpers import tinykube
 from tinykube.testing.processes import APIServerProcess, wait_until
-
-
-def tinykube(apiserver: APIServerProcess, *args: str,
-             timeout_seconds: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tinykube.cli", "--kubeconfig",
-                           str(apiserver.kubeconfig), *args],
-                          capture_output=True, text=True, timeout=timeout_seconds)
 
 
 def make_configmap(http: httpx.Client, namespace: str, name: str, **extra: Any) -> None:

@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import httpx
 
+from tests.integration.cli_helpers import tinykube
 from tinykube.testing.processes import APIServerProcess
-
-
-def tinykube(apiserver: APIServerProcess, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tinykube.cli", "--kubeconfig",
-                           str(apiserver.kubeconfig), *args],
-                          capture_output=True, text=True, timeout=60)
 
 
 def create(http: httpx.Client, path: str, body: dict[str, object]) -> dict[str, object]:

@@ -17,14 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.integration.cli_helpers import tinykube
 from tinykube.testing.processes import APIServerProcess
-
-
-def tinykube(apiserver: APIServerProcess, *args: str,
-             timeout_seconds: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tinykube.cli", "--kubeconfig",
-                           str(apiserver.kubeconfig), *args],
-                          capture_output=True, text=True, timeout=timeout_seconds)
 
 
 def template(image: str, pod_hash: str | None = None) -> dict[str, Any]:

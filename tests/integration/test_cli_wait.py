@@ -5,24 +5,11 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from typing import Any
 
 import httpx
 
+from tests.integration.cli_helpers import create, tinykube
 from tinykube.testing.processes import APIServerProcess
-
-def tinykube(apiserver: APIServerProcess, *args: str, env: dict[str, str] | None = None,
-             timeout_seconds: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "tinykube.cli", "--kubeconfig",
-                           str(apiserver.kubeconfig), *args],
-                          capture_output=True, text=True, timeout=timeout_seconds, env=env)
-
-
-def create(http: httpx.Client, path: str, body: dict[str, Any]) -> dict[str, Any]:
-    response = http.post(path, json=body)
-    assert response.status_code == 201, response.text
-    result: dict[str, Any] = response.json()
-    return result
 
 
 def start_wait(apiserver: APIServerProcess, *args: str) -> subprocess.Popen[str]:
