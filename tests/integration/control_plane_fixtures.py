@@ -14,8 +14,10 @@ cannot go unseen. Every process is stopped by its PID in `ControlPlane.stop`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -27,7 +29,13 @@ from typing import Any
 
 import httpx
 
-from tinykube.testing.processes import REPO_ROOT, APIServerProcess, Etcd, start_apiserver, start_etcd
+from tinykube.testing.processes import (
+    REPO_ROOT,
+    APIServerProcess,
+    Etcd,
+    start_apiserver,
+    start_etcd,
+)
 
 Obj = dict[str, Any]
 DEADLINE_SECONDS = 30.0
@@ -209,6 +217,7 @@ class PodWatch:
         self._params = {"watch": "true", "resourceVersion": resource_version}
         self._path = f"/api/v1/namespaces/{namespace}/pods"
         self._stopping = threading.Event()
+        self._socket: socket.socket | None = None
         self._started = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"watch pods {namespace}", daemon=True)
         self._thread.start()
@@ -224,6 +233,9 @@ class PodWatch:
         try:
             with self._client.stream("GET", self._path, params=self._params) as response:
                 response.raise_for_status()
+                # Why: closing the client does not wake a thread blocked reading the stream;
+                # shutting the socket down does (see stop()).
+                self._socket = response.extensions["network_stream"].get_extra_info("socket")
                 self._started.set()
                 for line in response.iter_lines():
                     if self._stopping.is_set():
@@ -262,8 +274,11 @@ class PodWatch:
     def stop(self) -> None:
         """End the watch; raise the first invariant violation (or watch failure) seen."""
         self._stopping.set()
-        self._client.close()
+        if self._socket is not None:
+            with contextlib.suppress(OSError):
+                self._socket.shutdown(socket.SHUT_RDWR)
         self._thread.join(10)
         assert not self._thread.is_alive(), "the pod watch thread did not stop"
+        self._client.close()
         if self.failure is not None:
             raise self.failure

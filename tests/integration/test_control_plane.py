@@ -135,7 +135,8 @@ def no_pods_anywhere(plane: ControlPlane) -> bool:
 
 def tinykube(plane: ControlPlane, ns: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "tinykube.cli", "--kubeconfig", str(plane.api.kubeconfig),
-                           "-n", ns, *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+                           "-n", ns, *args], check=False, cwd=REPO_ROOT, capture_output=True, text=True,
+                          timeout=60)
 
 
 # --- tests --------------------------------------------------------------------------------
@@ -161,8 +162,12 @@ def test_a_deployment_spreads_scales_and_replaces_a_deleted_pod(plane: ControlPl
 
     victim = found[0]["metadata"]["name"]
     assert plane.http.delete(f"/api/v1/namespaces/{ns}/pods/{victim}").status_code == 200
-    found = wait_for(lambda: (lambda now: now if now and victim not in {p["metadata"]["name"] for p in now}
-                              else None)(running_ready(plane, ns, "web", 2)), "a replacement for the deleted pod")
+
+    def replaced() -> list[Obj] | None:
+        now = running_ready(plane, ns, "web", 2)
+        return now if now and victim not in {p["metadata"]["name"] for p in now} else None
+
+    wait_for(replaced, "a replacement for the deleted pod")
     wait_for(lambda: plane.http.get(f"/api/v1/namespaces/{ns}/pods/{victim}").status_code == 404,
              "the deleted pod to be removed by its kubelet")
     assert len(pods(plane, ns, "web")) == 2
