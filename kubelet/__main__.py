@@ -36,14 +36,25 @@ import zlib
 from typing import Any
 
 from kubelet.backoff import DEFAULT_INITIAL_SECONDS, DEFAULT_MAX_SECONDS, Backoff
-from kubelet.node_status import NodeConfig, NodeStatusManager, machine_capacity, subtract_reserved
+from kubelet.node_status import (
+    NodeConfig,
+    NodeStatusManager,
+    machine_capacity,
+    subtract_reserved,
+)
 from kubelet.pod_sync import PODS, PodSyncer
-from kubelet.runtime import RuntimeService
 from kubelet.prober.probers import always_succeed
+from kubelet.runtime import RuntimeService
 from kubelet.runtime.fake import FakeRuntime
 from kubelet.server import KubeletServer, ServerConfig, read_token_file
 from kubelet.volumes.manager import DEFAULT_ROOT_DIR, VolumeManager
-from tinykube.client import ClientConfig, EventRecorder, RESTClient, SharedInformer, load_kubeconfig
+from tinykube.client import (
+    ClientConfig,
+    EventRecorder,
+    RESTClient,
+    SharedInformer,
+    load_kubeconfig,
+)
 from tinykube.client.clock import REAL_CLOCK, Clock
 
 log = logging.getLogger("kubelet")
@@ -202,9 +213,10 @@ def pod_options(args: argparse.Namespace, client: RESTClient, node: NodeConfig) 
         "cluster_dns": args.cluster_dns, "cluster_domain": args.cluster_domain,
         "resync_seconds": args.sync_frequency}
     if args.container_runtime_endpoint == "fake":
-        options.update(probe_runner=always_succeed, resync_seconds=max(args.sync_frequency, 60.0))
+        options.update(probe_runner=always_succeed, resync_seconds=max(args.sync_frequency, 60.0),
+                       runtime_name="fake")
     else:
-        options.update(volumes=VolumeManager(args.root_dir, client, allocatable=node.allocatable),
+        options.update(volumes=VolumeManager(args.root_dir, client, allocatable=node.allocatable), runtime_name="docker",
                        recorder=EventRecorder(client, "kubelet", host=node.name))
     return options
 

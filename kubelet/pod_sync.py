@@ -33,7 +33,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import httpx
@@ -41,7 +41,13 @@ import httpx
 from kubelet.backoff import Backoff
 from kubelet.kuberuntime.actions import PodActions, compute_pod_actions
 from kubelet.kuberuntime.env import ObjectGetter
-from kubelet.kuberuntime.manager import EventSink, KubeletRuntime, KubeRuntimeManager, grace_period_seconds, pod_key
+from kubelet.kuberuntime.manager import (
+    EventSink,
+    KubeletRuntime,
+    KubeRuntimeManager,
+    grace_period_seconds,
+    pod_key,
+)
 from kubelet.kuberuntime.types import NODE_NAME_LABEL, PodRuntimeStatus
 from kubelet.prober.manager import ProbeManager, RunningContainer
 from kubelet.prober.probers import ProbeRunner, RuntimeProbeRunner
@@ -94,7 +100,7 @@ class PodSyncer:
                  volumes: VolumeManager | None = None, probe_runner: ProbeRunner | None = None,
                  backoff: Backoff | None = None, image_backoff: Backoff | None = None,
                  cluster_dns: str = "", cluster_domain: str = "cluster.local", resync_seconds: float = 10.0, allocatable: dict[str, str] | None = None,
-                 recorder: EventSink | None = None) -> None:
+                 recorder: EventSink | None = None, runtime_name: str = "") -> None:
         self.client, self.runtime, self.node_name = client, runtime, node_name
         self._host_ip, self._clock = host_ip, clock
         self.retry_delay_seconds, self.resync_seconds = retry_delay_seconds, resync_seconds
@@ -105,7 +111,8 @@ class PodSyncer:
                                           allocatable=allocatable, recorder=recorder, node_name=node_name)
         self.prober = ProbeManager(probe_runner or RuntimeProbeRunner(runtime), self.resync, clock)
         self.pods: dict[str, Obj] = {}
-        self.runtime_name = "docker"
+        self.runtime_name = runtime_name or "docker"  # containerID prefix; `run()` asks the runtime
+        self._runtime_name_given = bool(runtime_name)
         self._reasons: dict[str, dict[str, tuple[str, str]]] = {}
         self._written: dict[str, tuple[str, Obj]] = {}  # uid → (resourceVersion synced, status written)
         self._last_sync: dict[str, float] = {}
@@ -157,7 +164,7 @@ class PodSyncer:
                         await self.sync_pod(pod)
                 except asyncio.CancelledError:
                     raise
-                except Exception as err:  # retried after a pause unless a newer state arrived
+                except Exception as err:  # noqa: BLE001 - retried after a pause unless a newer state arrived
                     log.warning("pod sync failed uid=%s err=%r", uid, err)
                     if uid not in self._pending:
                         self._pending[uid] = pod
@@ -318,7 +325,11 @@ class PodSyncer:
 
     async def run(self, has_synced: Callable[[], bool], period_seconds: float = 2.0) -> None:
         """Housekeeping every `period_seconds` and the engine's container events, until cancelled."""
-        self.runtime_name = (await self.runtime.version()).split("://", 1)[0]
+        try:
+            self.runtime_name = self.runtime_name if self._runtime_name_given else (
+                await self.runtime.version()).split("://", 1)[0]
+        except Exception as err:  # noqa: BLE001 - keep the default; the node status reports the engine's state
+            log.warning("runtime version unknown err=%r", err)
         events = asyncio.create_task(self._watch_events(), name="runtime events")
         try:
             while True:
@@ -326,7 +337,7 @@ class PodSyncer:
                 if has_synced():
                     try:
                         await self.housekeeping()
-                    except Exception as err:  # the engine may be briefly unreachable
+                    except Exception as err:  # noqa: BLE001 - the engine may be briefly unreachable
                         log.warning("housekeeping failed err=%r", err)
         finally:
             events.cancel()
@@ -341,12 +352,12 @@ class PodSyncer:
                         self.resync(event.pod_uid)
             except asyncio.CancelledError:
                 raise
-            except Exception as err:
+            except Exception as err:  # noqa: BLE001 - the stream reconnects
                 log.warning("runtime event stream failed err=%r", err)
             await self._clock.sleep(1.0)
 
     def _timestamp(self) -> str:
-        return format_rfc3339(datetime.fromtimestamp(self._clock.wall(), tz=timezone.utc))
+        return format_rfc3339(datetime.fromtimestamp(self._clock.wall(), tz=UTC))
 
 
 def _all_containers(pod: Obj) -> list[Obj]:

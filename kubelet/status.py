@@ -23,10 +23,14 @@ convertToAPIContainerStatuses), pkg/kubelet/status/generate.go, pkg/kubelet/stat
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from kubelet.kuberuntime.actions import is_init_container_failed, restart_policy, should_container_be_restarted
+from kubelet.kuberuntime.actions import (
+    is_init_container_failed,
+    restart_policy,
+    should_container_be_restarted,
+)
 from kubelet.kuberuntime.types import ContainerRuntimeStatus, PodRuntimeStatus
 from kubelet.runtime import ContainerState
 from tinykube.api.meta import format_rfc3339
@@ -42,7 +46,7 @@ class ProbeResults(Protocol):
 
 
 def timestamp_ns(ns: int) -> str | None:
-    return format_rfc3339(datetime.fromtimestamp(ns / 1e9, tz=timezone.utc)) if ns else None
+    return format_rfc3339(datetime.fromtimestamp(ns / 1e9, tz=UTC)) if ns else None
 
 
 def _terminated(container: ContainerRuntimeStatus, runtime_name: str) -> Obj:

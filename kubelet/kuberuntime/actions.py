@@ -25,7 +25,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from kubelet.kuberuntime.types import ContainerRuntimeStatus, PodRuntimeStatus, container_hash, sandbox_attempt
+from kubelet.kuberuntime.types import (
+    ContainerRuntimeStatus,
+    PodRuntimeStatus,
+    container_hash,
+    sandbox_attempt,
+)
 from kubelet.runtime import ContainerState, SandboxState
 
 Obj = dict[str, Any]
@@ -75,9 +80,7 @@ def should_container_be_restarted(container: Obj, pod: Obj, status: PodRuntimeSt
     policy = restart_policy(pod)
     if policy == "Never":
         return False
-    if policy == "OnFailure" and current.exit_code == 0:
-        return False
-    return True
+    return not (policy == "OnFailure" and current.exit_code == 0)
 
 
 def is_init_container_failed(status: ContainerRuntimeStatus) -> bool:

@@ -43,7 +43,7 @@ class ObjectGetter(Protocol):
     async def get(self, info: ResourceInfo, name: str, namespace: str | None = None) -> Obj: ...
 
 
-def parse_quantity(value: str | int | float) -> Decimal:
+def parse_quantity(value: str | float) -> Decimal:
     """"100m" → 0.1, "64Mi" → 67108864, "1e3" → 1000."""
     text = str(value).strip()
     for suffix in sorted(_SUFFIXES, key=len, reverse=True):

@@ -170,9 +170,12 @@ class KubeRuntimeManager:
                               result: SyncResult) -> tuple[str, str] | None:
         name, meta = container["name"], pod["metadata"]
         previous = status.find(name)
-        if previous is not None and previous.exited:
+        # the newest instance that exited: a container killed in this very sync (liveness)
+        # is still "running" in `status`, and its predecessor's exit times the backoff
+        last_exit = next((c for c in status.instances(name) if c.exited), None)
+        if last_exit is not None:
             key = f"{meta.get('namespace')}/{meta.get('name')}/{meta['uid']}/{name}"
-            finished = previous.finished_at_ns / 1e9
+            finished = last_exit.finished_at_ns / 1e9
             if self.backoff.is_in_backoff_since(key, finished):
                 result.requeue(self.backoff.remaining_seconds(key, finished))
                 message = (f"back-off {self.backoff.get(key):g}s restarting failed container={name} "

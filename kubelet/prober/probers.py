@@ -90,7 +90,7 @@ async def exec_command(runtime: ExecRuntime, action: Obj, *, container_id: str,
         result = await runtime.exec_sync(container_id, list(action.get("command") or []), timeout_seconds)
     except TimeoutError:
         return ProbeResult.FAILURE, f"command timed out after {timeout_seconds:g}s"
-    except Exception as err:  # the runtime's error: the container is gone, exec failed to start...
+    except Exception as err:  # noqa: BLE001 - the runtime: container gone, exec failed to start...
         return ProbeResult.UNKNOWN, str(err)
     if result.exit_code == 0:
         return ProbeResult.SUCCESS, ""

@@ -35,8 +35,8 @@ from kubelet.runtime import (
     Image,
     PodSandbox,
     PodSandboxConfig,
-    RuntimeServiceError,
     RuntimeNotFound,
+    RuntimeServiceError,
     SandboxState,
 )
 

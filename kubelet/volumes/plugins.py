@@ -23,7 +23,13 @@ import os
 import stat
 from typing import Any
 
-from kubelet.kuberuntime.env import ContainerConfigError, ObjectGetter, field_value, get_config_data, resource_value
+from kubelet.kuberuntime.env import (
+    ContainerConfigError,
+    ObjectGetter,
+    field_value,
+    get_config_data,
+    resource_value,
+)
 from kubelet.volumes.atomic_writer import FileProjection
 from tinykube.api.resources import INDEX, ResourceInfo
 from tinykube.client.errors import NotFound

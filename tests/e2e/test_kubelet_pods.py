@@ -115,7 +115,8 @@ class Cluster:
             raise
 
     def docker(self, *args: str, check: bool = True) -> str:
-        result = subprocess.run(["docker", "-H", self.endpoint, *args], capture_output=True, text=True, timeout=30)
+        result = subprocess.run(["docker", "-H", self.endpoint, *args], capture_output=True, text=True, timeout=30,
+                                check=False)
         if check:
             assert result.returncode == 0, result.stderr
         return result.stdout.strip()

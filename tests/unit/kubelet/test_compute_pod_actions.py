@@ -7,7 +7,11 @@ from typing import Any
 import pytest
 
 from kubelet.kuberuntime.actions import PodActions, compute_pod_actions
-from kubelet.kuberuntime.types import ContainerRuntimeStatus, PodRuntimeStatus, container_hash
+from kubelet.kuberuntime.types import (
+    ContainerRuntimeStatus,
+    PodRuntimeStatus,
+    container_hash,
+)
 from kubelet.runtime import ContainerState, PodSandbox, PodSandboxMetadata, SandboxState
 
 Obj = dict[str, Any]

@@ -10,7 +10,12 @@ import pytest
 
 from kubelet.prober.manager import ProbeManager, RunningContainer
 from kubelet.prober.probers import ProbeResult, RuntimeProbeRunner, http_get, tcp_socket
-from kubelet.runtime import ContainerConfig, ExecResult, PodSandboxConfig, PodSandboxMetadata
+from kubelet.runtime import (
+    ContainerConfig,
+    ExecResult,
+    PodSandboxConfig,
+    PodSandboxMetadata,
+)
 from kubelet.runtime.fake import FakeRuntime
 from tinykube.client.clock import FakeClock
 
@@ -101,7 +106,7 @@ async def test_startup_gates_liveness_and_readiness() -> None:
 
 
 async def test_a_container_gone_forgets_its_workers_and_results() -> None:
-    manager, runner, clock, _, spec = setup(readiness={"periodSeconds": 1})
+    manager, _, clock, _, spec = setup(readiness={"periodSeconds": 1})
     await until(lambda: manager.is_ready("c1", spec), "ready")
     manager.sync_pod("u1", "10.0.0.5", [])
     await until(lambda: clock.pending_timers == 0, "worker cancelled")
