@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
+from kubelet.kuberuntime.types import NODE_NAME_LABEL
 from kubelet.runtime import (
     CONTAINER_NAME_LABEL,
     POD_NAME_LABEL,
@@ -75,10 +76,14 @@ async def find_container(runtime: ContainerLister, namespace: str, pod: str, con
     return instances[0]
 
 
-async def running_containers(runtime: ContainerLister) -> dict[str, tuple[PodSandbox, list[Container]]]:
-    """Every ready sandbox (by id) with its running containers, for the stats summary."""
+async def running_containers(runtime: ContainerLister, node_name: str = ""
+                             ) -> dict[str, tuple[PodSandbox, list[Container]]]:
+    """Every ready sandbox (by id) of this node with its running containers, for the
+    stats summary. Several kubelets may share one engine (tests, labs): a sandbox
+    labelled with another node's name is not ours."""
     pods: dict[str, tuple[PodSandbox, list[Container]]] = {}
-    sandboxes = [s for s in await runtime.list_pod_sandboxes() if s.state is SandboxState.READY]
+    sandboxes = [s for s in await runtime.list_pod_sandboxes() if s.state is SandboxState.READY
+                 and (not node_name or s.labels.get(NODE_NAME_LABEL, node_name) == node_name)]
     containers = [c for c in await runtime.list_containers() if c.state is ContainerState.RUNNING]
     for sandbox in sandboxes:
         pods[sandbox.id] = (sandbox, [c for c in containers if _belongs_to(c, sandbox)])

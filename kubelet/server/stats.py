@@ -78,7 +78,7 @@ class SummaryProvider:
 
     async def summary(self) -> dict[str, Any]:
         now = self._clock_ns()
-        pods = await running_containers(self.runtime)
+        pods = await running_containers(self.runtime, self.node_name)
         pairs = [(sandbox, c) for sandbox, containers in pods.values() for c in containers]
         results = await asyncio.gather(*(self.runtime.container_stats(c.id) for _, c in pairs),
                                        return_exceptions=True)

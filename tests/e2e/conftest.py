@@ -8,6 +8,7 @@ session starts dockerd itself and stops it again at the end.
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 
@@ -25,7 +26,11 @@ def docker_engine() -> Iterator[DockerDaemon]:
         daemon = ensure_docker()
     except DockerUnavailable as error:
         pytest.skip(f"no Docker engine can run here: {error}")
+    started = time.time() - 1
     yield daemon
+    # Kubelets stopped by their fixtures leave their pods' containers behind, as a
+    # killed kubelet would; remove the ones this session's pods created.
+    remove_containers_with_label(daemon.endpoint, POD_UID_LABEL, created_since=started)
     daemon.stop()
 
 

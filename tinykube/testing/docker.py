@@ -151,11 +151,13 @@ def ensure_docker(endpoint: str | None = None) -> DockerDaemon:
     return daemon
 
 
-def remove_containers_with_label(endpoint: str, label: str) -> int:
-    """Force-remove every container carrying `label` ("key" or "key=value"); returns how many."""
+def remove_containers_with_label(endpoint: str, label: str, created_since: float = 0.0) -> int:
+    """Force-remove every container carrying `label` ("key" or "key=value"), optionally
+    only those created at or after `created_since` (epoch seconds); returns how many."""
     with engine_client(endpoint, timeout_seconds=60.0) as client:
         found = client.get("/containers/json", params={"all": "1", "filters": json.dumps({"label": [label]})})
         found.raise_for_status()
-        for summary in found.json():
+        chosen = [c for c in found.json() if int(c.get("Created", 0)) >= int(created_since)]
+        for summary in chosen:
             client.delete(f"/containers/{summary['Id']}", params={"force": "1"})
-        return len(found.json())
+        return len(chosen)
