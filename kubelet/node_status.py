@@ -143,7 +143,7 @@ class NodeStatusManager:
             return {"type": type_, "status": status, "reason": reason, "message": message,
                     "lastHeartbeatTime": now, "lastTransitionTime": since or now}
 
-        return {
+        status: Obj = {
             "capacity": self.config.capacity, "allocatable": self.config.allocatable,
             "conditions": [
                 condition("MemoryPressure", "False", "KubeletHasSufficientMemory",
@@ -159,6 +159,25 @@ class NodeStatusManager:
                          "kubeletVersion": KUBELET_VERSION, "kubeProxyVersion": KUBELET_VERSION,
                          "operatingSystem": "linux", "architecture": self.labels()["kubernetes.io/arch"]},
         }
+        images = await self._images()
+        if images is not None:
+            status["images"] = images
+        return status
+
+    async def _images(self) -> list[Obj] | None:
+        """The images present on the node (node.status.images), largest first as the
+        kubelet reports them; None when the runtime has no image service."""
+        list_images = getattr(self.runtime, "list_images", None)
+        if list_images is None:
+            return None
+        try:
+            images = await list_images()
+        except Exception as err:  # the node still reports Ready; images are informational
+            log.info("cannot list images err=%s", err)
+            return None
+        ordered = sorted(images, key=lambda image: image.size_bytes, reverse=True)[:50]
+        return [{"names": [*image.repo_tags, image.id], "sizeBytes": image.size_bytes}
+                for image in ordered]
 
     async def register_node(self) -> Obj:
         body = {"apiVersion": "v1", "kind": "Node",
@@ -268,5 +287,6 @@ class NodeStatusManager:
 def _node_status_differs(old: Obj, new: Obj) -> bool:
     def summary(status: Obj) -> tuple[object, ...]:
         conditions = sorted((c.get("type"), c.get("status"), c.get("reason")) for c in status.get("conditions") or [])
-        return (conditions, status.get("capacity"), status.get("allocatable"), status.get("addresses"))
+        return (conditions, status.get("capacity"), status.get("allocatable"), status.get("addresses"),
+                status.get("images"))
     return summary(old) != summary(new)

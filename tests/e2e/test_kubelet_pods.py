@@ -291,3 +291,16 @@ def test_restarting_the_kubelet_keeps_healthy_containers_and_removes_orphans(clu
     after = status_of(cluster.get_pod("steady") or {}, "app")
     assert (after["containerID"], after["restartCount"]) == (before["containerID"], before["restartCount"])
     assert cluster.container_ids(kept["metadata"]["uid"]) == [before["containerID"].removeprefix("docker://")]
+
+
+def test_the_node_reports_the_images_present_on_its_engine(cluster: Cluster) -> None:
+    def images() -> list[str] | None:
+        response = cluster.http.get(f"/api/v1/nodes/{cluster.kubelet.node}")
+        if response.status_code != 200:
+            return None  # not registered yet
+        node = response.json()
+        names = [name for image in node.get("status", {}).get("images") or [] for name in image["names"]]
+        return names if BUSYBOX_IMAGE in names else None
+
+    names = eventually(images, "node.status.images to list the busybox test image")
+    assert any(name.startswith("sha256:") for name in names)
