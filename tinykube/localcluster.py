@@ -88,7 +88,7 @@ tinykube is up: API server https://127.0.0.1:{SECURE_PORT} (token auth), http://
   export KUBECONFIG={kubeconfig}
   kubectl get namespaces
   kubectl apply -f examples/web-app.yaml
-  kubectl get deploy,svc -n web-app
+  kubectl get deploy,svc -n web-demo
 
 Stop it with `make down` (state in var/etcd survives).""")
 
