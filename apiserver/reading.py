@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -47,8 +48,38 @@ EXTRA_FIELDS: dict[str, tuple[str, ...]] = {
 }
 
 
+class _FieldSetCache:
+    """field_set of recent objects. One watch event is matched against every
+    watcher's selector (e.g. each kubelet's spec.nodeName), so the fields of the
+    shared event object are computed once. Entries keep their object alive, so an
+    id is never reused while cached."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self._entries: OrderedDict[int, tuple[Obj, dict[str, str]]] = OrderedDict()
+        self._size = size
+
+    def get(self, obj: Obj) -> dict[str, str]:
+        entry = self._entries.get(id(obj))
+        if entry is not None and entry[0] is obj:
+            return entry[1]
+        fields = _compute_field_set(obj)
+        self._entries[id(obj)] = (obj, fields)
+        if len(self._entries) > self._size:
+            self._entries.popitem(last=False)
+        return fields
+
+
+_FIELD_SETS = _FieldSetCache()
+
+
 def field_set(obj: Obj) -> dict[str, str]:
-    """The selectable fields of an object, as strings (Kubernetes' GetAttrs)."""
+    """The selectable fields of an object, as strings (Kubernetes' GetAttrs).
+
+    Stored objects are never mutated in place, so a cached result stays right."""
+    return _FIELD_SETS.get(obj)
+
+
+def _compute_field_set(obj: Obj) -> dict[str, str]:
     meta = obj.get("metadata", {})
     fields = {"metadata.name": meta.get("name", ""),
               "metadata.namespace": meta.get("namespace", "")}
@@ -76,8 +107,9 @@ class Selection:
         meta = obj.get("metadata", {})
         if self.namespace and meta.get("namespace") != self.namespace:
             return False
-        return self.labels.matches(meta.get("labels") or {}) and \
-            self.fields.matches(field_set(obj))
+        if not self.labels.matches(meta.get("labels") or {}):
+            return False
+        return self.fields.empty() or self.fields.matches(field_set(obj))
 
 
 def parse_selection(reg: Registry, namespace: str | None, label_selector: str | None,
