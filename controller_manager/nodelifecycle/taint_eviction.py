@@ -26,6 +26,7 @@ import logging
 from typing import Any
 
 from tinykube.api.resources import INDEX, ResourceInfo
+from tinykube.api.taints import tolerates_taint
 from tinykube.client import (
     NODE_NAME_INDEX,
     Clock,
@@ -45,21 +46,6 @@ PODS: ResourceInfo = INDEX.by_name("pods")  # type: ignore[assignment]
 TAINT_NODE_NOT_READY = "node.kubernetes.io/not-ready"
 TAINT_NODE_UNREACHABLE = "node.kubernetes.io/unreachable"
 NO_EXECUTE = "NoExecute"
-
-
-def tolerates_taint(toleration: Obj, taint: Obj) -> bool:
-    """Whether one toleration matches one taint (core/v1 Toleration.ToleratesTaint)."""
-    if toleration.get("effect") and toleration.get("effect") != taint.get("effect"):
-        return False
-    key = toleration.get("key") or ""
-    if key and key != taint.get("key"):
-        return False
-    operator = toleration.get("operator") or "Equal"
-    if operator == "Exists":
-        return True  # an empty key with Exists matches every taint
-    if not key:
-        return False
-    return (toleration.get("value") or "") == (taint.get("value") or "")
 
 
 def with_default_tolerations(tolerations: list[Obj], default_seconds: int) -> list[Obj]:

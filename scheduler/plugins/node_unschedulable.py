@@ -9,8 +9,8 @@ Kubernetes counterpart: pkg/scheduler/framework/plugins/nodeunschedulable/node_u
 from __future__ import annotations
 
 from scheduler.framework import SUCCESS, CycleState, Status, unresolvable
-from scheduler.plugins.taint_toleration import tolerates_taint
 from scheduler.types import NodeInfo, PodInfo
+from tinykube.api.taints import tolerates_taint
 
 NAME = "NodeUnschedulable"
 REASON = "node(s) were unschedulable"

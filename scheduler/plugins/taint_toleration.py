@@ -17,27 +17,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from scheduler.framework import SUCCESS, CycleState, Status, default_normalize_score, unresolvable
+from scheduler.framework import (
+    SUCCESS,
+    CycleState,
+    Status,
+    default_normalize_score,
+    unresolvable,
+)
 from scheduler.types import NodeInfo, PodInfo
+from tinykube.api.taints import tolerates_taint
 
 NAME = "TaintToleration"
-
-
-def tolerates_taint(toleration: dict[str, Any], taint: dict[str, Any]) -> bool:
-    """Upstream's Toleration.ToleratesTaint: effect (empty = any), key (empty with
-    Exists = any), then operator Exists (any value) or Equal (default: same value)."""
-    effect = toleration.get("effect") or ""
-    if effect and effect != taint.get("effect"):
-        return False
-    key = toleration.get("key") or ""
-    if key and key != taint.get("key"):
-        return False
-    operator = toleration.get("operator") or "Equal"
-    if operator == "Exists":
-        return True
-    if operator == "Equal":
-        return key != "" and (toleration.get("value") or "") == (taint.get("value") or "")
-    return False
 
 
 def find_untolerated_taint(taints: list[dict[str, Any]], tolerations: list[dict[str, Any]],

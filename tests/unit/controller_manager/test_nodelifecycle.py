@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from controller_manager.nodelifecycle import NodeLifecycleController
-from controller_manager.nodelifecycle.taint_eviction import min_toleration_seconds, tolerates_taint
+from controller_manager.nodelifecycle.taint_eviction import min_toleration_seconds
 from tinykube.api.resources import ResourceInfo
+from tinykube.api.taints import tolerates_taint
 from tinykube.client import FakeClock, NotFound, SharedInformerFactory
 
 Obj = dict[str, Any]
