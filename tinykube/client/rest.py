@@ -27,7 +27,6 @@ from typing import Any, TypeVar
 import httpx
 
 from tinykube.api.meta import KubeModel, WatchEvent
-from tinykube.api.registry import group_version_kind
 from tinykube.api.resources import INDEX, ResourceInfo
 from tinykube.client.config import ClientConfig
 from tinykube.client.errors import error_from_response, error_from_status
@@ -228,6 +227,9 @@ class RESTClient:
 
     async def get_object(self, model: type[M], name: str, namespace: str | None = None) -> M:
         """Get one object as `model` (e.g. `await client.get_object(Pod, "web", "default")`)."""
+        # Imported here: the kind registry loads every model, which a CLI run rarely needs.
+        from tinykube.api.registry import group_version_kind
+
         api_version, kind = group_version_kind(model)
         info = INDEX.by_kind(api_version, kind)
         if info is None:
