@@ -37,6 +37,7 @@ import httpx
 
 from kubelet.runtime import RuntimeService
 from tinykube.api.meta import format_rfc3339
+from tinykube.api.quantity import parse_quantity
 from tinykube.api.resources import INDEX, ResourceInfo
 from tinykube.client.clock import REAL_CLOCK, Clock
 from tinykube.client.errors import AlreadyExists, APIStatusError, Conflict, NotFound
@@ -48,8 +49,6 @@ NODES: ResourceInfo = INDEX.by_name("nodes")  # type: ignore[assignment]
 LEASES: ResourceInfo = INDEX.by_kind("coordination.k8s.io/v1", "Lease")  # type: ignore[assignment]
 NODE_LEASE_NAMESPACE = "kube-node-lease"
 KUBELET_VERSION = "v1.32.0+tinykube"
-_SUFFIXES = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "m": Decimal("0.001"),
-             "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 
 
 class NodeClient(Protocol):
@@ -63,18 +62,11 @@ class NodeClient(Protocol):
                     namespace: str | None = None, subresource: str | None = None) -> Obj: ...
 
 
-def _quantity(text: str) -> Decimal:
-    for suffix in sorted(_SUFFIXES, key=len, reverse=True):
-        if text.endswith(suffix):
-            return Decimal(text[: -len(suffix)]) * Decimal(_SUFFIXES[suffix])
-    return Decimal(text)
-
-
 def subtract_reserved(capacity: dict[str, str], *reserved: dict[str, str]) -> dict[str, str]:
     """capacity - reserved per resource: cpu in millicores ("1900m"), others in units."""
     allocatable = dict(capacity)
     for name in ("cpu", "memory"):
-        left = _quantity(capacity.get(name, "0")) - sum(_quantity(r.get(name, "0")) for r in reserved)
+        left = parse_quantity(capacity.get(name, "0")) - sum(parse_quantity(r.get(name, "0")) for r in reserved)
         left = max(left, Decimal(0))
         allocatable[name] = f"{int(left * 1000)}m" if name == "cpu" else str(int(left))
     return allocatable

@@ -20,45 +20,14 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from tinykube.api.quantity import int_value, milli_value
 
 Obj = dict[str, Any]
 
 DEFAULT_MILLI_CPU_REQUEST = 100  # 0.1 core
 DEFAULT_MEMORY_REQUEST = 200 * 1024 * 1024  # 200 MB
-
-_BINARY_SUFFIXES = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
-_DECIMAL_SUFFIXES = {"n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("1e-3"), "": Decimal(1),
-                     "k": Decimal("1e3"), "M": Decimal("1e6"), "G": Decimal("1e9"),
-                     "T": Decimal("1e12"), "P": Decimal("1e15"), "E": Decimal("1e18")}
-
-
-def parse_quantity(value: str | int | float) -> Decimal:
-    """A resource quantity ("500m", "1Gi", "2", 0.5, "1e3") as an exact Decimal."""
-    if isinstance(value, int | float):
-        return Decimal(str(value))
-    text = value.strip()
-    try:
-        for suffix, factor in _BINARY_SUFFIXES.items():
-            if text.endswith(suffix):
-                return Decimal(text[:-2]) * factor
-        if text and text[-1] in _DECIMAL_SUFFIXES and not text[-1].isdigit():
-            return Decimal(text[:-1]) * _DECIMAL_SUFFIXES[text[-1]]
-        return Decimal(text)
-    except InvalidOperation:
-        raise ValueError(f"invalid quantity {value!r}") from None
-
-
-def milli_value(value: str | int | float) -> int:
-    """CPU quantities in millicores, rounded up as Kubernetes' MilliValue does."""
-    return int((parse_quantity(value) * 1000).to_integral_value(rounding="ROUND_CEILING"))
-
-
-def int_value(value: str | int | float) -> int:
-    """Memory (and pod count) quantities as whole units, rounded up."""
-    return int(parse_quantity(value).to_integral_value(rounding="ROUND_CEILING"))
-
 
 @dataclass
 class Resource:

@@ -20,18 +20,15 @@ from __future__ import annotations
 import base64
 import math
 import re
-from decimal import Decimal
 from typing import Any, Protocol
 
+from tinykube.api.quantity import parse_quantity
 from tinykube.api.resources import INDEX, ResourceInfo
 from tinykube.client.errors import NotFound
 
 Obj = dict[str, Any]
 CONFIGMAPS: ResourceInfo = INDEX.by_name("configmaps")  # type: ignore[assignment]
 SECRETS: ResourceInfo = INDEX.by_name("secrets")  # type: ignore[assignment]
-_SUFFIXES = {"Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60,
-             "n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("0.001"),
-             "k": 10**3, "M": 10**6, "G": 10**9, "T": 10**12, "P": 10**15, "E": 10**18}
 _EXPANSION = re.compile(r"\$\$|\$\(([^)]*)\)")
 
 
@@ -41,15 +38,6 @@ class ContainerConfigError(Exception):
 
 class ObjectGetter(Protocol):
     async def get(self, info: ResourceInfo, name: str, namespace: str | None = None) -> Obj: ...
-
-
-def parse_quantity(value: str | float) -> Decimal:
-    """"100m" → 0.1, "64Mi" → 67108864, "1e3" → 1000."""
-    text = str(value).strip()
-    for suffix in sorted(_SUFFIXES, key=len, reverse=True):
-        if text.endswith(suffix) and text[: -len(suffix)]:
-            return Decimal(text[: -len(suffix)]) * Decimal(_SUFFIXES[suffix])
-    return Decimal(text)
 
 
 async def get_config_data(client: ObjectGetter, kind: str, namespace: str, name: str,

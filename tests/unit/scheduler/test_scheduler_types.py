@@ -10,9 +10,8 @@ from scheduler.types import (
     DEFAULT_MEMORY_REQUEST,
     DEFAULT_MILLI_CPU_REQUEST,
     compute_pod_requests,
-    milli_value,
-    parse_quantity,
 )
+from tinykube.api.quantity import milli_value, parse_quantity
 
 
 @pytest.mark.parametrize(("text", "expected"), [

@@ -16,9 +16,9 @@ staging/src/k8s.io/kubectl/pkg/metricsutil/metrics_printer.go
 from __future__ import annotations
 
 import argparse
-from decimal import Decimal
 from typing import Any
 
+from tinykube.api.quantity import parse_quantity
 from tinykube.api.resources import INDEX, ResourceInfo
 from tinykube.cli.context import CLIContext, CLIError
 from tinykube.cli.printers import render_rows
@@ -26,19 +26,6 @@ from tinykube.client import NotFound
 
 NODES: ResourceInfo = INDEX.by_name("nodes")  # type: ignore[assignment]
 METRICS = "/apis/metrics.k8s.io/v1beta1"
-_SUFFIXES = {"n": Decimal("1e-9"), "u": Decimal("1e-6"), "m": Decimal("0.001"), "k": Decimal(10**3),
-             "M": Decimal(10**6), "G": Decimal(10**9), "T": Decimal(10**12), "Ki": Decimal(2**10),
-             "Mi": Decimal(2**20), "Gi": Decimal(2**30), "Ti": Decimal(2**40)}
-
-
-def parse_quantity(text: str | int | float) -> Decimal:
-    value = str(text)
-    for suffix in sorted(_SUFFIXES, key=len, reverse=True):
-        if value.endswith(suffix):
-            return Decimal(value[: -len(suffix)]) * _SUFFIXES[suffix]
-    return Decimal(value)
-
-
 def cpu_millis(text: str) -> int:
     return int(parse_quantity(text) * 1000)
 
