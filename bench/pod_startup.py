@@ -36,9 +36,19 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tinykube.testing.docker import engine_client, ensure_docker, remove_containers_with_label  # noqa: E402
+from tinykube.testing.docker import (  # noqa: E402
+    engine_client,
+    ensure_docker,
+    remove_containers_with_label,
+)
 from tinykube.testing.images import BUSYBOX_IMAGE, PAUSE_IMAGE, build_test_images  # noqa: E402
-from tinykube.testing.processes import REPO_ROOT, free_port, start_apiserver, start_etcd  # noqa: E402
+from tinykube.testing.processes import (  # noqa: E402
+    REPO_ROOT,
+    free_port,
+    plain_kubeconfig_text,
+    start_apiserver,
+    start_etcd,
+)
 
 NODE = "bench-node"
 BENCH_LABEL = "io.tinykube.bench"
@@ -153,13 +163,7 @@ def main() -> int:
         etcd = start_etcd(workdir / "etcd")
         api = start_apiserver(etcd.url, workdir / "apiserver")
         kubeconfig = workdir / "kubeconfig-plain"
-        kubeconfig.write_text(f"""apiVersion: v1
-kind: Config
-clusters: [{{name: bench, cluster: {{server: "{api.http_url}"}}}}]
-users: [{{name: bench, user: {{}}}}]
-contexts: [{{name: bench, context: {{cluster: bench, user: bench}}}}]
-current-context: bench
-""")
+        kubeconfig.write_text(plain_kubeconfig_text(api.http_url, "bench"))
         with open(workdir / "kubelet.log", "wb") as log:
             kubelet = subprocess.Popen(
                 [sys.executable, "-m", "kubelet", "--container-runtime-endpoint", daemon.endpoint,

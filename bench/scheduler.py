@@ -37,7 +37,12 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tinykube.testing.processes import REPO_ROOT, start_apiserver, start_etcd  # noqa: E402
+from tinykube.testing.processes import (  # noqa: E402
+    REPO_ROOT,
+    plain_kubeconfig_text,
+    start_apiserver,
+    start_etcd,
+)
 
 TARGET_PODS_PER_SECOND = 200.0
 
@@ -148,13 +153,7 @@ def main() -> int:
     try:
         api = start_apiserver(etcd.url, workdir / "apiserver")
         kubeconfig = workdir / "kubeconfig-plain"
-        kubeconfig.write_text(f"""apiVersion: v1
-kind: Config
-clusters: [{{name: bench, cluster: {{server: "{api.http_url}"}}}}]
-users: [{{name: bench, user: {{}}}}]
-contexts: [{{name: bench, context: {{cluster: bench, user: bench}}}}]
-current-context: bench
-""")
+        kubeconfig.write_text(plain_kubeconfig_text(api.http_url, "bench"))
         http = httpx.Client(base_url=api.http_url, timeout=30)
         for namespace in ("bench-raw", "bench"):
             http.post("/api/v1/namespaces", json={"metadata": {"name": namespace}}).raise_for_status()

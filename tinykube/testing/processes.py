@@ -196,3 +196,14 @@ contexts:
 current-context: {name}
 preferences: {{}}
 """
+
+
+def plain_kubeconfig_text(server: str, name: str = "tinykube") -> str:
+    """A kubeconfig for the anonymous plain-HTTP port (local tests and benchmarks)."""
+    return f"""apiVersion: v1
+kind: Config
+clusters: [{{name: {name}, cluster: {{server: "{server}"}}}}]
+users: [{{name: {name}, user: {{}}}}]
+contexts: [{{name: {name}, context: {{cluster: {name}, user: {name}}}}}]
+current-context: {name}
+"""
