@@ -1,8 +1,8 @@
 """Pod startup benchmark on one node: create-to-Running latency through a kubelet with
 the Docker runtime, next to raw `docker create + start` of the same containers.
 
-1. raw: N times, create and start a sandbox (tinykube/pause:test) and an app
-   container (tinykube/busybox:test `sleep`) joined to its network namespace,
+1. raw: N times, create and start a sandbox (tinykube/pause:1) and an app
+   container (tinykube/busybox:1 `sleep`) joined to its network namespace,
    straight through the engine API; p50/p99 of the pair. This is the floor.
 2. kubelet: starts its own etcd, API server and `python -m kubelet
    --container-runtime-endpoint unix:///var/run/docker.sock --hostname-override
@@ -36,12 +36,12 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tinykube.testing.docker import (  # noqa: E402
+from tinykube.cluster.engine import (  # noqa: E402
     engine_client,
     ensure_docker,
     remove_containers_with_label,
 )
-from tinykube.testing.images import BUSYBOX_IMAGE, PAUSE_IMAGE, build_test_images  # noqa: E402
+from tinykube.cluster.images import BUSYBOX_IMAGE, PAUSE_IMAGE, build_test_images  # noqa: E402
 from tinykube.testing.processes import (  # noqa: E402
     REPO_ROOT,
     free_port,

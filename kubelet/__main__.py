@@ -44,7 +44,7 @@ from kubelet.node_status import (
 )
 from kubelet.pod_sync import PODS, PodSyncer
 from kubelet.prober.probers import always_succeed
-from kubelet.runtime import RuntimeService
+from kubelet.runtime import PAUSE_IMAGE, RuntimeService
 from kubelet.runtime.fake import FakeRuntime
 from kubelet.server import KubeletServer, ServerConfig, read_token_file
 from kubelet.volumes.manager import DEFAULT_ROOT_DIR, VolumeManager
@@ -131,6 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--node-ip", default="127.0.0.1")
     parser.add_argument("--root-dir", default=DEFAULT_ROOT_DIR)
     parser.add_argument("--container-runtime-endpoint", default="unix:///var/run/docker.sock")
+    parser.add_argument("--pod-infra-container-image", default=PAUSE_IMAGE,
+                        help="the image of every pod's sandbox container (must be on the node)")
     parser.add_argument("--node-labels", type=parse_key_values, default={})
     parser.add_argument("--register-with-taints", type=parse_taints, default=[])
     parser.add_argument("--max-pods", type=int, default=110)
@@ -227,10 +229,10 @@ def client_config(args: argparse.Namespace) -> ClientConfig:
     return config
 
 
-def docker_runtime(endpoint: str) -> RuntimeService:
+def docker_runtime(endpoint: str, pause_image: str) -> RuntimeService:
     # Imported here so hollow nodes never load the docker SDK.
     from kubelet.runtime.docker import DockerRuntime
-    return DockerRuntime(endpoint)
+    return DockerRuntime(endpoint, pod_infra_container_image=pause_image)
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -246,7 +248,8 @@ async def run(args: argparse.Namespace) -> int:
     for index, (client, node) in enumerate(zip(clients, configs, strict=True)):
         cidr = args.pod_cidr if len(configs) == 1 and args.pod_cidr else (
             f"10.244.{index % 256}.0/24" if len(configs) > 1 else fake_pod_cidr(node.name))
-        runtime: RuntimeService = FakeRuntime(cidr) if endpoint == "fake" else docker_runtime(endpoint)
+        runtime: RuntimeService = FakeRuntime(cidr) if endpoint == "fake" else docker_runtime(
+            endpoint, args.pod_infra_container_image)
         kubelets.append(Kubelet(client, runtime, node,
                                 api_server=api_server_config(args, node),
                                 pod_options=pod_options(args, client, node)))

@@ -26,6 +26,8 @@ POD_UID_LABEL = "io.kubernetes.pod.uid"
 POD_NAME_LABEL = "io.kubernetes.pod.name"
 POD_NAMESPACE_LABEL = "io.kubernetes.pod.namespace"
 CONTAINER_NAME_LABEL = "io.kubernetes.container.name"
+# The default sandbox image (kubelet --pod-infra-container-image); built from deploy/images/pause.
+PAUSE_IMAGE = "tinykube/pause:1"
 
 
 class SandboxState(StrEnum):

@@ -1,6 +1,6 @@
 """DockerRuntime: the kubelet's CRI runtime on a Docker engine (what dockershim was).
 
-A pod sandbox is a pause container (`tinykube/pause:test`) that owns the pod's
+A pod sandbox is a pause container (`tinykube/pause:1`) that owns the pod's
 network namespace and therefore its IP (on the default bridge for now; with host
 networking it joins the node's namespace). App containers join it with
 `network_mode=container:<sandbox>` and `ipc_mode=container:<sandbox>`, so they share
@@ -33,6 +33,7 @@ from docker.types import LogConfig
 
 from kubelet.runtime import (
     CONTAINER_NAME_LABEL,
+    PAUSE_IMAGE,
     POD_NAME_LABEL,
     POD_NAMESPACE_LABEL,
     POD_UID_LABEL,
@@ -52,7 +53,6 @@ from kubelet.runtime.docker_streams import DockerStreamingService
 
 log = logging.getLogger(__name__)
 
-PAUSE_IMAGE = "tinykube/pause:test"
 CONTAINER_TYPE_LABEL = "io.kubernetes.docker.type"
 SANDBOX_ID_LABEL = "io.kubernetes.sandbox.id"
 SANDBOX_ATTEMPT_LABEL = "io.kubernetes.sandbox.attempt"

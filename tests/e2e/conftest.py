@@ -16,8 +16,8 @@ import pytest
 
 from kubelet.runtime import POD_UID_LABEL, PodSandboxConfig, PodSandboxMetadata
 from kubelet.runtime.docker import DockerRuntime
-from tinykube.testing.docker import DockerDaemon, DockerUnavailable, ensure_docker, remove_containers_with_label
-from tinykube.testing.images import BUSYBOX_IMAGE, PAUSE_IMAGE, build_test_images
+from tinykube.cluster.engine import DockerDaemon, DockerUnavailable, ensure_docker, remove_containers_with_label
+from tinykube.cluster.images import BUSYBOX_IMAGE, PAUSE_IMAGE, build_test_images
 
 
 @pytest.fixture(scope="session")

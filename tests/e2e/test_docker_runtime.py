@@ -31,7 +31,7 @@ from kubelet.runtime import (
 )
 from kubelet.runtime.docker import CONTAINER_ATTEMPT_LABEL, DockerRuntime
 from tests.e2e.conftest import PodFactory
-from tinykube.testing.images import BUSYBOX_IMAGE
+from tinykube.cluster.images import BUSYBOX_IMAGE
 from tinykube.testing.processes import free_port
 
 pytestmark = pytest.mark.e2e

@@ -22,8 +22,8 @@ from typing import Any, TypeVar
 import httpx
 import pytest
 
-from tinykube.testing.docker import DockerDaemon, remove_containers_with_label
-from tinykube.testing.images import BUSYBOX_IMAGE
+from tinykube.cluster.engine import DockerDaemon, remove_containers_with_label
+from tinykube.cluster.images import BUSYBOX_IMAGE
 from tinykube.testing.processes import REPO_ROOT, APIServerProcess
 
 pytestmark = pytest.mark.e2e

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tinykube.testing.docker import DockerDaemon
+from tinykube.cluster.engine import DockerDaemon
 from tinykube.testing.processes import (REPO_ROOT, APIServerProcess, free_port, kubelet_token_file,
                                         wait_until)
 
@@ -62,7 +62,7 @@ def node(apiserver: APIServerProcess, docker_engine: DockerDaemon, test_images: 
 @pytest.fixture
 def run_pod(http: httpx.Client, namespace: str, node: str) -> Callable[..., dict[str, Any]]:
     def start(name: str, script: str, **spec: Any) -> dict[str, Any]:
-        container = {"name": "main", "image": "tinykube/busybox:test", "imagePullPolicy": "Never",
+        container = {"name": "main", "image": "tinykube/busybox:1", "imagePullPolicy": "Never",
                      "command": ["sh", "-c", script]}
         body = {"metadata": {"name": name, "labels": {"app": name}},
                 "spec": {"nodeName": node, "containers": [container],
