@@ -5,7 +5,8 @@ PYTEST_ARGS ?=
 
 .PHONY: install up down status test unit integration clean
 
-# Prerequisites from the distro (etcd, python3-venv), then the venv with tinykube.
+# Prerequisites from the distro (Docker engine, docker-compose, etcd, debootstrap,
+# python3-venv), then the venv with tinykube.
 install: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml deploy/prereqs.sh
@@ -15,15 +16,15 @@ $(VENV)/.installed: pyproject.toml deploy/prereqs.sh
 	$(VENV)/bin/pip install --quiet -e '.[test]'
 	touch $@
 
-# Bring up etcd and the API server locally (HTTPS on 6443) and write ./kubeconfig.
+# The compose cluster: etcd, control plane, two nodes; writes ./kubeconfig.
 up: install
-	$(PY) -m tinykube.localcluster up
+	$(VENV)/bin/tinykube up
 
 down:
-	$(PY) -m tinykube.localcluster down
+	$(VENV)/bin/tinykube down
 
 status:
-	$(PY) -m tinykube.localcluster status
+	$(VENV)/bin/tinykube status
 
 # Every test: unit, integration (real etcd + API server processes), e2e.
 test: install

@@ -27,6 +27,14 @@ from apiserver.server import APIServer
 log = logging.getLogger(__name__)
 
 PUBLIC_PATHS = ("/healthz", "/livez", "/readyz", "/version")
+# What anyone may GET without a token: the cluster's CA and address, which a joining
+# node checks against the CA hash it was given (kubeadm's RBAC rule for
+# system:anonymous on the kube-public/cluster-info ConfigMap).
+CLUSTER_INFO_PATH = "/api/v1/namespaces/kube-public/configmaps/cluster-info"
+
+
+def is_public(method: str, path: str) -> bool:
+    return path.startswith(PUBLIC_PATHS) or (method == "GET" and path == CLUSTER_INFO_PATH)
 
 
 def error_response(err: errors.APIError) -> Response:
@@ -74,13 +82,12 @@ class RequestChain:
             await send(message)
 
         try:
-            if self.authenticator is not None and not path.startswith(PUBLIC_PATHS):
+            user = None
+            if self.authenticator is not None:
                 user = self.authenticator.authenticate(request.headers.get("authorization"))
-                if user is None:
+                if user is None and not is_public(request.method, path):
                     raise errors.unauthorized()
-                request.state.user = user
-            else:
-                request.state.user = ANONYMOUS
+            request.state.user = user or ANONYMOUS
             await self.app(scope, receive, send_observed)
         except errors.APIError as err:
             if response_started:

@@ -2,7 +2,9 @@
 # Install what tinykube needs from the distro, only when it is missing.
 #
 #   - etcd (Debian/Ubuntu package etcd-server) when no `etcd` is on PATH;
-#   - docker.io (dockerd) when no dockerd is installed;
+#   - docker.io (dockerd) when no dockerd is installed, docker-compose when neither
+#     `docker compose` nor `docker-compose` works;
+#   - debootstrap, which makes the images' Debian base when no registry answers;
 #   - busybox-static when /bin/busybox is missing or not the static build;
 #   - python3 venv support when `python3 -m venv` does not work.
 #
@@ -42,8 +44,14 @@ fi
 if ! command -v dockerd >/dev/null 2>&1 && [ ! -x /usr/sbin/dockerd ] && [ ! -x /usr/bin/dockerd ]; then
     missing+=(docker.io)
 fi
-# A static busybox: the test images (tinykube/busybox, tinykube/pause) are built
-# FROM scratch out of it, offline (tinykube/testing/images.py).
+if ! command -v docker-compose >/dev/null 2>&1 && ! docker compose version >/dev/null 2>&1; then
+    missing+=(docker-compose)
+fi
+if ! command -v debootstrap >/dev/null 2>&1 && [ ! -x /usr/sbin/debootstrap ]; then
+    missing+=(debootstrap)
+fi
+# A static busybox: the sample images (tinykube/pause, busybox, echo) are built
+# FROM scratch out of it, offline (tinykube/cluster/images.py).
 if [ ! -x /bin/busybox ] || [ "$(dpkg-query -W -f '${db:Status-Status}' busybox-static 2>/dev/null)" != installed ]; then
     missing+=(busybox-static)
 fi
@@ -64,4 +72,6 @@ $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 # etcd on other ports and never talks to that one.
 command -v etcd >/dev/null 2>&1 || [ -x /usr/bin/etcd ] || die "etcd still missing after install"
 [ -x /bin/busybox ] || die "busybox still missing after install"
+command -v docker-compose >/dev/null 2>&1 || docker compose version >/dev/null 2>&1 \
+    || die "docker-compose still missing after install"
 say "done"

@@ -104,9 +104,9 @@ def test_apply_creates_every_object_and_a_second_apply_changes_nothing(
     deployment = yaml.safe_load(kubectl.ok("get", "deploy", "web", "-n", web_app.namespace,
                                            "-o", "yaml"))
     assert deployment["kind"] == "Deployment"
-    assert deployment["spec"]["replicas"] == 2
+    assert deployment["spec"]["replicas"] == 4
     assert deployment["spec"]["selector"] == {"matchLabels": {"app": "web"}}
-    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "nginx:1.25"
+    assert deployment["spec"]["template"]["spec"]["containers"][0]["image"] == "tinykube/echo:1"
 
     again = kubectl.ok("apply", "-f", str(web_app.manifest))
     for line in (f"namespace/{web_app.namespace} unchanged", "deployment.apps/web unchanged",
@@ -117,9 +117,11 @@ def test_apply_creates_every_object_and_a_second_apply_changes_nothing(
 
 def test_apply_of_a_changed_file_updates_and_prunes_removed_fields(
         kubectl: Kubectl, applied: WebApp, http: httpx.Client) -> None:
-    applied.rewrite("image: nginx:1.25", "image: nginx:1.27")
-    applied.rewrite("        - name: metrics\n          containerPort: 9113\n", "")
-    applied.rewrite("        - name: LOG_LEVEL\n          value: info\n", "")
+    applied.rewrite("image: tinykube/echo:1", "image: tinykube/echo:2")
+    applied.rewrite("        readinessProbe:\n          httpGet:\n            path: /\n"
+                    "            port: http\n          periodSeconds: 2", "")
+    applied.rewrite("        - name: POD_NAME\n          valueFrom:\n            fieldRef:\n"
+                    "              fieldPath: metadata.name\n", "")
 
     out = kubectl.ok("apply", "-f", str(applied.manifest))
     assert "deployment.apps/web configured" in out
@@ -127,19 +129,19 @@ def test_apply_of_a_changed_file_updates_and_prunes_removed_fields(
 
     container = http.get(deployment_path(applied.namespace)).json()[
         "spec"]["template"]["spec"]["containers"][0]
-    assert container["image"] == "nginx:1.27"
-    assert [port["name"] for port in container["ports"]] == ["http"]
-    assert [env["name"] for env in container["env"]] == ["GREETING"]
+    assert container["image"] == "tinykube/echo:2"
+    assert "readinessProbe" not in container
+    assert [env["name"] for env in container["env"]] == ["MESSAGE"]
 
 
 def test_server_side_apply_creates_and_updates(kubectl: Kubectl, web_app: WebApp,
                                                http: httpx.Client) -> None:
     out = kubectl.ok("apply", "--server-side", "-f", str(web_app.manifest))
     assert "deployment.apps/web serverside-applied" in out
-    web_app.rewrite("replicas: 2", "replicas: 4")
+    web_app.rewrite("replicas: 4", "replicas: 6")
     kubectl.ok("apply", "--server-side", "-f", str(web_app.manifest))
     deployment = http.get(deployment_path(web_app.namespace)).json()
-    assert deployment["spec"]["replicas"] == 4
+    assert deployment["spec"]["replicas"] == 6
     managers = {entry["manager"] for entry in deployment["metadata"]["managedFields"]}
     assert "kubectl" in managers
 

@@ -29,6 +29,9 @@ COMMAND_MODULES = (
     "scale", "rollout", "wait", "describe", "events", "logs", "exec", "port_forward", "top",
     "explain", "api_resources", "version", "config", "completion", "cluster",
 )
+# Commands registered by a module of another name.
+MODULE_OF_COMMAND = {command: "cluster" for command in
+                     ("up", "down", "status", "load-image", "node", "init", "join", "reset")}
 
 
 _GLOBAL_FLAGS_WITH_VALUES = ("--kubeconfig", "--context", "-n", "--namespace", "-s", "--server",
@@ -65,6 +68,7 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     wanted = command_in(argv) if argv is not None else None
     modules = COMMAND_MODULES
+    wanted = MODULE_OF_COMMAND.get(wanted or "", wanted)
     if wanted is not None and wanted.replace("-", "_") in COMMAND_MODULES:
         modules = (wanted.replace("-", "_"),)
     for name in modules:

@@ -109,7 +109,7 @@ def kubeconfig_text(server: str, token: str, *, ca_file: Path | None = None, ca_
     return yaml.safe_dump({
         "apiVersion": "v1", "kind": "Config",
         "clusters": [{"name": name, "cluster": cluster}],
-        "users": [{"name": user, "user": {"token": token}}],
+        "users": [{"name": user, "user": {"token": token} if token else {}}],
         "contexts": [{"name": name, "context": {"cluster": name, "user": user, "namespace": "default"}}],
         "current-context": name, "preferences": {}}, sort_keys=False)
 

@@ -3,7 +3,8 @@
 No registry is reachable on the machines tinykube is made on, so nothing is pulled:
 
 - Sample images (`tinykube/pause:1`, `tinykube/busybox:1`, `tinykube/echo:1`) are
-  built FROM scratch out of `deploy/images/<name>/` plus the host's static busybox
+  built FROM scratch out of `sample-images/<name>/` (next to this module, so an
+  installed tinykube can build them on a lab host) plus the host's static busybox
   (Debian's `busybox-static`).
 - `tinykube/tinykube:latest`, the image of every component, is built from
   `deploy/images/tinykube/Dockerfile` on a Debian base: `debian:bookworm-slim` when
@@ -45,6 +46,7 @@ from tinykube.cluster.engine import engine_client, engine_endpoint
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 IMAGES_DIR = PROJECT_DIR / "deploy" / "images"
+SAMPLE_IMAGES_DIR = Path(__file__).resolve().parent / "sample-images"
 BUILD_DIR = PROJECT_DIR / "build" / "images"
 
 BUSYBOX_IMAGE = "tinykube/busybox:1"
@@ -139,7 +141,7 @@ def host_busybox() -> bytes:
 
 
 def sample_context(name: str) -> tuple[bytes, str]:
-    files: dict[str, bytes | Path] = {p.name: p for p in sorted((IMAGES_DIR / name).iterdir()) if p.is_file()}
+    files: dict[str, bytes | Path] = {p.name: p for p in sorted((SAMPLE_IMAGES_DIR / name).iterdir()) if p.is_file()}
     files["busybox"] = host_busybox()
     return tar_context(files)
 
