@@ -6,10 +6,12 @@ live display until every node is Ready. `down` stops it (state stays in volumes
 unless `--volumes`). `status` summarizes containers and nodes. `load-image`
 copies host images into every node (like `kind load docker-image`). `node add`
 and `node remove` change the number of workers: added nodes live in
-var/cluster/nodes.yml, a second compose file of the same project.
+var/<project>/nodes.yml, a second compose file of the same project.
 
 Both `docker compose` (v2) and `docker-compose` (1.29) work; the project is
-always named `tinykube`, so containers and volumes are found whichever is used.
+named `tinykube` (or $TINYKUBE_PROJECT, for a second cluster beside it: the tests
+use one), so containers and volumes are found whichever is used. The API server's
+host port is 6443 or $TINYKUBE_API_PORT.
 
 Kubernetes counterpart: kind (sigs.k8s.io/kind/pkg/cluster), hack/local-up-cluster.sh
 """
@@ -39,12 +41,12 @@ import yaml
 from tinykube.cluster import images
 from tinykube.cluster.engine import DockerUnavailable, ensure_docker, engine_client, engine_endpoint
 
-PROJECT = "tinykube"
+PROJECT = os.environ.get("TINYKUBE_PROJECT", "tinykube")
 PROJECT_DIR = images.PROJECT_DIR
 COMPOSE_FILE = PROJECT_DIR / "docker-compose.yml"
-STATE_DIR = PROJECT_DIR / "var" / "cluster"
+STATE_DIR = PROJECT_DIR / "var" / PROJECT
 NODES_FILE = STATE_DIR / "nodes.yml"
-KUBECONFIG_FILE = PROJECT_DIR / "kubeconfig"
+KUBECONFIG_FILE = PROJECT_DIR / "kubeconfig" if PROJECT == "tinykube" else STATE_DIR / "kubeconfig"
 NODE_ROLE_LABEL = "io.tinykube.role"
 READY_TIMEOUT_SECONDS = float(os.environ.get("TINYKUBE_READY_TIMEOUT", "180"))
 
@@ -195,6 +197,7 @@ def write_kubeconfig() -> AdminAccess:
             if time.monotonic() > deadline:
                 raise
             time.sleep(1)
+    KUBECONFIG_FILE.parent.mkdir(parents=True, exist_ok=True)
     KUBECONFIG_FILE.write_text(text)
     KUBECONFIG_FILE.chmod(0o600)
     return AdminAccess.from_kubeconfig(KUBECONFIG_FILE)
@@ -316,7 +319,7 @@ def up(say: Say = print, extra_ca_dir: Path | None = None) -> None:
     images.build_sample_images(progress=lambda line: say(f"  {line}"))
     images.build_tinykube_image(extra_ca_dir=extra_ca_dir, progress=lambda line: say(f"  {line}"))
     verify_image(images.TINYKUBE_IMAGE)
-    say("starting etcd, the control plane and the nodes (compose project 'tinykube')")
+    say(f"starting etcd, the control plane and the nodes (compose project '{PROJECT}')")
     compose("up", "-d", "--remove-orphans")
     access = write_kubeconfig()
     nodes = node_names()
@@ -450,6 +453,6 @@ def _write_nodes_file(extra: dict[str, Any]) -> None:
         return
     STATE_DIR.mkdir(parents=True, exist_ok=True)
     with tempfile.NamedTemporaryFile("w", dir=STATE_DIR, delete=False) as handle:
-        handle.write("# Nodes added with `tinykube node add` (a second compose file of project tinykube).\n")
+        handle.write(f"# Nodes added with `tinykube node add` (a second compose file of project {PROJECT}).\n")
         yaml.safe_dump(extra, handle, sort_keys=False)
     os.replace(handle.name, NODES_FILE)

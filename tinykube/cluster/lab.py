@@ -28,6 +28,7 @@ import base64
 import os
 import shlex
 import signal
+import socket
 import ssl
 import subprocess
 import sys
@@ -35,6 +36,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import yaml
@@ -229,16 +231,21 @@ def join(server: str, token: str, ca_hash: str | None, node_name: str, node_ip: 
     images.build_sample_images(progress=lambda line: say(f"  {line}"))
     start_component("kubelet", python_module(
         "kubelet", f"--kubeconfig={kubeconfig}", f"--hostname-override={node_name}",
-        f"--node-ip={node_ip or default_node_ip()}", f"--kubelet-api-token-file={token_file}",
+        f"--node-ip={node_ip or default_node_ip(server)}", f"--kubelet-api-token-file={token_file}",
         f"--root-dir={DATA_DIR / 'kubelet'}"), say)
 
 
-def default_node_ip() -> str:
-    """The source address of this host's default route (a lookup: nothing is sent)."""
-    out = subprocess.run(["ip", "-4", "-o", "route", "get", "1.1.1.1"], capture_output=True, text=True).stdout
+def default_node_ip(server: str) -> str:
+    """This host's address on the way to the API server (a route lookup: nothing is sent)."""
+    host = urlsplit(server).hostname or ""
+    try:
+        address = socket.getaddrinfo(host, None, socket.AF_INET)[0][4][0]
+    except OSError:
+        raise LabError(f"cannot resolve {host}: pass --node-ip") from None
+    out = subprocess.run(["ip", "-4", "-o", "route", "get", str(address)], capture_output=True, text=True).stdout
     words = out.split()
     if "src" not in words:
-        raise LabError("cannot tell this host's address: pass --node-ip")
+        raise LabError(f"no route to {address}: pass --node-ip")
     return words[words.index("src") + 1]
 
 

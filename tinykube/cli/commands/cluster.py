@@ -154,7 +154,7 @@ def register(subparsers: Any) -> None:
     join.add_argument("--ca-cert-hash", default="", help="sha256:... of the cluster CA, as printed")
     join.add_argument("--discovery-token-unsafe-skip-ca-verification", action="store_true")
     join.add_argument("--node-name", default="", help="the Node's name (default: the hostname)")
-    join.add_argument("--node-ip", default=None, help="default: the address of the default route")
+    join.add_argument("--node-ip", default=None, help="default: this host's address on the route to the server")
     join.add_argument("--config-dir", default="/etc/tinykube")
     join.set_defaults(func=run_join)
 

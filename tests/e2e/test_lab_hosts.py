@@ -1,0 +1,129 @@
+"""Lab hosts: a control-plane host and two workers joined by the documented procedure
+(deploy/lab/README.md), each host simulated by a container of the tinykube image on
+an internal Docker network of its own (no route off the machine).
+
+The hosts start bare (`tinykube-node --machine-only`: only the remounts a container
+needs to act as a machine); then, exactly as on VMs:
+
+    control plane:  tinykube init --advertise-address IP
+    each worker:    tinykube join --server https://IP:6443 --token T --ca-cert-hash sha256:H
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from tinykube.cluster.engine import DockerDaemon
+from tinykube.cluster.images import TINYKUBE_IMAGE, build_tinykube_image
+
+pytestmark = pytest.mark.e2e
+
+ADMIN = ["tinykube", "--kubeconfig", "/etc/tinykube/admin.kubeconfig"]
+
+
+def docker(*args: str, timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(["docker", *args], text=True, capture_output=True, timeout=timeout)
+    if check:
+        assert result.returncode == 0, f"docker {' '.join(args[:3])}: {result.stdout}\n{result.stderr}"
+    return result
+
+
+def wait_for(condition: Callable[[], bool], timeout_seconds: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_seconds
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out after {timeout_seconds}s waiting for {what}"
+        time.sleep(1)
+
+
+@dataclass
+class Lab:
+    suffix: str
+    network: str
+    hosts: dict[str, str] = field(default_factory=dict)  # host name -> container name
+
+    def start_host(self, name: str) -> None:
+        container = f"{name}-{self.suffix}"
+        docker("run", "-d", "--name", container, "--hostname", name, "--network", self.network, "--init",
+               "--cap-add", "ALL", "--cap-drop", "SYS_RESOURCE", "--security-opt", "seccomp=unconfined",
+               "--security-opt", "apparmor=unconfined", "--device-cgroup-rule", "a *:* rwm",
+               "-v", "/var/lib/docker", TINYKUBE_IMAGE, "tinykube-node", "--machine-only")
+        self.hosts[name] = container
+
+    def ip(self, name: str) -> str:
+        return docker("inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}",
+                      self.hosts[name]).stdout.strip()
+
+    def run(self, name: str, *argv: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+        return docker("exec", self.hosts[name], *argv, timeout=timeout, check=False)
+
+    def admin_get(self, *args: str) -> Any:
+        result = self.run("lab-cp", *ADMIN, "get", *args, "-o", "json", timeout=60)
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+
+@pytest.fixture
+def lab(docker_engine: DockerDaemon) -> Iterator[Lab]:
+    build_tinykube_image(docker_engine.endpoint)
+    suffix = uuid.uuid4().hex[:6]
+    network = f"tinykube-lab-{suffix}"
+    docker("network", "create", "--internal", network)  # nothing on it can leave the machine
+    made = Lab(suffix, network)
+    try:
+        yield made
+    finally:
+        for container in made.hosts.values():
+            docker("rm", "-f", "-v", container, check=False)
+        docker("network", "rm", network, check=False)
+
+
+def ready_nodes(lab: Lab) -> set[str]:
+    return {n["metadata"]["name"] for n in lab.admin_get("nodes")["items"]
+            if any(c["type"] == "Ready" and c["status"] == "True" for c in n["status"]["conditions"])}
+
+
+def test_two_worker_hosts_join_a_control_plane_host_and_run_pods(lab: Lab) -> None:
+    for host in ("lab-cp", "lab-w1", "lab-w2"):
+        lab.start_host(host)
+    cp_ip = lab.ip("lab-cp")
+
+    init = lab.run("lab-cp", "tinykube", "init", "--advertise-address", cp_ip)
+    assert init.returncode == 0, f"tinykube init failed:\n{init.stdout}\n{init.stderr}"
+    join_line = next(line.strip() for line in init.stdout.splitlines() if line.strip().startswith("tinykube join"))
+    assert f"--server https://{cp_ip}:6443" in join_line and "--ca-cert-hash sha256:" in join_line
+
+    # A worker that was given another CA's hash refuses to join.
+    argv = shlex.split(join_line)
+    wrong = argv[:argv.index("--ca-cert-hash") + 1] + ["sha256:" + "0" * 64]
+    refused = lab.run("lab-w2", *wrong)
+    assert refused.returncode != 0 and "refusing to join" in refused.stderr, refused.stderr
+
+    for worker in ("lab-w1", "lab-w2"):
+        joined = lab.run(worker, *argv)
+        assert joined.returncode == 0, f"join on {worker} failed:\n{joined.stdout}\n{joined.stderr}"
+    wait_for(lambda: ready_nodes(lab) == {"lab-w1", "lab-w2"}, 120, "both workers Ready")
+    nodes = {n["metadata"]["name"]: n for n in lab.admin_get("nodes")["items"]}
+    assert nodes["lab-w1"]["status"]["addresses"][0]["address"] == lab.ip("lab-w1")
+
+    created = lab.run("lab-cp", *ADMIN, "create", "deployment", "echo", "--image=tinykube/echo:1", "--replicas=2")
+    assert created.returncode == 0, created.stderr
+
+    def running_on() -> set[str]:
+        pods = lab.admin_get("pods", "-l", "app=echo")["items"]
+        return {p["spec"]["nodeName"] for p in pods if p["status"].get("phase") == "Running"}
+
+    wait_for(lambda: running_on() == {"lab-w1", "lab-w2"}, 120, "an echo pod Running on each worker")
+    # The API server reaches each worker's kubelet across hosts (exec goes through it).
+    for pod in lab.admin_get("pods", "-l", "app=echo")["items"]:
+        name = pod["metadata"]["name"]
+        answer = lab.run("lab-cp", *ADMIN, "exec", name, "--", "wget", "-qO-", "http://127.0.0.1:8080/")
+        assert answer.returncode == 0 and f"pod={name}" in answer.stdout, answer.stderr
