@@ -79,6 +79,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--node-monitor-grace-period", type=duration_seconds, default=40.0)
     parser.add_argument("--pod-eviction-timeout", type=duration_seconds, default=None,
                         help="default tolerationSeconds for not-ready/unreachable taints")
+    parser.add_argument("--allocate-node-cidrs", type=boolean, default=False, nargs="?", const=True,
+                        help="give every Node a spec.podCIDR out of --cluster-cidr (node IPAM)")
+    parser.add_argument("--cluster-cidr", default="10.244.0.0/16", help="the pod network of the cluster")
+    parser.add_argument("--node-cidr-mask-size", type=int, default=24, help="the size of each node's pod CIDR")
     parser.add_argument("-v", "--v", type=int, default=0, help="log verbosity (>= 4: debug)")
     return parser.parse_args(argv)
 
@@ -93,6 +97,9 @@ def controller_options(args: argparse.Namespace) -> dict[str, Any]:
         "concurrent_namespace_syncs": args.concurrent_namespace_syncs,
         "node_monitor_period_seconds": args.node_monitor_period,
         "node_monitor_grace_period_seconds": args.node_monitor_grace_period,
+        "allocate_node_cidrs": args.allocate_node_cidrs,
+        "cluster_cidr": args.cluster_cidr,
+        "node_cidr_mask_size": args.node_cidr_mask_size,
     }
     if args.pod_eviction_timeout is not None:
         options["pod_eviction_timeout_seconds"] = args.pod_eviction_timeout

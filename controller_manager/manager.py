@@ -38,6 +38,7 @@ from controller_manager.deployment import DeploymentController
 from controller_manager.endpoints import EndpointsController
 from controller_manager.garbagecollector import GarbageCollector
 from controller_manager.namespace import NamespaceController
+from controller_manager.nodeipam import NodeIpamController
 from controller_manager.nodelifecycle import NodeLifecycleController
 from controller_manager.replicaset import ReplicaSetController
 from tinykube.client import (
@@ -65,6 +66,7 @@ CONTROLLERS: dict[str, type[Any]] = {
     NamespaceController.name: NamespaceController,
     NodeLifecycleController.name: NodeLifecycleController,
     EndpointsController.name: EndpointsController,
+    NodeIpamController.name: NodeIpamController,
 }
 
 # Which option sets a controller's worker count; controllers not listed get DEFAULT_WORKERS.

@@ -42,9 +42,10 @@ from kubelet.node_status import (
     machine_capacity,
     subtract_reserved,
 )
+from kubelet.network.hostgw import HostGatewayNetwork
 from kubelet.pod_sync import PODS, PodSyncer
 from kubelet.prober.probers import always_succeed
-from kubelet.runtime import PAUSE_IMAGE, RuntimeService
+from kubelet.runtime import PAUSE_IMAGE, POD_BRIDGE, RuntimeService
 from kubelet.runtime.fake import FakeRuntime
 from kubelet.server import KubeletServer, ServerConfig, read_token_file
 from kubelet.volumes.manager import DEFAULT_ROOT_DIR, VolumeManager
@@ -59,14 +60,19 @@ from tinykube.client.clock import REAL_CLOCK, Clock
 
 log = logging.getLogger("kubelet")
 
+POD_NETWORK = "tinykube-pods"  # the Docker network of pod sandboxes with --network-plugin=host-gw
+
 
 class Kubelet:
     """One node: registration and heartbeats, plus the sync of its pods."""
 
     def __init__(self, client: RESTClient, runtime: RuntimeService, config: NodeConfig,
                  clock: Clock = REAL_CLOCK, api_server: ServerConfig | None = None,
-                 pod_options: dict[str, Any] | None = None) -> None:
+                 pod_options: dict[str, Any] | None = None, pod_network_cidr: str | None = None) -> None:
         self.client, self.runtime, self.config = client, runtime, config
+        # With a pod network (--network-plugin=host-gw): the cluster's pod CIDR, whose
+        # per-node blocks this node routes to the other nodes.
+        self.pod_network_cidr = pod_network_cidr
         self.api_server = api_server  # the kubelet API on --port (None: not served)
         self.node_status = NodeStatusManager(client, runtime, config, clock=clock)
         self.pod_syncer = PodSyncer(client, runtime, config.name,  # type: ignore[arg-type]
@@ -83,6 +89,15 @@ class Kubelet:
             api = asyncio.create_task(KubeletServer(self.runtime, self.api_server).run(),  # type: ignore[arg-type]
                                       name=f"kubelet API {self.config.name}")
         await self.node_status.register_node()
+        network = None
+        if self.pod_network_cidr is not None:
+            # Pods need the bridge, which needs the node's podCIDR: wait for it first.
+            log.info("waiting for the node's pod CIDR node=%s", self.config.name)
+            pod_cidr = await self.node_status.wait_for_pod_cidr()
+            log.info("pod CIDR node=%s cidr=%s", self.config.name, pod_cidr)
+            agent = HostGatewayNetwork(self.client, self.config.name, self.pod_network_cidr, POD_BRIDGE,
+                                       lambda: self.node_status.pod_cidr)
+            network = asyncio.create_task(agent.run(), name=f"pod network {self.config.name}")
         self.pod_informer.start()
         pods = asyncio.create_task(self.pod_syncer.run(self.pod_informer.has_synced),
                                    name=f"pod housekeeping {self.config.name}")
@@ -90,6 +105,8 @@ class Kubelet:
             await self.node_status.run()
         finally:
             pods.cancel()
+            if network is not None:
+                network.cancel()
             if api is not None:
                 api.cancel()
             await self.pod_informer.stop()
@@ -139,6 +156,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--kube-reserved", type=parse_key_values, default={})
     parser.add_argument("--system-reserved", type=parse_key_values, default={})
     parser.add_argument("--pod-cidr", default="")
+    parser.add_argument("--network-plugin", default="", choices=["", "host-gw"],
+                        help="host-gw: pods on a bridge owning the node's podCIDR, routes to the other "
+                             "nodes' podCIDRs (Docker runtime only); default: Docker's default bridge")
+    parser.add_argument("--non-masquerade-cidr", default="10.244.0.0/16",
+                        help="the cluster's pod CIDR: traffic inside it is never masqueraded")
     parser.add_argument("--node-status-update-frequency", type=parse_duration, default=10.0)
     parser.add_argument("--node-status-report-frequency", type=parse_duration, default=300.0)
     parser.add_argument("--node-lease-duration-seconds", type=int, default=40)
@@ -229,10 +251,10 @@ def client_config(args: argparse.Namespace) -> ClientConfig:
     return config
 
 
-def docker_runtime(endpoint: str, pause_image: str) -> RuntimeService:
+def docker_runtime(endpoint: str, pause_image: str, pod_network: str | None) -> RuntimeService:
     # Imported here so hollow nodes never load the docker SDK.
     from kubelet.runtime.docker import DockerRuntime
-    return DockerRuntime(endpoint, pod_infra_container_image=pause_image)
+    return DockerRuntime(endpoint, pod_infra_container_image=pause_image, pod_network=pod_network)
 
 
 async def run(args: argparse.Namespace) -> int:
@@ -248,11 +270,15 @@ async def run(args: argparse.Namespace) -> int:
     for index, (client, node) in enumerate(zip(clients, configs, strict=True)):
         cidr = args.pod_cidr if len(configs) == 1 and args.pod_cidr else (
             f"10.244.{index % 256}.0/24" if len(configs) > 1 else fake_pod_cidr(node.name))
+        host_gw = args.network_plugin == "host-gw" and endpoint != "fake"
         runtime: RuntimeService = FakeRuntime(cidr) if endpoint == "fake" else docker_runtime(
-            endpoint, args.pod_infra_container_image)
+            endpoint, args.pod_infra_container_image, POD_NETWORK if host_gw else None)
+        if host_gw and args.pod_cidr:
+            await runtime.update_runtime_config(args.pod_cidr)
         kubelets.append(Kubelet(client, runtime, node,
                                 api_server=api_server_config(args, node),
-                                pod_options=pod_options(args, client, node)))
+                                pod_options=pod_options(args, client, node),
+                                pod_network_cidr=args.non_masquerade_cidr if host_gw else None))
     loop = asyncio.get_running_loop()
     main = asyncio.current_task()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -217,6 +217,24 @@ class NodeStatusManager:
             except Exception as err:  # retried at the next tick
                 log.warning("node status update failed node=%s err=%r", self.config.name, err)
 
+    async def wait_for_pod_cidr(self, poll_seconds: float = 0.5, warn_every_seconds: float = 30.0) -> str:
+        """Until the Node has a spec.podCIDR (the node IPAM controller gives one within
+        moments of registration); the pod network cannot start before."""
+        waited = 0.0
+        while not self.pod_cidr:
+            try:
+                await self._observe(await self.client.get(NODES, self.config.name))
+            except (APIStatusError, httpx.HTTPError, OSError) as err:
+                log.warning("reading the node failed node=%s err=%s", self.config.name, err)
+            if self.pod_cidr:
+                break
+            if waited and waited % warn_every_seconds < poll_seconds:
+                log.warning("node has no spec.podCIDR yet after %.0fs: does the controller manager run "
+                            "with --allocate-node-cidrs? node=%s", waited, self.config.name)
+            await self.clock.sleep(poll_seconds)
+            waited += poll_seconds
+        return self.pod_cidr
+
     async def _observe(self, node: Obj) -> None:
         self.node_uid = str((node.get("metadata") or {}).get("uid") or self.node_uid)
         cidr = str((node.get("spec") or {}).get("podCIDR") or "")

@@ -28,6 +28,8 @@ POD_NAMESPACE_LABEL = "io.kubernetes.pod.namespace"
 CONTAINER_NAME_LABEL = "io.kubernetes.container.name"
 # The default sandbox image (kubelet --pod-infra-container-image); built from deploy/images/pause.
 PAUSE_IMAGE = "tinykube/pause:1"
+# The Linux bridge of the pod network, when the kubelet runs one (kubenet's name).
+POD_BRIDGE = "cbr0"
 
 
 class SandboxState(StrEnum):

@@ -1,8 +1,12 @@
 """DockerRuntime: the kubelet's CRI runtime on a Docker engine (what dockershim was).
 
 A pod sandbox is a pause container (`tinykube/pause:1`) that owns the pod's
-network namespace and therefore its IP (on the default bridge for now; with host
-networking it joins the node's namespace). App containers join it with
+network namespace and therefore its IP. With a pod network (`pod_network`, the
+kubelet's `--network-plugin=host-gw`), sandboxes attach to a Docker bridge network
+of that name whose subnet is the node's `spec.podCIDR` (bridge `cbr0`, made by
+`update_runtime_config`; no Docker masquerading: the kubelet's host-gw agent owns
+those rules), so pod IPs are cluster-routable. Without one they use Docker's
+default bridge; with host networking they join the node's namespace. App containers join it with
 `network_mode=container:<sandbox>` and `ipc_mode=container:<sandbox>`, so they share
 localhost, the sandbox's hostname and its resolv.conf, and run with `init=True`
 (docker-init as PID 1 forwards SIGTERM and reaps zombies).
@@ -24,16 +28,18 @@ pkg/kubelet/dockershim/docker_container.go, pkg/kubelet/dockershim/helpers.go
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import logging
 import secrets
 from typing import Any
 
 import docker.errors
-from docker.types import LogConfig
+from docker.types import IPAMConfig, IPAMPool, LogConfig
 
 from kubelet.runtime import (
     CONTAINER_NAME_LABEL,
     PAUSE_IMAGE,
+    POD_BRIDGE,
     POD_NAME_LABEL,
     POD_NAMESPACE_LABEL,
     POD_UID_LABEL,
@@ -130,9 +136,12 @@ class DockerRuntime(DockerImageService, DockerStreamingService):
     - Every engine error surfaces as RuntimeServiceError with the engine's message.
     """
 
-    def __init__(self, endpoint: str = DEFAULT_ENDPOINT, pod_infra_container_image: str = PAUSE_IMAGE) -> None:
+    def __init__(self, endpoint: str = DEFAULT_ENDPOINT, pod_infra_container_image: str = PAUSE_IMAGE,
+                 pod_network: str | None = None) -> None:
         self.engine = DockerEngine(endpoint)
         self.pod_infra_container_image = pod_infra_container_image
+        self.pod_network = pod_network  # the Docker network of pod sandboxes (None: default bridge)
+        self.pod_network_cidr: str | None = None  # set once that network matches the podCIDR
         self.cpu_samples: dict[str, tuple[int, int]] = {}
 
     def close(self) -> None:
@@ -143,8 +152,30 @@ class DockerRuntime(DockerImageService, DockerStreamingService):
         return f"docker://{info.get('Version', 'unknown')}"
 
     async def update_runtime_config(self, pod_cidr: str) -> None:
-        # Sandboxes use Docker's default bridge until node containers bring a podCIDR bridge.
-        log.info("pod CIDR noted; sandboxes stay on the default bridge pod_cidr=%s", pod_cidr)
+        """Make the pod network's bridge own `pod_cidr` (CRI UpdateRuntimeConfig)."""
+        if self.pod_network is None:
+            log.info("pod CIDR noted; sandboxes stay on the default bridge pod_cidr=%s", pod_cidr)
+            return
+        api = self.engine.api
+        subnet = ipaddress.ip_network(pod_cidr)
+        try:
+            existing = await self.engine.call(api.inspect_network, self.pod_network)
+            configs = (existing.get("IPAM") or {}).get("Config") or [{}]
+            if configs[0].get("Subnet") == str(subnet):
+                self.pod_network_cidr = str(subnet)
+                return
+            log.warning("pod network has another subnet, making it again network=%s old=%s new=%s",
+                        self.pod_network, configs[0].get("Subnet"), subnet)
+            await self.engine.call(api.remove_network, self.pod_network)
+        except RuntimeNotFound:
+            pass
+        pool = IPAMPool(subnet=str(subnet), gateway=str(next(subnet.hosts())))
+        await self.engine.call(api.create_network, self.pod_network, driver="bridge",
+                               ipam=IPAMConfig(pool_configs=[pool]),
+                               options={"com.docker.network.bridge.name": POD_BRIDGE,
+                                        "com.docker.network.bridge.enable_ip_masquerade": "false"})
+        self.pod_network_cidr = str(subnet)
+        log.info("pod network ready network=%s bridge=%s cidr=%s", self.pod_network, POD_BRIDGE, subnet)
 
     # --- sandboxes --------------------------------------------------------------------
 
@@ -161,6 +192,10 @@ class DockerRuntime(DockerImageService, DockerStreamingService):
         if config.host_network:
             host["network_mode"] = "host"
         else:
+            if self.pod_network is not None:
+                if self.pod_network_cidr is None:
+                    raise RuntimeServiceError("network is not ready: the node has no pod CIDR yet")
+                host["network_mode"] = self.pod_network
             dns = config.dns_config
             if dns is not None:
                 host.update(dns=list(dns.servers) or None, dns_search=list(dns.searches) or None,

@@ -9,6 +9,7 @@ with its volumes at the end.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import socket
@@ -135,6 +136,9 @@ def test_make_up_from_nothing_runs_the_example_on_both_nodes_and_keeps_it_across
     pod = running_web_pods(cluster)[0]["metadata"]["name"]
     answer = cluster.ok("exec", "-n", NAMESPACE, pod, "--", "wget", "-qO-", "http://127.0.0.1:8080/")
     assert f"pod={pod}" in answer and "message=hello-from-tinykube" in answer
+    assert_pods_reach_each_other_across_nodes(cluster)
+    for cidr in ("10.244.0.0/16", "10.96.0.0/16"):  # stray cluster packets die on this host
+        assert "unreachable" in cluster.run("ip", "-4", "route", "show", cidr).stdout
 
     down = cluster.run(*TINYKUBE, "down")
     assert down.returncode == 0, down.stderr
@@ -197,6 +201,28 @@ def test_load_image_and_node_add_and_remove(cluster: Cluster) -> None:
                        "--filter", f"label=com.docker.compose.project={PROJECT}").stdout == ""
     refused = cluster.run(*TINYKUBE, "node", "remove", "node-1")
     assert refused.returncode != 0 and "part of docker-compose.yml" in refused.stderr
+
+
+def assert_pods_reach_each_other_across_nodes(cluster: Cluster) -> None:
+    """Each node's pods get IPs from its podCIDR, and a pod on node-1 reaches a pod on
+    node-2 by pod IP with its own IP as the source (no masquerading in between)."""
+    nodes = {n["metadata"]["name"]: n["spec"]["podCIDR"] for n in cluster.get("nodes")["items"]}
+    assert sorted(nodes.values()) == ["10.244.0.0/24", "10.244.1.0/24"], nodes
+    by_node = {p["spec"]["nodeName"]: p for p in running_web_pods(cluster)}
+    for pod in by_node.values():
+        assert ipaddress.ip_address(pod["status"]["podIP"]) in ipaddress.ip_network(nodes[pod["spec"]["nodeName"]])
+    client, server = by_node["node-1"], by_node["node-2"]
+    answers: list[str] = []
+
+    def reached() -> bool:
+        answer = cluster.tinykube("exec", "-n", NAMESPACE, client["metadata"]["name"], "--",
+                                  "wget", "-qO-", f"http://{server['status']['podIP']}:8080/")
+        answers.append(answer.stdout + answer.stderr)
+        return answer.returncode == 0
+
+    wait_for(reached, 30, "a node-1 pod to reach a node-2 pod by pod IP")
+    assert f"pod={server['metadata']['name']}" in answers[-1]
+    assert f":{client['status']['podIP']}]" in answers[-1], answers[-1]  # client=[::ffff:10.244.x.y]
 
 
 def one_error_line(result: subprocess.CompletedProcess[str]) -> str:

@@ -1,6 +1,6 @@
 """Lab hosts: a control-plane host and two workers joined by the documented procedure
 (deploy/lab/README.md), each host simulated by a container of the tinykube image on
-an internal Docker network of its own (no route off the machine).
+a Docker network of its own.
 
 The hosts start bare (`tinykube-node --machine-only`: only the remounts a container
 needs to act as a machine); then, exactly as on VMs:
@@ -22,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from tinykube.cluster.compose import protect_cluster_ranges
 from tinykube.cluster.engine import DockerDaemon
 from tinykube.cluster.images import TINYKUBE_IMAGE, build_tinykube_image
 
@@ -74,9 +75,14 @@ class Lab:
 @pytest.fixture
 def lab(docker_engine: DockerDaemon) -> Iterator[Lab]:
     build_tinykube_image(docker_engine.endpoint)
+    protect_cluster_ranges(print)
     suffix = uuid.uuid4().hex[:6]
     network = f"tinykube-lab-{suffix}"
-    docker("network", "create", "--internal", network)  # nothing on it can leave the machine
+    # Not --internal: Docker's isolation rules for internal networks drop packets whose
+    # source is outside the network's subnet, i.e. every pod-to-pod packet between
+    # hosts. Nothing here sends off the machine, and the host's `unreachable` routes
+    # for the cluster ranges stop stray packets.
+    docker("network", "create", network)
     made = Lab(suffix, network)
     try:
         yield made
@@ -122,8 +128,21 @@ def test_two_worker_hosts_join_a_control_plane_host_and_run_pods(lab: Lab) -> No
         return {p["spec"]["nodeName"] for p in pods if p["status"].get("phase") == "Running"}
 
     wait_for(lambda: running_on() == {"lab-w1", "lab-w2"}, 120, "an echo pod Running on each worker")
-    # The API server reaches each worker's kubelet across hosts (exec goes through it).
-    for pod in lab.admin_get("pods", "-l", "app=echo")["items"]:
-        name = pod["metadata"]["name"]
-        answer = lab.run("lab-cp", *ADMIN, "exec", name, "--", "wget", "-qO-", "http://127.0.0.1:8080/")
-        assert answer.returncode == 0 and f"pod={name}" in answer.stdout, answer.stderr
+    # The API server reaches each worker's kubelet across hosts (exec goes through it),
+    # and each pod reaches the other host's pod by pod IP, through the host-gw routes
+    # the kubelets set up, keeping its own address as the source.
+    pods = lab.admin_get("pods", "-l", "app=echo")["items"]
+    for pod, other in ((pods[0], pods[1]), (pods[1], pods[0])):
+        name, target = pod["metadata"]["name"], other["status"]["podIP"]
+        answers: list[str] = []
+
+        def reached() -> bool:
+            answer = lab.run("lab-cp", *ADMIN, "exec", name, "--", "wget", "-qO-", f"http://{target}:8080/")
+            answers.append(answer.stdout + answer.stderr)
+            return answer.returncode == 0
+
+        wait_for(reached, 30, f"{name} to reach {target}")
+        assert f"pod={other['metadata']['name']}" in answers[-1], answers[-1]
+        assert pod["status"]["podIP"] in answers[-1], answers[-1]
+    routes = lab.run("lab-w1", "ip", "-4", "route", "show", "proto", "77").stdout
+    assert f"via {lab.ip('lab-w2')}" in routes and "unreachable 10.244.0.0/16" in routes, routes

@@ -48,6 +48,8 @@ STATE_DIR = PROJECT_DIR / "var" / PROJECT
 NODES_FILE = STATE_DIR / "nodes.yml"
 KUBECONFIG_FILE = PROJECT_DIR / "kubeconfig" if PROJECT == "tinykube" else STATE_DIR / "kubeconfig"
 NODE_ROLE_LABEL = "io.tinykube.role"
+# The pod network and the Service range (docker-compose.yml, the API server's default).
+CLUSTER_RANGES = ("10.244.0.0/16", "10.96.0.0/16")
 READY_TIMEOUT_SECONDS = float(os.environ.get("TINYKUBE_READY_TIMEOUT", "180"))
 
 Say = Callable[[str], None]
@@ -163,6 +165,23 @@ def container_running(service: str) -> bool:
     with engine_client(engine_endpoint()) as client:
         found = client.get(f"/containers/{cid}/json")
         return found.status_code == 200 and bool(found.json()["State"]["Running"])
+
+
+def protect_cluster_ranges(say: Say) -> None:
+    """`unreachable` routes for the pod and service CIDRs on this host when its default
+    route leads off the machine (DESIGN.md §3): the nodes' default route is this
+    host, so a stray packet for a cluster address dies here instead of leaving."""
+    ip = shutil.which("ip")
+    if ip is None or not subprocess.run([ip, "-4", "route", "show", "default"], capture_output=True,
+                                        text=True).stdout.strip():
+        return
+    for cidr in CLUSTER_RANGES:
+        if "unreachable" in subprocess.run([ip, "-4", "route", "show", cidr], capture_output=True,
+                                           text=True).stdout:
+            continue
+        added = subprocess.run([ip, "-4", "route", "replace", "unreachable", cidr], capture_output=True, text=True)
+        if added.returncode != 0:
+            say(f"warning: could not add `unreachable {cidr}` on this host: {added.stderr.strip()}")
 
 
 # --- the API ----------------------------------------------------------------------
@@ -315,6 +334,7 @@ def up(say: Say = print, extra_ca_dir: Path | None = None) -> None:
     check_engine(say)
     compose_command()
     check_port_free(api_port())
+    protect_cluster_ranges(say)
     say("images:")
     images.build_sample_images(progress=lambda line: say(f"  {line}"))
     images.build_tinykube_image(extra_ca_dir=extra_ca_dir, progress=lambda line: say(f"  {line}"))

@@ -12,7 +12,9 @@ A worker host runs that command. It fetches cluster-info without trusting the
 server yet, checks the CA against the hash (so a server in the middle is caught),
 checks the token with the now-trusted CA, writes /etc/tinykube/node.kubeconfig,
 starts a Docker engine if none answers, builds the sample images (the pause image
-above all: nothing can be pulled), and starts the kubelet.
+above all: nothing can be pulled), and starts the kubelet. The kubelet waits for
+its pod CIDR, puts pods on a bridge that owns it, and routes the other hosts' pod
+CIDRs to them (host-gw), so pods reach each other across hosts by pod IP.
 
 Components run as systemd units when systemd runs the host (`tinykube-<name>`),
 otherwise as background processes with PID files in /run/tinykube and logs in
@@ -49,6 +51,7 @@ LOG_DIR = Path(os.environ.get("TINYKUBE_LOG_DIR", "/var/log/tinykube"))
 DATA_DIR = Path(os.environ.get("TINYKUBE_DATA_DIR", "/var/lib/tinykube"))
 SYSTEMD_DIR = Path("/etc/systemd/system")
 CLUSTER_INFO = "/api/v1/namespaces/kube-public/configmaps/cluster-info"
+CLUSTER_CIDR = "10.244.0.0/16"  # pod IPs; each node routes the others' /24s (host-gw)
 KUBELET_TOKEN_SECRET = "/api/v1/namespaces/kube-system/secrets/tinykube-kubelet-api-token"
 
 Say = Callable[[str], None]
@@ -161,7 +164,8 @@ def init(advertise_address: str, config_dir: Path, say: Say, port: int = 6443) -
     _wait(lambda: config.ca_file.exists() and _get(f"{local}/readyz", verify=False) == 200, 60,
           "the API server to become ready")
     start_component("controller-manager", python_module(
-        "controller_manager", f"--kubeconfig={config.kubeconfig('controller-manager')}"), say)
+        "controller_manager", f"--kubeconfig={config.kubeconfig('controller-manager')}",
+        "--allocate-node-cidrs=true", f"--cluster-cidr={CLUSTER_CIDR}"), say)
     start_component("scheduler", python_module(
         "scheduler", f"--kubeconfig={config.kubeconfig('scheduler')}"), say)
     ca_pem = config.ca_file.read_bytes()
@@ -232,7 +236,8 @@ def join(server: str, token: str, ca_hash: str | None, node_name: str, node_ip: 
     start_component("kubelet", python_module(
         "kubelet", f"--kubeconfig={kubeconfig}", f"--hostname-override={node_name}",
         f"--node-ip={node_ip or default_node_ip(server)}", f"--kubelet-api-token-file={token_file}",
-        f"--root-dir={DATA_DIR / 'kubelet'}"), say)
+        f"--root-dir={DATA_DIR / 'kubelet'}", "--network-plugin=host-gw",
+        f"--non-masquerade-cidr={CLUSTER_CIDR}"), say)
 
 
 def default_node_ip(server: str) -> str:
