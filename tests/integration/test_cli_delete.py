@@ -68,6 +68,12 @@ def test_delete_by_label_all_file_and_missing(apiserver: APIServerProcess, http:
 
     make_configmap(http, namespace, "d")
     make_configmap(http, namespace, "e")
+    # Flags between the type and the name, as kubectl takes them.
+    shown = tinykube(apiserver, "get", "cm", "-n", namespace, "d", "-o", "name")
+    assert (shown.returncode, shown.stdout) == (0, "configmap/d\n"), shown.stderr
+    one = tinykube(apiserver, "delete", "cm", "-n", namespace, "d", "--wait=false")
+    assert one.stdout == 'configmap "d" deleted\n', one.stderr
+    make_configmap(http, namespace, "d")
     everything = tinykube(apiserver, "-n", namespace, "delete", "configmaps", "--all", "--force")
     assert 'configmap "d" deleted' in everything.stdout and 'configmap "e" deleted' in everything.stdout
     remaining = http.get(f"/api/v1/namespaces/{namespace}/configmaps").json()["items"]

@@ -74,6 +74,9 @@ def test_history_lists_owned_revisions(apiserver: APIServerProcess, namespace: s
                              "1         <none>\n"
                              "2         upgrade to nginx:2\n"
                              "3         <none>\n\n")
+    # The namespace flag after the subcommand, as kubectl takes it.
+    after = tinykube(apiserver, "rollout", "history", "deployment/web", "-n", namespace)
+    assert (after.returncode, after.stdout) == (0, result.stdout), after.stderr
     one = tinykube(apiserver, "-n", namespace, "rollout", "history", "deploy/web", "--revision=1")
     assert one.stdout.startswith("deployment.apps/web with revision #1\nPod Template:\n")
     assert "nginx:1" in one.stdout and "pod-template-hash" not in one.stdout

@@ -81,9 +81,22 @@ def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def nested_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """A command's own subcommands (`rollout status`, `node add`), recursively."""
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in action.choices.values():
+                found += [child, *nested_parsers(child)]
+    return found
+
+
 def add_global_flags(parser: argparse.ArgumentParser) -> None:
-    """Accept the global flags after the command too (`tinykube get pods -n x`), as kubectl
-    does. SUPPRESS keeps a flag given before the command from being reset."""
+    """Accept the global flags after the command too (`tinykube get pods -n x`,
+    `tinykube rollout status deploy/x -n y`), as kubectl does. SUPPRESS keeps a flag
+    given before the command from being reset."""
+    for child in nested_parsers(parser):
+        add_global_flags(child)
     flags = (("--kubeconfig",), ("--context",), ("-n", "--namespace"), ("-s", "--server"),
              ("--token",))
     for names in flags:

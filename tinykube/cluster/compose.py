@@ -336,9 +336,11 @@ def up(say: Say = print, extra_ca_dir: Path | None = None) -> None:
     check_port_free(api_port())
     protect_cluster_ranges(say)
     say("images:")
-    images.build_sample_images(progress=lambda line: say(f"  {line}"))
-    images.build_tinykube_image(extra_ca_dir=extra_ca_dir, progress=lambda line: say(f"  {line}"))
+    built = any(images.build_sample_images(progress=lambda line: say(f"  {line}")).values())
+    built |= images.build_tinykube_image(extra_ca_dir=extra_ca_dir, progress=lambda line: say(f"  {line}"))
     verify_image(images.TINYKUBE_IMAGE)
+    if not built:
+        say("  up to date")
     say(f"starting etcd, the control plane and the nodes (compose project '{PROJECT}')")
     compose("up", "-d", "--remove-orphans")
     access = write_kubeconfig()

@@ -171,4 +171,4 @@ def register(subparsers: Any) -> None:
                         help="a missing object is not an error")
     parser.add_argument("--cascade", default="background",
                         help="background|foreground|orphan: what happens to dependents")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, intermixed_positionals="resources")

@@ -291,7 +291,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--no-headers", action="store_true", help="omit column headers")
     parser.add_argument("--ignore-not-found", action="store_true",
                         help="treat a missing named object as no output")
-    parser.set_defaults(func=run)
+    parser.set_defaults(func=run, intermixed_positionals="resources")
 
 
 __all__ = ["add_selector_flags", "format_cell", "register", "render_rows", "run"]
