@@ -28,11 +28,12 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from tinykube.api.resources import INDEX, ResourceInfo
 from tinykube.client import RESTClient, SharedInformer
+from tinykube.system import Runner, run_command
 
 log = logging.getLogger(__name__)
 
@@ -41,20 +42,9 @@ NODES: ResourceInfo = INDEX.by_name("nodes")  # type: ignore[assignment]
 ROUTE_PROTO = "77"  # marks the routes this agent owns
 FORWARD_CHAIN = "TINYKUBE-FORWARD"
 POSTROUTING_CHAIN = "TINYKUBE-POSTROUTING"
+MASQ_MARK = "0x4000/0x4000"  # kube-proxy's "masquerade this" mark
 # (table, built-in chain, our chain): the jumps kept at the top of the built-in chains.
 JUMPS = (("filter", "FORWARD", FORWARD_CHAIN), ("nat", "POSTROUTING", POSTROUTING_CHAIN))
-
-# Runs a command and returns (exit code, output); stdin is the optional input.
-Runner = Callable[[list[str], str | None], Awaitable[tuple[int, str]]]
-
-
-async def run_command(argv: list[str], stdin: str | None = None) -> tuple[int, str]:
-    process = await asyncio.create_subprocess_exec(
-        *argv, stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
-    output, _ = await process.communicate(stdin.encode() if stdin is not None else None)
-    return process.returncode or 0, output.decode(errors="replace")
-
 
 def internal_ip(node: Obj) -> str | None:
     for address in (node.get("status") or {}).get("addresses") or []:
@@ -111,6 +101,9 @@ def iptables_rules(cluster_cidr: str, pod_cidr: str, bridge: str) -> str:
         "COMMIT",
         "*nat",
         f":{POSTROUTING_CHAIN} - [0:0]",
+        # Packets kube-proxy marked for masquerading (a pod reaching itself through a
+        # Service) go back to POSTROUTING, where KUBE-POSTROUTING masquerades them.
+        f"-A {POSTROUTING_CHAIN} -m mark --mark {MASQ_MARK} -j RETURN",
         # ACCEPT, not RETURN: RETURN would go back to POSTROUTING and its masquerades.
         f"-A {POSTROUTING_CHAIN} -s {cluster_cidr} -d {cluster_cidr} -j ACCEPT",
         f"-A {POSTROUTING_CHAIN} -s {pod_cidr} ! -o {bridge} -j MASQUERADE",

@@ -1,0 +1,21 @@
+"""Running the machine's own tools (ip, iptables, iptables-restore) from asyncio.
+
+Node agents (the kubelet's host-gw agent, kube-proxy) program the node through
+these commands; they take a `Runner` so tests can hand in a fake machine.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+# Runs a command with optional stdin and returns (exit code, stdout and stderr).
+Runner = Callable[[list[str], str | None], Awaitable[tuple[int, str]]]
+
+
+async def run_command(argv: list[str], stdin: str | None = None) -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        *argv, stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    output, _ = await process.communicate(stdin.encode() if stdin is not None else None)
+    return process.returncode or 0, output.decode(errors="replace")
