@@ -12,7 +12,7 @@ A worker host runs that command. It fetches cluster-info without trusting the
 server yet, checks the CA against the hash (so a server in the middle is caught),
 checks the token with the now-trusted CA, writes /etc/tinykube/node.kubeconfig,
 starts a Docker engine if none answers, builds the sample images (the pause image
-above all: nothing can be pulled), and starts the kubelet. The kubelet waits for
+above all: nothing can be pulled), and starts the kubelet and kube-proxy. The kubelet waits for
 its pod CIDR, puts pods on a bridge that owns it, and routes the other hosts' pod
 CIDRs to them (host-gw), so pods reach each other across hosts by pod IP.
 
@@ -238,6 +238,9 @@ def join(server: str, token: str, ca_hash: str | None, node_name: str, node_ip: 
         f"--node-ip={node_ip or default_node_ip(server)}", f"--kubelet-api-token-file={token_file}",
         f"--root-dir={DATA_DIR / 'kubelet'}", "--network-plugin=host-gw",
         f"--non-masquerade-cidr={CLUSTER_CIDR}"), say)
+    start_component("kube-proxy", python_module(
+        "kube_proxy", f"--kubeconfig={kubeconfig}", f"--hostname-override={node_name}",
+        "--proxy-mode=iptables", f"--cluster-cidr={CLUSTER_CIDR}"), say)
 
 
 def default_node_ip(server: str) -> str:
