@@ -225,7 +225,9 @@ class PodSyncer:
             changed, requeue = await self._apply_actions(pod, status, volume_paths, reasons)
             if changed:
                 status = await self.manager.get_pod_status(uid)
-        self.prober.sync_pod(uid, status.ip, [
+        # Probes go to the pod's IP: the node's own for a host-network pod.
+        probe_ip = self._host_ip() if (pod.get("spec") or {}).get("hostNetwork") else status.ip
+        self.prober.sync_pod(uid, probe_ip, [
             RunningContainer(spec, c.id, c.started_at_ns / 1e9) for spec in _all_containers(pod)
             if (c := status.find(spec["name"])) is not None and c.running])
         api_status = generate_api_pod_status(pod, status, waiting_reasons=reasons, probes=self.prober,

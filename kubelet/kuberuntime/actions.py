@@ -114,14 +114,15 @@ def find_next_init_container_to_run(pod: Obj, status: PodRuntimeStatus
     return None, inits[0], False
 
 
-def pod_sandbox_changed(status: PodRuntimeStatus) -> tuple[bool, int, str]:
-    """(create a new sandbox?, its attempt, the current sandbox id)."""
+def pod_sandbox_changed(status: PodRuntimeStatus, host_network: bool = False) -> tuple[bool, int, str]:
+    """(create a new sandbox?, its attempt, the current sandbox id). A sandbox without
+    an IP is broken, unless the pod uses the node's network (it has none of its own)."""
     if not status.sandboxes:
         return True, 0, ""
     newest = status.sandboxes[0]
     ready = sum(1 for s in status.sandboxes if s.state is SandboxState.READY)
     attempt = sandbox_attempt(newest)
-    if ready > 1 or newest.state is not SandboxState.READY or not newest.ip:
+    if ready > 1 or newest.state is not SandboxState.READY or (not newest.ip and not host_network):
         return True, attempt + 1, newest.id
     return False, attempt, newest.id
 
@@ -138,7 +139,7 @@ def compute_pod_actions(pod: Obj, status: PodRuntimeStatus, *,
     spec = pod.get("spec") or {}
     containers = spec.get("containers") or []
     inits = spec.get("initContainers") or []
-    create, attempt, sandbox_id = pod_sandbox_changed(status)
+    create, attempt, sandbox_id = pod_sandbox_changed(status, bool(spec.get("hostNetwork")))
     actions = PodActions(kill_pod=create, create_sandbox=create, sandbox_id=sandbox_id, attempt=attempt)
 
     if create:

@@ -31,6 +31,7 @@ import asyncio
 import ipaddress
 import logging
 import secrets
+from pathlib import Path
 from typing import Any
 
 import docker.errors
@@ -215,11 +216,29 @@ class DockerRuntime(DockerImageService, DockerStreamingService):
         sandbox_id = await self._create(build, name)
         try:
             await self.engine.call(api.start, sandbox_id)
-        except RuntimeServiceError:
+            if not config.host_network and config.dns_config is not None:
+                await self._rewrite_resolv_conf(sandbox_id, config.dns_config)
+        except (RuntimeServiceError, OSError):
             await self.remove_pod_sandbox(sandbox_id)
             raise
         log.debug("sandbox started pod=%s/%s sandbox=%s", meta.namespace, meta.name, sandbox_id[:12])
         return sandbox_id
+
+    async def _rewrite_resolv_conf(self, sandbox_id: str, dns: Any) -> None:
+        """On a user-defined network Docker points resolv.conf at its own embedded DNS
+        (127.0.0.11) and relays from there; the pod must see the cluster's nameserver
+        itself, as dockershim did: rewrite the file Docker keeps for the sandbox (the
+        app containers, which join its namespaces, share that file)."""
+        inspected = await self.engine.call(self.engine.api.inspect_container, sandbox_id)
+        path = inspected.get("ResolvConfPath")
+        if not path:
+            return
+        lines = [f"nameserver {server}" for server in dns.servers]
+        if dns.searches:
+            lines.append("search " + " ".join(dns.searches))
+        if dns.options:
+            lines.append("options " + " ".join(dns.options))
+        await asyncio.to_thread(Path(path).write_text, "\n".join(lines) + "\n")
 
     async def stop_pod_sandbox(self, pod_sandbox_id: str) -> None:
         for container in await self._list(TYPE_CONTAINER, {SANDBOX_ID_LABEL: pod_sandbox_id}):

@@ -19,6 +19,7 @@ Kubernetes counterpart: kind (sigs.k8s.io/kind/pkg/cluster), hack/local-up-clust
 from __future__ import annotations
 
 import base64
+import concurrent.futures
 import copy
 import datetime
 import errno
@@ -48,6 +49,10 @@ STATE_DIR = PROJECT_DIR / "var" / PROJECT
 NODES_FILE = STATE_DIR / "nodes.yml"
 KUBECONFIG_FILE = PROJECT_DIR / "kubeconfig" if PROJECT == "tinykube" else STATE_DIR / "kubeconfig"
 NODE_ROLE_LABEL = "io.tinykube.role"
+# What every node's engine gets: the sample images, and the tinykube image for the
+# add-ons that run as pods (cluster DNS).
+NODE_IMAGES = [*images.SAMPLE_IMAGES, images.TINYKUBE_IMAGE]
+ADDONS_DIR = Path(__file__).resolve().parent / "addons"
 # The pod network and the Service range (docker-compose.yml, the API server's default).
 CLUSTER_RANGES = ("10.244.0.0/16", "10.96.0.0/16")
 READY_TIMEOUT_SECONDS = float(os.environ.get("TINYKUBE_READY_TIMEOUT", "180"))
@@ -276,6 +281,54 @@ def wait_nodes_ready(access: AdminAccess, names: list[str], say: Say,
         time.sleep(0.5)
 
 
+def apply_addons(access: AdminAccess, say: Say) -> None:
+    """Server-side apply of every manifest in addons/ (field manager tinykube-up), so
+    a newer tinykube updates them and a user's own fields elsewhere stay."""
+    with access.client() as client:
+        for path in sorted(ADDONS_DIR.glob("*.yaml")):
+            for document in yaml.safe_load_all(path.read_text()):
+                prefix, plural = ADDON_API_PATHS[document["kind"]]
+                meta = document["metadata"]
+                url = f"{prefix}/namespaces/{meta['namespace']}/{plural}/{meta['name']}"
+                response = client.patch(url, params={"fieldManager": "tinykube-up", "force": "true"},
+                                        content=yaml.safe_dump(document),
+                                        headers={"Content-Type": "application/apply-patch+yaml"})
+                if response.status_code >= 400:
+                    raise ClusterError(f"applying add-on {path.name} {document['kind']}/{meta['name']}: "
+                                       f"{response.json().get('message', response.text)}")
+
+
+# Where each kind the add-ons use lives in the API.
+ADDON_API_PATHS = {"Service": ("/api/v1", "services"), "ConfigMap": ("/api/v1", "configmaps"),
+                   "Secret": ("/api/v1", "secrets"), "Deployment": ("/apis/apps/v1", "deployments")}
+
+
+def wait_addons_ready(access: AdminAccess, say: Say, timeout_seconds: float = READY_TIMEOUT_SECONDS) -> None:
+    """Until every add-on Deployment has at least one ready replica."""
+    names = [(d["metadata"]["namespace"], d["metadata"]["name"]) for path in sorted(ADDONS_DIR.glob("*.yaml"))
+             for d in yaml.safe_load_all(path.read_text()) if d["kind"] == "Deployment"]
+    deadline = time.monotonic() + timeout_seconds
+    shown = ""
+    while True:
+        states = {}
+        with access.client() as client:
+            for namespace, name in names:
+                found = client.get(f"/apis/apps/v1/namespaces/{namespace}/deployments/{name}")
+                status = found.json().get("status", {}) if found.status_code == 200 else {}
+                wanted = (found.json().get("spec") or {}).get("replicas", 1) if found.status_code == 200 else 1
+                states[name] = (int(status.get("readyReplicas") or 0), int(wanted))
+        line = "  add-ons: " + ", ".join(f"{n} {ready}/{wanted} ready" for n, (ready, wanted) in states.items())
+        if line != shown:
+            say(line)
+            shown = line
+        if all(ready > 0 for ready, _ in states.values()):
+            return
+        if time.monotonic() > deadline:
+            raise ClusterError(f"add-ons not ready after {timeout_seconds:.0f}s ({line.strip()}); "
+                               "see `tinykube get pods -n kube-system`")
+        time.sleep(0.5)
+
+
 # --- images into nodes ---------------------------------------------------------------
 
 def _docker() -> str:
@@ -306,25 +359,32 @@ def host_image_ids(tags: list[str]) -> dict[str, str]:
 
 
 def load_images(tags: list[str], nodes: list[str], say: Say) -> None:
-    """Copy host images into each node's engine, skipping those already there."""
+    """Copy host images into each node's engine, skipping those already there; the
+    nodes are served in parallel."""
     wanted = host_image_ids(tags)
-    for node in nodes:
-        cid = container_id(node)
-        if cid is None:
-            raise ClusterError(f"node {node} has no container: is the cluster up? (tinykube status)")
-        wait_node_engine(cid)
-        present = subprocess.run([_docker(), "exec", cid, "docker", "image", "inspect", "-f", "{{.Id}}", *tags],
-                                 capture_output=True, text=True).stdout.split()
-        missing = [tag for tag in tags if wanted[tag] not in present]
-        if not missing:
-            continue
-        say(f"loading {', '.join(missing)} into {node}")
-        save = subprocess.Popen([_docker(), "save", *missing], stdout=subprocess.PIPE)
-        loaded = subprocess.run([_docker(), "exec", "-i", cid, "docker", "load", "-q"], stdin=save.stdout,
-                                capture_output=True, text=True)
-        save.wait()
-        if save.returncode != 0 or loaded.returncode != 0:
-            raise ClusterError(f"loading {', '.join(missing)} into {node} failed: {loaded.stderr.strip()}")
+    with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, len(nodes))) as pool:
+        for future in [pool.submit(_load_into_node, node, tags, wanted, say) for node in nodes]:
+            future.result()
+
+
+def _load_into_node(node: str, tags: list[str], wanted: dict[str, str], say: Say) -> None:
+    """`docker save` on the host piped into `docker load` in the node's engine."""
+    cid = container_id(node)
+    if cid is None:
+        raise ClusterError(f"node {node} has no container: is the cluster up? (tinykube status)")
+    wait_node_engine(cid)
+    present = subprocess.run([_docker(), "exec", cid, "docker", "image", "inspect", "-f", "{{.Id}}", *tags],
+                             capture_output=True, text=True).stdout.split()
+    missing = [tag for tag in tags if wanted[tag] not in present]
+    if not missing:
+        return
+    say(f"loading {', '.join(missing)} into {node}")
+    save = subprocess.Popen([_docker(), "save", *missing], stdout=subprocess.PIPE)
+    loaded = subprocess.run([_docker(), "exec", "-i", cid, "docker", "load", "-q"], stdin=save.stdout,
+                            capture_output=True, text=True)
+    save.wait()
+    if save.returncode != 0 or loaded.returncode != 0:
+        raise ClusterError(f"loading {', '.join(missing)} into {node} failed: {loaded.stderr.strip()}")
 
 
 # --- the commands ----------------------------------------------------------------
@@ -345,8 +405,10 @@ def up(say: Say = print, extra_ca_dir: Path | None = None) -> None:
     compose("up", "-d", "--remove-orphans")
     access = write_kubeconfig()
     nodes = node_names()
-    load_images(list(images.SAMPLE_IMAGES), nodes, say)
+    load_images(NODE_IMAGES, nodes, say)
     wait_nodes_ready(access, nodes, say)
+    apply_addons(access, say)
+    wait_addons_ready(access, say)
     say(f"""
 tinykube is up in {time.monotonic() - started:.0f}s: API server {access.server}, nodes {', '.join(nodes)}.
 The kubeconfig is {KUBECONFIG_FILE} (your ~/.kube/config is left alone). Next:
@@ -442,7 +504,7 @@ def node_add(count: int, say: Say = print) -> list[str]:
     _write_nodes_file(extra)
     access = AdminAccess.from_kubeconfig(KUBECONFIG_FILE)
     compose("up", "-d", *added)
-    load_images(list(images.SAMPLE_IMAGES), added, say)
+    load_images(NODE_IMAGES, added, say)
     wait_nodes_ready(access, added, say)
     return added
 

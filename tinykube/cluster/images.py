@@ -61,7 +61,8 @@ DEBIAN_MIRROR = os.environ.get("TINYKUBE_DEBIAN_MIRROR", "http://deb.debian.org/
 DIGEST_LABEL = "io.tinykube.build-digest"
 HOST_BUSYBOX = Path("/bin/busybox")
 # Source trees that go into tinykube's wheel (a change rebuilds it).
-SOURCE_PACKAGES = ("tinykube", "apiserver", "controller_manager", "scheduler", "kubelet", "kube_proxy")
+SOURCE_PACKAGES = ("tinykube", "apiserver", "controller_manager", "scheduler", "kubelet", "kube_proxy",
+                   "cluster_dns")
 
 Progress = Callable[[str], None]
 

@@ -28,6 +28,11 @@ def pod(policy: str = "Always", containers: tuple[str, ...] = ("app",), inits: t
         "initContainers": [{"name": c, "image": "busybox:1"} for c in inits]}}
 
 
+def host_network(obj: Obj) -> Obj:
+    obj["spec"]["hostNetwork"] = True
+    return obj
+
+
 def sandbox(ready: bool = True, attempt: int = 0, ip: str = "10.0.0.2") -> PodSandbox:
     return PodSandbox(f"sb{attempt}", PodSandboxMetadata("web", "ns", "u1", attempt),
                       SandboxState.READY if ready else SandboxState.NOT_READY, attempt, ip)
@@ -76,6 +81,8 @@ CASES = [
     ("a sandbox without an IP is replaced",
      pod(), [sandbox(ip="")], [], PodActions(kill_pod=True, create_sandbox=True, sandbox_id="sb0", attempt=1,
                                              containers_to_start=["app"])),
+    ("a host-network sandbox has no IP of its own and is kept",
+     host_network(pod()), [sandbox(ip="")], [ctr("app", R)], actions()),
     ("init i1 running: wait",
      pod(inits=("i1", "i2")), [sandbox()], [ctr("i1", R)], actions()),
     ("init i1 done: start i2",

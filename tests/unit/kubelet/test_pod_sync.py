@@ -60,8 +60,10 @@ class FakeClient:
 class Runner:
     def __init__(self) -> None:
         self.result = ProbeResult.SUCCESS
+        self.addresses: list[str] = []  # the pod IP each probe went to
 
     async def __call__(self, probe: Obj, *, container: Obj, container_id: str, pod_ip: str) -> tuple[ProbeResult, str]:
+        self.addresses.append(pod_ip)
         return self.result, "" if self.result is ProbeResult.SUCCESS else "probe failed"
 
 
@@ -200,6 +202,19 @@ async def test_readiness_drives_ready_both_ways() -> None:
         await asyncio.sleep(0)
     await until(lambda: len(node.client.statuses) == 3, "unready written")
     assert condition(node.client.last, "Ready") == "False"
+    await node.syncer.stop()
+
+
+async def test_a_host_network_pod_is_probed_on_the_nodes_address_and_keeps_its_sandbox() -> None:
+    node = Node()
+    spec = pod(app(readinessProbe={"httpGet": {"port": 8181}, "periodSeconds": 1}), hostNetwork=True)
+    status = await node.sync(spec)
+    await until(lambda: len(node.client.statuses) == 2, "the probe result to be written")
+    assert node.runner.addresses and set(node.runner.addresses) == {"192.168.0.2"}
+    assert condition(node.client.last, "Ready") == "True" and node.client.last["podIP"] == "192.168.0.2"
+    await node.sync(spec)
+    assert [c for c in node.runtime.calls if c[0] == "run_pod_sandbox"] == [("run_pod_sandbox", spec["metadata"]["uid"])]
+    assert status["hostIP"] == "192.168.0.2"
     await node.syncer.stop()
 
 
