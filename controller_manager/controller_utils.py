@@ -1,8 +1,9 @@
 """What every workload controller shares: the worker loop, pod ordering, claiming, batching.
 
-- `run_workers`: N tasks pulling keys from a `RateLimitingQueue` and calling a
-  level-triggered `sync(key)`; a failure is retried with the queue's backoff, a
-  success resets it. Retries live here, never in the business logic.
+- `run_workers` (from tinykube.client, re-exported): N tasks pulling keys from a
+  `RateLimitingQueue` and calling a level-triggered `sync(key)`; a failure is retried
+  with the queue's backoff, a success resets it. Retries live there, never in the
+  business logic.
 - `active_pods_sort_key`: the order in which a ReplicaSet gives pods up (the pods
   that matter least first), as upstream's `ActivePods`.
 - `claim_objects`: the ControllerRefManager. An owner adopts matching orphans by
@@ -35,7 +36,8 @@ from tinykube.api.meta import (
 )
 from tinykube.api.resources import ResourceInfo
 from tinykube.api.selectors import LabelSelector
-from tinykube.client import ControllerExpectations, NotFound, PatchType, RateLimitingQueue, RESTClient
+from tinykube.client import ControllerExpectations, NotFound, PatchType, RESTClient
+from tinykube.client import run_workers as run_workers  # the worker loop, re-exported for the controllers
 
 log = logging.getLogger(__name__)
 
@@ -45,43 +47,6 @@ Obj = dict[str, Any]
 # A controller may start at most this many creates/deletes per sync (upstream BurstReplicas).
 BURST_REPLICAS = 500
 SLOW_START_INITIAL_BATCH_SIZE = 1
-
-
-# --- the worker loop ------------------------------------------------------------------
-
-
-async def run_workers(name: str, queue: RateLimitingQueue[str], sync: Callable[[str], Awaitable[None]],
-                      workers: int, max_retries: int | None = None) -> None:
-    """Run `workers` workers until cancelled; on cancel, shut the queue down."""
-    try:
-        async with asyncio.TaskGroup() as group:
-            for index in range(max(1, workers)):
-                group.create_task(_worker(name, queue, sync, max_retries), name=f"{name} worker {index}")
-    finally:
-        queue.shut_down()
-
-
-async def _worker(name: str, queue: RateLimitingQueue[str], sync: Callable[[str], Awaitable[None]],
-                  max_retries: int | None) -> None:
-    while True:
-        key = await queue.get()
-        if key is None:
-            return
-        try:
-            await sync(key)
-        except asyncio.CancelledError:
-            raise
-        except Exception as err:
-            if max_retries is not None and queue.num_requeues(key) >= max_retries:
-                log.warning("dropping key out of the queue controller=%s key=%s err=%r", name, key, err)
-                queue.forget(key)
-            else:
-                log.info("sync failed, will retry controller=%s key=%s err=%r", name, key, err)
-                queue.add_rate_limited(key)
-        else:
-            queue.forget(key)
-        finally:
-            queue.done(key)
 
 
 # --- pods -----------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tinykube.cluster.engine import DockerDaemon
@@ -168,7 +169,13 @@ def test_a_stopped_node_loses_its_pods_to_the_other_and_comes_back_schedulable(c
         ready = {c["type"]: c["status"] for c in node["status"]["conditions"]}
         return ready.get("Ready") == "True" and not node["spec"].get("taints")
 
-    wait_for(node2_ready_and_untainted, 120, "node-2 Ready without taints")
+    try:
+        wait_for(node2_ready_and_untainted, 120, "node-2 Ready without taints")
+    except AssertionError:
+        node = cluster.get("node", "node-2")
+        logs = docker("logs", "--tail", "40", node2)
+        raise AssertionError(f"node-2 after restart: conditions={node['status'].get('conditions')} "
+                             f"taints={node['spec'].get('taints')}\n{logs.stdout[-3000:]}{logs.stderr[-3000:]}") from None
     cluster.ok("scale", "deployment", "web", "-n", NAMESPACE, "--replicas=8")
     wait_for(lambda: web_pods_by_node(cluster).get("node-2", 0) > 0, 120, "new web pods scheduled on node-2")
 
@@ -201,6 +208,131 @@ def test_load_image_and_node_add_and_remove(cluster: Cluster) -> None:
                        "--filter", f"label=com.docker.compose.project={PROJECT}").stdout == ""
     refused = cluster.run(*TINYKUBE, "node", "remove", "node-1")
     assert refused.returncode != 0 and "part of docker-compose.yml" in refused.stderr
+
+
+# --- Services, kube-proxy and cluster DNS on the same cluster -------------------------
+
+SHARE_MANIFEST = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: share, namespace: web-demo}
+spec:
+  replicas: 3
+  selector: {matchLabels: {app: share}}
+  template:
+    metadata: {labels: {app: share}}
+    spec:
+      containers:
+      - name: echo
+        image: tinykube/echo:1
+        env: [{name: POD_NAME, valueFrom: {fieldRef: {fieldPath: metadata.name}}}]
+        ports: [{name: http, containerPort: 8080}]
+        # Ready while /tmp/unready does not exist: a test can turn one replica not-ready.
+        readinessProbe: {exec: {command: [sh, -c, "test ! -e /tmp/unready"]}, periodSeconds: 1, failureThreshold: 1}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: share, namespace: web-demo}
+spec:
+  type: NodePort
+  selector: {app: share}
+  ports: [{name: http, port: 80, targetPort: http}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: nobody, namespace: web-demo}
+spec:
+  selector: {app: nobody-has-this-label}
+  ports: [{port: 80}]
+"""
+
+
+def client_pod(cluster: Cluster) -> str:
+    """A running web pod to send requests from."""
+    wait_for(lambda: bool(running_web_pods(cluster)), 120, "a running web pod")
+    return str(running_web_pods(cluster)[0]["metadata"]["name"])
+
+
+def requests_from(cluster: Cluster, pod: str, url: str, count: int) -> list[str]:
+    """`count` GETs from inside `pod`; the pod= word of each answer ("failed" if none)."""
+    script = f'for i in $(seq {count}); do wget -qO- -T 2 {url} 2>/dev/null || echo pod=failed; done'
+    out = cluster.ok("exec", "-n", NAMESPACE, pod, "--", "sh", "-c", script, timeout=300)
+    return [line.split()[0].removeprefix("pod=") for line in out.splitlines() if line.startswith("pod=")]
+
+
+def test_services_answer_by_cluster_ip_and_by_dns_name(cluster: Cluster, tmp_path: Path) -> None:
+    manifest = tmp_path / "share.yaml"
+    manifest.write_text(SHARE_MANIFEST)
+    cluster.ok("apply", "-f", str(manifest))
+    wait_for(lambda: len(cluster.get("endpoints", "share", "-n", NAMESPACE).get("subsets", [{}])[0]
+                         .get("addresses", [])) == 3, 120, "3 ready share endpoints")
+    pod = client_pod(cluster)
+    service = cluster.get("service", "share", "-n", NAMESPACE)
+    cluster_ip = service["spec"]["clusterIP"]
+    for url in (f"http://{cluster_ip}/", "http://share/", "http://share.web-demo/",
+                "http://share.web-demo.svc.cluster.local/"):
+        answers = requests_from(cluster, pod, url, 1)
+        assert answers and answers[0].startswith("share-"), (url, answers)
+    unknown = cluster.tinykube("exec", "-n", NAMESPACE, pod, "--", "nslookup", "nope.web-demo.svc.cluster.local")
+    assert unknown.returncode != 0 and "NXDOMAIN" in unknown.stdout + unknown.stderr
+
+    # A Service whose selector matches nothing refuses at once (REJECT), it does not hang.
+    nobody = cluster.get("service", "nobody", "-n", NAMESPACE)["spec"]["clusterIP"]
+    refused = cluster.tinykube("exec", "-n", NAMESPACE, pod, "--", "wget", "-qO-", f"http://{nobody}/")
+    assert refused.returncode != 0 and "refused" in (refused.stdout + refused.stderr).lower(), refused
+
+    # NodePort: every node answers, from this host.
+    node_port = service["spec"]["ports"][0]["nodePort"]
+    for node in cluster.get("nodes")["items"]:
+        address = next(a["address"] for a in node["status"]["addresses"] if a["type"] == "InternalIP")
+        answer = httpx.get(f"http://{address}:{node_port}/", timeout=5)
+        assert answer.status_code == 200 and answer.text.startswith("pod=share-"), (address, answer.text)
+
+
+def test_three_replicas_share_the_load_and_a_not_ready_one_gets_none(cluster: Cluster) -> None:
+    pod = client_pod(cluster)
+    answers = requests_from(cluster, pod, "http://share/", 300)
+    counts = {name: answers.count(name) for name in set(answers)}
+    assert len(answers) == 300 and "failed" not in counts, counts
+    assert len(counts) == 3 and min(counts.values()) >= 45, counts  # each at least 15%
+
+    victim = sorted(counts)[0]
+    cluster.ok("exec", "-n", NAMESPACE, victim, "--", "touch", "/tmp/unready")
+
+    def victim_not_ready() -> bool:
+        conditions = cluster.get("pod", victim, "-n", NAMESPACE)["status"]["conditions"]
+        return any(c["type"] == "Ready" and c["status"] == "False" for c in conditions)
+
+    wait_for(victim_not_ready, 30, f"{victim} to turn not-ready")
+    turned = time.monotonic()
+    wait_for(lambda: victim not in requests_from(cluster, pod, "http://share/", 30), 30,
+             f"{victim} to stop getting requests")
+    print(f"not-ready replica out of rotation {time.monotonic() - turned:.1f}s after its Ready=False")
+    later = requests_from(cluster, pod, "http://share/", 60)
+    assert victim not in later and "failed" not in later and len(later) == 60, later
+
+
+def test_a_load_balancer_service_answers_on_its_external_address_from_this_host(cluster: Cluster) -> None:
+    cluster.ok("expose", "deployment", "share", "-n", NAMESPACE, "--name", "share-lb", "--type", "LoadBalancer",
+               "--port", "80", "--target-port", "8080")
+
+    def ingress_ip() -> str:
+        service = cluster.get("service", "share-lb", "-n", NAMESPACE)
+        return str((((service.get("status") or {}).get("loadBalancer") or {}).get("ingress") or [{}])[0].get("ip", ""))
+
+    wait_for(lambda: bool(ingress_ip()), 120, "share-lb to get an external address")
+    address = ingress_ip()
+    assert address in cluster.ok("get", "service", "share-lb", "-n", NAMESPACE)  # the EXTERNAL-IP column
+    seen = set()
+    for _ in range(20):
+        answer = httpx.get(f"http://{address}/", timeout=5)
+        assert answer.status_code == 200 and answer.text.startswith("pod=share-"), answer.text
+        seen.add(answer.text.split()[0])
+    assert len(seen) >= 2, seen  # spread over the replicas (through the nodes' NodePorts)
+
+    cluster.ok("delete", "service", "share-lb", "-n", NAMESPACE)
+    leftovers = cluster.run("docker", "ps", "-aq", "--filter", "label=io.tinykube.load-balancer=web-demo/share-lb")
+    assert leftovers.stdout == ""
 
 
 def assert_pods_reach_each_other_across_nodes(cluster: Cluster) -> None:

@@ -45,6 +45,7 @@ from tinykube.client.rest import PatchType, RESTClient, WatchEvent
 from tinykube.client.workqueue import (
     RateLimitingQueue,
     default_controller_rate_limiter,
+    run_workers,
 )
 
 __all__ = [
@@ -56,5 +57,5 @@ __all__ = [
     "SharedInformerFactory", "Store",
     "TooManyRequests", "Unauthorized", "WatchEvent", "default_controller_rate_limiter",
     "error_from_response", "error_from_status", "in_cluster_config", "load_kubeconfig",
-    "meta_namespace_key",
+    "meta_namespace_key", "run_workers",
 ]

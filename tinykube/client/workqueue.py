@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Hashable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import Generic, Protocol, TypeVar
 
 from tinykube.client.clock import REAL_CLOCK, Clock, TimerHandle
@@ -216,3 +216,37 @@ class RateLimitingQueue(Generic[K]):
             if not waiter.done():
                 waiter.set_result(None)
                 return
+
+
+async def run_workers(name: str, queue: RateLimitingQueue[str], sync: Callable[[str], Awaitable[None]],
+                      workers: int, max_retries: int | None = None) -> None:
+    """Run `workers` workers until cancelled; on cancel, shut the queue down."""
+    try:
+        async with asyncio.TaskGroup() as group:
+            for index in range(max(1, workers)):
+                group.create_task(_worker(name, queue, sync, max_retries), name=f"{name} worker {index}")
+    finally:
+        queue.shut_down()
+
+
+async def _worker(name: str, queue: RateLimitingQueue[str], sync: Callable[[str], Awaitable[None]],
+                  max_retries: int | None) -> None:
+    while True:
+        key = await queue.get()
+        if key is None:
+            return
+        try:
+            await sync(key)
+        except asyncio.CancelledError:
+            raise
+        except Exception as err:
+            if max_retries is not None and queue.num_requeues(key) >= max_retries:
+                log.warning("dropping key out of the queue controller=%s key=%s err=%r", name, key, err)
+                queue.forget(key)
+            else:
+                log.info("sync failed, will retry controller=%s key=%s err=%r", name, key, err)
+                queue.add_rate_limited(key)
+        else:
+            queue.forget(key)
+        finally:
+            queue.done(key)

@@ -23,6 +23,7 @@ import concurrent.futures
 import copy
 import datetime
 import errno
+import json
 import os
 import shutil
 import socket
@@ -90,8 +91,8 @@ def compose(*args: str) -> subprocess.CompletedProcess[str]:
     command = compose_command() + ["-p", PROJECT, "--project-directory", str(PROJECT_DIR)]
     for path in compose_files():
         command += ["-f", str(path)]
-    result = subprocess.run(command + list(args), text=True, cwd=PROJECT_DIR,
-                            capture_output=True)
+    result = subprocess.run(command + list(args), text=True, cwd=PROJECT_DIR, capture_output=True,
+                            env={**os.environ, "TINYKUBE_NETWORK": PROJECT})
     if result.returncode != 0:
         output = (result.stderr or result.stdout).strip().splitlines()
         errors = [line for line in output if "error" in line.lower()] or output
@@ -442,10 +443,22 @@ def verify_image(tag: str) -> None:
 
 def down(volumes: bool, say: Say = print) -> None:
     compose_command()
+    remove_load_balancers()
     args = ["down", "--remove-orphans"] + (["--volumes"] if volumes else [])
     compose(*args)
     say("tinykube is down" + (" and its volumes are removed (etcd, node engines, tokens)" if volumes
                               else "; etcd's data and the nodes' engines stay in volumes for the next up"))
+
+
+def remove_load_balancers() -> None:
+    """The cloud controller's load balancer containers on this project's network: they
+    are not compose's, and the network cannot go while they are on it."""
+    with engine_client(engine_endpoint(), timeout_seconds=60.0) as client:
+        found = client.get("/containers/json", params={
+            "all": "1", "filters": json.dumps({"label": [f"io.tinykube.network={PROJECT}"]})})
+        found.raise_for_status()
+        for container in found.json():
+            client.delete(f"/containers/{container['Id']}", params={"force": "1"})
 
 
 def status(say: Say = print) -> int:

@@ -1,0 +1,136 @@
+"""The service controller with a fake cloud, and the local load balancer on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+from typing import Any
+
+from cloud_controller_manager.lbproxy import Balancer, parse_listen
+from cloud_controller_manager.provider import Backend, config_hash, proxy_args
+from cloud_controller_manager.service_controller import FINALIZER, ServiceController, ready_node_ips
+
+Obj = dict[str, Any]
+
+
+class FakeCloud:
+    def __init__(self) -> None:
+        self.balancers: dict[str, list[Backend]] = {}
+
+    async def ensure(self, service: Obj, backends: list[Backend]) -> list[str]:
+        self.balancers[f"{service['metadata']['namespace']}/{service['metadata']['name']}"] = backends
+        return ["172.18.0.200"]
+
+    async def delete(self, namespace: str, name: str) -> None:
+        self.balancers.pop(f"{namespace}/{name}", None)
+
+    async def list(self) -> set[str]:
+        return set(self.balancers)
+
+
+class FakeClient:
+    def __init__(self, controller_ref: list[ServiceController]) -> None:
+        self.patches: list[tuple[str, Obj, str | None]] = []
+        self.ref = controller_ref
+
+    async def patch(self, info: Any, name: str, body: Obj, *, namespace: str | None = None,
+                    subresource: str | None = None, **_: Any) -> Obj:
+        self.patches.append((name, body, subresource))
+        current = copy.deepcopy(self.ref[0].services.indexer.get(f"{namespace}/{name}"))
+        if "metadata" in body:
+            current["metadata"]["finalizers"] = body["metadata"]["finalizers"]
+        if "status" in body:
+            current["status"] = body["status"]
+        current["metadata"]["resourceVersion"] = str(int(current["metadata"]["resourceVersion"]) + 1)
+        self.ref[0].services.indexer.update(current)
+        return current
+
+
+def node(name: str, ip: str, ready: bool = True, unschedulable: bool = False) -> Obj:
+    return {"metadata": {"name": name, "resourceVersion": "1"}, "spec": {"unschedulable": unschedulable},
+            "status": {"addresses": [{"type": "InternalIP", "address": ip}],
+                       "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]}}
+
+
+def service(type_: str = "LoadBalancer") -> Obj:
+    return {"metadata": {"name": "web", "namespace": "shop", "resourceVersion": "1"},
+            "spec": {"type": type_, "ports": [{"port": 80, "protocol": "TCP", "nodePort": 31080}]}}
+
+
+def controller(nodes: list[Obj], services: list[Obj]) -> tuple[ServiceController, FakeCloud, FakeClient]:
+    ref: list[ServiceController] = []
+    client, cloud = FakeClient(ref), FakeCloud()
+    made = ServiceController(client, cloud)  # type: ignore[arg-type]
+    ref.append(made)
+    for n in nodes:
+        made.nodes.indexer.add(n)
+    for s in services:
+        made.services.indexer.add(s)
+    made._node_ips = ready_node_ips(nodes)
+    return made, cloud, client
+
+
+def test_only_ready_schedulable_nodes_take_load_balancer_traffic() -> None:
+    assert ready_node_ips([node("a", "172.18.0.3"), node("b", "172.18.0.2"), node("c", "172.18.0.4", ready=False),
+                           node("d", "172.18.0.5", unschedulable=True)]) == ("172.18.0.2", "172.18.0.3")
+
+
+async def test_a_load_balancer_service_gets_a_finalizer_a_balancer_and_its_ingress() -> None:
+    ctrl, cloud, client = controller([node("a", "172.18.0.2"), node("b", "172.18.0.3")], [service()])
+    await ctrl.sync("shop/web")
+    assert cloud.balancers["shop/web"] == [Backend(80, "TCP", 31080, ("172.18.0.2", "172.18.0.3"))]
+    live = ctrl.services.indexer.get("shop/web")
+    assert FINALIZER in live["metadata"]["finalizers"]
+    assert live["status"]["loadBalancer"]["ingress"] == [{"ip": "172.18.0.200"}]
+    await ctrl.sync("shop/web")
+    assert len(client.patches) == 2  # nothing more to write
+
+
+async def test_a_service_that_stops_being_a_load_balancer_loses_it_and_the_finalizer() -> None:
+    ctrl, cloud, _ = controller([node("a", "172.18.0.2")], [service()])
+    await ctrl.sync("shop/web")
+    changed = copy.deepcopy(ctrl.services.indexer.get("shop/web"))
+    changed["spec"]["type"] = "ClusterIP"
+    ctrl.services.indexer.update(changed)
+    await ctrl.sync("shop/web")
+    live = ctrl.services.indexer.get("shop/web")
+    assert cloud.balancers == {}
+    assert FINALIZER not in (live["metadata"].get("finalizers") or []) and live["status"]["loadBalancer"] == {}
+
+
+def test_proxy_arguments_and_config_hash_follow_the_backends() -> None:
+    one = [Backend(80, "TCP", 31080, ("172.18.0.2", "172.18.0.3")), Backend(53, "UDP", 31053, ("172.18.0.2",))]
+    assert proxy_args(one) == ["--listen", "80=172.18.0.2:31080,172.18.0.3:31080"]
+    two = [Backend(80, "TCP", 31080, ("172.18.0.2",))]
+    assert config_hash(one) != config_hash(two) and config_hash(two) == config_hash(list(two))
+    assert parse_listen("80=172.18.0.2:31080,172.18.0.3:31080") == (80, [("172.18.0.2", 31080), ("172.18.0.3", 31080)])
+
+
+async def test_the_balancer_spreads_connections_and_skips_a_backend_that_refuses() -> None:
+    async def named(label: bytes) -> asyncio.Server:
+        async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.read(100)
+            writer.write(label)
+            await writer.drain()
+            writer.close()
+        return await asyncio.start_server(answer, "127.0.0.1", 0)
+
+    first, second = await named(b"first"), await named(b"second")
+    refusing = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)
+    dead_port = refusing.sockets[0].getsockname()[1]
+    refusing.close()
+    await refusing.wait_closed()
+    backends = [("127.0.0.1", first.sockets[0].getsockname()[1]), ("127.0.0.1", dead_port),
+                ("127.0.0.1", second.sockets[0].getsockname()[1])]
+    front = await asyncio.start_server(Balancer(backends).handle, "127.0.0.1", 0)
+    port = front.sockets[0].getsockname()[1]
+    answers = []
+    for _ in range(6):
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"hi")
+        writer.write_eof()
+        answers.append(await reader.read())
+        writer.close()
+    assert set(answers) == {b"first", b"second"} and b"" not in answers
+    for server in (front, first, second):
+        server.close()
