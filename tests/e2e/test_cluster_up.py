@@ -253,9 +253,15 @@ def client_pod(cluster: Cluster) -> str:
     return str(running_web_pods(cluster)[0]["metadata"]["name"])
 
 
+def ready_addresses(cluster: Cluster, service: str) -> list[str]:
+    subsets = cluster.get("endpoints", service, "-n", NAMESPACE).get("subsets") or []
+    return [a["ip"] for subset in subsets for a in subset.get("addresses") or []]
+
+
 def requests_from(cluster: Cluster, pod: str, url: str, count: int) -> list[str]:
     """`count` GETs from inside `pod`; the pod= word of each answer ("failed" if none)."""
-    script = f'for i in $(seq {count}); do wget -qO- -T 2 {url} 2>/dev/null || echo pod=failed; done'
+    # (busybox's own wget -T crashes; its timeout applet bounds each request instead)
+    script = f'for i in $(seq {count}); do timeout 5 wget -qO- {url} 2>/dev/null || echo pod=failed; done'
     out = cluster.ok("exec", "-n", NAMESPACE, pod, "--", "sh", "-c", script, timeout=300)
     return [line.split()[0].removeprefix("pod=") for line in out.splitlines() if line.startswith("pod=")]
 
@@ -264,11 +270,13 @@ def test_services_answer_by_cluster_ip_and_by_dns_name(cluster: Cluster, tmp_pat
     manifest = tmp_path / "share.yaml"
     manifest.write_text(SHARE_MANIFEST)
     cluster.ok("apply", "-f", str(manifest))
-    wait_for(lambda: len(cluster.get("endpoints", "share", "-n", NAMESPACE).get("subsets", [{}])[0]
-                         .get("addresses", [])) == 3, 120, "3 ready share endpoints")
+    wait_for(lambda: len(ready_addresses(cluster, "share")) == 3, 120, "3 ready share endpoints")
     pod = client_pod(cluster)
     service = cluster.get("service", "share", "-n", NAMESPACE)
     cluster_ip = service["spec"]["clusterIP"]
+    # kube-proxy programs the endpoints within a sync or two of the Endpoints change.
+    wait_for(lambda: requests_from(cluster, pod, f"http://{cluster_ip}/", 1)[0].startswith("share-"), 30,
+             "kube-proxy to send the ClusterIP to the share pods")
     for url in (f"http://{cluster_ip}/", "http://share/", "http://share.web-demo/",
                 "http://share.web-demo.svc.cluster.local/"):
         answers = requests_from(cluster, pod, url, 1)
