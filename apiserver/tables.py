@@ -244,6 +244,18 @@ def print_storage_class(obj: Obj, now: datetime) -> list[Any]:
             bool(obj.get("allowVolumeExpansion")), age(obj, now)]
 
 
+def print_ingress_class(obj: Obj, now: datetime) -> list[Any]:
+    """kubectl's columns: NAME CONTROLLER PARAMETERS AGE."""
+    spec = obj.get("spec") or {}
+    parameters = spec.get("parameters") or {}
+    shown = "<none>"
+    if parameters:
+        group = parameters.get("apiGroup") or ""
+        shown = f"{parameters.get('kind')}.{group}/{parameters.get('name')}" if group else \
+            f"{parameters.get('kind')}/{parameters.get('name')}"
+    return [name_of(obj), spec.get("controller") or "", shown, age(obj, now)]
+
+
 # -- columns of the simple kinds and the registry --------------------------------------
 
 def _col(name: str, description: str, type_: str = "string", priority: int = 0) -> Column:
@@ -311,6 +323,10 @@ PRINTERS: dict[tuple[str, str], TablePrinter] = {
         _col("Address", "Address is a list containing ingress points for the load-balancer"),
         _col("Ports", "Ports of TLS configurations that open"), AGE,
     ), print_ingress),
+    ("networking.k8s.io", "ingressclasses"): TablePrinter((
+        NAME, _col("Controller", "The controller that serves Ingresses of this class."),
+        _col("Parameters", "A reference to the controller's parameters."), AGE,
+    ), print_ingress_class),
     ("autoscaling", "horizontalpodautoscalers"): TablePrinter((
         NAME, _col("Reference", "The kind and name of the scaled object."),
         _col("Targets", "Current and target value of each metric."),

@@ -9,8 +9,8 @@ come and go), plus the packet-filter rules that let pod traffic through:
 - routes carry `proto 77`, so the agent knows which routes are its own and never
   touches others; an `unreachable` route for the whole cluster CIDR makes a packet
   for a pod CIDR that no node owns fail at once instead of leaving the machine;
-- `filter TINYKUBE-FORWARD` accepts forwarded traffic to and from pods (Docker's
-  FORWARD policy is DROP);
+- `filter TINYKUBE-FORWARD` accepts forwarded traffic to pods, from other nodes
+  too (Docker's FORWARD policy is DROP);
 - `nat TINYKUBE-POSTROUTING` never masquerades pod-to-pod traffic (pods see each
   other's real IPs) and masquerades what leaves the cluster CIDR from local pods.
 
@@ -96,7 +96,9 @@ def iptables_rules(cluster_cidr: str, pod_cidr: str, bridge: str) -> str:
     return "\n".join([
         "*filter",
         f":{FORWARD_CHAIN} - [0:0]",
-        f"-A {FORWARD_CHAIN} -s {cluster_cidr} -j ACCEPT",
+        # Only traffic *to* pods (after any Service DNAT): a pod's packet for a Service
+        # without endpoints must still meet kube-proxy's REJECT further on, and Docker
+        # already accepts what leaves the pod bridge.
         f"-A {FORWARD_CHAIN} -d {cluster_cidr} -j ACCEPT",
         "COMMIT",
         "*nat",

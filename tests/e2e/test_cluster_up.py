@@ -9,10 +9,12 @@ with its volumes at the end.
 
 from __future__ import annotations
 
+import base64
 import ipaddress
 import json
 import os
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -23,7 +25,9 @@ from typing import Any
 
 import httpx
 import pytest
+import yaml
 
+from ingress_controller.proxy import self_signed
 from tinykube.cluster.engine import DockerDaemon
 from tinykube.cluster.images import (
     DEBOOTSTRAP_BASE_IMAGE,
@@ -341,6 +345,116 @@ def test_a_load_balancer_service_answers_on_its_external_address_from_this_host(
     cluster.ok("delete", "service", "share-lb", "-n", NAMESPACE)
     leftovers = cluster.run("docker", "ps", "-aq", "--filter", "label=io.tinykube.load-balancer=web-demo/share-lb")
     assert leftovers.stdout == ""
+
+
+ZERO_DOWNTIME_MANIFEST = """
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: steady, namespace: web-demo}
+spec:
+  replicas: 3
+  strategy: {rollingUpdate: {maxUnavailable: 0, maxSurge: 1}}
+  selector: {matchLabels: {app: steady}}
+  template:
+    metadata: {labels: {app: steady}}
+    spec:
+      terminationGracePeriodSeconds: 10
+      containers:
+      - name: echo
+        image: tinykube/echo:1
+        env: [{name: MESSAGE, value: v1}]
+        ports: [{name: http, containerPort: 8080}]
+        readinessProbe: {httpGet: {path: /, port: http}, periodSeconds: 1}
+        # The usual Kubernetes practice: keep serving while the endpoint removal
+        # reaches every node's kube-proxy, then stop.
+        lifecycle: {preStop: {exec: {command: [sleep, "3"]}}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: steady, namespace: web-demo}
+spec:
+  selector: {app: steady}
+  ports: [{port: 80, targetPort: http}]
+"""
+
+
+def test_no_request_fails_during_a_rolling_update_and_a_scale_down(cluster: Cluster, tmp_path: Path) -> None:
+    manifest = tmp_path / "steady.yaml"
+    manifest.write_text(ZERO_DOWNTIME_MANIFEST)
+    cluster.ok("apply", "-f", str(manifest))
+    wait_for(lambda: len(ready_addresses(cluster, "steady")) == 3, 120, "3 ready steady endpoints")
+    pod = client_pod(cluster)
+    wait_for(lambda: requests_from(cluster, pod, "http://steady/", 1)[0].startswith("steady-"), 30,
+             "kube-proxy to send the steady Service to its pods")
+    total = 1200
+    script = (f"for i in $(seq {total}); do timeout 5 wget -qO- http://steady/ >/dev/null 2>&1 "
+              "&& echo ok || echo FAIL; done")
+    client = subprocess.Popen([*TINYKUBE, "--kubeconfig", str(cluster.kubeconfig), "exec", "-n", NAMESPACE, pod,
+                               "--", "sh", "-c", script], env=cluster.env, text=True, stdout=subprocess.PIPE)
+    try:
+        cluster.ok("patch", "deployment", "steady", "-n", NAMESPACE, "--type", "json", "-p",
+                   '[{"op": "replace", "path": "/spec/template/spec/containers/0/env/0/value", "value": "v2"}]')
+        cluster.ok("rollout", "status", "deployment/steady", "-n", NAMESPACE, "--timeout", "180s", timeout=200)
+        cluster.ok("scale", "deployment", "steady", "-n", NAMESPACE, "--replicas=1")
+        wait_for(lambda: len(ready_addresses(cluster, "steady")) == 1 and len(
+            [p for p in cluster.get("pods", "-n", NAMESPACE, "-l", "app=steady")["items"]]) == 1, 90,
+            "steady scaled down to 1 pod")
+        assert client.poll() is None, "the client finished before the rollout and the scale-down did"
+        out, _ = client.communicate(timeout=600)
+    finally:
+        if client.poll() is None:
+            client.kill()
+    results = out.split()
+    assert len(results) == total and results.count("FAIL") == 0, f"{results.count('FAIL')} of {len(results)} failed"
+
+
+def https_get(address: str, host: str, path: str, ca_pem: bytes) -> str:
+    """GET over TLS to `address` with SNI and Host `host`, trusting only `ca_pem`."""
+    context = ssl.create_default_context(cadata=ca_pem.decode())
+    with socket.create_connection((address, 443), timeout=5) as raw:
+        with context.wrap_socket(raw, server_hostname=host) as tls:
+            tls.sendall(f"GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n".encode())
+            chunks = []
+            while chunk := tls.recv(65536):
+                chunks.append(chunk)
+    return b"".join(chunks).decode(errors="replace")
+
+
+def test_an_ingress_routes_by_host_and_path_and_terminates_tls(cluster: Cluster, tmp_path: Path) -> None:
+    cert, key = self_signed("a.example", ("a.example",))
+    secret = {"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+              "metadata": {"name": "a-example-tls", "namespace": NAMESPACE},
+              "data": {"tls.crt": base64.b64encode(cert).decode(), "tls.key": base64.b64encode(key).decode()}}
+    ingress = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress",
+               "metadata": {"name": "sites", "namespace": NAMESPACE},
+               "spec": {"tls": [{"hosts": ["a.example"], "secretName": "a-example-tls"}],
+                        "rules": [
+                            {"host": "a.example", "http": {"paths": [
+                                {"path": "/", "pathType": "Prefix",
+                                 "backend": {"service": {"name": "web", "port": {"number": 80}}}}]}},
+                            {"host": "b.example", "http": {"paths": [
+                                {"path": "/api", "pathType": "Prefix",
+                                 "backend": {"service": {"name": "share", "port": {"number": 80}}}}]}}]}}
+    manifest = tmp_path / "ingress.yaml"
+    manifest.write_text(yaml.safe_dump_all([secret, ingress]))
+    cluster.ok("apply", "-f", str(manifest))
+
+    def address() -> str:
+        status = cluster.get("ingress", "sites", "-n", NAMESPACE).get("status") or {}
+        return str(((status.get("loadBalancer") or {}).get("ingress") or [{}])[0].get("ip", ""))
+
+    wait_for(lambda: bool(address()), 120, "the Ingress to report its address")
+    ip = address()
+
+    def answer(host: str, path: str) -> httpx.Response:
+        return httpx.get(f"http://{ip}{path}", headers={"Host": host}, timeout=5)
+
+    wait_for(lambda: answer("a.example", "/").text.startswith("pod=web-"), 30, "a.example to reach web")
+    assert answer("b.example", "/api/").text.startswith("pod=share-")
+    assert answer("b.example", "/api/users/").text.startswith("pod=share-")
+    assert answer("b.example", "/").status_code == 404  # no rule for it, no default backend
+    secure = https_get(ip, "a.example", "/", cert)
+    assert " 200 " in secure.split("\r\n")[0] and "pod=web-" in secure, secure[:200]
 
 
 def assert_pods_reach_each_other_across_nodes(cluster: Cluster) -> None:

@@ -92,6 +92,29 @@ class Ingress(KubeObject):
     status: IngressStatus | None = None
 
 
+class IngressClassParametersReference(KubeModel):
+    api_group: str | None = None
+    kind: str
+    name: str
+    namespace: str | None = None
+    scope: str | None = None
+
+
+class IngressClassSpec(KubeModel):
+    controller: str | None = None
+    parameters: IngressClassParametersReference | None = None
+
+
+class IngressClass(KubeObject):
+    """Which controller serves Ingresses naming this class; the annotation
+    `ingressclass.kubernetes.io/is-default-class: "true"` makes it the class of
+    Ingresses that name none."""
+
+    api_version: str = "networking.k8s.io/v1"
+    kind: str = "IngressClass"
+    spec: IngressClassSpec | None = None
+
+
 # --- autoscaling -------------------------------------------------------------------
 
 

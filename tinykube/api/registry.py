@@ -21,7 +21,7 @@ KINDS: tuple[type[KubeModel], ...] = (
     core.Secret, core.Event, core.ServiceAccount, core.Binding,
     other.PersistentVolume, other.PersistentVolumeClaim,
     apps.Deployment, apps.ReplicaSet, apps.StatefulSet, apps.DaemonSet,
-    other.Ingress, other.HorizontalPodAutoscaler, other.Scale, other.Lease, other.StorageClass,
+    other.Ingress, other.IngressClass, other.HorizontalPodAutoscaler, other.Scale, other.Lease, other.StorageClass,
     Status, DeleteOptions,
 )
 

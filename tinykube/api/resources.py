@@ -96,6 +96,8 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     # networking.k8s.io/v1
     ResourceInfo("networking.k8s.io", "v1", "Ingress", "ingresses", "ingress", True,
                  "V1Ingress", ("ing",), ("status",)),
+    ResourceInfo("networking.k8s.io", "v1", "IngressClass", "ingressclasses", "ingressclass", False,
+                 "V1IngressClass"),
     # autoscaling/v2
     ResourceInfo("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers",
                  "horizontalpodautoscaler", True, "V2HorizontalPodAutoscaler", ("hpa",),

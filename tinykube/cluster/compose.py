@@ -51,7 +51,7 @@ NODES_FILE = STATE_DIR / "nodes.yml"
 KUBECONFIG_FILE = PROJECT_DIR / "kubeconfig" if PROJECT == "tinykube" else STATE_DIR / "kubeconfig"
 NODE_ROLE_LABEL = "io.tinykube.role"
 # What every node's engine gets: the sample images, and the tinykube image for the
-# add-ons that run as pods (cluster DNS).
+# add-ons that run as pods (cluster DNS, the Ingress controller).
 NODE_IMAGES = [*images.SAMPLE_IMAGES, images.TINYKUBE_IMAGE]
 ADDONS_DIR = Path(__file__).resolve().parent / "addons"
 # The pod network and the Service range (docker-compose.yml, the API server's default).
@@ -290,7 +290,8 @@ def apply_addons(access: AdminAccess, say: Say) -> None:
             for document in yaml.safe_load_all(path.read_text()):
                 prefix, plural = ADDON_API_PATHS[document["kind"]]
                 meta = document["metadata"]
-                url = f"{prefix}/namespaces/{meta['namespace']}/{plural}/{meta['name']}"
+                scope = f"/namespaces/{meta['namespace']}" if meta.get("namespace") else ""
+                url = f"{prefix}{scope}/{plural}/{meta['name']}"
                 response = client.patch(url, params={"fieldManager": "tinykube-up", "force": "true"},
                                         content=yaml.safe_dump(document),
                                         headers={"Content-Type": "application/apply-patch+yaml"})
@@ -301,7 +302,8 @@ def apply_addons(access: AdminAccess, say: Say) -> None:
 
 # Where each kind the add-ons use lives in the API.
 ADDON_API_PATHS = {"Service": ("/api/v1", "services"), "ConfigMap": ("/api/v1", "configmaps"),
-                   "Secret": ("/api/v1", "secrets"), "Deployment": ("/apis/apps/v1", "deployments")}
+                   "Secret": ("/api/v1", "secrets"), "Deployment": ("/apis/apps/v1", "deployments"),
+                   "IngressClass": ("/apis/networking.k8s.io/v1", "ingressclasses")}
 
 
 def wait_addons_ready(access: AdminAccess, say: Say, timeout_seconds: float = READY_TIMEOUT_SECONDS) -> None:
