@@ -1,13 +1,15 @@
-"""Service benchmark: requests/s and latency through a ClusterIP, next to the same pod
-straight by its pod IP, measured in the same run from a client pod.
+"""Service benchmark: requests/s and latency through a ClusterIP and through the
+Ingress, next to the same pod straight by its pod IP, measured in the same run from
+a client pod.
 
 On a compose cluster of its own (TINYKUBE_PROJECT=tinykube-bench, removed with its
 volumes at the end unless --keep), it runs one `tinykube/echo:1` backend behind a
 ClusterIP Service, on the other node than the client, and a client pod on the
 tinykube image. The client (Python, asyncio, keep-alive off like the echo app's
 HTTP/1.0) sends --requests GETs with --concurrency in flight, first to the pod IP,
-then to the ClusterIP, then to the pod IP again (the two direct runs bound the
-noise), and prints requests/s, p50 and p99 for each.
+then to the ClusterIP, then through the Ingress controller (its Service's ClusterIP,
+Host: bench), then to the pod IP again (the two direct runs bound the noise), and
+prints requests/s, p50 and p99 for each.
 
 A measurement, not a test: the target (the Service path keeps >= 90% of the direct
 throughput) is printed beside the figures and the script exits 0 either way.
@@ -85,6 +87,16 @@ spec:
   selector: {app: backend}
   ports: [{port: 80, targetPort: http}]
 ---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: backend, namespace: bench}
+spec:
+  rules:
+  - host: bench
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: backend, port: {number: 80}}}}
+---
 apiVersion: v1
 kind: Pod
 metadata: {name: client, namespace: bench}
@@ -136,8 +148,12 @@ def main() -> None:
                       str(args.requests), str(args.concurrency))
             return json.loads(out.strip().splitlines()[-1])
 
+        ingress_ip = json.loads(run(env, *kube, "get", "service", "ingress", "-n", "kube-system", "-o", "json"))[
+            "spec"]["clusterIP"]
         measure(pod_ip, 8080)  # warm-up
+        measure(ingress_ip, 80)
         results = [("pod IP (direct)", measure(pod_ip, 8080)), ("ClusterIP (kube-proxy)", measure(cluster_ip, 80)),
+                   ("Ingress (controller pod)", measure(ingress_ip, 80)),
                    ("pod IP (direct, again)", measure(pod_ip, 8080))]
     finally:
         if not args.keep:
@@ -147,10 +163,11 @@ def main() -> None:
     print(f"{'path':26}{'req/s':>9}{'p50 ms':>9}{'p99 ms':>9}{'failed':>8}")
     for name, r in results:
         print(f"{name:26}{r['rps']:9.0f}{r['p50_ms']:9.1f}{r['p99_ms']:9.1f}{int(r['failures']):8d}")
-    direct = (results[0][1]["rps"] + results[2][1]["rps"]) / 2
+    direct = (results[0][1]["rps"] + results[3][1]["rps"]) / 2
     ratio = results[1][1]["rps"] / direct
     print(f"ClusterIP / direct throughput: {ratio:.2f} (target >= {TARGET_RATIO:.2f}: "
           f"{'met' if ratio >= TARGET_RATIO else 'MISSED'})")
+    print(f"Ingress / direct throughput:   {results[2][1]['rps'] / direct:.2f}")
 
 
 if __name__ == "__main__":
