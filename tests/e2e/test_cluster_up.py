@@ -17,6 +17,7 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -375,6 +376,16 @@ metadata: {name: steady, namespace: web-demo}
 spec:
   selector: {app: steady}
   ports: [{port: 80, targetPort: http}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: steady, namespace: web-demo}
+spec:
+  rules:
+  - host: steady.example
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: steady, port: {number: 80}}}}
 """
 
 
@@ -386,11 +397,35 @@ def test_no_request_fails_during_a_rolling_update_and_a_scale_down(cluster: Clus
     pod = client_pod(cluster)
     wait_for(lambda: requests_from(cluster, pod, "http://steady/", 1)[0].startswith("steady-"), 30,
              "kube-proxy to send the steady Service to its pods")
+    ingress_ip = ""
+
+    def ingress_answers() -> bool:
+        nonlocal ingress_ip
+        status = cluster.get("ingress", "steady", "-n", NAMESPACE).get("status") or {}
+        ingress_ip = str(((status.get("loadBalancer") or {}).get("ingress") or [{}])[0].get("ip", ""))
+        return bool(ingress_ip) and httpx.get(f"http://{ingress_ip}/", headers={"Host": "steady.example"},
+                                              timeout=5).text.startswith("pod=steady-")
+
+    wait_for(ingress_answers, 60, "the steady Ingress to answer")
+    # A second client, from this host through the load balancer and the Ingress.
+    through_ingress: list[bool] = []
+    stop = threading.Event()
+
+    def ingress_client() -> None:
+        with httpx.Client(timeout=5, headers={"Host": "steady.example"}) as http:
+            while not stop.is_set():
+                try:
+                    through_ingress.append(http.get(f"http://{ingress_ip}/").text.startswith("pod=steady-"))
+                except httpx.HTTPError:
+                    through_ingress.append(False)
+
     total = 1200
     script = (f"for i in $(seq {total}); do timeout 5 wget -qO- http://steady/ >/dev/null 2>&1 "
               "&& echo ok || echo FAIL; done")
     client = subprocess.Popen([*TINYKUBE, "--kubeconfig", str(cluster.kubeconfig), "exec", "-n", NAMESPACE, pod,
                                "--", "sh", "-c", script], env=cluster.env, text=True, stdout=subprocess.PIPE)
+    background = threading.Thread(target=ingress_client, daemon=True)
+    background.start()
     try:
         cluster.ok("patch", "deployment", "steady", "-n", NAMESPACE, "--type", "json", "-p",
                    '[{"op": "replace", "path": "/spec/template/spec/containers/0/env/0/value", "value": "v2"}]')
@@ -402,10 +437,14 @@ def test_no_request_fails_during_a_rolling_update_and_a_scale_down(cluster: Clus
         assert client.poll() is None, "the client finished before the rollout and the scale-down did"
         out, _ = client.communicate(timeout=600)
     finally:
+        stop.set()
+        background.join(timeout=30)
         if client.poll() is None:
             client.kill()
     results = out.split()
     assert len(results) == total and results.count("FAIL") == 0, f"{results.count('FAIL')} of {len(results)} failed"
+    assert len(through_ingress) >= 1000 and all(through_ingress), (
+        f"through the Ingress: {through_ingress.count(False)} of {len(through_ingress)} failed")
 
 
 def https_get(address: str, host: str, path: str, ca_pem: bytes) -> str:
