@@ -83,8 +83,10 @@ RestartSec=2
 [Install]
 WantedBy=multi-user.target
 """)
-        subprocess.run(["systemctl", "daemon-reload"], check=True)
-        subprocess.run(["systemctl", "enable", "--now", unit.name], check=True, capture_output=True)
+        for command in (["systemctl", "daemon-reload"], ["systemctl", "enable", "--now", unit.name]):
+            done = subprocess.run(command, capture_output=True, text=True)
+            if done.returncode != 0:
+                raise LabError(f"`{' '.join(command)}` failed: {done.stderr.strip()}")
         say(f"  {name}: systemd unit {unit.name}")
         return
     RUN_DIR.mkdir(parents=True, exist_ok=True)
