@@ -157,6 +157,20 @@ class Container:
     labels: dict[str, str] = field(default_factory=dict)
 
 
+def finished_not_before_started(started_at_ns: int, finished_at_ns: int) -> int:
+    """The finish time to report: never before the start (0 stays 0, "not finished").
+
+    Why: for a container that exits at once, the Docker engine can record
+    `State.StartedAt` about half a millisecond *after* `State.FinishedAt` (the two are
+    taken from different places inside the engine). A pod status whose `finishedAt`
+    precedes its `startedAt` reads as nonsense to users and tools, so a runtime clamps
+    the finish to the start rather than pass the engine's ordering through.
+    """
+    if finished_at_ns == 0:
+        return 0
+    return max(started_at_ns, finished_at_ns)
+
+
 class RuntimeService(Protocol):
     """The sandbox and container halves of CRI's RuntimeService."""
 

@@ -38,6 +38,7 @@ import docker.errors
 from docker.types import IPAMConfig, IPAMPool, LogConfig
 
 from kubelet.runtime import (
+    finished_not_before_started,
     CONTAINER_NAME_LABEL,
     PAUSE_IMAGE,
     POD_BRIDGE,
@@ -108,14 +109,16 @@ def user_of(run_as_user: int | None, run_as_group: int | None) -> str | None:
 def to_container(inspected: dict[str, Any]) -> Container:
     labels = inspected.get("Config", {}).get("Labels") or {}
     state = inspected.get("State") or {}
+    started_at_ns = parse_timestamp_ns(state.get("StartedAt"))
+    finished_at_ns = parse_timestamp_ns(state.get("FinishedAt")) if state.get("Status") in ("exited", "dead") else 0
     return Container(
         id=inspected["Id"], pod_sandbox_id=labels.get(SANDBOX_ID_LABEL, ""),
         name=labels.get(CONTAINER_NAME_LABEL, inspected.get("Name", "").lstrip("/")),
         image=inspected.get("Config", {}).get("Image", ""), image_ref=inspected.get("Image", ""),
         state=_STATES.get(state.get("Status", ""), ContainerState.UNKNOWN),
         created_at_ns=parse_timestamp_ns(inspected.get("Created")),
-        started_at_ns=parse_timestamp_ns(state.get("StartedAt")),
-        finished_at_ns=parse_timestamp_ns(state.get("FinishedAt")) if state.get("Status") in ("exited", "dead") else 0,
+        started_at_ns=started_at_ns,
+        finished_at_ns=finished_not_before_started(started_at_ns, finished_at_ns),
         exit_code=int(state.get("ExitCode") or 0), reason=container_reason(state),
         labels=visible_labels(labels))
 

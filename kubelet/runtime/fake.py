@@ -26,6 +26,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 
 from kubelet.runtime import (
+    finished_not_before_started,
     Container,
     ContainerConfig,
     ContainerEvent,
@@ -202,7 +203,8 @@ class FakeRuntime:
 
     def _exit(self, container: Container) -> None:
         if container.state is ContainerState.RUNNING:
-            container.state, container.finished_at_ns = ContainerState.EXITED, self._clock_ns()
+            container.state = ContainerState.EXITED
+            container.finished_at_ns = finished_not_before_started(container.started_at_ns, self._clock_ns())
             container.exit_code, container.reason = 0, "Completed"
 
     # --- scripting (tests) ------------------------------------------------------------
@@ -210,7 +212,8 @@ class FakeRuntime:
     def exit_container(self, container_id: str, exit_code: int = 1, reason: str = "") -> None:
         """The process ended by itself: `reason` "OOMKilled" for the OOM killer."""
         container = self._container(container_id)
-        container.state, container.finished_at_ns = ContainerState.EXITED, self._clock_ns()
+        container.state = ContainerState.EXITED
+        container.finished_at_ns = finished_not_before_started(container.started_at_ns, self._clock_ns())
         container.exit_code = exit_code
         container.reason = reason or ("Completed" if exit_code == 0 else "Error")
         pod_uid = container.labels.get("io.kubernetes.pod.uid", "")
