@@ -134,6 +134,13 @@ class ResourceIndex:
     def by_kind(self, api_version: str, kind: str) -> ResourceInfo | None:
         return self._by_kind.get((api_version, kind))
 
+    def require(self, name: str) -> ResourceInfo:
+        """`by_name` for names the code itself spells: a typo is a KeyError at import."""
+        info = self.by_name(name)
+        if info is None:
+            raise KeyError(f"unknown resource {name!r}")
+        return info
+
     def by_name(self, name: str) -> ResourceInfo | None:
         """Resolve what a user typed: `po`, `pods`, `pod`, `Pod`, `deployments.apps`."""
         lowered = name.lower()
@@ -155,3 +162,25 @@ class ResourceIndex:
 
 
 INDEX = ResourceIndex()
+
+# Typed constants for the resources components name in code (no Optional to unwrap).
+NAMESPACES = INDEX.require("namespaces")
+NODES = INDEX.require("nodes")
+PODS = INDEX.require("pods")
+SERVICES = INDEX.require("services")
+ENDPOINTS = INDEX.require("endpoints")
+CONFIGMAPS = INDEX.require("configmaps")
+SECRETS = INDEX.require("secrets")
+EVENTS = INDEX.require("events")
+PERSISTENT_VOLUMES = INDEX.require("persistentvolumes")
+PERSISTENT_VOLUME_CLAIMS = INDEX.require("persistentvolumeclaims")
+SERVICE_ACCOUNTS = INDEX.require("serviceaccounts")
+DEPLOYMENTS = INDEX.require("deployments.apps")
+REPLICA_SETS = INDEX.require("replicasets.apps")
+STATEFUL_SETS = INDEX.require("statefulsets.apps")
+DAEMON_SETS = INDEX.require("daemonsets.apps")
+INGRESSES = INDEX.require("ingresses.networking.k8s.io")
+INGRESS_CLASSES = INDEX.require("ingressclasses.networking.k8s.io")
+HORIZONTAL_POD_AUTOSCALERS = INDEX.require("horizontalpodautoscalers.autoscaling")
+LEASES = INDEX.require("leases.coordination.k8s.io")
+STORAGE_CLASSES = INDEX.require("storageclasses.storage.k8s.io")

@@ -25,6 +25,7 @@ from tinykube.client.errors import (
     AlreadyExists,
     APIStatusError,
     BadRequest,
+    ClientError,
     Conflict,
     Forbidden,
     Gone,
@@ -32,6 +33,7 @@ from tinykube.client.errors import (
     NotFound,
     ServerError,
     TooManyRequests,
+    TransportError,
     Unauthorized,
     error_from_response,
     error_from_status,
@@ -50,12 +52,12 @@ from tinykube.client.workqueue import (
 
 __all__ = [
     "NAMESPACE_INDEX", "NODE_NAME_INDEX", "OWNER_UID_INDEX", "REAL_CLOCK",
-    "APIStatusError", "AlreadyExists", "BadRequest", "ClientConfig", "Clock", "ConfigError",
+    "APIStatusError", "AlreadyExists", "BadRequest", "ClientConfig", "ClientError", "Clock", "ConfigError",
     "Conflict", "ControllerExpectations", "EventRecorder", "EventType", "FakeClock", "Forbidden",
     "Gone", "Indexer", "Invalid", "LeaderElector", "NotFound", "PatchType", "RESTClient",
     "RateLimitingQueue", "RealClock", "Reflector", "ServerError", "SharedInformer",
     "SharedInformerFactory", "Store",
-    "TooManyRequests", "Unauthorized", "WatchEvent", "default_controller_rate_limiter",
+    "TooManyRequests", "TransportError", "Unauthorized", "WatchEvent", "default_controller_rate_limiter",
     "error_from_response", "error_from_status", "in_cluster_config", "load_kubeconfig",
     "meta_namespace_key", "run_workers",
 ]

@@ -4,7 +4,9 @@ Every API error carries a Status body (`code`, `reason`, `message`, `details`). 
 client turns it into one exception class per meaning, so callers write
 `except NotFound:` instead of comparing numbers:
 
-    APIStatusError
+    ClientError
+    ├── TransportError          (no answer: connection refused or broken, timeout)
+    └── APIStatusError
     ├── BadRequest (400)        ├── Conflict (409, stale resourceVersion)
     ├── Unauthorized (401)      ├── AlreadyExists (409, reason AlreadyExists)
     ├── Forbidden (403)         ├── Gone (410, watch/list from a compacted revision)
@@ -20,7 +22,19 @@ import json
 from typing import Any
 
 
-class APIStatusError(Exception):
+class ClientError(Exception):
+    """Anything a call to the API server can fail with: catch this in component loops."""
+
+
+class TransportError(ClientError):
+    """The API server gave no answer: refused, reset, timed out, or a broken stream.
+
+    Components catch this instead of importing the HTTP library; the request may or
+    may not have reached the server (a create can have happened).
+    """
+
+
+class APIStatusError(ClientError):
     """An error answer from the API server.
 
     - `code` is the HTTP status, `reason` the Status reason ("NotFound", ...).

@@ -21,8 +21,9 @@ class SharedInformerFactory:
     """Guarantees: at most one informer per resource; `start` starts each once."""
 
     def __init__(self, client: ListerWatcher, *, clock: Clock = REAL_CLOCK,
-                 resync_period_seconds: float = 0.0) -> None:
+                 resync_period_seconds: float = 0.0, typed: bool = False) -> None:
         self._client = client
+        self._typed = typed
         self._clock = clock
         self._resync_period_seconds = resync_period_seconds
         self._informers: dict[ResourceInfo, SharedInformer] = {}
@@ -33,7 +34,7 @@ class SharedInformerFactory:
             raise KeyError(f"unknown resource {resource!r}")
         if info not in self._informers:
             self._informers[info] = SharedInformer(
-                self._client, info, clock=self._clock,
+                self._client, info, clock=self._clock, typed=self._typed,
                 resync_period_seconds=self._resync_period_seconds)
         return self._informers[info]
 

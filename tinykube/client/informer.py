@@ -177,19 +177,24 @@ class SharedInformer:
     - Handlers are called after the cache reflects the change, in registration order.
     - After a relist, objects that were already cached arrive as `on_update(old, new)`
       even if unchanged (as in client-go); periodic resync does the same with old is new.
-    - `transform` (e.g. `parse_object`) converts each wire dict before it is cached.
-    - Cached objects are shared: copy before mutating.
+    - With `typed=True` each wire dict is parsed once, into its kind's model
+      (`tinykube.api`), before it is cached: handlers, listers and indexers all see
+      that one parsed object. `transform` is the general hook (typed is one).
+    - Cached objects are shared: copy before mutating (`tinykube.api.registry.deep_copy`).
     """
 
     def __init__(self, lister_watcher: ListerWatcher, info: ResourceInfo, *,
                  namespace: str | None = None, label_selector: str | None = None,
                  field_selector: str | None = None, resync_period_seconds: float = 0.0,
                  indexers: dict[str, IndexFunc] | None = None,
-                 transform: Callable[[Obj], Any] | None = None, clock: Clock = REAL_CLOCK,
+                 transform: Callable[[Obj], Any] | None = None, typed: bool = False,
+                 clock: Clock = REAL_CLOCK,
                  rng: Callable[[], float] = random.random,
                  min_watch_timeout_seconds: int = 300) -> None:
         self.info = info
         self.indexer = Indexer(indexers)
+        if typed and transform is None:
+            transform = model_parser(info)
         self._transform = transform
         self._clock = clock
         self._resync_period_seconds = resync_period_seconds
@@ -290,3 +295,16 @@ class SharedInformer:
                     await result
             except Exception:
                 log.exception("event handler failed resource=%s handler=%s", self.info.plural, which)
+
+
+def model_parser(info: ResourceInfo) -> Callable[[Obj], Any]:
+    """Parse a wire dict of `info`'s kind into its model (KubeObject when there is none).
+
+    List items carry no apiVersion/kind, so the model comes from the resource, not
+    from the object."""
+    # Imported here: the kind registry builds every model, which a light client may not need.
+    from tinykube.api.meta import KubeObject
+    from tinykube.api.registry import model_for
+
+    model = model_for(info.api_version, info.kind) or KubeObject
+    return model.model_validate

@@ -18,9 +18,10 @@ staging/src/k8s.io/client-go/dynamic/simple.go, .../rest/watch/decoder.go
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -29,7 +30,7 @@ import httpx
 from tinykube.api.meta import KubeModel, WatchEvent
 from tinykube.api.resources import INDEX, ResourceInfo
 from tinykube.client.config import ClientConfig
-from tinykube.client.errors import error_from_response, error_from_status
+from tinykube.client.errors import TransportError, error_from_response, error_from_status
 
 log = logging.getLogger(__name__)
 
@@ -108,8 +109,9 @@ class RESTClient:
         headers = {**({"Content-Type": content_type} if content is not None else {}),
                    **(headers or {})}
         query = {k: v for k, v in (params or {}).items() if v is not None}
-        response = await self._http.request(method, path, params=query, content=content,
-                                            headers=headers)
+        with transport_errors(method, path):
+            response = await self._http.request(method, path, params=query, content=content,
+                                                headers=headers)
         if response.status_code >= 400:
             raise error_from_response(response.status_code, response.content)
         if not response.content:
@@ -262,18 +264,29 @@ class RESTClient:
         query = {k: v for k, v in params.items() if v is not None}
         # A watch is idle for as long as nothing changes: never time out a read.
         timeout = httpx.Timeout(self.config.timeout_seconds, read=None)
-        async with self._http.stream("GET", self.path(info, namespace), params=query,
-                                     timeout=timeout, headers=headers) as response:
-            if response.status_code >= 400:
-                raise error_from_response(response.status_code, await response.aread())
-            async for line in response.aiter_lines():
-                if not line.strip():
-                    continue
-                data = json.loads(line)
-                event_type, obj = str(data.get("type", "")), data.get("object") or {}
-                if event_type == "ERROR":
-                    raise error_from_status(obj)
-                yield WatchEvent.model_construct(type=event_type, object=obj)
+        path = self.path(info, namespace)
+        with transport_errors("WATCH", path):
+            async with self._http.stream("GET", path, params=query,
+                                         timeout=timeout, headers=headers) as response:
+                if response.status_code >= 400:
+                    raise error_from_response(response.status_code, await response.aread())
+                async for line in response.aiter_lines():
+                    if not line.strip():
+                        continue
+                    data = json.loads(line)
+                    event_type, obj = str(data.get("type", "")), data.get("object") or {}
+                    if event_type == "ERROR":
+                        raise error_from_status(obj)
+                    yield WatchEvent.model_construct(type=event_type, object=obj)
+
+
+@contextlib.contextmanager
+def transport_errors(method: str, path: str) -> Iterator[None]:
+    """Turn the HTTP library's connection failures into the client's TransportError."""
+    try:
+        yield
+    except httpx.HTTPError as err:
+        raise TransportError(f"{method} {path}: {type(err).__name__}: {err}") from err
 
 
 def _name_of(body: Body) -> str:

@@ -222,6 +222,29 @@ async def test_transform_caches_typed_models() -> None:
     assert rec.seen == [("add", "ns/a", "1")]
 
 
+async def test_typed_informer_parses_each_event_once_and_keeps_unknown_fields() -> None:
+    listed = pod("a", 1, app="web")
+    listed["spec"] = {"containers": [{"name": "c", "image": "nginx", "futureField": {"x": 1}}]}
+    listed["metadata"]["futureMeta"] = "kept"  # list items carry no kind: the model comes from the resource
+    del listed["apiVersion"], listed["kind"]
+    api = ScriptedAPI(lists=[([listed], "1")], watches=[[event("MODIFIED", pod("a", 2, app="api"))]])
+    informer = SharedInformer(api, PODS, clock=FakeClock(), typed=True)
+    seen: list[Any] = []
+    informer.add_event_handler(on_add=seen.append, on_update=lambda old, new: seen.append(new))
+    informer.start()
+    try:
+        assert await informer.wait_for_cache_sync(5)
+        await until(lambda: len(seen) == 2)
+    finally:
+        await informer.stop()
+    added, updated = seen
+    assert isinstance(added, Pod) and isinstance(updated, Pod)
+    assert updated is informer.indexer.get("ns/a")  # the handler got the cached object: parsed once
+    assert added.to_dict()["spec"]["containers"][0]["futureField"] == {"x": 1}
+    assert added.to_dict()["metadata"]["futureMeta"] == "kept"
+    assert updated.metadata.labels == {"app": "api"}
+
+
 async def test_handlers_must_be_registered_before_start() -> None:
     informer = SharedInformer(ScriptedAPI(lists=[([], "1")], watches=[]), PODS, clock=FakeClock())
     informer.start()
