@@ -36,9 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def run(args: argparse.Namespace) -> int:
+async def run(args: argparse.Namespace, provider: LocalDockerProvider) -> int:
     client = RESTClient(client_config_from_flags(args, "tinykube-cloud-controller-manager"))
-    provider = LocalDockerProvider(args.docker_socket, args.cluster_network, args.load_balancer_image)
     controller = ServiceController(client, provider)
     log.info("cloud controller manager starting provider=%s network=%s", args.cloud_provider, args.cluster_network)
     try:
@@ -51,7 +50,8 @@ async def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return run_until_signalled(lambda _stopping: run(args), verbosity=args.v)
+    provider = LocalDockerProvider(args.docker_socket, args.cluster_network, args.load_balancer_image)
+    return run_until_signalled(lambda _stopping: run(args, provider), verbosity=args.v)
 
 
 if __name__ == "__main__":

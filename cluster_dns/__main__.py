@@ -37,11 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-async def run(args: argparse.Namespace, stopping: asyncio.Event) -> int:
+async def run(args: argparse.Namespace, upstreams: list[str], stopping: asyncio.Event) -> int:
     client = RESTClient(client_config_from_flags(args, "tinykube-cluster-dns"))
     services = SharedInformer(client, SERVICES, indexers={}, typed=True)
     endpoints = SharedInformer(client, ENDPOINTS, indexers={}, typed=True)
-    upstreams = args.upstream or [u for u in upstream_resolvers() if u != args.bind_address]
     server = DNSServer(Records(args.cluster_domain), upstreams)
 
     def rebuild(_: object = None) -> None:
@@ -79,7 +78,8 @@ async def run(args: argparse.Namespace, stopping: asyncio.Event) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return run_until_signalled(lambda stopping: run(args, stopping), verbosity=args.v)
+    upstreams = args.upstream or [u for u in upstream_resolvers() if u != args.bind_address]
+    return run_until_signalled(lambda stopping: run(args, upstreams, stopping), verbosity=args.v)
 
 
 if __name__ == "__main__":

@@ -113,9 +113,8 @@ async def serve(address: tuple[str, int], answer: dict[str, object]) -> asyncio.
     return await asyncio.start_server(handle, *address)
 
 
-async def run(args: argparse.Namespace) -> int:
+async def run(args: argparse.Namespace, node_name: str) -> int:
     client = RESTClient(client_config_from_flags(args, "tinykube-kube-proxy"))
-    node_name = (args.hostname_override or socket.gethostname()).lower()
     proxier = Proxier(client, node_name, args.cluster_cidr, min_sync_seconds=args.iptables_min_sync_period,
                       sync_seconds=args.iptables_sync_period)
     started = time.time()
@@ -139,7 +138,8 @@ async def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return run_until_signalled(lambda _stopping: run(args), verbosity=args.v)
+    node_name = (args.hostname_override or socket.gethostname()).lower()
+    return run_until_signalled(lambda _stopping: run(args, node_name), verbosity=args.v)
 
 
 if __name__ == "__main__":
