@@ -16,31 +16,15 @@ from typing import Any
 
 import pytest
 
-from cloud_controller_manager.provider import Backend
+from cloud_controller_manager.fake_provider import FakeProvider
 from cloud_controller_manager.service_controller import FINALIZER, ServiceController
 from ingress_controller.__main__ import Controller
-from tinykube.api.core import Service
 from tinykube.api.resources import INGRESSES, SERVICES
 from tinykube.client import ClientConfig, RESTClient
 from tinykube.testing.processes import APIServerProcess
 
 Obj = dict[str, Any]
 LB_IP = "172.18.0.200"
-
-
-class FakeCloud:
-    def __init__(self) -> None:
-        self.balancers: dict[str, list[Backend]] = {}
-
-    async def ensure(self, service: Service, backends: list[Backend]) -> list[str]:
-        self.balancers[f"{service.metadata.namespace}/{service.metadata.name}"] = backends
-        return [LB_IP]
-
-    async def delete(self, namespace: str, name: str) -> None:
-        self.balancers.pop(f"{namespace}/{name}", None)
-
-    async def list(self) -> set[str]:
-        return set(self.balancers)
 
 
 @pytest.fixture
@@ -73,7 +57,7 @@ def lb_ingress(obj: Obj) -> list[Obj]:
 
 
 async def test_a_load_balancer_gets_its_address_and_gives_it_back(api: RESTClient, namespace: str) -> None:
-    cloud = FakeCloud()
+    cloud = FakeProvider(LB_IP)
     await api.create(SERVICES, {"metadata": {"name": "web"}, "spec": {
         "type": "LoadBalancer", "selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]}},
         namespace=namespace)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from cloud_controller_manager.fake_provider import FakeProvider
 from cloud_controller_manager.lbproxy import Balancer, parse_listen
 from cloud_controller_manager.provider import Backend, config_hash, proxy_args
 from cloud_controller_manager.service_controller import FINALIZER, ServiceController, ready_node_ips
@@ -23,21 +24,6 @@ from tinykube.api.registry import deep_copy
 from tinykube.testing.fake_client import FakeClient
 
 
-class FakeCloud:
-    def __init__(self) -> None:
-        self.balancers: dict[str, list[Backend]] = {}
-
-    async def ensure(self, service: Service, backends: list[Backend]) -> list[str]:
-        self.balancers[f"{service.metadata.namespace}/{service.metadata.name}"] = backends
-        return ["172.18.0.200"]
-
-    async def delete(self, namespace: str, name: str) -> None:
-        self.balancers.pop(f"{namespace}/{name}", None)
-
-    async def list(self) -> set[str]:
-        return set(self.balancers)
-
-
 def node(name: str, ip: str, ready: bool = True, unschedulable: bool = False) -> Node:
     return Node(metadata=ObjectMeta(name=name, resource_version="1"), spec=NodeSpec(unschedulable=unschedulable),
                 status=NodeStatus(addresses=[NodeAddress(type="InternalIP", address=ip)],
@@ -49,8 +35,8 @@ def service(type_: str = "LoadBalancer") -> Service:
                    spec=ServiceSpec(type=type_, ports=[ServicePort(port=80, protocol="TCP", node_port=31080)]))
 
 
-def controller(nodes: list[Node], services: list[Service]) -> tuple[ServiceController, FakeCloud, FakeClient]:
-    client, cloud = FakeClient(), FakeCloud()
+def controller(nodes: list[Node], services: list[Service]) -> tuple[ServiceController, FakeProvider, FakeClient]:
+    client, cloud = FakeClient(), FakeProvider()
     made = ServiceController(client, cloud)  # type: ignore[arg-type]
     for n in nodes:
         made.nodes.indexer.add(n)
