@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,9 +23,17 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("iptables-rest
 
 @pytest.fixture
 def netns() -> Iterator[int]:
-    """A process holding a fresh network namespace; its pid names the namespace."""
+    """A process holding a fresh network namespace; its pid names the namespace.
+
+    Yielded only once the holder is in its new namespace: before `unshare` has made
+    it, /proc/<pid>/ns/net is still this machine's, and a sync would change the
+    host's iptables."""
     holder = subprocess.Popen(["unshare", "--net", "sleep", "600"])
     try:
+        deadline = time.monotonic() + 10
+        while os.readlink(f"/proc/{holder.pid}/ns/net") == os.readlink("/proc/self/ns/net"):
+            assert time.monotonic() < deadline, "unshare --net made no namespace"
+            time.sleep(0.01)
         yield holder.pid
     finally:
         holder.kill()
