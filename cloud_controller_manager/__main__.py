@@ -12,21 +12,20 @@ Kubernetes counterpart: cmd/cloud-controller-manager, staging/src/k8s.io/cloud-p
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
-import signal
 import sys
 
 from cloud_controller_manager.provider import LocalDockerProvider
 from cloud_controller_manager.service_controller import ServiceController
-from tinykube.client import RESTClient, load_kubeconfig
+from tinykube.client import RESTClient
+from tinykube.component import add_client_flags, client_config_from_flags, component_parser, run_until_signalled
 
 log = logging.getLogger("cloud_controller_manager")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m cloud_controller_manager", description=__doc__.splitlines()[0])
-    parser.add_argument("--kubeconfig", default=None)
+    parser = component_parser("python -m cloud_controller_manager", __doc__)
+    add_client_flags(parser)
     parser.add_argument("--cloud-provider", default="local", choices=["local"])
     parser.add_argument("--docker-socket", default="/var/run/docker.sock",
                         help="local provider: the Docker engine that runs load balancer containers")
@@ -34,25 +33,15 @@ def build_parser() -> argparse.ArgumentParser:
                         help="local provider: the Docker network the nodes are on")
     parser.add_argument("--load-balancer-image", default="tinykube/tinykube:latest")
     parser.add_argument("--concurrent-service-syncs", type=int, default=2)
-    parser.add_argument("-v", "--v", type=int, default=2)
     return parser
 
 
-async def run(args: argparse.Namespace) -> int:
-    config = load_kubeconfig(args.kubeconfig)
-    config.user_agent = "tinykube-cloud-controller-manager"
-    client = RESTClient(config)
-    provider = LocalDockerProvider(args.docker_socket, args.cluster_network, args.load_balancer_image)
+async def run(args: argparse.Namespace, provider: LocalDockerProvider) -> int:
+    client = RESTClient(client_config_from_flags(args, "tinykube-cloud-controller-manager"))
     controller = ServiceController(client, provider)
-    main = asyncio.current_task()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, lambda: main.cancel() if main else None)
     log.info("cloud controller manager starting provider=%s network=%s", args.cloud_provider, args.cluster_network)
     try:
         await controller.run(args.concurrent_service_syncs)
-    except asyncio.CancelledError:
-        log.info("cloud controller manager stopping")
     finally:
         await provider.aclose()
         await client.aclose()
@@ -61,10 +50,8 @@ async def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.v >= 2 else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    return asyncio.run(run(args))
+    provider = LocalDockerProvider(args.docker_socket, args.cluster_network, args.load_balancer_image)
+    return run_until_signalled(lambda _stopping: run(args, provider), verbosity=args.v)
 
 
 if __name__ == "__main__":

@@ -17,8 +17,9 @@ import argparse
 import asyncio
 import itertools
 import logging
-import signal
 import sys
+
+from tinykube.component import component_parser, run_until_signalled
 
 log = logging.getLogger("lbproxy")
 
@@ -65,26 +66,23 @@ class Balancer:
         client_writer.close()  # no backend answered
 
 
-async def run(listens: list[tuple[int, list[tuple[str, int]]]]) -> None:
+async def run(listens: list[tuple[int, list[tuple[str, int]]]], stopping: asyncio.Event) -> int:
     servers = [await asyncio.start_server(Balancer(backends).handle, "0.0.0.0", port) for port, backends in listens]
     for port, backends in listens:
         log.info("listening port=%d backends=%s", port, ",".join(f"{h}:{p}" for h, p in backends))
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    for server in servers:
-        server.close()
+    try:
+        await stopping.wait()
+    finally:
+        for server in servers:
+            server.close()
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m cloud_controller_manager.lbproxy")
+    parser = component_parser("python -m cloud_controller_manager.lbproxy", __doc__)
     parser.add_argument("--listen", type=parse_listen, action="append", required=True)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    asyncio.run(run(args.listen))
-    return 0
+    return run_until_signalled(lambda stopping: run(args.listen, stopping), verbosity=args.v)
 
 
 if __name__ == "__main__":

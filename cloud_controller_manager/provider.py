@@ -28,6 +28,8 @@ from typing import Any, Protocol
 
 import httpx
 
+from tinykube.api.core import Service
+
 log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
@@ -47,7 +49,7 @@ class Backend:
 
 
 class LoadBalancerProvider(Protocol):
-    async def ensure(self, service: Obj, backends: list[Backend]) -> list[str]:
+    async def ensure(self, service: Service, backends: list[Backend]) -> list[str]:
         """Make (or update) the load balancer; returns its ingress IPs."""
         ...
 
@@ -90,8 +92,8 @@ class LocalDockerProvider:
         found.raise_for_status()
         return found.json()[0] if found.json() else None
 
-    async def ensure(self, service: Obj, backends: list[Backend]) -> list[str]:
-        namespace, name = service["metadata"]["namespace"], service["metadata"]["name"]
+    async def ensure(self, service: Service, backends: list[Backend]) -> list[str]:
+        namespace, name = service.metadata.namespace or "", service.metadata.name or ""
         wanted = config_hash(backends)
         existing = await self._find(namespace, name)
         if existing is not None and existing["Labels"].get(CONFIG_LABEL) == wanted and existing["State"] == "running":

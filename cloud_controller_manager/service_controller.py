@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from cloud_controller_manager.provider import Backend, LoadBalancerProvider
-from tinykube.api.resources import INDEX, ResourceInfo
+from tinykube.api.core import LoadBalancerIngress, LoadBalancerStatus, Node, Service, ServiceStatus
+from tinykube.api.meta import get_condition
+from tinykube.api.registry import deep_copy
+from tinykube.api.resources import NODES, SERVICES
 from tinykube.client import (
     NotFound,
     RateLimitingQueue,
@@ -31,31 +33,34 @@ from tinykube.client import (
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
-SERVICES: ResourceInfo = INDEX.by_name("services")  # type: ignore[assignment]
-NODES: ResourceInfo = INDEX.by_name("nodes")  # type: ignore[assignment]
 FINALIZER = "service.kubernetes.io/load-balancer-cleanup"
 
 
-def wants_load_balancer(service: Obj | None) -> bool:
-    return (service is not None and (service.get("spec") or {}).get("type") == "LoadBalancer"
-            and not service["metadata"].get("deletionTimestamp"))
+def wants_load_balancer(service: Service | None) -> bool:
+    return (service is not None and service.spec is not None and service.spec.type == "LoadBalancer"
+            and not service.metadata.deletion_timestamp)
 
 
-def ready_node_ips(nodes: list[Obj]) -> tuple[str, ...]:
+def ready_node_ips(nodes: list[Node]) -> tuple[str, ...]:
     ips = []
     for node in nodes:
-        status = node.get("status") or {}
-        ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
-        address = next((a["address"] for a in status.get("addresses") or [] if a.get("type") == "InternalIP"), None)
-        if ready and address and not (node.get("spec") or {}).get("unschedulable"):
+        if node.status is None or (node.spec is not None and node.spec.unschedulable):
+            continue
+        ready = get_condition(node.status.conditions, "Ready")
+        address = next((a.address for a in node.status.addresses or [] if a.type == "InternalIP"), None)
+        if ready is not None and ready.status == "True" and address:
             ips.append(address)
     return tuple(sorted(ips))
 
 
-def backends_for(service: Obj, node_ips: tuple[str, ...]) -> list[Backend]:
-    return [Backend(int(p["port"]), p.get("protocol") or "TCP", int(p["nodePort"]), node_ips)
-            for p in (service.get("spec") or {}).get("ports") or [] if p.get("nodePort")]
+def backends_for(service: Service, node_ips: tuple[str, ...]) -> list[Backend]:
+    return [Backend(p.port, p.protocol or "TCP", p.node_port, node_ips)
+            for p in (service.spec.ports if service.spec else None) or [] if p.node_port]
+
+
+def ingress_of(service: Service) -> list[LoadBalancerIngress]:
+    balancer = service.status.load_balancer if service.status else None
+    return (balancer.ingress if balancer else None) or []
 
 
 class ServiceController:
@@ -63,25 +68,26 @@ class ServiceController:
         self.client = client
         self.provider = provider
         self.queue: RateLimitingQueue[str] = RateLimitingQueue(name="service-lb")
-        self.services = SharedInformer(client, SERVICES, indexers={})
-        self.nodes = SharedInformer(client, NODES, indexers={})
+        self.services = SharedInformer(client, SERVICES, indexers={}, typed=True)
+        self.nodes = SharedInformer(client, NODES, indexers={}, typed=True)
         self.services.add_event_handler(on_add=self.enqueue, on_update=lambda old, new: self.enqueue(new),
                                         on_delete=self.enqueue)
         self.nodes.add_event_handler(on_add=self.on_node, on_update=self.on_node_update, on_delete=self.on_node)
         self._node_ips: tuple[str, ...] = ()
 
-    def enqueue(self, service: Obj) -> None:
+    def enqueue(self, service: Service) -> None:
         self.queue.add(meta_namespace_key(service))
 
-    def on_node(self, _: Obj) -> None:
+    def on_node(self, _: Node) -> None:
         ips = ready_node_ips(self.nodes.indexer.list())
         if ips != self._node_ips:
             self._node_ips = ips
+            service: Service
             for service in self.services.indexer.list():
-                if (service.get("spec") or {}).get("type") == "LoadBalancer":
+                if service.spec is not None and service.spec.type == "LoadBalancer":
                     self.enqueue(service)
 
-    def on_node_update(self, old: Obj, new: Obj) -> None:
+    def on_node_update(self, old: Node, new: Node) -> None:
         self.on_node(new)
 
     async def run(self, workers: int = 2) -> None:
@@ -101,36 +107,36 @@ class ServiceController:
 
     async def sync(self, key: str) -> None:
         namespace, _, name = key.partition("/")
-        service = self.services.indexer.get(key)
-        if not wants_load_balancer(service):
+        service: Service | None = self.services.indexer.get(key)
+        if service is None or not wants_load_balancer(service):
             await self.provider.delete(namespace, name)
             if service is not None:
                 await self._release(service)
             return
-        assert service is not None
-        if FINALIZER not in (service["metadata"].get("finalizers") or []):
-            service = await self.client.patch(SERVICES, name, {"metadata": {
-                "finalizers": [*(service["metadata"].get("finalizers") or []), FINALIZER],
-                "resourceVersion": service["metadata"]["resourceVersion"]}}, namespace=namespace)
+        if FINALIZER not in (service.metadata.finalizers or []):
+            service = deep_copy(service)
+            service.metadata.finalizers = [*(service.metadata.finalizers or []), FINALIZER]
+            service = await self.client.update_object(service)
         ips = await self.provider.ensure(service, backends_for(service, self._node_ips))
-        ingress = [{"ip": ip} for ip in ips]
-        if ((service.get("status") or {}).get("loadBalancer") or {}).get("ingress") != ingress:
-            await self.client.patch(SERVICES, name, {"status": {"loadBalancer": {"ingress": ingress}}},
-                                    namespace=namespace, subresource="status")
+        ingress = [LoadBalancerIngress(ip=ip) for ip in ips]
+        if ingress_of(service) != ingress:
+            await self._write_ingress(service, ingress)
             log.info("load balancer ingress service=%s ips=%s", key, ",".join(ips))
 
-    async def _release(self, service: Obj) -> None:
+    async def _write_ingress(self, service: Service, ingress: list[LoadBalancerIngress]) -> Service:
+        changed = deep_copy(service)
+        changed.status = changed.status or ServiceStatus()
+        changed.status.load_balancer = LoadBalancerStatus(ingress=ingress or None)
+        return Service.from_dict(await self.client.update_status(SERVICES, changed))
+
+    async def _release(self, service: Service) -> None:
         """No load balancer any more: clear the ingress, then drop our finalizer."""
-        meta = service["metadata"]
-        namespace, name = meta["namespace"], meta["name"]
         try:
-            if ((service.get("status") or {}).get("loadBalancer") or {}).get("ingress"):
-                service = await self.client.patch(SERVICES, name, {"status": {"loadBalancer": {}}},
-                                                  namespace=namespace, subresource="status")
-            finalizers = service["metadata"].get("finalizers") or []
-            if FINALIZER in finalizers:
-                await self.client.patch(SERVICES, name, {"metadata": {
-                    "finalizers": [f for f in finalizers if f != FINALIZER],
-                    "resourceVersion": service["metadata"]["resourceVersion"]}}, namespace=namespace)
+            if ingress_of(service):
+                service = await self._write_ingress(service, [])
+            if FINALIZER in (service.metadata.finalizers or []):
+                service = deep_copy(service)
+                service.metadata.finalizers = [f for f in service.metadata.finalizers or [] if f != FINALIZER]
+                await self.client.update_object(service)
         except NotFound:
             pass

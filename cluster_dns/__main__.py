@@ -15,39 +15,32 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 import sys
 
 from cluster_dns.server import DNSServer, Records, build_records, upstream_resolvers
-from tinykube.api.resources import INDEX, ResourceInfo
-from tinykube.client import RESTClient, SharedInformer, load_kubeconfig
+from tinykube.api.resources import ENDPOINTS, SERVICES
+from tinykube.client import RESTClient, SharedInformer
+from tinykube.component import add_client_flags, client_config_from_flags, component_parser, run_until_signalled
 
 log = logging.getLogger("cluster_dns")
 
-SERVICES: ResourceInfo = INDEX.by_name("services")  # type: ignore[assignment]
-ENDPOINTS: ResourceInfo = INDEX.by_name("endpoints")  # type: ignore[assignment]
-
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m cluster_dns", description=__doc__.splitlines()[0])
-    parser.add_argument("--kubeconfig", default=None)
+    parser = component_parser("python -m cluster_dns", __doc__)
+    add_client_flags(parser)
     parser.add_argument("--bind-address", default="0.0.0.0")
     parser.add_argument("--port", type=int, default=53)
     parser.add_argument("--ready-port", type=int, default=8181)
     parser.add_argument("--cluster-domain", default="cluster.local")
     parser.add_argument("--upstream", action="append", default=None,
                         help="a resolver for names outside the cluster (default: /etc/resolv.conf's)")
-    parser.add_argument("-v", "--v", type=int, default=2)
     return parser
 
 
-async def run(args: argparse.Namespace) -> int:
-    config = load_kubeconfig(args.kubeconfig)
-    config.user_agent = "tinykube-cluster-dns"
-    client = RESTClient(config)
-    services = SharedInformer(client, SERVICES, indexers={})
-    endpoints = SharedInformer(client, ENDPOINTS, indexers={})
-    upstreams = args.upstream or [u for u in upstream_resolvers() if u != args.bind_address]
+async def run(args: argparse.Namespace, upstreams: list[str], stopping: asyncio.Event) -> int:
+    client = RESTClient(client_config_from_flags(args, "tinykube-cluster-dns"))
+    services = SharedInformer(client, SERVICES, indexers={}, typed=True)
+    endpoints = SharedInformer(client, ENDPOINTS, indexers={}, typed=True)
     server = DNSServer(Records(args.cluster_domain), upstreams)
 
     def rebuild(_: object = None) -> None:
@@ -71,12 +64,8 @@ async def run(args: argparse.Namespace) -> int:
     ready_server = await asyncio.start_server(ready, args.bind_address, args.ready_port)
     log.info("serving DNS address=%s port=%d domain=%s upstreams=%s", args.bind_address, args.port,
              args.cluster_domain, ",".join(upstreams) or "none")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
     try:
-        await stop.wait()
+        await stopping.wait()
     finally:
         for listener in listeners:
             listener.close()
@@ -89,10 +78,8 @@ async def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.v >= 2 else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    return asyncio.run(run(args))
+    upstreams = args.upstream or [u for u in upstream_resolvers() if u != args.bind_address]
+    return run_until_signalled(lambda stopping: run(args, upstreams, stopping), verbosity=args.v)
 
 
 if __name__ == "__main__":

@@ -32,9 +32,10 @@ from typing import Any
 
 from dnslib import QTYPE, RCODE, RR, SRV, A, DNSRecord
 
+from tinykube.api.core import Endpoints, Service, ServiceSpec
+
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 TTL = 5  # seconds: short, so a changed Service is seen soon
 
 
@@ -49,40 +50,41 @@ class Records:
         return name in self.a or name in self.srv
 
 
-def build_records(services: Iterable[Obj], endpoints: Iterable[Obj], domain: str = "cluster.local") -> Records:
+def build_records(services: Iterable[Service], endpoints: Iterable[Endpoints],
+                  domain: str = "cluster.local") -> Records:
     records = Records(domain)
-    by_key = {(e["metadata"]["namespace"], e["metadata"]["name"]): e for e in endpoints}
+    by_key = {(e.metadata.namespace, e.metadata.name): e for e in endpoints}
     for service in services:
-        meta, spec = service["metadata"], service.get("spec") or {}
-        base = f"{meta['name']}.{meta['namespace']}.svc.{domain}"
-        subsets = (by_key.get((meta["namespace"], meta["name"])) or {}).get("subsets") or []
-        ready = [(address, subset) for subset in subsets for address in subset.get("addresses") or []]
-        headless = spec.get("clusterIP") == "None"
-        if spec.get("type") == "ExternalName":
+        meta, spec = service.metadata, service.spec or ServiceSpec()
+        base = f"{meta.name}.{meta.namespace}.svc.{domain}"
+        found = by_key.get((meta.namespace, meta.name))
+        ready = [(address, subset) for subset in (found.subsets if found else None) or []
+                 for address in subset.addresses or []]
+        headless = spec.cluster_ip == "None"
+        if spec.type == "ExternalName":
             continue  # CNAMEs are not served
         if headless:
-            records.a[base] = sorted({address["ip"] for address, _ in ready})
-        elif spec.get("clusterIP"):
-            records.a[base] = [spec["clusterIP"]]
+            records.a[base] = sorted({address.ip for address, _ in ready})
+        elif spec.cluster_ip:
+            records.a[base] = [spec.cluster_ip]
         for address, _ in ready:
-            if address.get("hostname"):
-                records.a.setdefault(f"{address['hostname']}.{base}", []).append(address["ip"])
-        for port in spec.get("ports") or []:
-            if not port.get("name"):
+            if address.hostname:
+                records.a.setdefault(f"{address.hostname}.{base}", []).append(address.ip)
+        for port in spec.ports or []:
+            if not port.name:
                 continue
-            name = f"_{port['name']}._{(port.get('protocol') or 'TCP').lower()}.{base}"
+            name = f"_{port.name}._{(port.protocol or 'TCP').lower()}.{base}"
             if headless:
                 targets = []
                 for address, subset in ready:
-                    number = next((p["port"] for p in subset.get("ports") or [] if p.get("name") == port["name"]),
-                                  None)
+                    number = next((p.port for p in subset.ports or [] if p.name == port.name), None)
                     if number is not None:
-                        host = address.get("hostname") or address["ip"].replace(".", "-")
-                        targets.append((int(number), f"{host}.{base}"))
-                        records.a.setdefault(f"{host}.{base}", [address["ip"]])
+                        host = address.hostname or address.ip.replace(".", "-")
+                        targets.append((number, f"{host}.{base}"))
+                        records.a.setdefault(f"{host}.{base}", [address.ip])
                 records.srv[name] = sorted(targets)
             else:
-                records.srv[name] = [(int(port["port"]), base)]
+                records.srv[name] = [(port.port, base)]
     return records
 
 

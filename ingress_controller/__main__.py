@@ -18,28 +18,22 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 import sys
-from typing import Any
 
 from ingress_controller.proxy import CertificateStore, IngressProxy
 from ingress_controller.routes import CONTROLLER_NAME, DEFAULT_CLASS_ANNOTATION, RoutingTable, build_table, ours
-from tinykube.api.resources import INDEX, ResourceInfo
-from tinykube.client import NotFound, RESTClient, SharedInformer, load_kubeconfig
+from tinykube.api.core import Secret, Service, ServiceStatus
+from tinykube.api.other import Ingress, IngressClass, IngressStatus
+from tinykube.api.resources import ENDPOINTS, INGRESS_CLASSES, INGRESSES, SECRETS, SERVICES
+from tinykube.client import ClientError, NotFound, RESTClient, SharedInformer
+from tinykube.component import add_client_flags, client_config_from_flags, component_parser, run_until_signalled
 
 log = logging.getLogger("ingress_controller")
 
-Obj = dict[str, Any]
-INGRESSES: ResourceInfo = INDEX.by_name("ingresses")  # type: ignore[assignment]
-INGRESS_CLASSES: ResourceInfo = INDEX.by_name("ingressclasses")  # type: ignore[assignment]
-SERVICES: ResourceInfo = INDEX.by_name("services")  # type: ignore[assignment]
-ENDPOINTS: ResourceInfo = INDEX.by_name("endpoints")  # type: ignore[assignment]
-SECRETS: ResourceInfo = INDEX.by_name("secrets")  # type: ignore[assignment]
-
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m ingress_controller", description=__doc__.splitlines()[0])
-    parser.add_argument("--kubeconfig", default=None)
+    parser = component_parser("python -m ingress_controller", __doc__)
+    add_client_flags(parser)
     parser.add_argument("--ingress-class", default="tinykube")
     parser.add_argument("--watch-ingress-without-class", action="store_true",
                         help="also serve Ingresses that name no class (as if our class were the default)")
@@ -47,7 +41,6 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--http-port", type=int, default=80)
     parser.add_argument("--https-port", type=int, default=443)
     parser.add_argument("--health-port", type=int, default=10254)
-    parser.add_argument("-v", "--v", type=int, default=2)
     return parser
 
 
@@ -56,7 +49,7 @@ class Controller:
         self.client = client
         self.args = args
         self.table = RoutingTable()
-        self.informers = {info.plural: SharedInformer(client, info, indexers={})
+        self.informers = {info.plural: SharedInformer(client, info, indexers={}, typed=True)
                           for info in (INGRESSES, INGRESS_CLASSES, SERVICES, ENDPOINTS, SECRETS)}
         self._changed = asyncio.Event()
         for informer in self.informers.values():
@@ -72,13 +65,13 @@ class Controller:
     def is_default(self) -> bool:
         if self.args.watch_ingress_without_class:
             return True
-        ours_class = self.informers["ingressclasses"].indexer.get(self.args.ingress_class)
-        return bool(ours_class and (ours_class.get("spec") or {}).get("controller") == CONTROLLER_NAME
-                    and ((ours_class["metadata"].get("annotations") or {}).get(DEFAULT_CLASS_ANNOTATION) == "true"))
+        ours_class: IngressClass | None = self.informers["ingressclasses"].indexer.get(self.args.ingress_class)
+        return bool(ours_class and ours_class.spec and ours_class.spec.controller == CONTROLLER_NAME
+                    and (ours_class.metadata.annotations or {}).get(DEFAULT_CLASS_ANNOTATION) == "true")
 
-    def secret(self, namespace: str, name: str) -> Obj | None:
-        found = self.informers["secrets"].indexer.get(f"{namespace}/{name}")
-        return found if found and found.get("type") == "kubernetes.io/tls" else None
+    def secret(self, namespace: str, name: str) -> Secret | None:
+        found: Secret | None = self.informers["secrets"].indexer.get(f"{namespace}/{name}")
+        return found if found and found.type == "kubernetes.io/tls" else None
 
     async def run(self) -> None:
         for informer in self.informers.values():
@@ -102,24 +95,32 @@ class Controller:
     async def publish_status(self) -> None:
         if not self.args.publish_service:
             return
-        published = self.informers["services"].indexer.get(self.args.publish_service)
-        ingress = (((published or {}).get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
+        published: Service | None = self.informers["services"].indexer.get(self.args.publish_service)
+        ingress = load_balancer_ingress(published.status if published else None)
+        item: Ingress
         for item in self.informers["ingresses"].indexer.list():
             if not ours(item, self.args.ingress_class, self.is_default()):
                 continue
-            if (((item.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []) == ingress:
+            if load_balancer_ingress(item.status) == ingress:
                 continue
             try:
-                await self.client.patch(INGRESSES, item["metadata"]["name"], {"status": {"loadBalancer": {
-                    "ingress": ingress}}}, namespace=item["metadata"]["namespace"], subresource="status")
+                await self.client.patch(INGRESSES, item.metadata.name or "", {"status": {"loadBalancer": {
+                    "ingress": ingress}}}, namespace=item.metadata.namespace, subresource="status")
             except NotFound:
                 pass
+            except ClientError as err:  # the next change retries
+                log.warning("cannot publish the ingress status ingress=%s/%s err=%s", item.metadata.namespace,
+                            item.metadata.name, err)
+
+
+def load_balancer_ingress(status: ServiceStatus | IngressStatus | None) -> list[dict[str, object]]:
+    """`status.loadBalancer.ingress` of a Service or an Ingress, in its wire form."""
+    balancer = status.load_balancer if status else None
+    return [entry.to_dict() for entry in (balancer.ingress if balancer else None) or []]
 
 
 async def run(args: argparse.Namespace) -> int:
-    config = load_kubeconfig(args.kubeconfig)
-    config.user_agent = "tinykube-ingress-controller"
-    client = RESTClient(config)
+    client = RESTClient(client_config_from_flags(args, "tinykube-ingress-controller"))
     controller = Controller(client, args)
     proxy = IngressProxy(lambda: controller.table)
     certificates = CertificateStore(controller.secret, lambda: controller.table)
@@ -138,27 +139,18 @@ async def run(args: argparse.Namespace) -> int:
         await asyncio.start_server(health, "0.0.0.0", args.health_port),
     ]
     log.info("serving http=%d https=%d class=%s", args.http_port, args.https_port, args.ingress_class)
-    task = asyncio.create_task(controller.run())
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
     try:
-        await stop.wait()
+        await controller.run()
     finally:
         for server in servers:
             server.close()
-        task.cancel()
         await client.aclose()
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.v >= 2 else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    return asyncio.run(run(args))
+    return run_until_signalled(lambda _stopping: run(args), verbosity=args.v)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ import ssl
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -31,10 +30,10 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from ingress_controller.routes import RoutingTable
+from tinykube.api.core import Secret
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 MAX_HEAD_BYTES = 64 * 1024
 REASONS = {404: "Not Found", 400: "Bad Request", 502: "Bad Gateway", 503: "Service Unavailable"}
 
@@ -117,7 +116,7 @@ class IngressProxy:
 class CertificateStore:
     """SSL contexts per TLS Secret (rebuilt when the Secret changes), and a fallback."""
 
-    def __init__(self, secret: Callable[[str, str], Obj | None], table: Callable[[], RoutingTable]) -> None:
+    def __init__(self, secret: Callable[[str, str], Secret | None], table: Callable[[], RoutingTable]) -> None:
         self.secret = secret
         self.table = table
         self.directory = Path(tempfile.mkdtemp(prefix="ingress-certs-"))
@@ -136,9 +135,10 @@ class CertificateStore:
         if secret is None:
             connection.context = self.fallback
             return
-        key = (secret["metadata"]["namespace"], secret["metadata"]["name"], secret["metadata"].get("resourceVersion", ""))
+        meta = secret.metadata
+        key = (meta.namespace or "", meta.name or "", meta.resource_version or "")
         if key not in self._contexts:
-            data = secret.get("data") or {}
+            data = secret.data or {}
             try:
                 self._contexts[key] = self._context_from(base64.b64decode(data["tls.crt"]),
                                                          base64.b64decode(data["tls.key"]), "-".join(key))

@@ -26,7 +26,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-Obj = dict[str, Any]
+from tinykube.api.core import Endpoints, Service
+from tinykube.api.other import Ingress, IngressBackend, IngressSpec, ServiceBackendPort
+
 CONTROLLER_NAME = "tinykube.io/ingress-controller"
 DEFAULT_CLASS_ANNOTATION = "ingressclass.kubernetes.io/is-default-class"
 
@@ -93,74 +95,70 @@ def path_matches(route: Route, path: str) -> bool:
     return prefix == "" or path == prefix or path.startswith(prefix + "/")
 
 
-def ingress_class_of(ingress: Obj) -> str | None:
-    return ((ingress.get("spec") or {}).get("ingressClassName")
-            or ((ingress.get("metadata") or {}).get("annotations") or {}).get("kubernetes.io/ingress.class"))
+def ingress_class_of(ingress: Ingress) -> str | None:
+    return ((ingress.spec.ingress_class_name if ingress.spec else None)
+            or (ingress.metadata.annotations or {}).get("kubernetes.io/ingress.class"))
 
 
-def ours(ingress: Obj, class_name: str, is_default: bool) -> bool:
+def ours(ingress: Ingress, class_name: str, is_default: bool) -> bool:
     """An Ingress is this controller's if it names our class, or names none and we are default."""
     named = ingress_class_of(ingress)
     return named == class_name or (named is None and is_default)
 
 
-def build_table(ingresses: Iterable[Obj], services: Iterable[Obj], endpoints: Iterable[Obj],
+def build_table(ingresses: Iterable[Ingress], services: Iterable[Service], endpoints: Iterable[Endpoints],
                 class_name: str, is_default: bool) -> RoutingTable:
-    services_by_key = {(s["metadata"]["namespace"], s["metadata"]["name"]): s for s in services}
-    endpoints_by_key = {(e["metadata"]["namespace"], e["metadata"]["name"]): e for e in endpoints}
+    services_by_key = {(s.metadata.namespace, s.metadata.name): s for s in services}
+    endpoints_by_key = {(e.metadata.namespace, e.metadata.name): e for e in endpoints}
     table = RoutingTable()
 
-    def backend_key(namespace: str, backend: Obj) -> str | None:
-        service_ref = backend.get("service") or {}
-        name = service_ref.get("name")
-        port = service_ref.get("port") or {}
-        if not name:
+    def backend_key(namespace: str, backend: IngressBackend) -> str | None:
+        if backend.service is None or not backend.service.name:
             return None
-        key = f"{namespace}/{name}:{port.get('number') or port.get('name')}"
+        name, port = backend.service.name, backend.service.port or ServiceBackendPort()
+        key = f"{namespace}/{name}:{port.number or port.name}"
         if key not in table.backends:
             table.backends[key] = Backend(key, ready_endpoints(services_by_key.get((namespace, name)),
                                                                endpoints_by_key.get((namespace, name)), port))
         return key
 
-    for ingress in sorted(ingresses, key=lambda i: (i["metadata"].get("creationTimestamp") or "",
-                                                    i["metadata"]["namespace"], i["metadata"]["name"])):
-        if not ours(ingress, class_name, is_default) or ingress["metadata"].get("deletionTimestamp"):
+    for ingress in sorted(ingresses, key=lambda i: (i.metadata.creation_timestamp or "", i.metadata.namespace or "",
+                                                    i.metadata.name or "")):
+        if not ours(ingress, class_name, is_default) or ingress.metadata.deletion_timestamp:
             continue
-        namespace, spec = ingress["metadata"]["namespace"], ingress.get("spec") or {}
-        label = f"{namespace}/{ingress['metadata']['name']}"
-        if spec.get("defaultBackend"):
-            key = backend_key(namespace, spec["defaultBackend"])
+        namespace, spec = ingress.metadata.namespace or "", ingress.spec or IngressSpec()
+        label = f"{namespace}/{ingress.metadata.name}"
+        if spec.default_backend:
+            key = backend_key(namespace, spec.default_backend)
             if key:
                 table.defaults.append(key)
-        for rule in spec.get("rules") or []:
-            for path in ((rule.get("http") or {}).get("paths") or []):
-                key = backend_key(namespace, path.get("backend") or {})
+        for rule in spec.rules or []:
+            for path in rule.http.paths if rule.http else []:
+                key = backend_key(namespace, path.backend)
                 if key is None:
                     continue
-                path_type = "Exact" if path.get("pathType") == "Exact" else "Prefix"
-                table.routes.append(Route((rule.get("host") or "").lower(), path.get("path") or "/", path_type,
-                                          key, label))
-        for tls in spec.get("tls") or []:
-            for host in tls.get("hosts") or []:
-                if tls.get("secretName"):
-                    table.tls.setdefault(host.lower(), (namespace, tls["secretName"]))
+                path_type = "Exact" if path.path_type == "Exact" else "Prefix"
+                table.routes.append(Route((rule.host or "").lower(), path.path or "/", path_type, key, label))
+        for tls in spec.tls or []:
+            for host in tls.hosts or []:
+                if tls.secret_name:
+                    table.tls.setdefault(host.lower(), (namespace, tls.secret_name))
     return table
 
 
-def ready_endpoints(service: Obj | None, endpoints: Obj | None, port: Obj) -> list[tuple[str, int]]:
+def ready_endpoints(service: Service | None, endpoints: Endpoints | None,
+                    port: ServiceBackendPort) -> list[tuple[str, int]]:
     """The ready `ip:targetPort`s behind one Service port (by number or name)."""
     if service is None or endpoints is None:
         return []
-    service_port = next((p for p in (service.get("spec") or {}).get("ports") or []
-                         if (port.get("number") and p.get("port") == port["number"])
-                         or (port.get("name") and p.get("name") == port["name"])), None)
+    service_port = next((p for p in (service.spec.ports if service.spec else None) or []
+                         if (port.number and p.port == port.number) or (port.name and p.name == port.name)), None)
     if service_port is None:
         return []
     found = []
-    for subset in endpoints.get("subsets") or []:
-        number = next((p["port"] for p in subset.get("ports") or []
-                       if (p.get("name") or "") == (service_port.get("name") or "")), None)
+    for subset in endpoints.subsets or []:
+        number = next((p.port for p in subset.ports or [] if (p.name or "") == (service_port.name or "")), None)
         if number is None:
             continue
-        found += [(a["ip"], int(number)) for a in subset.get("addresses") or []]
+        found += [(a.ip, number) for a in subset.addresses or []]
     return sorted(found)

@@ -17,22 +17,21 @@ import argparse
 import asyncio
 import json
 import logging
-import signal
 import socket
 import sys
 import time
 
 from kube_proxy.proxier import Proxier, SyncStats
-from tinykube.client import RESTClient, load_kubeconfig
+from tinykube.client import RESTClient
+from tinykube.component import (
+    add_client_flags,
+    client_config_from_flags,
+    component_parser,
+    duration,
+    run_until_signalled,
+)
 
 log = logging.getLogger("kube_proxy")
-
-
-def parse_duration(text: str) -> float:
-    for unit, factor in (("ms", 0.001), ("s", 1.0), ("m", 60.0)):
-        if text.endswith(unit):
-            return float(text[: -len(unit)]) * factor
-    return float(text)
 
 
 def parse_address(text: str) -> tuple[str, int]:
@@ -43,17 +42,18 @@ def parse_address(text: str) -> tuple[str, int]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m kube_proxy", description=__doc__.splitlines()[0])
-    parser.add_argument("--kubeconfig", default=None)
+    parser = component_parser("python -m kube_proxy", __doc__)
+    add_client_flags(parser)
     parser.add_argument("--hostname-override", default=None, help="this node's name (default: the hostname)")
     parser.add_argument("--proxy-mode", default="iptables", choices=["iptables"])
     parser.add_argument("--cluster-cidr", default="10.244.0.0/16",
                         help="the pod CIDR: traffic to a Service from outside it is masqueraded")
     parser.add_argument("--healthz-bind-address", type=parse_address, default="0.0.0.0:10256")
     parser.add_argument("--metrics-bind-address", type=parse_address, default="0.0.0.0:10249")
-    parser.add_argument("--iptables-min-sync-period", type=parse_duration, default=1.0)
-    parser.add_argument("--iptables-sync-period", type=parse_duration, default=30.0)
-    parser.add_argument("-v", "--v", type=int, default=2)
+    parser.add_argument("--iptables-min-sync-period", type=duration, default=1.0,
+                        help="the least time between two syncs (default 1s)")
+    parser.add_argument("--iptables-sync-period", type=duration, default=30.0,
+                        help="a full sync at least this often (default 30s)")
     return parser
 
 
@@ -113,11 +113,8 @@ async def serve(address: tuple[str, int], answer: dict[str, object]) -> asyncio.
     return await asyncio.start_server(handle, *address)
 
 
-async def run(args: argparse.Namespace) -> int:
-    config = load_kubeconfig(args.kubeconfig)
-    config.user_agent = "tinykube-kube-proxy"
-    node_name = (args.hostname_override or socket.gethostname()).lower()
-    client = RESTClient(config)
+async def run(args: argparse.Namespace, node_name: str) -> int:
+    client = RESTClient(client_config_from_flags(args, "tinykube-kube-proxy"))
     proxier = Proxier(client, node_name, args.cluster_cidr, min_sync_seconds=args.iptables_min_sync_period,
                       sync_seconds=args.iptables_sync_period)
     started = time.time()
@@ -129,15 +126,9 @@ async def run(args: argparse.Namespace) -> int:
     health = await serve(args.healthz_bind_address, {"/healthz": health_answer})
     metric = await serve(args.metrics_bind_address, {"/metrics": lambda: (
         200, "text/plain; version=0.0.4", metrics(proxier.stats))})
-    main = asyncio.current_task()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, lambda: main.cancel() if main else None)
     log.info("kube-proxy starting node=%s mode=%s cluster_cidr=%s", node_name, args.proxy_mode, args.cluster_cidr)
     try:
         await proxier.run()
-    except asyncio.CancelledError:
-        log.info("kube-proxy stopping")
     finally:
         health.close()
         metric.close()
@@ -147,10 +138,8 @@ async def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.v >= 4 else logging.INFO if args.v >= 2 else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    return asyncio.run(run(args))
+    node_name = (args.hostname_override or socket.gethostname()).lower()
+    return run_until_signalled(lambda _stopping: run(args, node_name), verbosity=args.v)
 
 
 if __name__ == "__main__":

@@ -22,14 +22,11 @@ import time
 from dataclasses import dataclass, field
 
 from kube_proxy.rules import JUMPS, build_rules, chains_in, service_ports
-from tinykube.api.resources import INDEX, ResourceInfo
+from tinykube.api.resources import ENDPOINTS, SERVICES
 from tinykube.client import RESTClient, SharedInformer
 from tinykube.system import Runner, run_command
 
 log = logging.getLogger(__name__)
-
-SERVICES: ResourceInfo = INDEX.by_name("services")  # type: ignore[assignment]
-ENDPOINTS: ResourceInfo = INDEX.by_name("endpoints")  # type: ignore[assignment]
 
 
 @dataclass
@@ -63,8 +60,8 @@ class Proxier:
         self.min_sync_seconds = min_sync_seconds
         self.sync_seconds = sync_seconds
         self.stats = SyncStats()
-        self.services = SharedInformer(client, SERVICES, indexers={})
-        self.endpoints = SharedInformer(client, ENDPOINTS, indexers={})
+        self.services = SharedInformer(client, SERVICES, indexers={}, typed=True)
+        self.endpoints = SharedInformer(client, ENDPOINTS, indexers={}, typed=True)
         self._changed = asyncio.Event()
         for informer in (self.services, self.endpoints):
             informer.add_event_handler(on_add=self._on_change, on_update=lambda old, new: self._on_change(new),

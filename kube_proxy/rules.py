@@ -38,9 +38,8 @@ import base64
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
-Obj = dict[str, Any]
+from tinykube.api.core import Endpoints, Service, ServiceSpec
 
 MASQ_MARK = "0x4000/0x4000"
 # Our chains in each table; anything named with these prefixes that a sync does not
@@ -103,42 +102,47 @@ class ServicePort:
                           f"{endpoint.ip}:{endpoint.port}")
 
 
-def service_ports(services: Iterable[Obj], endpoints: Iterable[Obj]) -> list[ServicePort]:
+def service_ports(services: Iterable[Service], endpoints: Iterable[Endpoints]) -> list[ServicePort]:
     """Services and their Endpoints, as ServicePorts (headless and ExternalName left out)."""
-    by_key = {(e["metadata"]["namespace"], e["metadata"]["name"]): e for e in endpoints}
+    by_key = {(e.metadata.namespace, e.metadata.name): e for e in endpoints}
     result = []
     for service in services:
-        meta, spec = service["metadata"], service.get("spec") or {}
-        cluster_ip = spec.get("clusterIP") or ""
-        if spec.get("type") == "ExternalName" or not cluster_ip or cluster_ip == "None":
+        meta, spec = service.metadata, service.spec or ServiceSpec()
+        namespace, name = meta.namespace or "", meta.name or ""
+        cluster_ip = spec.cluster_ip or ""
+        if spec.type == "ExternalName" or not cluster_ip or cluster_ip == "None":
             continue
-        status_ips = [i["ip"] for i in ((service.get("status") or {}).get("loadBalancer") or {}).get("ingress") or []
-                      if i.get("ip")]
+        external = spec.type in ("NodePort", "LoadBalancer")
         affinity = 0
-        if spec.get("sessionAffinity") == "ClientIP":
-            affinity = int((((spec.get("sessionAffinityConfig") or {}).get("clientIP") or {})
-                            .get("timeoutSeconds")) or 10800)
-        for port in spec.get("ports") or []:
-            protocol = port.get("protocol") or "TCP"
+        if spec.session_affinity == "ClientIP":
+            client_ip = spec.session_affinity_config.client_ip if spec.session_affinity_config else None
+            affinity = (client_ip.timeout_seconds if client_ip else None) or 10800
+        found = by_key.get((meta.namespace, meta.name))
+        subsets = (found.subsets if found else None) or []
+        for port in spec.ports or []:
+            protocol = port.protocol or "TCP"
             if protocol not in ("TCP", "UDP"):
                 continue  # SCTP is not supported
-            port_name = port.get("name") or ""
+            port_name = port.name or ""
             ready = []
-            for subset in (by_key.get((meta["namespace"], meta["name"])) or {}).get("subsets") or []:
-                target = next((p for p in subset.get("ports") or []
-                               if (p.get("name") or "") == port_name and (p.get("protocol") or "TCP") == protocol),
-                              None)
-                if target is None:
-                    continue
-                ready += [Endpoint(a["ip"], int(target["port"]), a.get("nodeName") or "")
-                          for a in subset.get("addresses") or []]
+            for subset in subsets:
+                target = next((p for p in subset.ports or []
+                               if (p.name or "") == port_name and (p.protocol or "TCP") == protocol), None)
+                if target is not None:
+                    ready += [Endpoint(a.ip, target.port, a.node_name or "") for a in subset.addresses or []]
             result.append(ServicePort(
-                meta["namespace"], meta["name"], port_name, protocol, cluster_ip, int(port["port"]),
-                int(port.get("nodePort") or 0) if spec.get("type") in ("NodePort", "LoadBalancer") else 0,
-                list(spec.get("externalIPs") or []) + status_ips,
-                spec.get("externalTrafficPolicy") == "Local" and spec.get("type") in ("NodePort", "LoadBalancer"),
+                namespace, name, port_name, protocol, cluster_ip, port.port,
+                (port.node_port or 0) if external else 0,
+                list(spec.external_ips or []) + load_balancer_ips(service),
+                spec.external_traffic_policy == "Local" and external,
                 affinity, sorted(set(ready), key=lambda e: (e.ip, e.port))))
     return sorted(result, key=lambda p: p.key)
+
+
+def load_balancer_ips(service: Service) -> list[str]:
+    """The IPs in the Service's `status.loadBalancer.ingress`."""
+    balancer = service.status.load_balancer if service.status else None
+    return [i.ip for i in (balancer.ingress if balancer else None) or [] if i.ip]
 
 
 def _match(protocol: str, port: int, *, destination: str | None = None) -> list[str]:

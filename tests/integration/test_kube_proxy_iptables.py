@@ -7,14 +7,15 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from kube_proxy.proxier import Proxier
-
-Obj = dict[str, Any]
+from tinykube.api.core import Endpoints, Service
+from tinykube.api.registry import deep_copy
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("iptables-restore") is None,
                                 reason="needs root and iptables to make a network namespace")
@@ -22,9 +23,17 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("iptables-rest
 
 @pytest.fixture
 def netns() -> Iterator[int]:
-    """A process holding a fresh network namespace; its pid names the namespace."""
+    """A process holding a fresh network namespace; its pid names the namespace.
+
+    Yielded only once the holder is in its new namespace: before `unshare` has made
+    it, /proc/<pid>/ns/net is still this machine's, and a sync would change the
+    host's iptables."""
     holder = subprocess.Popen(["unshare", "--net", "sleep", "600"])
     try:
+        deadline = time.monotonic() + 10
+        while os.readlink(f"/proc/{holder.pid}/ns/net") == os.readlink("/proc/self/ns/net"):
+            assert time.monotonic() < deadline, "unshare --net made no namespace"
+            time.sleep(0.01)
         yield holder.pid
     finally:
         holder.kill()
@@ -44,15 +53,17 @@ def save(pid: int) -> str:
                           capture_output=True, check=True).stdout
 
 
-SERVICE: Obj = {"metadata": {"name": "web", "namespace": "demo", "resourceVersion": "1"},
-                "spec": {"type": "NodePort", "clusterIP": "10.96.0.50", "sessionAffinity": "ClientIP",
-                         "ports": [{"name": "http", "port": 80, "targetPort": 8080, "nodePort": 30080}]}}
-EMPTY: Obj = {"metadata": {"name": "idle", "namespace": "demo", "resourceVersion": "1"},
-              "spec": {"type": "ClusterIP", "clusterIP": "10.96.0.51", "ports": [{"port": 53, "protocol": "UDP"}]}}
-ENDPOINTS: Obj = {"metadata": {"name": "web", "namespace": "demo", "resourceVersion": "1"},
-                  "subsets": [{"ports": [{"name": "http", "port": 8080}],
-                               "addresses": [{"ip": "10.244.0.2", "nodeName": "node-1"},
-                                             {"ip": "10.244.1.2", "nodeName": "node-2"}]}]}
+SERVICE = Service.from_dict({
+    "metadata": {"name": "web", "namespace": "demo", "resourceVersion": "1"},
+    "spec": {"type": "NodePort", "clusterIP": "10.96.0.50", "sessionAffinity": "ClientIP",
+             "ports": [{"name": "http", "port": 80, "targetPort": 8080, "nodePort": 30080}]}})
+EMPTY = Service.from_dict({
+    "metadata": {"name": "idle", "namespace": "demo", "resourceVersion": "1"},
+    "spec": {"type": "ClusterIP", "clusterIP": "10.96.0.51", "ports": [{"port": 53, "protocol": "UDP"}]}})
+ENDPOINTS = Endpoints.from_dict({
+    "metadata": {"name": "web", "namespace": "demo", "resourceVersion": "1"},
+    "subsets": [{"ports": [{"name": "http", "port": 8080}],
+                 "addresses": [{"ip": "10.244.0.2", "nodeName": "node-1"}, {"ip": "10.244.1.2", "nodeName": "node-2"}]}]})
 
 
 async def test_syncs_apply_atomically_stay_idempotent_and_clean_up(netns: int) -> None:
@@ -87,8 +98,9 @@ async def test_a_rejected_rule_set_fails_the_sync_and_keeps_the_old_rules(netns:
     proxier.endpoints.indexer.add(ENDPOINTS)
     assert await proxier.sync()
     before = save(netns)
-    broken: Obj = {**SERVICE, "metadata": {**SERVICE["metadata"], "name": "broken"},
-                   "spec": {**SERVICE["spec"], "clusterIP": "not-an-ip"}}
+    broken = deep_copy(SERVICE)
+    assert broken.spec is not None
+    broken.metadata.name, broken.spec.cluster_ip = "broken", "not-an-ip"
     proxier.services.indexer.add(broken)
     assert not await proxier.sync()
     assert proxier.stats.failures == 1

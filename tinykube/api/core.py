@@ -511,6 +511,14 @@ class ServicePort(KubeModel):
     node_port: int | None = None
 
 
+class ClientIPConfig(KubeModel):
+    timeout_seconds: int | None = None
+
+
+class SessionAffinityConfig(KubeModel):
+    client_ip: ClientIPConfig | None = Field(None, alias="clientIP")
+
+
 class ServiceSpec(KubeModel):
     type: str | None = None
     selector: dict[str, str] | None = None
@@ -520,6 +528,7 @@ class ServiceSpec(KubeModel):
     external_ips: list[str] | None = Field(None, alias="externalIPs")
     external_name: str | None = None
     session_affinity: str | None = None
+    session_affinity_config: SessionAffinityConfig | None = None
     external_traffic_policy: str | None = None
     internal_traffic_policy: str | None = None
     health_check_node_port: int | None = None

@@ -3,71 +3,55 @@
 from __future__ import annotations
 
 import asyncio
-import copy
-from typing import Any
 
+from cloud_controller_manager.fake_provider import FakeProvider
 from cloud_controller_manager.lbproxy import Balancer, parse_listen
 from cloud_controller_manager.provider import Backend, config_hash, proxy_args
 from cloud_controller_manager.service_controller import FINALIZER, ServiceController, ready_node_ips
-
-Obj = dict[str, Any]
-
-
-class FakeCloud:
-    def __init__(self) -> None:
-        self.balancers: dict[str, list[Backend]] = {}
-
-    async def ensure(self, service: Obj, backends: list[Backend]) -> list[str]:
-        self.balancers[f"{service['metadata']['namespace']}/{service['metadata']['name']}"] = backends
-        return ["172.18.0.200"]
-
-    async def delete(self, namespace: str, name: str) -> None:
-        self.balancers.pop(f"{namespace}/{name}", None)
-
-    async def list(self) -> set[str]:
-        return set(self.balancers)
+from tinykube.api.core import (
+    LoadBalancerStatus,
+    Node,
+    NodeAddress,
+    NodeCondition,
+    NodeSpec,
+    NodeStatus,
+    Service,
+    ServicePort,
+    ServiceSpec,
+)
+from tinykube.api.meta import ObjectMeta
+from tinykube.api.registry import deep_copy
+from tinykube.testing.fake_client import FakeClient
 
 
-class FakeClient:
-    def __init__(self, controller_ref: list[ServiceController]) -> None:
-        self.patches: list[tuple[str, Obj, str | None]] = []
-        self.ref = controller_ref
-
-    async def patch(self, info: Any, name: str, body: Obj, *, namespace: str | None = None,
-                    subresource: str | None = None, **_: Any) -> Obj:
-        self.patches.append((name, body, subresource))
-        current = copy.deepcopy(self.ref[0].services.indexer.get(f"{namespace}/{name}"))
-        if "metadata" in body:
-            current["metadata"]["finalizers"] = body["metadata"]["finalizers"]
-        if "status" in body:
-            current["status"] = body["status"]
-        current["metadata"]["resourceVersion"] = str(int(current["metadata"]["resourceVersion"]) + 1)
-        self.ref[0].services.indexer.update(current)
-        return current
+def node(name: str, ip: str, ready: bool = True, unschedulable: bool = False) -> Node:
+    return Node(metadata=ObjectMeta(name=name, resource_version="1"), spec=NodeSpec(unschedulable=unschedulable),
+                status=NodeStatus(addresses=[NodeAddress(type="InternalIP", address=ip)],
+                                  conditions=[NodeCondition(type="Ready", status="True" if ready else "False")]))
 
 
-def node(name: str, ip: str, ready: bool = True, unschedulable: bool = False) -> Obj:
-    return {"metadata": {"name": name, "resourceVersion": "1"}, "spec": {"unschedulable": unschedulable},
-            "status": {"addresses": [{"type": "InternalIP", "address": ip}],
-                       "conditions": [{"type": "Ready", "status": "True" if ready else "False"}]}}
+def service(type_: str = "LoadBalancer") -> Service:
+    return Service(metadata=ObjectMeta(name="web", namespace="shop", resource_version="1"),
+                   spec=ServiceSpec(type=type_, ports=[ServicePort(port=80, protocol="TCP", node_port=31080)]))
 
 
-def service(type_: str = "LoadBalancer") -> Obj:
-    return {"metadata": {"name": "web", "namespace": "shop", "resourceVersion": "1"},
-            "spec": {"type": type_, "ports": [{"port": 80, "protocol": "TCP", "nodePort": 31080}]}}
-
-
-def controller(nodes: list[Obj], services: list[Obj]) -> tuple[ServiceController, FakeCloud, FakeClient]:
-    ref: list[ServiceController] = []
-    client, cloud = FakeClient(ref), FakeCloud()
+def controller(nodes: list[Node], services: list[Service]) -> tuple[ServiceController, FakeProvider, FakeClient]:
+    client, cloud = FakeClient(), FakeProvider()
     made = ServiceController(client, cloud)  # type: ignore[arg-type]
-    ref.append(made)
     for n in nodes:
         made.nodes.indexer.add(n)
     for s in services:
+        client.seed("services", s)
         made.services.indexer.add(s)
     made._node_ips = ready_node_ips(nodes)
     return made, cloud, client
+
+
+def observe(ctrl: ServiceController, client: FakeClient) -> Service:
+    """What the informer would see next: the Service as the API server now has it."""
+    live = Service.from_dict(client.objects[("services", "shop", "web")])
+    ctrl.services.indexer.update(live)
+    return live
 
 
 def test_only_ready_schedulable_nodes_take_load_balancer_traffic() -> None:
@@ -79,23 +63,26 @@ async def test_a_load_balancer_service_gets_a_finalizer_a_balancer_and_its_ingre
     ctrl, cloud, client = controller([node("a", "172.18.0.2"), node("b", "172.18.0.3")], [service()])
     await ctrl.sync("shop/web")
     assert cloud.balancers["shop/web"] == [Backend(80, "TCP", 31080, ("172.18.0.2", "172.18.0.3"))]
-    live = ctrl.services.indexer.get("shop/web")
-    assert FINALIZER in live["metadata"]["finalizers"]
-    assert live["status"]["loadBalancer"]["ingress"] == [{"ip": "172.18.0.200"}]
+    live = observe(ctrl, client)
+    assert FINALIZER in (live.metadata.finalizers or [])
+    assert live.to_dict()["status"]["loadBalancer"]["ingress"] == [{"ip": "172.18.0.200"}]
     await ctrl.sync("shop/web")
-    assert len(client.patches) == 2  # nothing more to write
+    assert len(client.writes("services")) == 2  # nothing more to write
 
 
 async def test_a_service_that_stops_being_a_load_balancer_loses_it_and_the_finalizer() -> None:
-    ctrl, cloud, _ = controller([node("a", "172.18.0.2")], [service()])
+    ctrl, cloud, client = controller([node("a", "172.18.0.2")], [service()])
     await ctrl.sync("shop/web")
-    changed = copy.deepcopy(ctrl.services.indexer.get("shop/web"))
-    changed["spec"]["type"] = "ClusterIP"
+    changed = deep_copy(observe(ctrl, client))
+    assert changed.spec is not None
+    changed.spec.type = "ClusterIP"
+    client.seed("services", changed)
     ctrl.services.indexer.update(changed)
     await ctrl.sync("shop/web")
-    live = ctrl.services.indexer.get("shop/web")
+    live = observe(ctrl, client)
     assert cloud.balancers == {}
-    assert FINALIZER not in (live["metadata"].get("finalizers") or []) and live["status"]["loadBalancer"] == {}
+    assert FINALIZER not in (live.metadata.finalizers or [])
+    assert live.status is not None and live.status.load_balancer == LoadBalancerStatus()
 
 
 def test_proxy_arguments_and_config_hash_follow_the_backends() -> None:

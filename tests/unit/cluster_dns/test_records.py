@@ -9,26 +9,36 @@ from typing import Any
 from dnslib import QTYPE, RCODE, RR, A, DNSRecord
 
 from cluster_dns.server import DNSServer, answer, build_records
+from tinykube.api.core import (
+    EndpointAddress,
+    EndpointPort,
+    Endpoints,
+    EndpointSubset,
+    Service,
+    ServicePort,
+    ServiceSpec,
+)
+from tinykube.api.meta import ObjectMeta
 
-Obj = dict[str, Any]
+
+def service(name: str, cluster_ip: str, ports: list[ServicePort] | None = None) -> Service:
+    return Service(metadata=ObjectMeta(name=name, namespace="shop"),
+                   spec=ServiceSpec(cluster_ip=cluster_ip,
+                                    ports=ports or [ServicePort(name="http", port=80, protocol="TCP")]))
 
 
-def service(name: str, cluster_ip: str, ports: list[Obj] | None = None) -> Obj:
-    return {"metadata": {"name": name, "namespace": "shop"},
-            "spec": {"clusterIP": cluster_ip, "ports": ports or [{"name": "http", "port": 80, "protocol": "TCP"}]}}
-
-
-def endpoints(name: str, addresses: list[Obj], not_ready: list[Obj] | None = None) -> Obj:
-    return {"metadata": {"name": name, "namespace": "shop"},
-            "subsets": [{"addresses": addresses, "notReadyAddresses": not_ready or [],
-                         "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}]}
+def endpoints(name: str, addresses: list[EndpointAddress], not_ready: list[EndpointAddress] | None = None) -> Endpoints:
+    return Endpoints(metadata=ObjectMeta(name=name, namespace="shop"),
+                     subsets=[EndpointSubset(addresses=addresses, not_ready_addresses=not_ready or [],
+                                             ports=[EndpointPort(name="http", port=8080, protocol="TCP")])])
 
 
 RECORDS = build_records(
     [service("web", "10.96.0.50"), service("db", "None")],
-    [endpoints("web", [{"ip": "10.244.0.2"}]),
-     endpoints("db", [{"ip": "10.244.0.7", "hostname": "db-0"}, {"ip": "10.244.1.7", "hostname": "db-1"}],
-               not_ready=[{"ip": "10.244.1.9", "hostname": "db-2"}])])
+    [endpoints("web", [EndpointAddress(ip="10.244.0.2")]),
+     endpoints("db", [EndpointAddress(ip="10.244.0.7", hostname="db-0"),
+                      EndpointAddress(ip="10.244.1.7", hostname="db-1")],
+               not_ready=[EndpointAddress(ip="10.244.1.9", hostname="db-2")])])
 
 
 def ask(name: str, qtype: str = "A") -> DNSRecord:

@@ -10,37 +10,54 @@ from typing import Any
 
 from ingress_controller.proxy import CertificateStore, IngressProxy, self_signed
 from ingress_controller.routes import Route, build_table, host_matches, path_matches
-
-Obj = dict[str, Any]
-
-
-def service(name: str, port: int = 80) -> Obj:
-    return {"metadata": {"name": name, "namespace": "shop"},
-            "spec": {"ports": [{"name": "http", "port": port, "targetPort": 8080}]}}
-
-
-def endpoints(name: str, *ips: str, port: int = 8080) -> Obj:
-    return {"metadata": {"name": name, "namespace": "shop"},
-            "subsets": [{"addresses": [{"ip": ip} for ip in ips], "ports": [{"name": "http", "port": port}]}]}
-
-
-def backend(name: str, port: int = 80) -> Obj:
-    return {"service": {"name": name, "port": {"number": port}}}
-
-
-def ingress(name: str, rules: list[Obj], class_name: str | None = "tinykube", **spec: Any) -> Obj:
-    body: Obj = {"rules": rules, **spec}
-    if class_name:
-        body["ingressClassName"] = class_name
-    return {"metadata": {"name": name, "namespace": "shop", "creationTimestamp": f"2026-01-01T00:00:0{len(name)}Z"},
-            "spec": body}
+from tinykube.api.core import (
+    EndpointAddress,
+    EndpointPort,
+    Endpoints,
+    EndpointSubset,
+    Secret,
+    Service,
+    ServicePort,
+    ServiceSpec,
+)
+from tinykube.api.meta import ObjectMeta
+from tinykube.api.other import (
+    HTTPIngressPath,
+    HTTPIngressRuleValue,
+    Ingress,
+    IngressBackend,
+    IngressRule,
+    IngressServiceBackend,
+    IngressSpec,
+    IngressTLS,
+    ServiceBackendPort,
+)
 
 
-def rule(host: str | None, *paths: tuple[str, str, str]) -> Obj:
-    made: Obj = {"http": {"paths": [{"path": p, "pathType": t, "backend": backend(b)} for p, t, b in paths]}}
-    if host:
-        made["host"] = host
-    return made
+def service(name: str, port: int = 80) -> Service:
+    return Service(metadata=ObjectMeta(name=name, namespace="shop"),
+                   spec=ServiceSpec(ports=[ServicePort(name="http", port=port, target_port=8080)]))
+
+
+def endpoints(name: str, *ips: str, port: int = 8080) -> Endpoints:
+    subset = EndpointSubset(addresses=[EndpointAddress(ip=ip) for ip in ips],
+                            ports=[EndpointPort(name="http", port=port)])
+    return Endpoints(metadata=ObjectMeta(name=name, namespace="shop"), subsets=[subset])
+
+
+def backend(name: str, port: int = 80) -> IngressBackend:
+    return IngressBackend(service=IngressServiceBackend(name=name, port=ServiceBackendPort(number=port)))
+
+
+def ingress(name: str, rules: list[IngressRule], class_name: str | None = "tinykube", **spec: Any) -> Ingress:
+    created = f"2026-01-01T00:00:0{len(name)}Z"
+    return Ingress(metadata=ObjectMeta(name=name, namespace="shop", creation_timestamp=created),
+                   spec=IngressSpec(rules=rules, ingress_class_name=class_name, **spec))
+
+
+def rule(host: str | None, *paths: tuple[str, str, str]) -> IngressRule:
+    return IngressRule(host=host, http=HTTPIngressRuleValue(paths=[
+        HTTPIngressPath(path=p, path_type=t, backend=backend(b)) for p, t, b in paths]))
 
 
 SERVICES = [service("a"), service("b"), service("api"), service("fallback")]
@@ -48,7 +65,7 @@ ENDPOINTS = [endpoints("a", "10.244.0.2", "10.244.1.2"), endpoints("b", "10.244.
              endpoints("api", "10.244.1.9"), endpoints("fallback", "10.244.0.9")]
 
 
-def table(*ingresses: Obj, default: bool = False) -> Any:
+def table(*ingresses: Ingress, default: bool = False) -> Any:
     return build_table(ingresses, SERVICES, ENDPOINTS, "tinykube", default)
 
 
@@ -80,7 +97,7 @@ def test_host_rules_longest_path_and_exact_over_prefix() -> None:
 
 
 def test_default_backend_class_selection_and_endpoints() -> None:
-    mine = ingress("mine", [rule("a.example", ("/", "Prefix", "a"))], defaultBackend=backend("fallback"))
+    mine = ingress("mine", [rule("a.example", ("/", "Prefix", "a"))], default_backend=backend("fallback"))
     other = ingress("theirs", [rule("b.example", ("/", "Prefix", "b"))], class_name="nginx")
     classless = ingress("nameless", [rule("c.example", ("/", "Prefix", "b"))], class_name=None)
     routes = table(mine, other, classless)
@@ -93,7 +110,7 @@ def test_default_backend_class_selection_and_endpoints() -> None:
 
 def test_tls_hosts_name_their_secret() -> None:
     routes = table(ingress("secure", [rule("a.example", ("/", "Prefix", "a"))],
-                           tls=[{"hosts": ["a.example"], "secretName": "a-tls"}]))
+                           tls=[IngressTLS(hosts=["a.example"], secret_name="a-tls")]))
     assert routes.tls == {"a.example": ("shop", "a-tls")}
 
 
@@ -113,12 +130,12 @@ async def test_the_proxy_routes_by_host_and_terminates_tls() -> None:
            endpoints("b", "127.0.0.1", port=b_server.sockets[0].getsockname()[1])]
     routes = build_table([ingress("one", [rule("a.example", ("/", "Prefix", "a")),
                                           rule("b.example", ("/api", "Prefix", "b"))],
-                                  tls=[{"hosts": ["a.example"], "secretName": "a-tls"}])],
+                                  tls=[IngressTLS(hosts=["a.example"], secret_name="a-tls")])],
                          SERVICES, eps, "tinykube", False)
     cert, key = self_signed("a.example", ("a.example",))
-    secret = {"metadata": {"name": "a-tls", "namespace": "shop", "resourceVersion": "1"},
-              "type": "kubernetes.io/tls",
-              "data": {"tls.crt": base64.b64encode(cert).decode(), "tls.key": base64.b64encode(key).decode()}}
+    secret = Secret(metadata=ObjectMeta(name="a-tls", namespace="shop", resource_version="1"),
+                    type="kubernetes.io/tls",
+                    data={"tls.crt": base64.b64encode(cert).decode(), "tls.key": base64.b64encode(key).decode()})
     proxy = IngressProxy(lambda: routes)
     store = CertificateStore(lambda ns, name: secret if (ns, name) == ("shop", "a-tls") else None, lambda: routes)
     plain = await asyncio.start_server(lambda r, w: proxy.handle(r, w, "http"), "127.0.0.1", 0)

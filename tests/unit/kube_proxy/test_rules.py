@@ -5,31 +5,44 @@ from __future__ import annotations
 from typing import Any
 
 from kube_proxy.rules import build_rules, chains_in, service_ports
+from tinykube.api.core import (
+    ClientIPConfig,
+    EndpointAddress,
+    EndpointPort,
+    Endpoints,
+    EndpointSubset,
+    LoadBalancerIngress,
+    LoadBalancerStatus,
+    Service,
+    ServicePort,
+    ServiceSpec,
+    ServiceStatus,
+    SessionAffinityConfig,
+)
+from tinykube.api.meta import ObjectMeta
 
-Obj = dict[str, Any]
 CIDR = "10.244.0.0/16"
 
 
-def service(name: str, cluster_ip: str = "10.96.0.50", type_: str = "ClusterIP", **spec: Any) -> Obj:
-    return {"metadata": {"name": name, "namespace": "web"},
-            "spec": {"type": type_, "clusterIP": cluster_ip,
-                     "ports": [{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP",
-                                **({"nodePort": 30080} if type_ != "ClusterIP" else {})}], **spec}}
+def service(name: str, cluster_ip: str = "10.96.0.50", type_: str = "ClusterIP", **spec: Any) -> Service:
+    port = ServicePort(name="http", port=80, target_port=8080, protocol="TCP",
+                       node_port=30080 if type_ != "ClusterIP" else None)
+    return Service(metadata=ObjectMeta(name=name, namespace="web"),
+                   spec=ServiceSpec(type=type_, cluster_ip=cluster_ip, ports=[port], **spec))
 
 
-def endpoints(name: str, ready: list[tuple[str, str]], not_ready: list[str] | None = None) -> Obj:
-    subset: Obj = {"ports": [{"name": "http", "port": 8080, "protocol": "TCP"}]}
-    if ready:
-        subset["addresses"] = [{"ip": ip, "nodeName": node} for ip, node in ready]
-    if not_ready:
-        subset["notReadyAddresses"] = [{"ip": ip} for ip in not_ready]
-    return {"metadata": {"name": name, "namespace": "web"}, "subsets": [subset]}
+def endpoints(name: str, ready: list[tuple[str, str]], not_ready: list[str] | None = None) -> Endpoints:
+    subset = EndpointSubset(ports=[EndpointPort(name="http", port=8080, protocol="TCP")],
+                            addresses=[EndpointAddress(ip=ip, node_name=node) for ip, node in ready] or None,
+                            not_ready_addresses=[EndpointAddress(ip=ip) for ip in not_ready or []] or None)
+    return Endpoints(metadata=ObjectMeta(name=name, namespace="web"), subsets=[subset])
 
 
 THREE = [("10.244.0.2", "node-1"), ("10.244.1.2", "node-2"), ("10.244.1.3", "node-2")]
 
 
-def rules_for(services: list[Obj], eps: list[Obj], node: str = "node-1", existing: tuple[str, ...] = ()) -> list[str]:
+def rules_for(services: list[Service], eps: list[Endpoints], node: str = "node-1",
+              existing: tuple[str, ...] = ()) -> list[str]:
     return build_rules(service_ports(services, eps), node, CIDR, existing).splitlines()
 
 
@@ -58,7 +71,7 @@ def test_a_service_without_ready_endpoints_rejects_at_once() -> None:
 
 def test_node_port_and_load_balancer_ip_go_through_the_external_chain_with_masquerade() -> None:
     lb = service("web", type_="LoadBalancer")
-    lb["status"] = {"loadBalancer": {"ingress": [{"ip": "172.18.0.100"}]}}
+    lb.status = ServiceStatus(load_balancer=LoadBalancerStatus(ingress=[LoadBalancerIngress(ip="172.18.0.100")]))
     lines = rules_for([lb], [endpoints("web", THREE)])
     ext = next(line.split()[-1] for line in lines if line.startswith("-A KUBE-NODEPORTS"))
     assert ext.startswith("KUBE-EXT-")
@@ -68,7 +81,7 @@ def test_node_port_and_load_balancer_ip_go_through_the_external_chain_with_masqu
 
 
 def test_local_traffic_policy_keeps_external_traffic_on_local_endpoints_unmasqueraded() -> None:
-    svc = service("web", type_="NodePort", externalTrafficPolicy="Local")
+    svc = service("web", type_="NodePort", external_traffic_policy="Local")
     on_node1 = rules_for([svc], [endpoints("web", THREE)], node="node-1")
     svl = next(line.split()[-1] for line in on_node1 if line.startswith("-A KUBE-EXT-") and "KUBE-SVL-" in line)
     assert [line.split()[-1] for line in on_node1 if line.startswith(f"-A {svl} ")] != []
@@ -83,7 +96,8 @@ def test_local_traffic_policy_keeps_external_traffic_on_local_endpoints_unmasque
 
 
 def test_client_ip_affinity_checks_recent_clients_before_spreading() -> None:
-    svc = service("web", sessionAffinity="ClientIP", sessionAffinityConfig={"clientIP": {"timeoutSeconds": 60}})
+    svc = service("web", session_affinity="ClientIP",
+                  session_affinity_config=SessionAffinityConfig(client_ip=ClientIPConfig(timeout_seconds=60)))
     lines = rules_for([svc], [endpoints("web", THREE)])
     checks = [line for line in lines if "--rcheck --seconds 60 --reap" in line]
     assert len(checks) == 3
@@ -94,8 +108,8 @@ def test_client_ip_affinity_checks_recent_clients_before_spreading() -> None:
 
 def test_headless_and_external_name_services_get_no_rules() -> None:
     headless = service("db", cluster_ip="None")
-    external = {"metadata": {"name": "ext", "namespace": "web"}, "spec": {"type": "ExternalName",
-                                                                          "externalName": "example.com"}}
+    external = Service(metadata=ObjectMeta(name="ext", namespace="web"),
+                       spec=ServiceSpec(type="ExternalName", external_name="example.com"))
     assert service_ports([headless, external], [endpoints("db", THREE)]) == []
 
 
