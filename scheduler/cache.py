@@ -20,7 +20,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from scheduler.types import NodeInfo, Obj, PodInfo
+from scheduler.types import NodeInfo, PodInfo
+from tinykube.api.core import Node, Pod
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +65,8 @@ class SchedulerCache:
 
     # --- nodes ---------------------------------------------------------------------
 
-    def add_node(self, node: Obj) -> None:
-        name = node["metadata"]["name"]
+    def add_node(self, node: Node) -> None:
+        name = node.metadata.name or ""
         info = self._nodes.get(name)
         if info is None:
             info = self._nodes[name] = NodeInfo(name)
@@ -74,8 +75,8 @@ class SchedulerCache:
 
     update_node = add_node
 
-    def remove_node(self, node: Obj) -> None:
-        name = node["metadata"]["name"]
+    def remove_node(self, node: Node) -> None:
+        name = node.metadata.name or ""
         info = self._nodes.get(name)
         if info is None:
             return
@@ -100,9 +101,9 @@ class SchedulerCache:
         if state is not None and state.assumed:
             self._remove(info.uid)
 
-    def add_pod(self, pod: Obj) -> None:
+    def add_pod(self, pod: Pod) -> None:
         """A bound pod seen by the informer (possibly one we assumed)."""
-        info = PodInfo.from_pod(pod)
+        info = PodInfo(pod)
         if info.uid in self._pods:
             self._remove(info.uid)  # replaces the assumed copy (or a stale one)
         self._node_for(info.node_name).add_pod(info)
@@ -110,8 +111,8 @@ class SchedulerCache:
 
     update_pod = add_pod
 
-    def remove_pod(self, pod: Obj) -> None:
-        uid = (pod.get("metadata") or {}).get("uid") or ""
+    def remove_pod(self, pod: Pod) -> None:
+        uid = pod.metadata.uid or ""
         if uid in self._pods:
             self._remove(uid)
 
