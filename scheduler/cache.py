@@ -6,7 +6,7 @@ before the binding request is even sent, so the next pod's cycle already sees th
 node's resources as used. Then:
 - the binding's pod update arrives from the watch: `add_pod`/`update_pod` confirms
   the assumed pod (replacing it with the server's object);
-- the binding fails: `forget_pod` takes it out again.
+- Reserve, PreBind or Bind fails: `forget_pod` takes it out again (after Unreserve).
 
 Everything is incremental: a NodeInfo's totals change by one pod at a time, and
 nothing is relisted or recounted per scheduling cycle. The cycle itself runs
@@ -96,7 +96,7 @@ class SchedulerCache:
         self._pods[info.uid] = _PodState(info, assumed=True)
 
     def forget_pod(self, info: PodInfo) -> None:
-        """Undo `assume_pod` after a failed binding; a confirmed pod is left alone."""
+        """Undo `assume_pod` after a failed binding cycle; a confirmed pod is left alone."""
         state = self._pods.get(info.uid)
         if state is not None and state.assumed:
             self._remove(info.uid)

@@ -43,7 +43,7 @@ from scheduler.queue import QueuedPodInfo, SchedulingQueue
 from scheduler.runtime import Framework
 from scheduler.types import PodInfo
 from tinykube.api.core import Node, Pod
-from tinykube.api.meta import KubeModel, get_condition, meta_namespace_key, now_rfc3339
+from tinykube.api.meta import KubeObject, get_condition, meta_namespace_key, now_rfc3339
 from tinykube.api.resources import PODS, ResourceInfo
 from tinykube.client.clock import REAL_CLOCK, Clock
 from tinykube.client.errors import ClientError, NotFound
@@ -68,7 +68,7 @@ class SchedulerClient(Protocol):
 
 
 class Recorder(Protocol):
-    def event(self, obj: KubeModel, type: str, reason: str, message: str) -> None: ...
+    def event(self, obj: KubeObject, type: str, reason: str, message: str) -> None: ...
 
 
 class Scheduler:

@@ -15,7 +15,7 @@ from scheduler.scheduler import Scheduler
 from scheduler.types import PodInfo
 from tests.unit.scheduler.builders import make_node, make_pod, pod_dict
 from tinykube.api.core import Node, Pod
-from tinykube.api.meta import KubeModel
+from tinykube.api.meta import KubeObject
 from tinykube.client.clock import FakeClock
 from tinykube.client.errors import Conflict
 from tinykube.testing.fake_client import FakeClient
@@ -25,8 +25,8 @@ class FakeRecorder:
     def __init__(self) -> None:
         self.events: list[tuple[str, str, str, str]] = []
 
-    def event(self, obj: KubeModel, type: str, reason: str, message: str) -> None:
-        self.events.append((obj.metadata.name, str(type), reason, message))  # type: ignore[attr-defined]
+    def event(self, obj: KubeObject, type: str, reason: str, message: str) -> None:
+        self.events.append((obj.metadata.name or "", str(type), reason, message))
 
 
 def bindings(client: FakeClient) -> dict[str, str]:
