@@ -1,5 +1,6 @@
 """One pod's placement decision: filter every node, score the survivors, pick the best.
 
+    PreFilter once                                            (may reject every node)
     feasible = [n for n in nodes if every filter passes]      (first failure wins)
     total(n) = sum over score plugins of weight * normalized_score(n)
     host     = argmax total, ties broken at random
@@ -12,7 +13,7 @@ when no lower-priority victims exist ("Preemption is not helpful for scheduling"
 for nodes a filter rejected as unresolvable, "No preemption victims found for
 incoming pod" for the others).
 
-Pure computation on the cache: no I/O and no awaits, so the cache cannot change
+Pure computation on the cache and the CycleState: no I/O and no awaits, so the cache cannot change
 under a decision.
 
 Kubernetes counterpart: pkg/scheduler/schedule_one.go (schedulePod, findNodesThatFitPod,
@@ -26,8 +27,9 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from scheduler.framework import Code, CycleState, Status
-from scheduler.plugins import Profile
+from scheduler.cycle_state import CycleState
+from scheduler.framework import Code, Status
+from scheduler.runtime import Framework
 from scheduler.types import NodeInfo, PodInfo
 
 NO_NODE_AVAILABLE_MSG = "0/{} nodes are available"
@@ -41,6 +43,10 @@ class ScheduleResult:
     suggested_host: str
     evaluated_nodes: int
     feasible_nodes: int
+
+
+class SchedulingError(Exception):
+    """A plugin failed (an ERROR status, not a "does not fit"): retried with backoff."""
 
 
 @dataclass
@@ -73,32 +79,26 @@ class FitError(Exception):
         return f"{NO_NODE_AVAILABLE_MSG.format(self.num_all_nodes)}: {', '.join(histogram)}."
 
 
-def find_nodes_that_fit(profile: Profile, state: CycleState, pod: PodInfo,
+def find_nodes_that_fit(fwk: Framework, state: CycleState, pod: PodInfo,
                         nodes: Sequence[NodeInfo]) -> tuple[list[NodeInfo], dict[str, Status]]:
+    """PreFilter once, then Filter every node. A PreFilter rejection rejects every
+    node with its status; a PreFilter error raises SchedulingError."""
+    status = fwk.run_pre_filter_plugins(state, pod)
+    if status.is_rejected():
+        return [], {node.name: status for node in nodes}
+    if not status.is_success():
+        raise SchedulingError(f"running PreFilter plugin {status.plugin!r}: {status.message()}")
     feasible: list[NodeInfo] = []
     rejected: dict[str, Status] = {}
-    filters = profile.filters
     for node in nodes:
-        for plugin in filters:
-            status = plugin.filter(state, pod, node)
-            if status.code is not Code.SUCCESS:
-                rejected[node.name] = status
-                break
-        else:
+        status = fwk.run_filter_plugins(state, pod, node)
+        if status.code is Code.SUCCESS:
             feasible.append(node)
+        elif status.is_rejected():
+            rejected[node.name] = status
+        else:
+            raise SchedulingError(f"running Filter plugin {status.plugin!r}: {status.message()}")
     return feasible, rejected
-
-
-def prioritize_nodes(profile: Profile, state: CycleState, pod: PodInfo,
-                     nodes: Sequence[NodeInfo]) -> dict[str, int]:
-    totals = dict.fromkeys((n.name for n in nodes), 0)
-    for weighted in profile.scores:
-        plugin = weighted.plugin
-        scores = {node.name: plugin.score(state, pod, node) for node in nodes}
-        plugin.normalize_scores(state, pod, scores)
-        for name, score in scores.items():
-            totals[name] += score * weighted.weight
-    return totals
 
 
 def select_host(totals: dict[str, int], rng: Callable[[], float] = random.random) -> str:
@@ -115,16 +115,15 @@ def select_host(totals: dict[str, int], rng: Callable[[], float] = random.random
     return best
 
 
-def schedule_pod(profile: Profile, pod: PodInfo, nodes: Sequence[NodeInfo],
+def schedule_pod(fwk: Framework, state: CycleState, pod: PodInfo, nodes: Sequence[NodeInfo],
                  rng: Callable[[], float] = random.random) -> ScheduleResult:
-    """The node for `pod`, or raise FitError."""
+    """The node for `pod`, or raise FitError (no node fits) or SchedulingError."""
     if not nodes:
         raise FitError(pod, 0)
-    state = CycleState()
-    feasible, rejected = find_nodes_that_fit(profile, state, pod, nodes)
+    feasible, rejected = find_nodes_that_fit(fwk, state, pod, nodes)
     if not feasible:
         raise FitError(pod, len(nodes), rejected)
     if len(feasible) == 1:
         return ScheduleResult(feasible[0].name, len(nodes), 1)
-    totals = prioritize_nodes(profile, state, pod, feasible)
+    totals = fwk.run_score_plugins(state, pod, feasible)
     return ScheduleResult(select_host(totals, rng), len(nodes), len(feasible))

@@ -6,7 +6,7 @@ before the binding request is even sent, so the next pod's cycle already sees th
 node's resources as used. Then:
 - the binding's pod update arrives from the watch: `add_pod`/`update_pod` confirms
   the assumed pod (replacing it with the server's object);
-- the binding fails: `forget_pod` takes it out again.
+- Reserve, PreBind or Bind fails: `forget_pod` takes it out again (after Unreserve).
 
 Everything is incremental: a NodeInfo's totals change by one pod at a time, and
 nothing is relisted or recounted per scheduling cycle. The cycle itself runs
@@ -20,7 +20,8 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from scheduler.types import NodeInfo, Obj, PodInfo
+from scheduler.types import NodeInfo, PodInfo
+from tinykube.api.core import Node, Pod
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +65,8 @@ class SchedulerCache:
 
     # --- nodes ---------------------------------------------------------------------
 
-    def add_node(self, node: Obj) -> None:
-        name = node["metadata"]["name"]
+    def add_node(self, node: Node) -> None:
+        name = node.metadata.name or ""
         info = self._nodes.get(name)
         if info is None:
             info = self._nodes[name] = NodeInfo(name)
@@ -74,8 +75,8 @@ class SchedulerCache:
 
     update_node = add_node
 
-    def remove_node(self, node: Obj) -> None:
-        name = node["metadata"]["name"]
+    def remove_node(self, node: Node) -> None:
+        name = node.metadata.name or ""
         info = self._nodes.get(name)
         if info is None:
             return
@@ -95,14 +96,14 @@ class SchedulerCache:
         self._pods[info.uid] = _PodState(info, assumed=True)
 
     def forget_pod(self, info: PodInfo) -> None:
-        """Undo `assume_pod` after a failed binding; a confirmed pod is left alone."""
+        """Undo `assume_pod` after a failed binding cycle; a confirmed pod is left alone."""
         state = self._pods.get(info.uid)
         if state is not None and state.assumed:
             self._remove(info.uid)
 
-    def add_pod(self, pod: Obj) -> None:
+    def add_pod(self, pod: Pod) -> None:
         """A bound pod seen by the informer (possibly one we assumed)."""
-        info = PodInfo.from_pod(pod)
+        info = PodInfo(pod)
         if info.uid in self._pods:
             self._remove(info.uid)  # replaces the assumed copy (or a stale one)
         self._node_for(info.node_name).add_pod(info)
@@ -110,8 +111,8 @@ class SchedulerCache:
 
     update_pod = add_pod
 
-    def remove_pod(self, pod: Obj) -> None:
-        uid = (pod.get("metadata") or {}).get("uid") or ""
+    def remove_pod(self, pod: Pod) -> None:
+        uid = pod.metadata.uid or ""
         if uid in self._pods:
             self._remove(uid)
 

@@ -1,23 +1,35 @@
-"""The scheduling framework: the seams plugins plug into and the status they return.
+"""The scheduling framework's interface: the extension points plugins implement and
+the `Status` they return.
 
-A plugin is a small object with a `name` and one job:
-- a **filter** answers "can this pod run on this node?" with a `Status`;
-- a **score** answers "how good is this node?" with an integer in [0, 100], and may
-  `normalize_scores` across all feasible nodes once every node has been scored.
+One pod goes through the points in this order (the framework runtime,
+`scheduler.runtime.Framework`, calls them):
 
-Plugins never raise for an expected outcome: "does not fit" is a Status with
-reasons (they become the "0/3 nodes are available: ..." message). `CycleState` is a
-scratch dict shared by the plugins during one pod's scheduling cycle.
+    scheduling cycle (one pod at a time, no awaits):
+        PreFilter(pod)            once: compute per-pod data into CycleState, or reject
+        Filter(pod, node)         per node: can the pod run there?
+        Score(pod, node)          per feasible node: how good is it? then normalize_scores
+        Reserve(pod, node)        the node is chosen: claim in-memory state for the pod
+    binding cycle (a task, many in flight):
+        PreBind(pod, node)        API work the binding needs first (e.g. bind volumes)
+        Bind(pod, node)           the first Bind plugin not returning Skip binds the pod
+    on any failure after Reserve: Unreserve(pod, node) of every Reserve plugin, in
+    reverse order, then the pod is forgotten by the cache and requeued.
 
-Kubernetes counterpart: pkg/scheduler/framework/interface.go, .../framework/cycle_state.go
+A plugin is a small object with a `name` that implements one or more of these
+protocols. Plugins never raise for an expected outcome: "does not fit" is a Status
+with reasons (they become the "0/3 nodes are available: ..." message); an API
+failure is an ERROR status.
+
+Kubernetes counterpart: pkg/scheduler/framework/interface.go
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
+from scheduler.cycle_state import CycleState
 from scheduler.types import NodeInfo, PodInfo
 
 MAX_NODE_SCORE = 100
@@ -29,7 +41,7 @@ class Code(IntEnum):
     ERROR = 1
     UNSCHEDULABLE = 2  # might fit after preemption or a cluster change (e.g. Insufficient cpu)
     UNSCHEDULABLE_AND_UNRESOLVABLE = 3  # preemption cannot help (e.g. a taint, a selector)
-    SKIP = 4
+    SKIP = 4  # PreFilter: skip my Filter for this pod; Bind: not mine to bind
 
 
 @dataclass(frozen=True)
@@ -42,6 +54,9 @@ class Status:
 
     def is_success(self) -> bool:
         return self.code is Code.SUCCESS
+
+    def is_skip(self) -> bool:
+        return self.code is Code.SKIP
 
     def is_rejected(self) -> bool:
         return self.code in (Code.UNSCHEDULABLE, Code.UNSCHEDULABLE_AND_UNRESOLVABLE)
@@ -61,17 +76,25 @@ def unresolvable(plugin: str, *reasons: str) -> Status:
     return Status(Code.UNSCHEDULABLE_AND_UNRESOLVABLE, reasons, plugin)
 
 
-@dataclass
-class CycleState:
-    """Per-cycle scratch space, keyed by plugin name. Discarded after the cycle."""
+def skip(plugin: str) -> Status:
+    return Status(Code.SKIP, (), plugin)
 
-    data: dict[str, Any] = field(default_factory=dict)
 
-    def read(self, key: str) -> Any:
-        return self.data.get(key)
+def as_error(plugin: str, err: Exception | str) -> Status:
+    return Status(Code.ERROR, (str(err),), plugin)
 
-    def write(self, key: str, value: Any) -> None:
-        self.data[key] = value
+
+class Plugin(Protocol):
+    name: str
+
+
+@runtime_checkable
+class PreFilterPlugin(Protocol):
+    name: str
+
+    def pre_filter(self, state: CycleState, pod: PodInfo) -> Status:
+        """Once per cycle, before any Filter. Skip: this plugin's Filter is not run."""
+        ...
 
 
 @runtime_checkable
@@ -92,6 +115,34 @@ class ScorePlugin(Protocol):
         ...
 
 
+@runtime_checkable
+class ReservePlugin(Protocol):
+    """Reserve claims in-memory state for the chosen node; Unreserve gives it back
+    and must be idempotent (it also runs for a Reserve that failed or never ran)."""
+
+    name: str
+
+    def reserve(self, state: CycleState, pod: PodInfo, node_name: str) -> Status: ...
+
+    def unreserve(self, state: CycleState, pod: PodInfo, node_name: str) -> None: ...
+
+
+@runtime_checkable
+class PreBindPlugin(Protocol):
+    name: str
+
+    async def pre_bind(self, state: CycleState, pod: PodInfo, node_name: str) -> Status: ...
+
+
+@runtime_checkable
+class BindPlugin(Protocol):
+    name: str
+
+    async def bind(self, state: CycleState, pod: PodInfo, node_name: str) -> Status:
+        """Bind the pod, or Skip to leave it to the next Bind plugin."""
+        ...
+
+
 def default_normalize_score(scores: dict[str, int], reverse: bool = False) -> None:
     """Scale so the highest raw score becomes 100: score * 100 // max (then 100 - that,
     when `reverse`: fewer is better). All zero: 0 each, or 100 each when reversed."""
@@ -106,9 +157,3 @@ class NoNormalize:
 
     def normalize_scores(self, state: CycleState, pod: PodInfo, scores: dict[str, int]) -> None:
         return None
-
-
-@dataclass(frozen=True)
-class WeightedScore:
-    plugin: ScorePlugin
-    weight: int

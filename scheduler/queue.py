@@ -29,7 +29,9 @@ import itertools
 import logging
 from dataclasses import dataclass, field
 
-from scheduler.types import Obj, PodInfo
+from scheduler.types import PodInfo
+from tinykube.api.core import Pod
+from tinykube.api.meta import meta_namespace_key
 from tinykube.client.clock import REAL_CLOCK, Clock
 
 log = logging.getLogger(__name__)
@@ -39,16 +41,10 @@ DEFAULT_MAX_BACKOFF_SECONDS = 10.0
 DEFAULT_MAX_IN_UNSCHEDULABLE_SECONDS = 300.0
 
 
-def pod_key(pod: Obj) -> str:
-    meta = pod.get("metadata") or {}
-    return f"{meta.get('namespace', '')}/{meta.get('name', '')}"
-
-
-def _scheduling_relevant(pod: Obj) -> tuple[object, ...]:
+def _scheduling_relevant(pod: Pod) -> tuple[object, ...]:
     """What an update must change for an unschedulable pod to deserve a retry: not
     its status (our own PodScheduled=False write) nor its resourceVersion."""
-    meta = pod.get("metadata") or {}
-    return (pod.get("spec"), meta.get("labels"), meta.get("annotations"))
+    return (pod.spec, pod.metadata.labels, pod.metadata.annotations)
 
 
 @dataclass
@@ -62,7 +58,7 @@ class QueuedPodInfo:
 
     @property
     def priority(self) -> int:
-        return int((self.pod_info.pod.get("spec") or {}).get("priority") or 0)
+        return self.pod_info.spec.priority or 0
 
 
 class SchedulingQueue:
@@ -101,32 +97,32 @@ class SchedulingQueue:
 
     # --- informer events -----------------------------------------------------------
 
-    def add(self, pod: Obj) -> None:
+    def add(self, pod: Pod) -> None:
         """A new pending pod: straight to activeQ."""
-        key = pod_key(pod)
-        self._remove(key)
+        info = PodInfo(pod)
+        self._remove(info.key)
         now = self._clock.now()
-        self._push_active(QueuedPodInfo(PodInfo.from_pod(pod), now, now))
+        self._push_active(QueuedPodInfo(info, now, now))
 
-    def update(self, old: Obj, new: Obj) -> None:
-        key = pod_key(new)
-        if (old.get("metadata") or {}).get("uid") != (new.get("metadata") or {}).get("uid"):
+    def update(self, old: Pod, new: Pod) -> None:
+        if old.metadata.uid != new.metadata.uid:
             self.add(new)  # deleted and recreated under the same name
             return
+        key = meta_namespace_key(new)
         for where in (self._active, self._backoff):
             if key in where:
-                where[key].pod_info = PodInfo.from_pod(new)
+                where[key].pod_info = PodInfo(new)
                 return
         queued = self._unschedulable.get(key)
         if queued is None:
             return  # being scheduled right now; the cycle's outcome decides
-        queued.pod_info = PodInfo.from_pod(new)
+        queued.pod_info = PodInfo(new)
         if _scheduling_relevant(old) != _scheduling_relevant(new):
             del self._unschedulable[key]
             self._requeue(queued)
 
-    def delete(self, pod: Obj) -> None:
-        self._remove(pod_key(pod))
+    def delete(self, pod: Pod) -> None:
+        self._remove(meta_namespace_key(pod))
 
     # --- the scheduling loop ---------------------------------------------------------
 

@@ -1,24 +1,26 @@
 """The scheduler: informers feed a cache and a queue; one loop places pods; binds run
 concurrently.
 
-Per pod (`schedule_one`):
+Per pod (`schedule_one`), with one `CycleState` for the whole attempt:
 1. pop the next pod from the scheduling queue;
-2. **scheduling cycle** (synchronous, one pod at a time): filter + score on the
-   cache (`algorithm.schedule_pod`), then *assume* the pod on the chosen node in
-   the cache, so the next pod already sees that node's resources as taken;
-3. **binding cycle** (a task, many in flight): POST pods/{name}/binding. Success
-   records a "Scheduled" event; failure forgets the assumed pod and puts the pod
-   back in the queue with backoff.
+2. **scheduling cycle** (synchronous, one pod at a time): PreFilter, Filter and
+   Score on the cache (`algorithm.schedule_pod`), then *assume* the pod on the
+   chosen node in the cache, so the next pod already sees that node's resources as
+   taken, and run the Reserve plugins;
+3. **binding cycle** (a task, many in flight): the PreBind plugins, then the Bind
+   plugins (DefaultBinder POSTs pods/{name}/binding). Success records a
+   "Scheduled" event. A failure of Reserve, PreBind or Bind runs every Unreserve,
+   forgets the assumed pod and puts the pod back in the queue with backoff.
 
 A pod no node fits gets the FailedScheduling event and PodScheduled=False
 (reason Unschedulable, the FitError message), and waits in the queue's
 unschedulable pool until a node is added or changed or an assigned pod is deleted.
 
-Informers: one for nodes, one for all non-terminal pods (upstream's field
-selector `status.phase!=Succeeded,status.phase!=Failed`). Its handlers route each
-pod: with spec.nodeName to the cache, without (and for our schedulerName) to the
-queue. One stream means a pod's move from pending to bound arrives as one update,
-in order.
+Informers (typed: handlers get `Pod` and `Node` models, parsed once per event):
+one for nodes, one for all non-terminal pods (upstream's field selector
+`status.phase!=Succeeded,status.phase!=Failed`). Its handlers route each pod: with
+spec.nodeName to the cache, without (and for our schedulerName) to the queue. One
+stream means a pod's move from pending to bound arrives as one update, in order.
 
 Kubernetes counterpart: pkg/scheduler/scheduler.go, pkg/scheduler/schedule_one.go,
 pkg/scheduler/eventhandlers.go
@@ -30,65 +32,66 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import Any, Protocol
 
-import httpx
-
-from scheduler.algorithm import FitError, schedule_pod
+from scheduler.algorithm import FitError, SchedulingError, schedule_pod
 from scheduler.cache import SchedulerCache
-from scheduler.plugins import Profile, default_profile
-from scheduler.queue import QueuedPodInfo, SchedulingQueue, pod_key
-from scheduler.types import Obj
-from tinykube.api.meta import format_rfc3339
-from tinykube.api.resources import INDEX, ResourceInfo
+from scheduler.cycle_state import CycleState
+from scheduler.framework import Status
+from scheduler.plugins import DEFAULT_SCHEDULER_NAME, default_profile
+from scheduler.queue import QueuedPodInfo, SchedulingQueue
+from scheduler.runtime import Framework
+from scheduler.types import PodInfo
+from tinykube.api.core import Node, Pod
+from tinykube.api.meta import KubeObject, get_condition, meta_namespace_key, now_rfc3339
+from tinykube.api.resources import PODS, ResourceInfo
 from tinykube.client.clock import REAL_CLOCK, Clock
-from tinykube.client.errors import APIStatusError, NotFound
+from tinykube.client.errors import ClientError, NotFound
 from tinykube.client.events import EventType
 from tinykube.client.informer import SharedInformer
 
 log = logging.getLogger(__name__)
 
-PODS: ResourceInfo = INDEX.by_name("pods")  # type: ignore[assignment]
-NODES: ResourceInfo = INDEX.by_name("nodes")  # type: ignore[assignment]
 NON_TERMINAL_PODS = "status.phase!=Succeeded,status.phase!=Failed"
 DEFAULT_BIND_CONCURRENCY = 64
 
 
 class SchedulerClient(Protocol):
-    """The two writes the scheduler makes; `RESTClient` provides them."""
+    """The two writes the scheduler makes (the binding via DefaultBinder); `RESTClient`
+    provides them."""
 
     async def create_subresource(self, info: ResourceInfo, name: str, subresource: str,
-                                 body: Any, namespace: str | None = None) -> Obj: ...
+                                 body: Any, namespace: str | None = None) -> Any: ...
 
     async def patch(self, info: ResourceInfo, name: str, body: Any, *, patch_type: Any = ...,
-                    namespace: str | None = None, subresource: str | None = None) -> Obj: ...
+                    namespace: str | None = None, subresource: str | None = None) -> Any: ...
 
 
 class Recorder(Protocol):
-    def event(self, obj: Obj, type: str, reason: str, message: str) -> None: ...
+    def event(self, obj: KubeObject, type: str, reason: str, message: str) -> None: ...
 
 
 class Scheduler:
-    """Places pending pods of `profile.scheduler_name` on nodes.
+    """Places pending pods of `framework.scheduler_name` on nodes.
 
-    - A pod is assumed in the cache before its binding is sent and forgotten if
-      the binding fails; it is never bound twice by this process.
+    - A pod is assumed in the cache before its binding is sent and forgotten (after
+      Unreserve) if Reserve, PreBind or Bind fails; it is never bound twice by this
+      process.
     - Handlers only update the cache and the queue; all API writes happen in the
       scheduling loop and the binding tasks.
     """
 
     def __init__(self, client: SchedulerClient, recorder: Recorder, *,
-                 profile: Profile | None = None, clock: Clock = REAL_CLOCK,
+                 framework: Framework | None = None, clock: Clock = REAL_CLOCK,
                  rng: Callable[[], float] = random.random,
                  queue: SchedulingQueue | None = None,
                  bind_concurrency: int = DEFAULT_BIND_CONCURRENCY) -> None:
         self.client, self.recorder = client, recorder
-        self.profile = profile or default_profile()
+        self.framework = framework or default_profile(client)
         self.clock, self.rng = clock, rng
         self.cache = SchedulerCache()
         self.queue = queue or SchedulingQueue(clock)
-        self.pods: dict[str, Obj] = {}  # the latest pending pod object by key, for requeue checks
+        self.pods: dict[str, Pod] = {}  # the latest pending pod object by key, for requeue checks
         self._bind_slots = asyncio.Semaphore(bind_concurrency)
         self._binding_tasks: set[asyncio.Task[None]] = set()
 
@@ -98,48 +101,48 @@ class Scheduler:
         pod_informer.add_event_handler(self.on_pod_add, self.on_pod_update, self.on_pod_delete)
         node_informer.add_event_handler(self.on_node_add, self.on_node_update, self.on_node_delete)
 
-    def responsible_for(self, pod: Obj) -> bool:
-        name = (pod.get("spec") or {}).get("schedulerName") or "default-scheduler"
-        return bool(name == self.profile.scheduler_name)
+    def responsible_for(self, pod: Pod) -> bool:
+        name = (pod.spec.scheduler_name if pod.spec else None) or DEFAULT_SCHEDULER_NAME
+        return name == self.framework.scheduler_name
 
     # --- event handlers --------------------------------------------------------------
 
-    def on_pod_add(self, pod: Obj) -> None:
+    def on_pod_add(self, pod: Pod) -> None:
         if _assigned(pod):
             self.cache.add_pod(pod)
         elif self.responsible_for(pod):
-            self.pods[pod_key(pod)] = pod
+            self.pods[meta_namespace_key(pod)] = pod
             self.queue.add(pod)
 
-    def on_pod_update(self, old: Obj, new: Obj) -> None:
+    def on_pod_update(self, old: Pod, new: Pod) -> None:
         if _assigned(new):
             if not _assigned(old):  # just bound, by us or by someone else
-                self.pods.pop(pod_key(new), None)
+                self.pods.pop(meta_namespace_key(new), None)
                 self.queue.delete(old)
             self.cache.update_pod(new)
         elif self.responsible_for(new):
-            self.pods[pod_key(new)] = new
-            if not self.cache.is_assumed(_uid(new)):  # a bind in flight decides its fate
+            self.pods[meta_namespace_key(new)] = new
+            if not self.cache.is_assumed(new.metadata.uid or ""):  # a bind in flight decides its fate
                 self.queue.update(old, new)
 
-    def on_pod_delete(self, pod: Obj) -> None:
+    def on_pod_delete(self, pod: Pod) -> None:
         if _assigned(pod):
             self.cache.remove_pod(pod)
             self.queue.move_all_to_active_or_backoff("AssignedPodDelete")
         else:
-            self.pods.pop(pod_key(pod), None)
+            self.pods.pop(meta_namespace_key(pod), None)
             self.queue.delete(pod)
 
-    def on_node_add(self, node: Obj) -> None:
+    def on_node_add(self, node: Node) -> None:
         self.cache.add_node(node)
         self.queue.move_all_to_active_or_backoff("NodeAdd")
 
-    def on_node_update(self, old: Obj, new: Obj) -> None:
+    def on_node_update(self, old: Node, new: Node) -> None:
         self.cache.update_node(new)
         if _node_scheduling_properties(old) != _node_scheduling_properties(new):
             self.queue.move_all_to_active_or_backoff("NodeUpdate")
 
-    def on_node_delete(self, node: Obj) -> None:
+    def on_node_delete(self, node: Node) -> None:
         self.cache.remove_node(node)
 
     # --- the loop ----------------------------------------------------------------------
@@ -160,47 +163,59 @@ class Scheduler:
         cycle = self.queue.scheduling_cycle
         info = queued.pod_info
         pod = self.pods.get(info.key)
-        if pod is None or _uid(pod) != info.uid or (pod.get("metadata") or {}).get("deletionTimestamp") \
+        if pod is None or pod.metadata.uid != info.uid or pod.metadata.deletion_timestamp \
                 or self.cache.is_assumed(info.uid):
             return  # deleted, recreated, terminating or already being bound: nothing to do
+        state = CycleState()
         try:
-            result = schedule_pod(self.profile, info, self.cache.node_infos(), self.rng)
+            result = schedule_pod(self.framework, state, info, self.cache.node_infos(), self.rng)
         except FitError as err:
             self.handle_scheduling_failure(queued, cycle, err.message(),
                                            "Unschedulable" if err.num_all_nodes else "SchedulerError")
             return
+        except SchedulingError as err:
+            self.handle_scheduling_failure(queued, cycle, str(err), "SchedulerError", error=True)
+            return
         assumed = info.with_node(result.suggested_host)
         self.cache.assume_pod(assumed)
+        status = self.framework.run_reserve_plugins_reserve(state, assumed, assumed.node_name)
+        if not status.is_success():
+            self.unreserve_and_forget(state, assumed)
+            self.handle_scheduling_failure(queued, cycle, _plugin_error("Reserve", status), "SchedulerError",
+                                           error=not status.is_rejected())
+            return
         log.debug("assumed pod=%s node=%s feasible=%d/%d", info.key, result.suggested_host,
                   result.feasible_nodes, result.evaluated_nodes)
         await self._bind_slots.acquire()
-        task = asyncio.create_task(self.binding_cycle(queued, cycle, assumed.node_name),
-                                   name=f"bind {info.key}")
+        task = asyncio.create_task(self.binding_cycle(state, queued, cycle, assumed), name=f"bind {info.key}")
         self._binding_tasks.add(task)
         task.add_done_callback(self._binding_tasks.discard)
 
-    async def binding_cycle(self, queued: QueuedPodInfo, cycle: int, node_name: str) -> None:
-        info = queued.pod_info
-        namespace, name = info.key.split("/", 1)
+    async def binding_cycle(self, state: CycleState, queued: QueuedPodInfo, cycle: int,
+                            assumed: PodInfo) -> None:
+        node_name = assumed.node_name
         try:
-            await self.bind(namespace, name, info.uid, node_name)
-        except (APIStatusError, httpx.HTTPError) as err:
-            self.cache.forget_pod(info.with_node(node_name))
-            log.warning("binding rejected pod=%s node=%s err=%s", info.key, node_name, err)
-            self.handle_scheduling_failure(queued, cycle, f"Binding rejected: {err}", "SchedulerError",
-                                           error=True)
-            return
+            status = await self.framework.run_pre_bind_plugins(state, assumed, node_name)
+            if not status.is_success():
+                message = _plugin_error("PreBind", status)
+            else:
+                status = await self.framework.run_bind_plugins(state, assumed, node_name)
+                message = f"Binding rejected: {status.message()}"
         finally:
             self._bind_slots.release()
-        log.info("bound pod=%s node=%s attempts=%d", info.key, node_name, queued.attempts)
-        self.recorder.event(info.pod, EventType.NORMAL, "Scheduled",
-                            f"Successfully assigned {info.key} to {node_name}")
+        if not status.is_success():
+            log.warning("binding cycle failed pod=%s node=%s msg=%s", assumed.key, node_name, message)
+            self.unreserve_and_forget(state, assumed)
+            self.handle_scheduling_failure(queued, cycle, message, "SchedulerError", error=True)
+            return
+        log.info("bound pod=%s node=%s attempts=%d", assumed.key, node_name, queued.attempts)
+        self.recorder.event(queued.pod_info.pod, EventType.NORMAL, "Scheduled",
+                            f"Successfully assigned {assumed.key} to {node_name}")
 
-    async def bind(self, namespace: str, name: str, uid: str, node_name: str) -> None:
-        body = {"apiVersion": "v1", "kind": "Binding",
-                "metadata": {"name": name, "namespace": namespace, "uid": uid},
-                "target": {"apiVersion": "v1", "kind": "Node", "name": node_name}}
-        await self.client.create_subresource(PODS, name, "binding", body, namespace)
+    def unreserve_and_forget(self, state: CycleState, assumed: PodInfo) -> None:
+        """Undo Reserve (every plugin, in reverse) and the cache's assumption."""
+        self.framework.run_reserve_plugins_unreserve(state, assumed, assumed.node_name)
+        self.cache.forget_pod(assumed)
 
     # --- failures ---------------------------------------------------------------------
 
@@ -210,7 +225,7 @@ class Scheduler:
         log.info("unable to schedule pod=%s reason=%s msg=%r", info.key, reason, message)
         self.recorder.event(info.pod, EventType.WARNING, "FailedScheduling", message)
         current = self.pods.get(info.key)
-        if current is None or _uid(current) != info.uid or _assigned(current):
+        if current is None or current.metadata.uid != info.uid or _assigned(current):
             return  # deleted or bound meanwhile: nothing to retry
         queued.unschedulable_reasons = [message]
         self.queue.add_unschedulable_if_not_present(queued, cycle, error=error)
@@ -220,40 +235,37 @@ class Scheduler:
         self._binding_tasks.add(task)
         task.add_done_callback(self._binding_tasks.discard)
 
-    async def update_pod_scheduled_condition(self, pod: Obj, reason: str, message: str) -> None:
-        meta = pod["metadata"]
-        now = format_rfc3339(datetime.fromtimestamp(self.clock.wall(), tz=timezone.utc))
+    async def update_pod_scheduled_condition(self, pod: Pod, reason: str, message: str) -> None:
+        meta = pod.metadata
         condition = {"type": "PodScheduled", "status": "False", "reason": reason, "message": message,
-                     "lastProbeTime": None, "lastTransitionTime": now}
-        patch = {"metadata": {"uid": meta.get("uid")}, "status": {"conditions": [condition]}}
+                     "lastProbeTime": None, "lastTransitionTime": now_rfc3339(self.clock.wall)}
+        patch = {"metadata": {"uid": meta.uid}, "status": {"conditions": [condition]}}
         try:
-            await self.client.patch(PODS, meta["name"], patch, patch_type="strategic",
-                                    namespace=meta.get("namespace"), subresource="status")
+            await self.client.patch(PODS, meta.name or "", patch, patch_type="strategic",
+                                    namespace=meta.namespace, subresource="status")
         except NotFound:
             pass
-        except (APIStatusError, httpx.HTTPError) as err:
-            log.warning("updating PodScheduled failed pod=%s err=%s", pod_key(pod), err)
+        except ClientError as err:
+            log.warning("updating PodScheduled failed pod=%s err=%s", meta_namespace_key(pod), err)
 
 
-def _uid(pod: Obj) -> str:
-    return str((pod.get("metadata") or {}).get("uid") or "")
+def _plugin_error(point: str, status: Status) -> str:
+    return f"running {point} plugin {status.plugin!r}: {status.message()}"
 
 
-def _assigned(pod: Obj) -> bool:
-    return bool((pod.get("spec") or {}).get("nodeName"))
+def _assigned(pod: Pod) -> bool:
+    return bool(pod.spec and pod.spec.node_name)
 
 
-def _has_condition(pod: Obj, type_: str, status: str, reason: str, message: str) -> bool:
-    for condition in (pod.get("status") or {}).get("conditions") or []:
-        if condition.get("type") == type_:
-            return bool(condition.get("status") == status and condition.get("reason") == reason
-                        and condition.get("message") == message)
-    return False
+def _has_condition(pod: Pod, type_: str, status: str, reason: str, message: str) -> bool:
+    condition = get_condition(pod.status.conditions if pod.status else None, type_)
+    return condition is not None and (condition.status, condition.reason, condition.message) == \
+        (status, reason, message)
 
 
-def _node_scheduling_properties(node: Obj) -> tuple[object, ...]:
+def _node_scheduling_properties(node: Node) -> tuple[object, ...]:
     """What a node update must change to be worth retrying unschedulable pods."""
-    meta, spec, status = node.get("metadata") or {}, node.get("spec") or {}, node.get("status") or {}
-    conditions = sorted((c.get("type"), c.get("status")) for c in status.get("conditions") or [])
-    return (meta.get("labels"), spec.get("taints"), spec.get("unschedulable"),
-            status.get("allocatable"), conditions)
+    spec, status = node.spec, node.status
+    conditions = sorted((c.type, c.status) for c in (status.conditions if status else None) or ())
+    return (node.metadata.labels, spec.taints if spec else None, spec.unschedulable if spec else None,
+            status.allocatable if status else None, conditions)

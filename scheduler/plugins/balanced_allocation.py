@@ -13,7 +13,8 @@ Kubernetes counterpart: pkg/scheduler/framework/plugins/noderesources/balanced_a
 
 from __future__ import annotations
 
-from scheduler.framework import MAX_NODE_SCORE, CycleState, NoNormalize
+from scheduler.cycle_state import CycleState
+from scheduler.framework import MAX_NODE_SCORE, NoNormalize
 from scheduler.types import NodeInfo, PodInfo
 
 NAME = "NodeResourcesBalancedAllocation"
@@ -27,9 +28,10 @@ class BalancedAllocation(NoNormalize):
     name = NAME
 
     def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int:
-        if not pod.requests.milli_cpu and not pod.requests.memory:
+        wanted = pod.resource.requests
+        if not wanted.milli_cpu and not wanted.memory:
             return 0
-        f_cpu = fraction(node.requested.milli_cpu + pod.requests.milli_cpu, node.allocatable.milli_cpu)
-        f_mem = fraction(node.requested.memory + pod.requests.memory, node.allocatable.memory)
+        f_cpu = fraction(node.requested.milli_cpu + wanted.milli_cpu, node.allocatable.milli_cpu)
+        f_mem = fraction(node.requested.memory + wanted.memory, node.allocatable.memory)
         std = abs(f_cpu - f_mem) / 2
         return int((1 - std) * MAX_NODE_SCORE)

@@ -13,7 +13,8 @@ Kubernetes counterpart: pkg/scheduler/framework/plugins/noderesources/least_allo
 
 from __future__ import annotations
 
-from scheduler.framework import MAX_NODE_SCORE, CycleState, NoNormalize
+from scheduler.cycle_state import CycleState
+from scheduler.framework import MAX_NODE_SCORE, NoNormalize
 from scheduler.types import NodeInfo, PodInfo
 
 NAME = "NodeResourcesFit"
@@ -31,8 +32,9 @@ class LeastAllocated(NoNormalize):
     name = NAME
 
     def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int:
-        cpu = least_requested_score(node.non_zero_requested.milli_cpu + pod.non_zero_requests.milli_cpu,
+        wanted = pod.resource.non_zero_requests
+        cpu = least_requested_score(node.non_zero_requested.milli_cpu + wanted.milli_cpu,
                                     node.allocatable.milli_cpu)
-        memory = least_requested_score(node.non_zero_requested.memory + pod.non_zero_requests.memory,
+        memory = least_requested_score(node.non_zero_requested.memory + wanted.memory,
                                        node.allocatable.memory)
         return (cpu * CPU_WEIGHT + memory * MEMORY_WEIGHT) // (CPU_WEIGHT + MEMORY_WEIGHT)

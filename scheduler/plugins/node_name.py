@@ -10,7 +10,8 @@ Kubernetes counterpart: pkg/scheduler/framework/plugins/nodename/node_name.go
 
 from __future__ import annotations
 
-from scheduler.framework import SUCCESS, CycleState, Status, unresolvable
+from scheduler.cycle_state import CycleState
+from scheduler.framework import SUCCESS, Status, unresolvable
 from scheduler.types import NodeInfo, PodInfo
 
 NAME = "NodeName"

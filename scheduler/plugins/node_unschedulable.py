@@ -8,13 +8,14 @@ Kubernetes counterpart: pkg/scheduler/framework/plugins/nodeunschedulable/node_u
 
 from __future__ import annotations
 
-from scheduler.framework import SUCCESS, CycleState, Status, unresolvable
+from scheduler.cycle_state import CycleState
+from scheduler.framework import SUCCESS, Status, unresolvable
 from scheduler.types import NodeInfo, PodInfo
-from tinykube.api.taints import tolerates_taint
+from tinykube.api.core import Taint
 
 NAME = "NodeUnschedulable"
 REASON = "node(s) were unschedulable"
-UNSCHEDULABLE_TAINT = {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"}
+UNSCHEDULABLE_TAINT = Taint(key="node.kubernetes.io/unschedulable", effect="NoSchedule")
 
 
 class NodeUnschedulable:
@@ -23,6 +24,6 @@ class NodeUnschedulable:
     def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
         if not node.unschedulable:
             return SUCCESS
-        if any(tolerates_taint(t, UNSCHEDULABLE_TAINT) for t in pod.tolerations):
+        if any(t.tolerates_taint(UNSCHEDULABLE_TAINT) for t in pod.tolerations):
             return SUCCESS
         return unresolvable(NAME, REASON)

@@ -17,7 +17,8 @@ Kubernetes counterpart: pkg/scheduler/framework/plugins/selectorspread/selector_
 
 from __future__ import annotations
 
-from scheduler.framework import MAX_NODE_SCORE, CycleState
+from scheduler.cycle_state import CycleState
+from scheduler.framework import MAX_NODE_SCORE
 from scheduler.types import NodeInfo, PodInfo
 
 NAME = "SelectorSpread"

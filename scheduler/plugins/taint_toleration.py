@@ -15,27 +15,20 @@ staging/src/k8s.io/api/core/v1/toleration.go (ToleratesTaint)
 
 from __future__ import annotations
 
-from typing import Any
-
-from scheduler.framework import (
-    SUCCESS,
-    CycleState,
-    Status,
-    default_normalize_score,
-    unresolvable,
-)
+from scheduler.cycle_state import CycleState
+from scheduler.framework import SUCCESS, Status, default_normalize_score, unresolvable
 from scheduler.types import NodeInfo, PodInfo
-from tinykube.api.taints import tolerates_taint
+from tinykube.api.core import Taint, Toleration
 
 NAME = "TaintToleration"
 
 
-def find_untolerated_taint(taints: list[dict[str, Any]], tolerations: list[dict[str, Any]],
-                           effects: tuple[str, ...]) -> dict[str, Any] | None:
+def find_untolerated_taint(taints: list[Taint], tolerations: list[Toleration],
+                           effects: tuple[str, ...]) -> Taint | None:
     for taint in taints:
-        if taint.get("effect") not in effects:
+        if taint.effect not in effects:
             continue
-        if not any(tolerates_taint(t, taint) for t in tolerations):
+        if not any(t.tolerates_taint(taint) for t in tolerations):
             return taint
     return None
 
@@ -49,16 +42,14 @@ class TaintToleration:
         taint = find_untolerated_taint(node.taints, pod.tolerations, ("NoSchedule", "NoExecute"))
         if taint is None:
             return SUCCESS
-        return unresolvable(NAME, f"node(s) had untolerated taint {{{taint.get('key', '')}: "
-                                  f"{taint.get('value') or ''}}}")
+        return unresolvable(NAME, f"node(s) had untolerated taint {{{taint.key}: {taint.value or ''}}}")
 
     def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int:
         if not node.taints:
             return 0
-        tolerations = [t for t in pod.tolerations if (t.get("effect") or "PreferNoSchedule")
-                       == "PreferNoSchedule"]
-        return sum(1 for taint in node.taints if taint.get("effect") == "PreferNoSchedule"
-                   and not any(tolerates_taint(t, taint) for t in tolerations))
+        tolerations = [t for t in pod.tolerations if (t.effect or "PreferNoSchedule") == "PreferNoSchedule"]
+        return sum(1 for taint in node.taints if taint.effect == "PreferNoSchedule"
+                   and not any(t.tolerates_taint(taint) for t in tolerations))
 
     def normalize_scores(self, state: CycleState, pod: PodInfo, scores: dict[str, int]) -> None:
         default_normalize_score(scores, reverse=True)

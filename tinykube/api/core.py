@@ -13,8 +13,6 @@ Kubernetes counterpart: staging/src/k8s.io/api/core/v1/types.go
 
 from __future__ import annotations
 
-from typing import Any
-
 from pydantic import Field
 
 from tinykube.api.meta import (
@@ -290,6 +288,55 @@ class Toleration(KubeModel):
     effect: str | None = None
     toleration_seconds: int | None = None
 
+    def tolerates_taint(self, taint: Taint) -> bool:
+        """Effect (empty = any effect), then key (empty key with Exists = any taint), then
+        operator: Exists matches any value, Equal (the default) needs the same value."""
+        if self.effect and self.effect != taint.effect:
+            return False
+        if self.key and self.key != taint.key:
+            return False
+        operator = self.operator or "Equal"
+        if operator == "Exists":
+            return True
+        if operator == "Equal":
+            return bool(self.key) and (self.value or "") == (taint.value or "")
+        return False
+
+
+class NodeSelectorRequirement(KubeModel):
+    key: str
+    operator: str
+    values: list[str] | None = None
+
+
+class NodeSelectorTerm(KubeModel):
+    """Requirements ANDed: on labels (matchExpressions) and on fields (matchFields)."""
+
+    match_expressions: list[NodeSelectorRequirement] | None = None
+    match_fields: list[NodeSelectorRequirement] | None = None
+
+
+class NodeSelector(KubeModel):
+    """Terms ORed."""
+
+    node_selector_terms: list[NodeSelectorTerm] | None = None
+
+
+class PreferredSchedulingTerm(KubeModel):
+    weight: int
+    preference: NodeSelectorTerm
+
+
+class NodeAffinity(KubeModel):
+    required_during_scheduling_ignored_during_execution: NodeSelector | None = None
+    preferred_during_scheduling_ignored_during_execution: list[PreferredSchedulingTerm] | None = None
+
+
+class Affinity(KubeModel):
+    """Only nodeAffinity is declared; podAffinity and podAntiAffinity ride along in extra."""
+
+    node_affinity: NodeAffinity | None = None
+
 
 class PodSpec(KubeModel):
     containers: list[Container] = Field(default_factory=list)
@@ -309,12 +356,13 @@ class PodSpec(KubeModel):
     image_pull_secrets: list[LocalObjectReference] | None = None
     hostname: str | None = None
     subdomain: str | None = None
-    affinity: dict[str, Any] | None = None
+    affinity: Affinity | None = None
     scheduler_name: str | None = None
     tolerations: list[Toleration] | None = None
     priority_class_name: str | None = None
     priority: int | None = None
     enable_service_links: bool | None = None
+    overhead: dict[str, Quantity] | None = None
 
 
 class PodCondition(Condition):

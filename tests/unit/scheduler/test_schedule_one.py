@@ -4,54 +4,47 @@ informer-fed state through the event handlers, run one cycle, assert the actions
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from scheduler.algorithm import FitError, schedule_pod
 from scheduler.cache import SchedulerCache
+from scheduler.cycle_state import CycleState
 from scheduler.plugins import default_profile
+from scheduler.plugins.default_binder import DefaultBinder
+from scheduler.runtime import Framework, PluginEntry
 from scheduler.scheduler import Scheduler
 from scheduler.types import PodInfo
-from tests.unit.scheduler.builders import make_node, make_pod
+from tests.unit.scheduler.builders import make_node, make_pod, pod_dict
+from tinykube.api.core import Node, Pod
+from tinykube.api.meta import KubeObject
 from tinykube.client.clock import FakeClock
 from tinykube.client.errors import Conflict
-
-Obj = dict[str, Any]
-
-
-class FakeClient:
-    """Records every write; `fail_bind` makes bindings answer 409."""
-
-    def __init__(self) -> None:
-        self.actions: list[tuple[str, str, Any]] = []
-        self.fail_bind = False
-
-    async def create_subresource(self, info: Any, name: str, subresource: str, body: Any,
-                                 namespace: str | None = None) -> Obj:
-        self.actions.append((f"create {info.plural}/{subresource}", f"{namespace}/{name}", body))
-        if self.fail_bind:
-            raise Conflict(409, "Conflict", f"pod {name} is already assigned")
-        return {"kind": "Status", "status": "Success"}
-
-    async def patch(self, info: Any, name: str, body: Any, *, patch_type: Any = None,
-                    namespace: str | None = None, subresource: str | None = None) -> Obj:
-        self.actions.append((f"patch {info.plural}/{subresource}", f"{namespace}/{name}", body))
-        return {}
-
-    def bindings(self) -> dict[str, str]:
-        return {key: body["target"]["name"] for verb, key, body in self.actions if verb == "create pods/binding"}
+from tinykube.testing.fake_client import FakeClient
 
 
 class FakeRecorder:
     def __init__(self) -> None:
         self.events: list[tuple[str, str, str, str]] = []
 
-    def event(self, obj: Obj, type: str, reason: str, message: str) -> None:
-        self.events.append((obj["metadata"]["name"], str(type), reason, message))
+    def event(self, obj: KubeObject, type: str, reason: str, message: str) -> None:
+        self.events.append((obj.metadata.name or "", str(type), reason, message))
 
 
-def new_scheduler(*nodes: Obj) -> tuple[Scheduler, FakeClient, FakeRecorder]:
+def bindings(client: FakeClient) -> dict[str, str]:
+    return {f"{a.namespace}/{a.name}": a.body["target"]["name"] for a in client.writes("pods", "create")
+            if a.subresource == "binding"}
+
+
+def fail_bindings(client: FakeClient) -> None:
+    client.fail[("create_binding", "pods")] = Conflict(409, "Conflict", "pod is already assigned")
+
+
+def new_scheduler(*nodes: Node, plugins: list[PluginEntry] | None = None
+                  ) -> tuple[Scheduler, FakeClient, FakeRecorder]:
+    """The default profile, or `plugins` followed by DefaultBinder on the same fake client."""
     client, recorder = FakeClient(), FakeRecorder()
-    sched = Scheduler(client, recorder, clock=FakeClock(), rng=lambda: 0.99)
+    framework = None if plugins is None else Framework(
+        "default-scheduler", [*plugins, PluginEntry(DefaultBinder(client))])
+    sched = Scheduler(client, recorder, framework=framework, clock=FakeClock(), rng=lambda: 0.99)
     for node in nodes:
         sched.on_node_add(node)
     return sched, client, recorder
@@ -68,7 +61,7 @@ async def test_a_pod_is_bound_to_the_node_with_room() -> None:
     sched, client, recorder = new_scheduler(make_node("small", cpu="1"), make_node("large", cpu="8"))
     sched.on_pod_add(make_pod("web", cpu="2"))
     await run_cycles(sched, 1)
-    assert client.bindings() == {"ns/web": "large"}
+    assert bindings(client) == {"ns/web": "large"}
     assert recorder.events == [("web", "Normal", "Scheduled", "Successfully assigned ns/web to large")]
 
 
@@ -77,7 +70,7 @@ async def test_assumed_pods_count_before_their_binding_is_observed() -> None:
     for i in range(4):
         sched.on_pod_add(make_pod(f"p{i}", cpu="1"))
     await run_cycles(sched, 4)
-    placed = list(client.bindings().values())
+    placed = list(bindings(client).values())
     assert sorted(placed) == ["a", "a", "b", "b"]  # never three on a 2-cpu node
 
 
@@ -86,7 +79,7 @@ async def test_pods_of_one_replicaset_spread_across_nodes() -> None:
     for i in range(6):
         sched.on_pod_add(make_pod(f"web-{i}", owner_uid="rs-1"))
     await run_cycles(sched, 6)
-    per_node = [list(client.bindings().values()).count(f"n{i}") for i in range(3)]
+    per_node = [list(bindings(client).values()).count(f"n{i}") for i in range(3)]
     assert per_node == [2, 2, 2]
 
 
@@ -100,9 +93,10 @@ async def test_an_unschedulable_pod_gets_the_condition_and_the_event() -> None:
                "preemption: 0/3 nodes are available: 1 Preemption is not helpful for scheduling, "
                "2 No preemption victims found for incoming pod.")
     assert recorder.events == [("huge", "Warning", "FailedScheduling", message)]
-    [(verb, key, patch)] = client.actions
-    assert (verb, key) == ("patch pods/status", "ns/huge")
-    [condition] = patch["status"]["conditions"]
+    [action] = client.actions
+    assert (action.verb, action.resource, action.subresource, action.namespace, action.name) == \
+        ("patch", "pods", "status", "ns", "huge")
+    [condition] = action.body["status"]["conditions"]
     assert (condition["type"], condition["status"], condition["reason"], condition["message"]) == \
         ("PodScheduled", "False", "Unschedulable", message)
     assert sched.queue.pending_pods()["unschedulable"] == ["ns/huge"]
@@ -115,12 +109,12 @@ async def test_a_new_node_brings_the_unschedulable_pod_back() -> None:
     sched.queue._clock.advance(5)  # type: ignore[attr-defined]  # past the 1 s backoff
     sched.on_node_add(make_node("big", cpu="16"))
     await run_cycles(sched, 1)
-    assert client.bindings() == {"ns/huge": "big"}
+    assert bindings(client) == {"ns/huge": "big"}
 
 
 async def test_a_failed_binding_forgets_the_assumed_pod_and_backs_off() -> None:
     sched, client, recorder = new_scheduler(make_node("n1", cpu="2"))
-    client.fail_bind = True
+    fail_bindings(client)
     sched.on_pod_add(make_pod("web", cpu="2"))
     await run_cycles(sched, 1)
     assert sched.cache.get_node_info("n1").requested.milli_cpu == 0  # type: ignore[union-attr]
@@ -133,7 +127,7 @@ async def test_the_informer_confirming_the_binding_replaces_the_assumed_pod() ->
     pending = make_pod("web", cpu="1")
     sched.on_pod_add(pending)
     await run_cycles(sched, 1)
-    bound = {**pending, "spec": {**pending["spec"], "nodeName": "n1"}}
+    bound = make_pod("web", cpu="1", node_name="n1")
     sched.on_pod_update(pending, bound)
     assert not sched.cache.is_assumed("uid-web")
     assert sched.cache.get_node_info("n1").requested.milli_cpu == 1000  # type: ignore[union-attr]
@@ -143,20 +137,19 @@ async def test_the_informer_confirming_the_binding_replaces_the_assumed_pod() ->
 
 async def test_pods_for_another_scheduler_or_being_deleted_are_ignored() -> None:
     sched, client, _ = new_scheduler(make_node("n1"))
-    other = make_pod("other")
-    other["spec"]["schedulerName"] = "my-scheduler"
-    sched.on_pod_add(other)
+    sched.on_pod_add(make_pod("other", scheduler_name="my-scheduler"))
     assert len(sched.queue) == 0
-    doomed = make_pod("doomed")
-    sched.on_pod_add(doomed)
-    sched.pods["ns/doomed"] = {**doomed, "metadata": {**doomed["metadata"], "deletionTimestamp": "2026-01-01T00:00:00Z"}}
+    doomed = pod_dict("doomed")
+    sched.on_pod_add(Pod.from_dict(doomed))
+    doomed["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:00Z"
+    sched.pods["ns/doomed"] = Pod.from_dict(doomed)
     await run_cycles(sched, 1)
     assert client.actions == []
 
 
 def test_no_nodes_at_all_says_so() -> None:
     try:
-        schedule_pod(default_profile(), PodInfo.from_pod(make_pod()), [])
+        schedule_pod(default_profile(FakeClient()), CycleState(), PodInfo(make_pod()), [])
     except FitError as err:
         assert err.message() == "no nodes available to schedule pods"
     else:

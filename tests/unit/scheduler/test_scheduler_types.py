@@ -11,6 +11,7 @@ from scheduler.types import (
     DEFAULT_MILLI_CPU_REQUEST,
     compute_pod_requests,
 )
+from tinykube.api.core import PodSpec
 from tinykube.api.quantity import milli_value, parse_quantity
 
 
@@ -46,6 +47,7 @@ def test_an_invalid_quantity_is_rejected() -> None:
      150, 0, 150, DEFAULT_MEMORY_REQUEST),
 ])
 def test_compute_pod_requests(spec: dict, cpu: int, memory: int, non_zero_cpu: int, non_zero_memory: int) -> None:
-    requests, non_zero = compute_pod_requests(spec)
+    resource = compute_pod_requests(PodSpec.from_dict(spec))
+    requests, non_zero = resource.requests, resource.non_zero_requests
     assert (requests.milli_cpu, requests.memory) == (cpu, memory)
     assert (non_zero.milli_cpu, non_zero.memory) == (non_zero_cpu, non_zero_memory)

@@ -8,7 +8,8 @@ import pytest
 
 from scheduler.queue import QueuedPodInfo, SchedulingQueue
 from scheduler.types import PodInfo
-from tests.unit.scheduler.builders import make_pod
+from tests.unit.scheduler.builders import make_pod, pod_dict
+from tinykube.api.core import Pod
 from tinykube.client.clock import FakeClock
 
 
@@ -50,7 +51,7 @@ async def test_pop_waits_for_a_pod() -> None:
 @pytest.mark.parametrize(("attempts", "seconds"), [(1, 1), (2, 2), (3, 4), (4, 8), (5, 10), (9, 10)])
 async def test_backoff_doubles_from_one_second_up_to_ten(attempts: int, seconds: float) -> None:
     queue, _ = new_queue()
-    queued = QueuedPodInfo(PodInfo.from_pod(make_pod()), 0.0, 0.0, attempts=attempts)
+    queued = QueuedPodInfo(PodInfo(make_pod()), 0.0, 0.0, attempts=attempts)
     assert queue.backoff_duration(queued) == seconds
 
 
@@ -123,14 +124,15 @@ async def test_run_flushes_the_backoff_queue_every_second() -> None:
 
 async def test_only_a_spec_or_label_change_retries_an_unschedulable_pod() -> None:
     queue, _ = new_queue()
-    old = make_pod("big", cpu="8")
+    wire = pod_dict("big", cpu="8")
+    old = Pod.from_dict(wire)
     queue.add(old)
     await fail(queue, "big")
-    status_only = {**old, "status": {"phase": "Pending", "conditions": [{"type": "PodScheduled"}]}}
-    queue.update(old, status_only)
+    status_only = {**wire, "status": {"phase": "Pending", "conditions": [{"type": "PodScheduled", "status": "False"}]}}
+    queue.update(old, Pod.from_dict(status_only))
     assert queue.pending_pods()["unschedulable"] == ["ns/big"]
-    relabelled = {**status_only, "metadata": {**old["metadata"], "labels": {"tier": "b"}}}
-    queue.update(status_only, relabelled)
+    relabelled = {**status_only, "metadata": {**wire["metadata"], "labels": {"tier": "b"}}}
+    queue.update(Pod.from_dict(status_only), Pod.from_dict(relabelled))
     assert queue.pending_pods()["unschedulable"] == []
     assert len(queue) == 1
 

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from scheduler.framework import Code, CycleState
+from scheduler.cycle_state import CycleState
+from scheduler.framework import Code, PreFilterPlugin
 from scheduler.plugins.node_affinity import NodeAffinity
 from scheduler.plugins.node_name import NodeName
 from scheduler.plugins.node_ports import NodePorts
@@ -14,14 +15,22 @@ from scheduler.plugins.node_resources_fit import NodeResourcesFit
 from scheduler.plugins.node_unschedulable import NodeUnschedulable
 from scheduler.plugins.taint_toleration import TaintToleration
 from scheduler.types import PodInfo
-from tests.unit.scheduler.builders import make_node, make_pod, node_info
+from tests.unit.scheduler.builders import make_node, make_pod, node_info, pod_dict
+from tinykube.api.core import Node, Pod
 
 Obj = dict[str, Any]
 FITS = None
 
 
-def run_filter(plugin: Any, pod: Obj, node: Obj, *existing: Obj) -> tuple[Code, tuple[str, ...]]:
-    status = plugin.filter(CycleState(), PodInfo.from_pod(pod), node_info(node, *existing))
+def run_filter(plugin: Any, pod: Pod, node: Node, *existing: Pod) -> tuple[Code, tuple[str, ...]]:
+    """PreFilter (when the plugin has one; Skip means its Filter passes), then Filter."""
+    state, info = CycleState(), PodInfo(pod)
+    if isinstance(plugin, PreFilterPlugin):
+        status = plugin.pre_filter(state, info)
+        if status.is_skip():
+            return Code.SUCCESS, ()
+        assert status.is_success()
+    status = plugin.filter(state, info, node_info(node, *existing))
     return status.code, status.reasons
 
 
@@ -34,7 +43,7 @@ UNSCHEDULABLE_TOLERATION = {"key": "node.kubernetes.io/unschedulable", "operator
     (make_pod(), make_node(unschedulable=True), "node(s) were unschedulable"),
     (make_pod(tolerations=[UNSCHEDULABLE_TOLERATION]), make_node(unschedulable=True), FITS),
 ])
-def test_node_unschedulable(pod: Obj, node: Obj, reason: str | None) -> None:
+def test_node_unschedulable(pod: Pod, node: Node, reason: str | None) -> None:
     code, reasons = run_filter(NodeUnschedulable(), pod, node)
     assert reasons == ((reason,) if reason else ())
     assert code is (Code.UNSCHEDULABLE_AND_UNRESOLVABLE if reason else Code.SUCCESS)
@@ -45,7 +54,7 @@ def test_node_unschedulable(pod: Obj, node: Obj, reason: str | None) -> None:
     (make_pod(node_name="n1"), make_node("n1"), FITS),
     (make_pod(node_name="n2"), make_node("n1"), "node(s) didn't match the requested node name"),
 ])
-def test_node_name(pod: Obj, node: Obj, reason: str | None) -> None:
+def test_node_name(pod: Pod, node: Node, reason: str | None) -> None:
     assert run_filter(NodeName(), pod, node)[1] == ((reason,) if reason else ())
 
 
@@ -89,7 +98,7 @@ SSD = make_node(labels={"disk": "ssd", "gen": "5"})
     (make_pod(node_selector={"disk": "hdd"}, affinity=required(term({"key": "disk", "operator": "Exists"}))),
      AFFINITY_MISMATCH),
 ])
-def test_node_affinity_filter(pod: Obj, reason: str | None) -> None:
+def test_node_affinity_filter(pod: Pod, reason: str | None) -> None:
     code, reasons = run_filter(NodeAffinity(), pod, SSD)
     assert reasons == ((reason,) if reason else ())
     assert code is (Code.UNSCHEDULABLE_AND_UNRESOLVABLE if reason else Code.SUCCESS)
@@ -134,20 +143,20 @@ def test_taint_toleration_filter(tolerations: list[Obj] | None, taints: list[Obj
     (make_pod(), make_node(cpu="1"), [make_pod("a", cpu="1")], ()),  # no requests: always fits cpu
     (make_pod(), make_node(pods="1"), [make_pod("a")], ("Too many pods",)),
 ])
-def test_node_resources_fit(pod: Obj, node: Obj, existing: list[Obj], reasons: tuple[str, ...]) -> None:
+def test_node_resources_fit(pod: Pod, node: Node, existing: list[Pod], reasons: tuple[str, ...]) -> None:
     code, got = run_filter(NodeResourcesFit(), pod, node, *existing)
     assert got == reasons
     assert code is (Code.UNSCHEDULABLE if reasons else Code.SUCCESS)
 
 
-def with_port(name: str, port: int, host_ip: str | None = None, protocol: str | None = None) -> Obj:
-    pod = make_pod(name, host_port=port)
+def with_port(name: str, port: int, host_ip: str | None = None, protocol: str | None = None) -> Pod:
+    pod = pod_dict(name, host_port=port)
     container_port = pod["spec"]["containers"][0]["ports"][0]
     if host_ip:
         container_port["hostIP"] = host_ip
     if protocol:
         container_port["protocol"] = protocol
-    return pod
+    return Pod.from_dict(pod)
 
 
 PORT_REASON = ("node(s) didn't have free ports for the requested pod ports",)
@@ -163,5 +172,5 @@ PORT_REASON = ("node(s) didn't have free ports for the requested pod ports",)
     (with_port("p", 8080), [with_port("a", 8080, "10.0.0.2")], PORT_REASON),
     (make_pod(), [with_port("a", 8080)], ()),
 ])
-def test_node_ports(pod: Obj, existing: list[Obj], reasons: tuple[str, ...]) -> None:
+def test_node_ports(pod: Pod, existing: list[Pod], reasons: tuple[str, ...]) -> None:
     assert run_filter(NodePorts(), pod, make_node(), *existing)[1] == reasons

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from scheduler.framework import CycleState
+from scheduler.cycle_state import CycleState
 from scheduler.plugins.balanced_allocation import BalancedAllocation
 from scheduler.plugins.least_allocated import LeastAllocated
 from scheduler.plugins.node_affinity import NodeAffinity
@@ -14,12 +14,13 @@ from scheduler.plugins.selector_spread import SelectorSpread
 from scheduler.plugins.taint_toleration import TaintToleration
 from scheduler.types import NodeInfo, PodInfo
 from tests.unit.scheduler.builders import make_node, make_pod, node_info
+from tinykube.api.core import Node, Pod
 
 Obj = dict[str, Any]
 
 
-def scores(plugin: Any, pod: Obj, nodes: list[NodeInfo]) -> dict[str, int]:
-    info, state = PodInfo.from_pod(pod), CycleState()
+def scores(plugin: Any, pod: Pod, nodes: list[NodeInfo]) -> dict[str, int]:
+    info, state = PodInfo(pod), CycleState()
     result = {node.name: plugin.score(state, info, node) for node in nodes}
     plugin.normalize_scores(state, info, result)
     return result
@@ -37,7 +38,7 @@ def scores(plugin: Any, pod: Obj, nodes: list[NodeInfo]) -> dict[str, int]:
     # over capacity: cpu scores 0; memory (8Gi-200Mi default)*100//8Gi = 97 → 48
     (make_pod(cpu="8"), make_node(cpu="4", memory="8Gi"), [], 48),
 ])
-def test_least_allocated(pod: Obj, node: Obj, existing: list[Obj], expected: int) -> None:
+def test_least_allocated(pod: Pod, node: Node, existing: list[Pod], expected: int) -> None:
     assert scores(LeastAllocated(), pod, [node_info(node, *existing)]) == {"n1": expected}
 
 
@@ -47,7 +48,7 @@ def test_least_allocated(pod: Obj, node: Obj, existing: list[Obj], expected: int
     (make_pod(cpu="1", memory="4Gi"), make_node(cpu="4", memory="8Gi"), 87),  # 25% vs 50%: std .125
     (make_pod(), make_node(), 0),  # requests nothing: not scored
 ])
-def test_balanced_allocation(pod: Obj, node: Obj, expected: int) -> None:
+def test_balanced_allocation(pod: Pod, node: Node, expected: int) -> None:
     assert scores(BalancedAllocation(), pod, [node_info(node)]) == {"n1": expected}
 
 
