@@ -456,6 +456,7 @@ def test_no_request_fails_during_a_rolling_update_and_a_scale_down(cluster: Clus
         background.join(timeout=30)
         if client.poll() is None:
             client.kill()
+            client.communicate(timeout=30)  # reap it and close its pipe
     results = out.split()
     assert results and results.count("FAIL") == 0, f"{results.count('FAIL')} of {len(results)} failed"
     failed = [sent_in for sent_in, ok in through_ingress if not ok]
