@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from kubelet.backoff import DEFAULT_INITIAL_SECONDS, DEFAULT_MAX_SECONDS, Backoff
-from kubelet.housekeeping import Housekeeping
+from kubelet.housekeeping import HOUSEKEEPING_PERIOD_SECONDS, Housekeeping
 from kubelet.kuberuntime.actions import compute_pod_actions
 from kubelet.kuberuntime.env import ObjectGetter
 from kubelet.kuberuntime.manager import (
@@ -224,7 +224,8 @@ class PodSyncer:
 
     # --- the loops -------------------------------------------------------------------
 
-    async def run(self, has_synced: Callable[[], bool]) -> None:
+    async def run(self, has_synced: Callable[[], bool],
+                  period_seconds: float = HOUSEKEEPING_PERIOD_SECONDS) -> None:
         """Housekeeping and the engine's container events, until cancelled."""
         if not self.config.runtime_name:
             try:
@@ -233,7 +234,7 @@ class PodSyncer:
                 log.warning("runtime version unknown err=%r", err)
         events = asyncio.create_task(self._watch_events(), name="runtime events")
         try:
-            await self.housekeeping.run(has_synced)
+            await self.housekeeping.run(has_synced, period_seconds)
         finally:
             events.cancel()
             await asyncio.gather(events, return_exceptions=True)
