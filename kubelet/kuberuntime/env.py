@@ -119,7 +119,7 @@ async def make_environment(pod: Pod, container: Container, client: ObjectGetter,
     env: dict[str, str] = {}
     for source in container.env_from or []:
         ref, kind = ((source.config_map_ref, "ConfigMap") if source.config_map_ref else (source.secret_ref, "Secret"))
-        data = await get_config_data(client, kind, namespace, ref.name or "" if ref else "",
+        data = await get_config_data(client, kind, namespace, (ref.name or "") if ref else "",
                                      bool(ref and ref.optional))
         for key, value in (data or {}).items():
             env[f"{source.prefix or ''}{key}"] = value

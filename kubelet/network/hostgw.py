@@ -31,7 +31,8 @@ import logging
 from collections.abc import Callable, Iterable
 from tinykube.api.core import Node
 from tinykube.api.resources import NODES
-from tinykube.client import RESTClient, SharedInformer
+from tinykube.client import SharedInformer
+from tinykube.client.informer import ListerWatcher
 from tinykube.system import Runner, run_command
 
 log = logging.getLogger(__name__)
@@ -113,7 +114,7 @@ def iptables_rules(cluster_cidr: str, pod_cidr: str, bridge: str) -> str:
 class HostGatewayNetwork:
     """Keeps this node's routes and rules equal to the cluster's Nodes."""
 
-    def __init__(self, client: RESTClient, node_name: str, cluster_cidr: str, bridge: str,
+    def __init__(self, client: ListerWatcher, node_name: str, cluster_cidr: str, bridge: str,
                  pod_cidr: Callable[[], str], *, runner: Runner = run_command, resync_seconds: float = 30.0) -> None:
         self.node_name = node_name
         self.cluster_cidr = str(ipaddress.ip_network(cluster_cidr))

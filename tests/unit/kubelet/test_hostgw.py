@@ -70,7 +70,7 @@ class FakeMachine:
 
 async def test_one_sync_programs_routes_rules_and_missing_jumps() -> None:
     machine = FakeMachine(routes="", jumps_present=False)
-    agent = HostGatewayNetwork(FakeClient(), "node-1", "10.244.0.0/16", "cbr0",  # type: ignore[arg-type]
+    agent = HostGatewayNetwork(FakeClient(), "node-1", "10.244.0.0/16", "cbr0",
                                lambda: "10.244.0.0/24", runner=machine)
     for n in NODES:
         agent.informer.indexer.add(n)
