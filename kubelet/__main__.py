@@ -3,8 +3,9 @@
     python -m kubelet --kubeconfig=kubeconfig --hostname-override=node-1 \\
         --container-runtime-endpoint=fake
 
-A `Kubelet` is a `NodeStatusManager` (register, Lease heartbeat, node status) plus
-a `PodSyncer` fed by an informer on this node's pods. With
+A `Kubelet` (kubelet/kubelet.py) is a `NodeStatusManager` (register, Lease
+heartbeat, node status) plus a `PodSyncer` (pod workers, status manager,
+housekeeping) fed by an informer on this node's pods. With
 `--container-runtime-endpoint=fake` the runtime is `FakeRuntime`: a *hollow node*
 (the kubemark idea) that registers, heartbeats and reports its pods Running and
 Ready without running anything. `--hollow-nodes=N` runs N such kubelets in one
@@ -29,88 +30,34 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import signal
 import socket
 import sys
 import zlib
-from typing import Any
 
-from kubelet.backoff import DEFAULT_INITIAL_SECONDS, DEFAULT_MAX_SECONDS, Backoff
-from kubelet.node_status import (
-    NodeConfig,
-    NodeStatusManager,
-    machine_capacity,
-    subtract_reserved,
-)
-from kubelet.network.hostgw import HostGatewayNetwork
-from kubelet.pod_sync import PODS, PodSyncer
+from kubelet.backoff import DEFAULT_INITIAL_SECONDS, DEFAULT_MAX_SECONDS
+from kubelet.kubelet import Kubelet, NodeRuntime
+from kubelet.node_status import NodeConfig, machine_capacity, subtract_reserved
+from kubelet.pod_sync import PodSyncConfig, PodSyncer
 from kubelet.prober.probers import always_succeed
-from kubelet.runtime import PAUSE_IMAGE, POD_BRIDGE, RuntimeService
+from kubelet.runtime import PAUSE_IMAGE
 from kubelet.runtime.fake import FakeRuntime
-from kubelet.server import KubeletServer, ServerConfig, read_token_file
+from kubelet.server import ServerConfig, read_token_file
 from kubelet.volumes.manager import DEFAULT_ROOT_DIR, VolumeManager
-from tinykube.client import (
-    ClientConfig,
-    EventRecorder,
-    RESTClient,
-    SharedInformer,
-    load_kubeconfig,
+from tinykube.api.core import Taint
+from tinykube.client import EventRecorder, RESTClient
+from tinykube.component import (
+    add_client_flags,
+    boolean,
+    client_config_from_flags,
+    component_parser,
+    duration,
+    run_until_signalled,
 )
-from tinykube.client.clock import REAL_CLOCK, Clock
 
 log = logging.getLogger("kubelet")
 
 POD_NETWORK = "tinykube-pods"  # the Docker network of pod sandboxes with --network-plugin=host-gw
-
-
-class Kubelet:
-    """One node: registration and heartbeats, plus the sync of its pods."""
-
-    def __init__(self, client: RESTClient, runtime: RuntimeService, config: NodeConfig,
-                 clock: Clock = REAL_CLOCK, api_server: ServerConfig | None = None,
-                 pod_options: dict[str, Any] | None = None, pod_network_cidr: str | None = None) -> None:
-        self.client, self.runtime, self.config = client, runtime, config
-        # With a pod network (--network-plugin=host-gw): the cluster's pod CIDR, whose
-        # per-node blocks this node routes to the other nodes.
-        self.pod_network_cidr = pod_network_cidr
-        self.api_server = api_server  # the kubelet API on --port (None: not served)
-        self.node_status = NodeStatusManager(client, runtime, config, clock=clock)
-        self.pod_syncer = PodSyncer(client, runtime, config.name,  # type: ignore[arg-type]
-                                    host_ip=lambda: config.node_ip, clock=clock,
-                                    allocatable=config.allocatable, **(pod_options or {}))
-        self.pod_informer = SharedInformer(client, PODS, field_selector=f"spec.nodeName={config.name}",
-                                           indexers={})
-        syncer = self.pod_syncer
-        self.pod_informer.add_event_handler(syncer.on_add, syncer.on_update, syncer.on_delete)
-
-    async def run(self) -> None:
-        api = None
-        if self.api_server is not None:
-            api = asyncio.create_task(KubeletServer(self.runtime, self.api_server).run(),  # type: ignore[arg-type]
-                                      name=f"kubelet API {self.config.name}")
-        await self.node_status.register_node()
-        network = None
-        if self.pod_network_cidr is not None:
-            # Pods need the bridge, which needs the node's podCIDR: wait for it first.
-            log.info("waiting for the node's pod CIDR node=%s", self.config.name)
-            pod_cidr = await self.node_status.wait_for_pod_cidr()
-            log.info("pod CIDR node=%s cidr=%s", self.config.name, pod_cidr)
-            agent = HostGatewayNetwork(self.client, self.config.name, self.pod_network_cidr, POD_BRIDGE,
-                                       lambda: self.node_status.pod_cidr)
-            network = asyncio.create_task(agent.run(), name=f"pod network {self.config.name}")
-        self.pod_informer.start()
-        pods = asyncio.create_task(self.pod_syncer.run(self.pod_informer.has_synced),
-                                   name=f"pod housekeeping {self.config.name}")
-        try:
-            await self.node_status.run()
-        finally:
-            pods.cancel()
-            if network is not None:
-                network.cancel()
-            if api is not None:
-                api.cancel()
-            await self.pod_informer.stop()
-            await self.pod_syncer.stop()
+HOLLOW_MIN_SYNC_SECONDS = 60.0  # hollow pods change only through the API: resync rarely
 
 
 def parse_key_values(text: str) -> dict[str, str]:
@@ -121,7 +68,7 @@ def parse_key_values(text: str) -> dict[str, str]:
     return {k.strip(): v.strip() for k, v in pairs}
 
 
-def parse_taints(text: str) -> list[dict[str, str]]:
+def parse_taints(text: str) -> list[Taint]:
     """"key=value:Effect,key:Effect" → taints (--register-with-taints)."""
     taints = []
     for item in filter(None, (t.strip() for t in text.split(","))):
@@ -129,21 +76,13 @@ def parse_taints(text: str) -> list[dict[str, str]]:
         if effect not in ("NoSchedule", "PreferNoSchedule", "NoExecute") or not key_value:
             raise argparse.ArgumentTypeError(f"invalid taint {item!r}: want key[=value]:Effect")
         key, _, value = key_value.partition("=")
-        taints.append({"key": key, **({"value": value} if value else {}), "effect": effect})
+        taints.append(Taint(key=key, value=value or None, effect=effect))
     return taints
 
 
-def parse_duration(text: str) -> float:
-    units = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-    for unit in ("ms", "s", "m", "h"):
-        if text.endswith(unit):
-            return float(text[: -len(unit)]) * units[unit]
-    return float(text)
-
-
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m kubelet", description=__doc__.splitlines()[0])
-    parser.add_argument("--kubeconfig", default=None)
+    parser = component_parser("python -m kubelet", __doc__)
+    add_client_flags(parser)
     parser.add_argument("--hostname-override", default=None)
     parser.add_argument("--node-ip", default="127.0.0.1")
     parser.add_argument("--root-dir", default=DEFAULT_ROOT_DIR)
@@ -161,8 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "nodes' podCIDRs (Docker runtime only); default: Docker's default bridge")
     parser.add_argument("--non-masquerade-cidr", default="10.244.0.0/16",
                         help="the cluster's pod CIDR: traffic inside it is never masqueraded")
-    parser.add_argument("--node-status-update-frequency", type=parse_duration, default=10.0)
-    parser.add_argument("--node-status-report-frequency", type=parse_duration, default=300.0)
+    parser.add_argument("--node-status-update-frequency", type=duration, default=10.0)
+    parser.add_argument("--node-status-report-frequency", type=duration, default=300.0)
     parser.add_argument("--node-lease-duration-seconds", type=int, default=40)
     parser.add_argument("--node-capacity", type=parse_key_values, default={},
                         help="tinykube: capacity overrides, e.g. cpu=4,memory=8Gi,pods=110")
@@ -176,20 +115,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--tls-private-key-file", default="")
     parser.add_argument("--kubelet-api-token-file", default="",
                         help="tinykube: the bearer token the API server must present")
-    parser.add_argument("--anonymous-auth", default="false", choices=["true", "false"],
+    parser.add_argument("--anonymous-auth", type=boolean, default=False,
                         help="serve the kubelet API without a token (only without a token file)")
     parser.add_argument("--cluster-dns", default="",
                         help="the cluster DNS server for dnsPolicy ClusterFirst pods (e.g. 10.96.0.10)")
     parser.add_argument("--cluster-domain", default="cluster.local")
-    parser.add_argument("--sync-frequency", type=parse_duration, default=10.0,
+    parser.add_argument("--sync-frequency", type=duration, default=10.0,
                         help="resync period of running pods (volume contents, statuses)")
-    parser.add_argument("--crash-loop-backoff-initial", type=parse_duration, default=DEFAULT_INITIAL_SECONDS,
+    parser.add_argument("--crash-loop-backoff-initial", type=duration, default=DEFAULT_INITIAL_SECONDS,
                         help="tinykube: first CrashLoopBackOff delay (labs shorten it)")
-    parser.add_argument("--crash-loop-backoff-max", type=parse_duration, default=DEFAULT_MAX_SECONDS,
+    parser.add_argument("--crash-loop-backoff-max", type=duration, default=DEFAULT_MAX_SECONDS,
                         help="the CrashLoopBackOff cap (KubeletConfiguration maxContainerRestartPeriod)")
-    parser.add_argument("--image-pull-backoff-initial", type=parse_duration, default=DEFAULT_INITIAL_SECONDS)
-    parser.add_argument("--image-pull-backoff-max", type=parse_duration, default=DEFAULT_MAX_SECONDS)
-    parser.add_argument("-v", "--v", type=int, default=2)
+    parser.add_argument("--image-pull-backoff-initial", type=duration, default=DEFAULT_INITIAL_SECONDS)
+    parser.add_argument("--image-pull-backoff-max", type=duration, default=DEFAULT_MAX_SECONDS)
     return parser
 
 
@@ -225,71 +163,61 @@ def api_server_config(args: argparse.Namespace, node: NodeConfig) -> ServerConfi
         return None
     token = read_token_file(args.kubelet_api_token_file) if args.kubelet_api_token_file else None
     return ServerConfig(node.name, args.address, node.kubelet_port, args.tls_cert_file,
-                        args.tls_private_key_file, args.root_dir, token,
-                        args.anonymous_auth == "true", node.node_ip)
+                        args.tls_private_key_file, args.root_dir, token, args.anonymous_auth, node.node_ip)
 
 
-def pod_options(args: argparse.Namespace, client: RESTClient, node: NodeConfig) -> dict[str, Any]:
-    """PodSyncer settings: a hollow node runs no probes and writes no volumes."""
-    options: dict[str, Any] = {
-        "backoff": Backoff(args.crash_loop_backoff_initial, args.crash_loop_backoff_max),
-        "image_backoff": Backoff(args.image_pull_backoff_initial, args.image_pull_backoff_max),
-        "cluster_dns": args.cluster_dns, "cluster_domain": args.cluster_domain,
-        "resync_seconds": args.sync_frequency}
-    if args.container_runtime_endpoint == "fake":
-        options.update(probe_runner=always_succeed, resync_seconds=max(args.sync_frequency, 60.0),
-                       runtime_name="fake")
-    else:
-        options.update(volumes=VolumeManager(args.root_dir, client, allocatable=node.allocatable), runtime_name="docker",
-                       recorder=EventRecorder(client, "kubelet", host=node.name))
-    return options
+def pod_syncer(args: argparse.Namespace, client: RESTClient, runtime: NodeRuntime, node: NodeConfig) -> PodSyncer:
+    """The node's pod sync: a hollow node runs no probes, writes no volumes, records no events."""
+    hollow = args.container_runtime_endpoint == "fake"
+    config = PodSyncConfig(
+        node.name, host_ip=lambda: node.node_ip, cluster_dns=args.cluster_dns, cluster_domain=args.cluster_domain,
+        allocatable=node.allocatable,
+        resync_seconds=max(args.sync_frequency, HOLLOW_MIN_SYNC_SECONDS) if hollow else args.sync_frequency,
+        runtime_name="fake" if hollow else "docker",
+        crash_loop_backoff=(args.crash_loop_backoff_initial, args.crash_loop_backoff_max),
+        image_pull_backoff=(args.image_pull_backoff_initial, args.image_pull_backoff_max))
+    if hollow:
+        return PodSyncer(client, runtime, config, probe_runner=always_succeed)
+    return PodSyncer(client, runtime, config,
+                     volumes=VolumeManager(args.root_dir, client, allocatable=node.allocatable),
+                     recorder=EventRecorder(client, "kubelet", host=node.name))
 
 
-def client_config(args: argparse.Namespace) -> ClientConfig:
-    config = load_kubeconfig(args.kubeconfig)
-    config.user_agent = "tinykube-kubelet"
-    return config
-
-
-def docker_runtime(endpoint: str, pause_image: str, pod_network: str | None) -> RuntimeService:
+def docker_runtime(endpoint: str, pause_image: str, pod_network: str | None) -> NodeRuntime:
     # Imported here so hollow nodes never load the docker SDK.
     from kubelet.runtime.docker import DockerRuntime
     return DockerRuntime(endpoint, pod_infra_container_image=pause_image, pod_network=pod_network)
 
 
-async def run(args: argparse.Namespace) -> int:
+async def run(args: argparse.Namespace, stopping: asyncio.Event) -> int:
     endpoint = args.container_runtime_endpoint
     if endpoint != "fake" and (args.hollow_nodes > 1 or not endpoint.startswith(("unix://", "tcp://"))):
         log.error("want --container-runtime-endpoint=fake or unix://... / tcp://... (one node) endpoint=%s",
                   endpoint)
         return 2
-    config = client_config(args)
+    config = client_config_from_flags(args, "tinykube-kubelet")
     configs = node_configs(args)
     clients = [RESTClient(config) for _ in configs]
-    kubelets = []
-    for index, (client, node) in enumerate(zip(clients, configs, strict=True)):
-        cidr = args.pod_cidr if len(configs) == 1 and args.pod_cidr else (
-            f"10.244.{index % 256}.0/24" if len(configs) > 1 else fake_pod_cidr(node.name))
-        host_gw = args.network_plugin == "host-gw" and endpoint != "fake"
-        runtime: RuntimeService = FakeRuntime(cidr) if endpoint == "fake" else docker_runtime(
-            endpoint, args.pod_infra_container_image, POD_NETWORK if host_gw else None)
-        if host_gw and args.pod_cidr:
-            await runtime.update_runtime_config(args.pod_cidr)
-        kubelets.append(Kubelet(client, runtime, node,
-                                api_server=api_server_config(args, node),
-                                pod_options=pod_options(args, client, node),
-                                pod_network_cidr=args.non_masquerade_cidr if host_gw else None))
-    loop = asyncio.get_running_loop()
-    main = asyncio.current_task()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, lambda: main.cancel() if main else None)
-    log.info("starting kubelet nodes=%d runtime=%s", len(kubelets), endpoint)
     try:
-        async with asyncio.TaskGroup() as group:
-            for kubelet in kubelets:
-                group.create_task(kubelet.run(), name=f"kubelet {kubelet.config.name}")
-    except asyncio.CancelledError:
-        log.info("kubelet stopping nodes=%d", len(kubelets))
+        kubelets = []
+        for index, (client, node) in enumerate(zip(clients, configs, strict=True)):
+            cidr = args.pod_cidr if len(configs) == 1 and args.pod_cidr else (
+                f"10.244.{index % 256}.0/24" if len(configs) > 1 else fake_pod_cidr(node.name))
+            host_gw = args.network_plugin == "host-gw" and endpoint != "fake"
+            runtime: NodeRuntime = FakeRuntime(cidr) if endpoint == "fake" else docker_runtime(
+                endpoint, args.pod_infra_container_image, POD_NETWORK if host_gw else None)
+            if host_gw and args.pod_cidr:
+                await runtime.update_runtime_config(args.pod_cidr)
+            kubelets.append(Kubelet(client, runtime, node, pod_syncer(args, client, runtime, node),
+                                    api_server=api_server_config(args, node),
+                                    pod_network_cidr=args.non_masquerade_cidr if host_gw else None))
+        log.info("starting kubelet nodes=%d runtime=%s", len(kubelets), endpoint)
+        try:
+            async with asyncio.TaskGroup() as group:
+                for kubelet in kubelets:
+                    group.create_task(kubelet.run(), name=f"kubelet {kubelet.config.name}")
+        finally:
+            log.info("kubelet stopping nodes=%d", len(kubelets))
     finally:
         for client in clients:
             await client.aclose()
@@ -298,13 +226,7 @@ async def run(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.v >= 4 else logging.INFO if args.v >= 2 else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    try:
-        return asyncio.run(run(args))
-    except KeyboardInterrupt:
-        return 0
+    return run_until_signalled(lambda stopping: run(args, stopping), verbosity=args.v)
 
 
 if __name__ == "__main__":

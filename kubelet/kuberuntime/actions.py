@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from kubelet.kuberuntime.types import (
     ContainerRuntimeStatus,
@@ -32,8 +31,8 @@ from kubelet.kuberuntime.types import (
     sandbox_attempt,
 )
 from kubelet.runtime import ContainerState, SandboxState
+from tinykube.api.core import Container, Pod, PodSpec
 
-Obj = dict[str, Any]
 REASON_LIVENESS_PROBE = "LivenessProbe"
 REASON_STARTUP_PROBE = "StartupProbe"
 REASON_SPEC_CHANGED = "SpecChanged"
@@ -58,19 +57,27 @@ class PodActions:
     containers_to_start: list[str] = field(default_factory=list)
     containers_to_kill: dict[str, ContainerToKill] = field(default_factory=dict)
 
+    def has_work(self) -> bool:
+        return bool(self.kill_pod or self.create_sandbox or self.next_init_container
+                    or self.containers_to_start or self.containers_to_kill)
 
-def restart_policy(pod: Obj) -> str:
-    return (pod.get("spec") or {}).get("restartPolicy") or "Always"
+
+def pod_spec(pod: Pod) -> PodSpec:
+    return pod.spec or PodSpec()
 
 
-def should_restart_on_failure(pod: Obj) -> bool:
+def restart_policy(pod: Pod) -> str:
+    return pod_spec(pod).restart_policy or "Always"
+
+
+def should_restart_on_failure(pod: Pod) -> bool:
     return restart_policy(pod) != "Never"
 
 
-def should_container_be_restarted(container: Obj, pod: Obj, status: PodRuntimeStatus) -> bool:
-    if (pod.get("metadata") or {}).get("deletionTimestamp"):
+def should_container_be_restarted(container: Container, pod: Pod, status: PodRuntimeStatus) -> bool:
+    if pod.metadata.deletion_timestamp:
         return False
-    current = status.find(container["name"])
+    current = status.find(container.name)
     if current is None:
         return True
     if current.state is ContainerState.RUNNING:
@@ -87,15 +94,19 @@ def is_init_container_failed(status: ContainerRuntimeStatus) -> bool:
     return status.state is ContainerState.UNKNOWN or (status.exited and status.exit_code != 0)
 
 
-def find_next_init_container_to_run(pod: Obj, status: PodRuntimeStatus
+def _running(name: str, status: PodRuntimeStatus) -> bool:
+    current = status.find(name)
+    return current is not None and current.running
+
+
+def find_next_init_container_to_run(pod: Pod, status: PodRuntimeStatus
                                     ) -> tuple[ContainerRuntimeStatus | None, str | None, bool]:
     """(status of the last failed init container, next init container name, all done)."""
-    spec = pod.get("spec") or {}
-    inits = [c["name"] for c in spec.get("initContainers") or []]
+    spec = pod_spec(pod)
+    inits = [c.name for c in spec.init_containers or []]
     if not inits:
         return None, None, True
-    if any(status.find(c["name"]) and status.find(c["name"]).running  # type: ignore[union-attr]
-           for c in spec.get("containers") or []):
+    if any(_running(c.name, status) for c in spec.containers):
         return None, None, True  # app containers run: init finished earlier
     for name in reversed(inits):
         current = status.find(name)
@@ -132,14 +143,14 @@ def _succeeded(name: str, status: PodRuntimeStatus) -> bool:
     return current is not None and current.exited and current.exit_code == 0
 
 
-def compute_pod_actions(pod: Obj, status: PodRuntimeStatus, *,
+def compute_pod_actions(pod: Pod, status: PodRuntimeStatus, *,
                         liveness_failed: Mapping[str, str] | None = None,
                         startup_failed: Mapping[str, str] | None = None) -> PodActions:
     """What to do for `pod` (the failed-probe maps are container id → probe message)."""
-    spec = pod.get("spec") or {}
-    containers = spec.get("containers") or []
-    inits = spec.get("initContainers") or []
-    create, attempt, sandbox_id = pod_sandbox_changed(status, bool(spec.get("hostNetwork")))
+    spec = pod_spec(pod)
+    containers = spec.containers
+    inits = spec.init_containers or []
+    create, attempt, sandbox_id = pod_sandbox_changed(status, bool(spec.host_network))
     actions = PodActions(kill_pod=create, create_sandbox=create, sandbox_id=sandbox_id, attempt=attempt)
 
     if create:
@@ -147,11 +158,11 @@ def compute_pod_actions(pod: Obj, status: PodRuntimeStatus, *,
             actions.create_sandbox = False  # it ran once and must not run again
             return actions
         if inits:
-            actions.next_init_container = inits[0]["name"]
+            actions.next_init_container = inits[0].name
             return actions
         actions.containers_to_start = [
-            c["name"] for c in containers
-            if not (restart_policy(pod) == "OnFailure" and _succeeded(c["name"], status))]
+            c.name for c in containers
+            if not (restart_policy(pod) == "OnFailure" and _succeeded(c.name, status))]
         if not actions.containers_to_start:
             actions.create_sandbox = False
         return actions
@@ -168,26 +179,26 @@ def compute_pod_actions(pod: Obj, status: PodRuntimeStatus, *,
 
     keep = 0
     for container in containers:
-        current = status.find(container["name"])
+        current = status.find(container.name)
         if current is None or not current.running:
             if should_container_be_restarted(container, pod, status):
-                actions.containers_to_start.append(container["name"])
+                actions.containers_to_start.append(container.name)
             continue
         if current.hash and current.hash != container_hash(container):
-            message, reason = f"Container {container['name']} definition changed", REASON_SPEC_CHANGED
+            message, reason = f"Container {container.name} definition changed", REASON_SPEC_CHANGED
         elif current.id in (liveness_failed or {}):
-            message = f"Container {container['name']} failed liveness probe"
+            message = f"Container {container.name} failed liveness probe"
             reason = REASON_LIVENESS_PROBE
         elif current.id in (startup_failed or {}):
-            message = f"Container {container['name']} failed startup probe"
+            message = f"Container {container.name} failed startup probe"
             reason = REASON_STARTUP_PROBE
         else:
             keep += 1
             continue
         if should_restart_on_failure(pod):
             message += ", will be restarted"
-            actions.containers_to_start.append(container["name"])
-        actions.containers_to_kill[current.id] = ContainerToKill(container["name"], message, reason)
+            actions.containers_to_start.append(container.name)
+        actions.containers_to_kill[current.id] = ContainerToKill(container.name, message, reason)
 
     if keep == 0 and not actions.containers_to_start:
         actions.kill_pod = True

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Any
 
 from kubelet.kuberuntime.env import expand, parse_quantity
 from kubelet.kuberuntime.types import (
@@ -48,56 +47,55 @@ from kubelet.runtime import (
     PortMapping,
     SecurityContext,
 )
+from tinykube.api.core import Container, Pod, PodSpec, Volume
 
-Obj = dict[str, Any]
 MIN_SHARES = 2
 SHARES_PER_CPU = 1024
 QUOTA_PERIOD_US = 100_000
 MIN_QUOTA_PERIOD_US = 1000
 DEFAULT_CLUSTER_DOMAIN = "cluster.local"
-READ_ONLY_VOLUME_KINDS = ("configMap", "secret", "downwardAPI", "projected")
 
 
-def pod_labels(pod: Obj) -> dict[str, str]:
-    meta = pod["metadata"]
-    return {POD_UID_LABEL: meta["uid"], POD_NAME_LABEL: meta["name"],
-            POD_NAMESPACE_LABEL: meta.get("namespace", "")}
+def pod_labels(pod: Pod) -> dict[str, str]:
+    meta = pod.metadata
+    return {POD_UID_LABEL: meta.uid or "", POD_NAME_LABEL: meta.name or "", POD_NAMESPACE_LABEL: meta.namespace or ""}
 
 
-def dns_config(pod: Obj, cluster_dns: str, cluster_domain: str = DEFAULT_CLUSTER_DOMAIN) -> DNSConfig | None:
-    spec = pod.get("spec") or {}
-    policy = spec.get("dnsPolicy") or "ClusterFirst"
+def dns_config(pod: Pod, cluster_dns: str, cluster_domain: str = DEFAULT_CLUSTER_DOMAIN) -> DNSConfig | None:
+    spec = pod.spec or PodSpec()
+    policy = spec.dns_policy or "ClusterFirst"
     if policy == "None":
-        custom = spec.get("dnsConfig") or {}
-        options = tuple(f"{o['name']}:{o['value']}" if o.get("value") else o["name"]
-                        for o in custom.get("options") or [])
-        return DNSConfig(tuple(custom.get("nameservers") or ()), tuple(custom.get("searches") or ()), options)
-    if policy == "ClusterFirstWithHostNet" or (policy == "ClusterFirst" and not spec.get("hostNetwork")):
+        custom = spec.dns_config
+        if custom is None:
+            return DNSConfig((), (), ())
+        options = tuple(f"{o.name}:{o.value}" if o.value else o.name or "" for o in custom.options or [])
+        return DNSConfig(tuple(custom.nameservers or ()), tuple(custom.searches or ()), options)
+    if policy == "ClusterFirstWithHostNet" or (policy == "ClusterFirst" and not spec.host_network):
         if not cluster_dns:
             return None
-        namespace = pod["metadata"].get("namespace", "default")
+        namespace = pod.metadata.namespace or "default"
         return DNSConfig((cluster_dns,), (f"{namespace}.svc.{cluster_domain}", f"svc.{cluster_domain}",
                                           cluster_domain), ("ndots:5",))
     return None
 
 
-def generate_pod_sandbox_config(pod: Obj, attempt: int, *, cluster_dns: str = "",
+def generate_pod_sandbox_config(pod: Pod, attempt: int, *, cluster_dns: str = "",
                                 cluster_domain: str = DEFAULT_CLUSTER_DOMAIN, node_name: str = "") -> PodSandboxConfig:
-    meta, spec = pod["metadata"], pod.get("spec") or {}
-    ports = tuple(PortMapping(int(p["containerPort"]), int(p["hostPort"]), p.get("protocol") or "TCP",
-                              p.get("hostIP") or "")
-                  for c in spec.get("containers") or [] for p in c.get("ports") or [] if p.get("hostPort"))
+    meta, spec = pod.metadata, pod.spec or PodSpec()
+    ports = tuple(PortMapping(p.container_port, p.host_port, p.protocol or "TCP", p.host_ip or "")
+                  for c in spec.containers for p in c.ports or [] if p.host_port)
     return PodSandboxConfig(
-        PodSandboxMetadata(meta["name"], meta.get("namespace", ""), meta["uid"], attempt),
-        hostname=spec.get("hostname") or meta["name"],
+        PodSandboxMetadata(meta.name or "", meta.namespace or "", meta.uid or "", attempt),
+        hostname=spec.hostname or meta.name or "",
         labels={**pod_labels(pod), SANDBOX_ATTEMPT_LABEL: str(attempt), NODE_NAME_LABEL: node_name},
         port_mappings=ports, dns_config=dns_config(pod, cluster_dns, cluster_domain),
-        host_network=bool(spec.get("hostNetwork")))
+        host_network=bool(spec.host_network))
 
 
-def container_resources(container: Obj) -> LinuxContainerResources:
-    resources = container.get("resources") or {}
-    requests, limits = resources.get("requests") or {}, resources.get("limits") or {}
+def container_resources(container: Container) -> LinuxContainerResources:
+    resources = container.resources
+    requests = (resources.requests if resources else None) or {}
+    limits = (resources.limits if resources else None) or {}
     cpu_request = requests.get("cpu", limits.get("cpu"))  # a limit alone is also the request
     milli_request = int(parse_quantity(cpu_request) * 1000) if cpu_request is not None else 0
     shares = max(MIN_SHARES, milli_request * SHARES_PER_CPU // 1000)
@@ -109,47 +107,52 @@ def container_resources(container: Obj) -> LinuxContainerResources:
     return LinuxContainerResources(shares, quota, period, memory)
 
 
-def security_context(pod: Obj, container: Obj) -> SecurityContext:
-    pod_context = (pod.get("spec") or {}).get("securityContext") or {}
-    context = container.get("securityContext") or {}
-    capabilities = context.get("capabilities") or {}
-    user = context.get("runAsUser", pod_context.get("runAsUser"))
-    group = context.get("runAsGroup", pod_context.get("runAsGroup"))
+def security_context(pod: Pod, container: Container) -> SecurityContext:
+    pod_context = pod.spec.security_context if pod.spec else None
+    context = container.security_context
+    capabilities = context.capabilities if context else None
+    user = context.run_as_user if context and context.run_as_user is not None else (
+        pod_context.run_as_user if pod_context else None)
+    group = context.run_as_group if context and context.run_as_group is not None else (
+        pod_context.run_as_group if pod_context else None)
     return SecurityContext(
-        run_as_user=int(user) if user is not None else None,
-        run_as_group=int(group) if group is not None else None,
-        readonly_rootfs=bool(context.get("readOnlyRootFilesystem")),
-        add_capabilities=tuple(capabilities.get("add") or ()),
-        drop_capabilities=tuple(capabilities.get("drop") or ()),
-        privileged=bool(context.get("privileged")))
+        run_as_user=user, run_as_group=group,
+        readonly_rootfs=bool(context and context.read_only_root_filesystem),
+        add_capabilities=tuple(capabilities.add or ()) if capabilities else (),
+        drop_capabilities=tuple(capabilities.drop or ()) if capabilities else (),
+        privileged=bool(context and context.privileged))
 
 
-def container_mounts(pod: Obj, container: Obj, volume_paths: Mapping[str, str]) -> tuple[Mount, ...]:
-    kinds = {v["name"]: next((k for k in v if k != "name"), "") for v in (pod.get("spec") or {}).get("volumes") or []}
+def _always_read_only(volume: Volume) -> bool:
+    """configMap, secret, downwardAPI and projected volumes are mounted read-only, as upstream."""
+    return bool(volume.config_map or volume.secret or volume.downward_api or volume.projected)
+
+
+def container_mounts(pod: Pod, container: Container, volume_paths: Mapping[str, str]) -> tuple[Mount, ...]:
+    read_only = {v.name for v in (pod.spec.volumes if pod.spec else None) or [] if _always_read_only(v)}
     mounts = []
-    for mount in container.get("volumeMounts") or []:
-        host_path = volume_paths.get(mount["name"])
+    for mount in container.volume_mounts or []:
+        host_path = volume_paths.get(mount.name)
         if host_path is None:
             continue  # the volume manager reports volumes that are not ready before we get here
-        if mount.get("subPath"):
-            host_path = os.path.join(host_path, mount["subPath"].lstrip("/"))
-        readonly = bool(mount.get("readOnly")) or kinds.get(mount["name"]) in READ_ONLY_VOLUME_KINDS
-        mounts.append(Mount(mount["mountPath"], host_path, readonly))
+        if mount.sub_path:
+            host_path = os.path.join(host_path, mount.sub_path.lstrip("/"))
+        mounts.append(Mount(mount.mount_path, host_path, bool(mount.read_only) or mount.name in read_only))
     return tuple(mounts)
 
 
-def generate_container_config(pod: Obj, container: Obj, *, attempt: int, envs: list[tuple[str, str]],
+def generate_container_config(pod: Pod, container: Container, *, attempt: int, envs: list[tuple[str, str]],
                               volume_paths: Mapping[str, str]) -> ContainerConfig:
-    grace = (pod.get("spec") or {}).get("terminationGracePeriodSeconds", 30)
-    labels = {**pod_labels(pod), CONTAINER_NAME_LABEL: container["name"],
+    grace = pod.spec.termination_grace_period_seconds if pod.spec else None
+    labels = {**pod_labels(pod), CONTAINER_NAME_LABEL: container.name,
               CONTAINER_ATTEMPT_LABEL: str(attempt), CONTAINER_HASH_LABEL: container_hash(container),
-              TERMINATION_GRACE_LABEL: str(grace)}
+              TERMINATION_GRACE_LABEL: str(30 if grace is None else grace)}
     env = dict(envs)  # $(VAR) in command and args expands from the container's env
     return ContainerConfig(
-        name=container["name"], image=container.get("image", ""), attempt=attempt,
-        command=tuple(expand(c, env) for c in container.get("command") or ()),
-        args=tuple(expand(a, env) for a in container.get("args") or ()),
-        labels=labels, working_dir=container.get("workingDir") or "", envs=tuple(envs),
+        name=container.name, image=container.image or "", attempt=attempt,
+        command=tuple(expand(c, env) for c in container.command or ()),
+        args=tuple(expand(a, env) for a in container.args or ()),
+        labels=labels, working_dir=container.working_dir or "", envs=tuple(envs),
         mounts=container_mounts(pod, container, volume_paths), resources=container_resources(container),
-        security_context=security_context(pod, container), stdin=bool(container.get("stdin")),
-        stdin_once=bool(container.get("stdinOnce")), tty=bool(container.get("tty")))
+        security_context=security_context(pod, container), stdin=bool(container.stdin),
+        stdin_once=bool(container.stdin_once), tty=bool(container.tty))

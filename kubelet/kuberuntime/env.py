@@ -20,16 +20,23 @@ from __future__ import annotations
 import base64
 import math
 import re
-from typing import Any, Protocol
+from typing import Protocol, TypeVar
 
+from tinykube.api.core import (
+    ConfigMap,
+    Container,
+    EnvVar,
+    KeySelector,
+    Pod,
+    ResourceFieldSelector,
+    Secret,
+)
+from tinykube.api.meta import KubeObject
 from tinykube.api.quantity import parse_quantity
-from tinykube.api.resources import INDEX, ResourceInfo
 from tinykube.client.errors import NotFound
 
-Obj = dict[str, Any]
-CONFIGMAPS: ResourceInfo = INDEX.by_name("configmaps")  # type: ignore[assignment]
-SECRETS: ResourceInfo = INDEX.by_name("secrets")  # type: ignore[assignment]
 _EXPANSION = re.compile(r"\$\$|\$\(([^)]*)\)")
+M = TypeVar("M", bound=KubeObject)
 
 
 class ContainerConfigError(Exception):
@@ -37,38 +44,38 @@ class ContainerConfigError(Exception):
 
 
 class ObjectGetter(Protocol):
-    async def get(self, info: ResourceInfo, name: str, namespace: str | None = None) -> Obj: ...
+    async def get_object(self, model: type[M], name: str, namespace: str | None = None) -> M: ...
 
 
 async def get_config_data(client: ObjectGetter, kind: str, namespace: str, name: str,
                           optional: bool) -> dict[str, str] | None:
     """A ConfigMap's data or a Secret's decoded data; None when optional and missing."""
-    info, label = (CONFIGMAPS, "configmap") if kind == "ConfigMap" else (SECRETS, "secret")
+    model: type[ConfigMap] | type[Secret] = ConfigMap if kind == "ConfigMap" else Secret
     try:
-        obj = await client.get(info, name, namespace)
+        obj = await client.get_object(model, name, namespace)
     except NotFound:
         if optional:
             return None
-        raise ContainerConfigError(f'{label} "{name}" not found') from None
-    if kind == "ConfigMap":
-        data = dict(obj.get("data") or {})
-        data.update({k: base64.b64decode(v).decode(errors="replace")
-                     for k, v in (obj.get("binaryData") or {}).items()})
+        raise ContainerConfigError(f'{kind.lower()} "{name}" not found') from None
+    if isinstance(obj, ConfigMap):
+        data = dict(obj.data or {})
+        data.update({k: base64.b64decode(v).decode(errors="replace") for k, v in (obj.binary_data or {}).items()})
         return data
-    return {k: base64.b64decode(v).decode(errors="replace") for k, v in (obj.get("data") or {}).items()}
+    return {k: base64.b64decode(v).decode(errors="replace") for k, v in (obj.data or {}).items()}
 
 
-def field_value(pod: Obj, field_path: str, *, pod_ip: str, host_ip: str) -> str:
-    meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
+def field_value(pod: Pod, field_path: str, *, pod_ip: str, host_ip: str) -> str:
+    meta, spec = pod.metadata, pod.spec
     match = re.fullmatch(r"metadata\.(labels|annotations)\['(.+)'\]", field_path)
+    maps = {"labels": meta.labels or {}, "annotations": meta.annotations or {}}
     if match:
-        return str((meta.get(match.group(1)) or {}).get(match.group(2), ""))
+        return str(maps[match.group(1)].get(match.group(2), ""))
     if field_path in ("metadata.labels", "metadata.annotations"):
-        values = meta.get(field_path.split(".")[1]) or {}
+        values = maps[field_path.split(".")[1]]
         return "\n".join(f'{k}="{v}"' for k, v in sorted(values.items()))
-    simple = {"metadata.name": meta.get("name"), "metadata.namespace": meta.get("namespace"),
-              "metadata.uid": meta.get("uid"), "spec.nodeName": spec.get("nodeName"),
-              "spec.serviceAccountName": spec.get("serviceAccountName"),
+    simple = {"metadata.name": meta.name, "metadata.namespace": meta.namespace,
+              "metadata.uid": meta.uid, "spec.nodeName": spec.node_name if spec else None,
+              "spec.serviceAccountName": spec.service_account_name if spec else None,
               "status.podIP": pod_ip, "status.podIPs": pod_ip, "status.hostIP": host_ip,
               "status.hostIPs": host_ip}
     if field_path not in simple:
@@ -76,20 +83,22 @@ def field_value(pod: Obj, field_path: str, *, pod_ip: str, host_ip: str) -> str:
     return str(simple[field_path] or "")
 
 
-def resource_value(pod: Obj, container_name: str, ref: Obj, allocatable: dict[str, str]) -> str:
+def resource_value(pod: Pod, container_name: str, ref: ResourceFieldSelector, allocatable: dict[str, str]) -> str:
     """`limits.cpu` etc. of a container divided by `divisor`, rounded up (as upstream)."""
-    container = next((c for c in (pod.get("spec") or {}).get("containers") or []
-                      if c.get("name") == (ref.get("containerName") or container_name)), None)
+    wanted = ref.container_name or container_name
+    container = next((c for c in (pod.spec.containers if pod.spec else []) if c.name == wanted), None)
     if container is None:
-        raise ContainerConfigError(f"container {ref.get('containerName')} not found in pod")
-    kind, _, resource = str(ref.get("resource", "")).partition(".")
-    resources = (container.get("resources") or {})
-    value = (resources.get(kind) or {}).get(resource)
+        raise ContainerConfigError(f"container {ref.container_name} not found in pod")
+    kind, _, resource = ref.resource.partition(".")
+    resources = container.resources
+    values = (resources.limits if kind == "limits" else resources.requests if kind == "requests" else None
+              ) if resources else None
+    value = (values or {}).get(resource)
     if value is None and kind == "limits":
         value = allocatable.get(resource, "0")  # an unset limit is the node's allocatable
     if value is None:
         value = "0"
-    divisor = parse_quantity(ref.get("divisor") or "1")
+    divisor = parse_quantity(ref.divisor or "1")
     if divisor == 0:
         raise ContainerConfigError("resourceFieldRef divisor must not be zero")
     return str(math.ceil(parse_quantity(value) / divisor))
@@ -104,42 +113,43 @@ def expand(value: str, env: dict[str, str]) -> str:
     return _EXPANSION.sub(replace, value)
 
 
-async def make_environment(pod: Obj, container: Obj, client: ObjectGetter, *, pod_ip: str, host_ip: str,
+async def make_environment(pod: Pod, container: Container, client: ObjectGetter, *, pod_ip: str, host_ip: str,
                            allocatable: dict[str, str] | None = None) -> list[tuple[str, str]]:
-    namespace = (pod.get("metadata") or {}).get("namespace", "")
+    namespace = pod.metadata.namespace or ""
     env: dict[str, str] = {}
-    for source in container.get("envFrom") or []:
-        ref, kind = ((source["configMapRef"], "ConfigMap") if source.get("configMapRef")
-                     else (source.get("secretRef") or {}, "Secret"))
-        data = await get_config_data(client, kind, namespace, ref.get("name", ""), bool(ref.get("optional")))
+    for source in container.env_from or []:
+        ref, kind = ((source.config_map_ref, "ConfigMap") if source.config_map_ref else (source.secret_ref, "Secret"))
+        data = await get_config_data(client, kind, namespace, (ref.name or "") if ref else "",
+                                     bool(ref and ref.optional))
         for key, value in (data or {}).items():
-            env[f"{source.get('prefix') or ''}{key}"] = value
-    for var in container.get("env") or []:
-        env[var["name"]] = await _env_value(pod, container, var, env, client, pod_ip=pod_ip, host_ip=host_ip,
-                                            allocatable=allocatable or {})
+            env[f"{source.prefix or ''}{key}"] = value
+    for var in container.env or []:
+        env[var.name] = await _env_value(pod, container, var, env, client, pod_ip=pod_ip, host_ip=host_ip,
+                                         allocatable=allocatable or {})
     return list(env.items())
 
 
-async def _env_value(pod: Obj, container: Obj, var: Obj, env: dict[str, str], client: ObjectGetter, *,
+async def _env_value(pod: Pod, container: Container, var: EnvVar, env: dict[str, str], client: ObjectGetter, *,
                      pod_ip: str, host_ip: str, allocatable: dict[str, str]) -> str:
-    source = var.get("valueFrom")
-    if not source:
-        return expand(str(var.get("value") or ""), env)
-    namespace = (pod.get("metadata") or {}).get("namespace", "")
-    for field_name, kind in (("configMapKeyRef", "ConfigMap"), ("secretKeyRef", "Secret")):
-        ref = source.get(field_name)
-        if not ref:
+    source = var.value_from
+    if source is None:
+        return expand(var.value or "", env)
+    namespace = pod.metadata.namespace or ""
+    refs: tuple[tuple[KeySelector | None, str], ...] = (
+        (source.config_map_key_ref, "ConfigMap"), (source.secret_key_ref, "Secret"))
+    for ref, kind in refs:
+        if ref is None:
             continue
-        data = await get_config_data(client, kind, namespace, ref.get("name", ""), bool(ref.get("optional")))
+        data = await get_config_data(client, kind, namespace, ref.name or "", bool(ref.optional))
         if data is None:
             return ""
-        if ref.get("key") not in data:
-            if ref.get("optional"):
+        if ref.key not in data:
+            if ref.optional:
                 return ""
-            raise ContainerConfigError(f"couldn't find key {ref.get('key')} in {kind} {namespace}/{ref.get('name')}")
-        return data[ref["key"]]
-    if source.get("fieldRef"):
-        return field_value(pod, source["fieldRef"].get("fieldPath", ""), pod_ip=pod_ip, host_ip=host_ip)
-    if source.get("resourceFieldRef"):
-        return resource_value(pod, container["name"], source["resourceFieldRef"], allocatable)
+            raise ContainerConfigError(f"couldn't find key {ref.key} in {kind} {namespace}/{ref.name}")
+        return data[ref.key]
+    if source.field_ref is not None:
+        return field_value(pod, source.field_ref.field_path, pod_ip=pod_ip, host_ip=host_ip)
+    if source.resource_field_ref is not None:
+        return resource_value(pod, container.name, source.resource_field_ref, allocatable)
     return ""

@@ -11,24 +11,22 @@ Kubernetes counterpart: pkg/kubelet/lifecycle/handlers.go
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
 from kubelet.prober.probers import ExecRuntime, ProbeResult, exec_command, http_get
+from tinykube.api.core import Container, LifecycleHandler
 
-Obj = dict[str, Any]
 
-
-async def run_handler(runtime: ExecRuntime, handler: Obj, *, container: Obj, container_id: str, pod_ip: str,
-                      timeout_seconds: float) -> str:
+async def run_handler(runtime: ExecRuntime, handler: LifecycleHandler, *, container: Container, container_id: str,
+                      pod_ip: str, timeout_seconds: float) -> str:
     try:
-        if handler.get("exec"):
-            result, message = await exec_command(runtime, handler["exec"], container_id=container_id,
+        if handler.exec_ is not None:
+            result, message = await exec_command(runtime, handler.exec_.command or [], container_id=container_id,
                                                  timeout_seconds=timeout_seconds)
-        elif handler.get("httpGet"):
-            result, message = await http_get(handler["httpGet"], container=container, pod_ip=pod_ip,
+        elif handler.http_get is not None:
+            result, message = await http_get(handler.http_get, container=container, pod_ip=pod_ip,
                                              timeout_seconds=timeout_seconds)
-        elif handler.get("sleep"):
-            await asyncio.sleep(min(float(handler["sleep"].get("seconds", 0)), timeout_seconds))
+        elif handler.sleep is not None:
+            await asyncio.sleep(min(float(handler.sleep.seconds), timeout_seconds))
             return ""
         else:
             return "a lifecycle handler needs exec, httpGet or sleep"

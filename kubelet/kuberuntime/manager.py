@@ -24,9 +24,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from kubelet.backoff import Backoff
 from kubelet.kuberuntime.actions import PodActions
@@ -40,6 +40,7 @@ from kubelet.kuberuntime.lifecycle import run_handler
 from kubelet.kuberuntime.types import ContainerRuntimeStatus, PodRuntimeStatus
 from kubelet.runtime import (
     POD_UID_LABEL,
+    ContainerEvent,
     ExecResult,
     Image,
     PodSandboxConfig,
@@ -47,11 +48,12 @@ from kubelet.runtime import (
     RuntimeServiceError,
     SandboxState,
 )
+from tinykube.api.core import Container, Pod
+from tinykube.api.meta import KubeModel
 from tinykube.client.clock import REAL_CLOCK, Clock
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 MIN_GRACE_SECONDS = 2
 
 
@@ -64,9 +66,11 @@ class KubeletRuntime(RuntimeService, Protocol):
 
     async def exec_sync(self, container_id: str, command: list[str], timeout_seconds: float) -> ExecResult: ...
 
+    def events(self) -> AsyncIterator[ContainerEvent]: ...
+
 
 class EventSink(Protocol):
-    def event(self, obj: Obj, type: str, reason: str, message: str) -> None: ...
+    def event(self, obj: KubeModel, type: str, reason: str, message: str) -> None: ...
 
 
 @dataclass
@@ -80,27 +84,35 @@ class SyncResult:
             self.requeue_after_seconds = seconds
 
 
-def pull_policy(container: Obj) -> str:
-    if container.get("imagePullPolicy"):
-        return str(container["imagePullPolicy"])
-    image = str(container.get("image", ""))
+def pull_policy(container: Container) -> str:
+    if container.image_pull_policy:
+        return container.image_pull_policy
+    image = container.image or ""
     tag = image.rsplit("/", 1)[-1].partition("@")[0].partition(":")[2]
     return "Always" if tag in ("", "latest") and "@" not in image else "IfNotPresent"
 
 
-def grace_period_seconds(pod: Obj | None, default: int = 30) -> int:
+def grace_period_seconds(pod: Pod | None, default: int = 30) -> int:
     if pod is None:
         return default
-    meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
-    if meta.get("deletionTimestamp") and meta.get("deletionGracePeriodSeconds") is not None:
-        grace = int(meta["deletionGracePeriodSeconds"])
+    meta, spec = pod.metadata, pod.spec
+    if meta.deletion_timestamp and meta.deletion_grace_period_seconds is not None:
+        grace = meta.deletion_grace_period_seconds
+    elif spec is not None and spec.termination_grace_period_seconds is not None:
+        grace = spec.termination_grace_period_seconds
     else:
-        grace = int(spec.get("terminationGracePeriodSeconds", default))
+        grace = default
     return max(grace, MIN_GRACE_SECONDS)
 
 
-def pod_key(pod: Obj) -> str:
-    return f"{pod['metadata'].get('namespace')}/{pod['metadata'].get('name')}"
+def pod_key(pod: Pod) -> str:
+    return f"{pod.metadata.namespace}/{pod.metadata.name}"
+
+
+def all_containers(pod: Pod) -> list[Container]:
+    """Init containers, then app containers."""
+    spec = pod.spec
+    return [*(spec.init_containers or []), *spec.containers] if spec else []
 
 
 class KubeRuntimeManager:
@@ -117,7 +129,7 @@ class KubeRuntimeManager:
         self.recorder = recorder
         self.node_name = node_name
 
-    def _event(self, pod: Obj | None, type_: str, reason: str, message: str) -> None:
+    def _event(self, pod: Pod | None, type_: str, reason: str, message: str) -> None:
         if self.recorder is not None and pod is not None:
             self.recorder.event(pod, type_, reason, message)
 
@@ -131,7 +143,7 @@ class KubeRuntimeManager:
 
     # --- sync -----------------------------------------------------------------------
 
-    async def sync_pod(self, pod: Obj, status: PodRuntimeStatus, actions: PodActions,
+    async def sync_pod(self, pod: Pod, status: PodRuntimeStatus, actions: PodActions,
                        volume_paths: Mapping[str, str]) -> SyncResult:
         result = SyncResult()
         if actions.kill_pod:
@@ -153,9 +165,8 @@ class KubeRuntimeManager:
                 raise
             log.info("sandbox started pod=%s attempt=%d id=%s", pod_key(pod), actions.attempt, sandbox_id[:12])
         pod_ip = (await self.runtime.pod_sandbox_status(sandbox_id)).ip
-        spec = pod.get("spec") or {}
         to_start = ([actions.next_init_container] if actions.next_init_container else actions.containers_to_start)
-        all_specs = {c["name"]: c for c in [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]}
+        all_specs = {c.name: c for c in all_containers(pod)}
         for name in to_start:
             error = await self.start_container(pod, all_specs[name], sandbox_id, sandbox_config, status,
                                                pod_ip, volume_paths, result)
@@ -165,21 +176,21 @@ class KubeRuntimeManager:
                 result.errors[name] = error
         return result
 
-    async def start_container(self, pod: Obj, container: Obj, sandbox_id: str, sandbox_config: PodSandboxConfig,
+    async def start_container(self, pod: Pod, container: Container, sandbox_id: str, sandbox_config: PodSandboxConfig,
                               status: PodRuntimeStatus, pod_ip: str, volume_paths: Mapping[str, str],
                               result: SyncResult) -> tuple[str, str] | None:
-        name, meta = container["name"], pod["metadata"]
+        name, meta = container.name, pod.metadata
         previous = status.find(name)
         # the newest instance that exited: a container killed in this very sync (liveness)
         # is still "running" in `status`, and its predecessor's exit times the backoff
         last_exit = next((c for c in status.instances(name) if c.exited), None)
         if last_exit is not None:
-            key = f"{meta.get('namespace')}/{meta.get('name')}/{meta['uid']}/{name}"
+            key = f"{meta.namespace}/{meta.name}/{meta.uid}/{name}"
             finished = last_exit.finished_at_ns / 1e9
             if self.backoff.is_in_backoff_since(key, finished):
                 result.requeue(self.backoff.remaining_seconds(key, finished))
                 message = (f"back-off {self.backoff.get(key):g}s restarting failed container={name} "
-                           f"pod={meta.get('name')}_{meta.get('namespace')}({meta['uid']})")
+                           f"pod={meta.name}_{meta.namespace}({meta.uid})")
                 return "CrashLoopBackOff", message
             self.backoff.next(key, finished)
         image_error = await self.ensure_image_exists(pod, container, result)
@@ -207,8 +218,8 @@ class KubeRuntimeManager:
         self._event(pod, "Normal", "Started", f"Started container {name}")
         log.info("container started pod=%s container=%s attempt=%d id=%s", pod_key(pod), name, attempt,
                  container_id[:12])
-        post_start = (container.get("lifecycle") or {}).get("postStart")
-        if post_start:
+        post_start = container.lifecycle.post_start if container.lifecycle else None
+        if post_start is not None:
             message = await run_handler(self.runtime, post_start, container=container, container_id=container_id,
                                         pod_ip=pod_ip, timeout_seconds=grace_period_seconds(pod))
             if message:
@@ -219,8 +230,9 @@ class KubeRuntimeManager:
                 return "PostStartHookError", message
         return None
 
-    async def ensure_image_exists(self, pod: Obj, container: Obj, result: SyncResult) -> tuple[str, str] | None:
-        image, policy = str(container.get("image", "")), pull_policy(container)
+    async def ensure_image_exists(self, pod: Pod, container: Container, result: SyncResult
+                                  ) -> tuple[str, str] | None:
+        image, policy = container.image or "", pull_policy(container)
         if not image:
             return "InvalidImageName", "the container has no image"
         present = await self.runtime.image_status(image) is not None
@@ -230,7 +242,7 @@ class KubeRuntimeManager:
             message = f'Container image "{image}" is not present with pull policy of Never'
             self._event(pod, "Warning", "ErrImageNeverPull", message)
             return "ErrImageNeverPull", message
-        key = f"{image}/{pod['metadata']['uid']}"
+        key = f"{image}/{pod.metadata.uid}"
         if self.image_backoff.is_in_backoff_since_update(key):
             message = f'Back-off pulling image "{image}"'
             self._event(pod, "Normal", "BackOff", message)
@@ -252,21 +264,20 @@ class KubeRuntimeManager:
 
     # --- kill -------------------------------------------------------------------------
 
-    async def kill_container(self, pod: Obj | None, container: ContainerRuntimeStatus, message: str,
+    async def kill_container(self, pod: Pod | None, container: ContainerRuntimeStatus, message: str,
                              reason: str, grace_override: int | None = None) -> None:
         grace = grace_override if grace_override is not None else grace_period_seconds(
             pod, container.termination_grace_seconds)
-        spec = next((c for c in (pod or {}).get("spec", {}).get("containers") or []
-                     if c.get("name") == container.name), None) if pod else None
+        spec = next((c for c in pod.spec.containers if c.name == container.name), None) if pod and pod.spec else None
         log.info("killing container pod=%s container=%s grace=%d reason=%s message=%s",
                  pod_key(pod) if pod else "?", container.name, grace, reason, message)
         self._event(pod, "Normal", "Killing", f"Stopping container {container.name}" +
                     (f": {message}" if message else ""))
-        pre_stop = ((spec or {}).get("lifecycle") or {}).get("preStop")
-        if pre_stop and container.running:
+        pre_stop = spec.lifecycle.pre_stop if spec is not None and spec.lifecycle else None
+        if spec is not None and pre_stop is not None and container.running:
             started = self.clock.now()
-            ip = (pod.get("status") or {}).get("podIP", "") if pod else ""
-            failure = await run_handler(self.runtime, pre_stop, container=spec or {}, container_id=container.id,
+            ip = (pod.status.pod_ip if pod and pod.status else None) or ""
+            failure = await run_handler(self.runtime, pre_stop, container=spec, container_id=container.id,
                                         pod_ip=ip, timeout_seconds=grace)
             if failure:
                 self._event(pod, "Warning", "FailedPreStopHook", f"PreStopHook failed: {failure}")
@@ -276,7 +287,7 @@ class KubeRuntimeManager:
         except RuntimeServiceError as err:
             log.warning("stop container failed id=%s err=%s", container.id[:12], err)
 
-    async def kill_pod(self, pod: Obj | None, status: PodRuntimeStatus, *, reason: str = "Killing",
+    async def kill_pod(self, pod: Pod | None, status: PodRuntimeStatus, *, reason: str = "Killing",
                        grace_override: int | None = None) -> None:
         await asyncio.gather(*(self.kill_container(pod, c, "", reason, grace_override)
                                for c in status.running_containers))

@@ -20,7 +20,6 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any
 
 from kubelet.runtime import (
     CONTAINER_NAME_LABEL,
@@ -29,8 +28,7 @@ from kubelet.runtime import (
     PodSandbox,
     SandboxState,
 )
-
-Obj = dict[str, Any]
+from tinykube.api.core import Container as ContainerSpec
 CONTAINER_ATTEMPT_LABEL = "io.kubernetes.container.restartCount"
 CONTAINER_HASH_LABEL = "io.kubernetes.container.hash"
 SANDBOX_ATTEMPT_LABEL = "io.kubernetes.sandbox.attempt"
@@ -40,9 +38,10 @@ TERMINATION_GRACE_LABEL = "io.kubernetes.pod.terminationGracePeriod"
 NODE_NAME_LABEL = "io.tinykube.node-name"
 
 
-def container_hash(container: Obj) -> str:
-    """A stable fingerprint of a container spec (upstream hashes the spec the same way)."""
-    encoded = json.dumps(container, sort_keys=True, separators=(",", ":")).encode()
+def container_hash(container: ContainerSpec) -> str:
+    """A stable fingerprint of a container spec (upstream hashes the spec the same way):
+    its wire form, so a restarted kubelet computes the same hash for the same manifest."""
+    encoded = json.dumps(container.to_dict(), sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha256(encoded).hexdigest()[:16]
 
 

@@ -29,16 +29,14 @@ import asyncio
 import ipaddress
 import logging
 from collections.abc import Callable, Iterable
-from typing import Any
-
-from tinykube.api.resources import INDEX, ResourceInfo
-from tinykube.client import RESTClient, SharedInformer
+from tinykube.api.core import Node
+from tinykube.api.resources import NODES
+from tinykube.client import SharedInformer
+from tinykube.client.informer import ListerWatcher
 from tinykube.system import Runner, run_command
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
-NODES: ResourceInfo = INDEX.by_name("nodes")  # type: ignore[assignment]
 ROUTE_PROTO = "77"  # marks the routes this agent owns
 FORWARD_CHAIN = "TINYKUBE-FORWARD"
 POSTROUTING_CHAIN = "TINYKUBE-POSTROUTING"
@@ -46,19 +44,19 @@ MASQ_MARK = "0x4000/0x4000"  # kube-proxy's "masquerade this" mark
 # (table, built-in chain, our chain): the jumps kept at the top of the built-in chains.
 JUMPS = (("filter", "FORWARD", FORWARD_CHAIN), ("nat", "POSTROUTING", POSTROUTING_CHAIN))
 
-def internal_ip(node: Obj) -> str | None:
-    for address in (node.get("status") or {}).get("addresses") or []:
-        if address.get("type") == "InternalIP":
-            return str(address["address"])
+def internal_ip(node: Node) -> str | None:
+    for address in (node.status.addresses if node.status else None) or []:
+        if address.type == "InternalIP":
+            return address.address
     return None
 
 
-def desired_routes(nodes: Iterable[Obj], own_name: str) -> dict[str, str]:
+def desired_routes(nodes: Iterable[Node], own_name: str) -> dict[str, str]:
     """{pod CIDR: next hop} for every other node with both a pod CIDR and an address."""
     routes = {}
     for node in nodes:
-        cidr, via = (node.get("spec") or {}).get("podCIDR"), internal_ip(node)
-        if node["metadata"]["name"] != own_name and cidr and via:
+        cidr, via = node.spec.pod_cidr if node.spec else None, internal_ip(node)
+        if node.metadata.name != own_name and cidr and via:
             routes[str(ipaddress.ip_network(cidr))] = via
     return routes
 
@@ -116,7 +114,7 @@ def iptables_rules(cluster_cidr: str, pod_cidr: str, bridge: str) -> str:
 class HostGatewayNetwork:
     """Keeps this node's routes and rules equal to the cluster's Nodes."""
 
-    def __init__(self, client: RESTClient, node_name: str, cluster_cidr: str, bridge: str,
+    def __init__(self, client: ListerWatcher, node_name: str, cluster_cidr: str, bridge: str,
                  pod_cidr: Callable[[], str], *, runner: Runner = run_command, resync_seconds: float = 30.0) -> None:
         self.node_name = node_name
         self.cluster_cidr = str(ipaddress.ip_network(cluster_cidr))
@@ -124,12 +122,12 @@ class HostGatewayNetwork:
         self.pod_cidr = pod_cidr
         self.runner = runner
         self.resync_seconds = resync_seconds
-        self.informer = SharedInformer(client, NODES, indexers={})
+        self.informer = SharedInformer(client, NODES, indexers={}, typed=True)
         self._changed = asyncio.Event()
         self.informer.add_event_handler(on_add=self._on_change, on_update=lambda old, new: self._on_change(new),
                                         on_delete=self._on_change)
 
-    def _on_change(self, _: Obj) -> None:
+    def _on_change(self, _: Node) -> None:
         self._changed.set()
 
     async def run(self) -> None:

@@ -21,14 +21,12 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
-
 from kubelet.prober.probers import ProbeResult, ProbeRunner
+from tinykube.api.core import Container, Probe
 from tinykube.client.clock import REAL_CLOCK, Clock
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 PROBE_KINDS = ("startup", "liveness", "readiness")
 _INITIAL = {"startup": ProbeResult.UNKNOWN, "liveness": ProbeResult.SUCCESS, "readiness": ProbeResult.FAILURE}
 
@@ -37,7 +35,7 @@ _INITIAL = {"startup": ProbeResult.UNKNOWN, "liveness": ProbeResult.SUCCESS, "re
 class RunningContainer:
     """A running container instance the pod sync hands to the prober."""
 
-    spec: Obj
+    spec: Container
     container_id: str
     started_at: float  # wall seconds
 
@@ -54,15 +52,15 @@ class ProbeManager:
 
     # --- results ------------------------------------------------------------------
 
-    def is_ready(self, container_id: str, spec: Obj) -> bool:
+    def is_ready(self, container_id: str, spec: Container) -> bool:
         if not self.is_started(container_id, spec):
             return False
-        if not spec.get("readinessProbe"):
+        if spec.readiness_probe is None:
             return True
         return self._results.get((container_id, "readiness")) is ProbeResult.SUCCESS
 
-    def is_started(self, container_id: str, spec: Obj) -> bool:
-        if not spec.get("startupProbe"):
+    def is_started(self, container_id: str, spec: Container) -> bool:
+        if spec.startup_probe is None:
             return True
         return self._results.get((container_id, "startup")) is ProbeResult.SUCCESS
 
@@ -81,7 +79,7 @@ class ProbeManager:
         for container in running:
             self._pod_of[container.container_id] = uid
             for kind in PROBE_KINDS:
-                probe = container.spec.get(f"{kind}Probe")
+                probe: Probe | None = getattr(container.spec, f"{kind}_probe")
                 key = (container.container_id, kind)
                 if probe and key not in self._results:
                     self._results[key] = _INITIAL[kind]
@@ -110,12 +108,12 @@ class ProbeManager:
         if task is not None:
             task.cancel()
 
-    async def _work(self, uid: str, kind: str, probe: Obj, container: RunningContainer, pod_ip: str) -> None:
+    async def _work(self, uid: str, kind: str, probe: Probe, container: RunningContainer, pod_ip: str) -> None:
         key = (container.container_id, kind)
-        period = float(probe.get("periodSeconds") or 10)
-        success_threshold = int(probe.get("successThreshold") or 1)
-        failure_threshold = int(probe.get("failureThreshold") or 3)
-        delay = container.started_at + float(probe.get("initialDelaySeconds") or 0) - self.clock.wall()
+        period = float(probe.period_seconds or 10)
+        success_threshold = probe.success_threshold or 1
+        failure_threshold = probe.failure_threshold or 3
+        delay = container.started_at + float(probe.initial_delay_seconds or 0) - self.clock.wall()
         if delay > 0:
             await self.clock.sleep(delay)
         last, streak = ProbeResult.UNKNOWN, 0
@@ -135,7 +133,7 @@ class ProbeManager:
                 if streak >= threshold and self._results.get(key) is not result:
                     self._results[key], self._messages[key] = result, message
                     log.info("probe result changed kind=%s container=%s id=%s result=%s message=%s", kind,
-                             container.spec.get("name"), container.container_id[:12], result, message)
+                             container.spec.name, container.container_id[:12], result, message)
                     self.on_change(uid)
                 if kind != "readiness" and (result is ProbeResult.FAILURE and streak >= threshold
                                             or kind == "startup" and self._results.get(key) is ProbeResult.SUCCESS):

@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import asyncio
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import Protocol
 
 import httpx
 
 from kubelet.runtime import ExecResult
-
-Obj = dict[str, Any]
+from tinykube.api.core import Container, HTTPGetAction, Probe, TCPSocketAction
 
 
 class ProbeResult(StrEnum):
@@ -37,27 +36,28 @@ class ExecRuntime(Protocol):
 
 
 class ProbeRunner(Protocol):
-    async def __call__(self, probe: Obj, *, container: Obj, container_id: str,
+    async def __call__(self, probe: Probe, *, container: Container, container_id: str,
                        pod_ip: str) -> tuple[ProbeResult, str]: ...
 
 
-def resolve_port(port: int | str, container: Obj) -> int:
+def resolve_port(port: int | str, container: Container) -> int:
     if isinstance(port, int) or str(port).isdigit():
         return int(port)
-    for spec_port in container.get("ports") or []:
-        if spec_port.get("name") == port:
-            return int(spec_port["containerPort"])
-    raise ValueError(f"couldn't find port {port!r} in container {container.get('name')}")
+    for spec_port in container.ports or []:
+        if spec_port.name == port:
+            return spec_port.container_port
+    raise ValueError(f"couldn't find port {port!r} in container {container.name}")
 
 
-async def http_get(action: Obj, *, container: Obj, pod_ip: str, timeout_seconds: float) -> tuple[ProbeResult, str]:
-    scheme = str(action.get("scheme") or "HTTP").lower()
-    host = action.get("host") or pod_ip
-    path = action.get("path") or "/"
+async def http_get(action: HTTPGetAction, *, container: Container, pod_ip: str,
+                   timeout_seconds: float) -> tuple[ProbeResult, str]:
+    scheme = (action.scheme or "HTTP").lower()
+    host = action.host or pod_ip
+    path = action.path or "/"
     if not path.startswith("/"):
         path = "/" + path
-    url = f"{scheme}://{host}:{resolve_port(action.get('port', 80), container)}{path}"
-    headers = {h["name"]: h.get("value", "") for h in action.get("httpHeaders") or []}
+    url = f"{scheme}://{host}:{resolve_port(action.port, container)}{path}"
+    headers = {h.name: h.value for h in action.http_headers or []}
     headers.setdefault("User-Agent", "kube-probe/1.32")
     try:
         async with httpx.AsyncClient(verify=False, timeout=timeout_seconds, follow_redirects=False,
@@ -70,8 +70,9 @@ async def http_get(action: Obj, *, container: Obj, pod_ip: str, timeout_seconds:
     return ProbeResult.FAILURE, f"HTTP probe failed with statuscode: {response.status_code}"
 
 
-async def tcp_socket(action: Obj, *, container: Obj, pod_ip: str, timeout_seconds: float) -> tuple[ProbeResult, str]:
-    host, port = action.get("host") or pod_ip, resolve_port(action.get("port", 0), container)
+async def tcp_socket(action: TCPSocketAction, *, container: Container, pod_ip: str,
+                     timeout_seconds: float) -> tuple[ProbeResult, str]:
+    host, port = action.host or pod_ip, resolve_port(action.port, container)
     try:
         _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout_seconds)
     except (OSError, TimeoutError) as err:
@@ -84,10 +85,10 @@ async def tcp_socket(action: Obj, *, container: Obj, pod_ip: str, timeout_second
     return ProbeResult.SUCCESS, ""
 
 
-async def exec_command(runtime: ExecRuntime, action: Obj, *, container_id: str,
+async def exec_command(runtime: ExecRuntime, command: list[str], *, container_id: str,
                        timeout_seconds: float) -> tuple[ProbeResult, str]:
     try:
-        result = await runtime.exec_sync(container_id, list(action.get("command") or []), timeout_seconds)
+        result = await runtime.exec_sync(container_id, list(command), timeout_seconds)
     except TimeoutError:
         return ProbeResult.FAILURE, f"command timed out after {timeout_seconds:g}s"
     except Exception as err:  # noqa: BLE001 - the runtime: container gone, exec failed to start...
@@ -104,23 +105,24 @@ class RuntimeProbeRunner:
     def __init__(self, runtime: ExecRuntime) -> None:
         self.runtime = runtime
 
-    async def __call__(self, probe: Obj, *, container: Obj, container_id: str,
+    async def __call__(self, probe: Probe, *, container: Container, container_id: str,
                        pod_ip: str) -> tuple[ProbeResult, str]:
-        timeout = float(probe.get("timeoutSeconds") or 1)
+        timeout = float(probe.timeout_seconds or 1)
         try:
-            if probe.get("exec"):
-                return await exec_command(self.runtime, probe["exec"], container_id=container_id,
+            if probe.exec_ is not None:
+                return await exec_command(self.runtime, probe.exec_.command or [], container_id=container_id,
                                           timeout_seconds=timeout)
-            if probe.get("httpGet"):
-                return await http_get(probe["httpGet"], container=container, pod_ip=pod_ip, timeout_seconds=timeout)
-            if probe.get("tcpSocket"):
-                return await tcp_socket(probe["tcpSocket"], container=container, pod_ip=pod_ip,
+            if probe.http_get is not None:
+                return await http_get(probe.http_get, container=container, pod_ip=pod_ip, timeout_seconds=timeout)
+            if probe.tcp_socket is not None:
+                return await tcp_socket(probe.tcp_socket, container=container, pod_ip=pod_ip,
                                         timeout_seconds=timeout)
         except ValueError as err:
             return ProbeResult.FAILURE, str(err)
         return ProbeResult.UNKNOWN, "missing probe handler"
 
 
-async def always_succeed(probe: Obj, *, container: Obj, container_id: str, pod_ip: str) -> tuple[ProbeResult, str]:
+async def always_succeed(probe: Probe, *, container: Container, container_id: str,
+                         pod_ip: str) -> tuple[ProbeResult, str]:
     """The hollow node's prober: nothing runs, so every probe passes."""
     return ProbeResult.SUCCESS, ""

@@ -21,7 +21,7 @@ import logging
 import os
 import shutil
 import subprocess
-from typing import Any, Protocol
+from typing import Protocol
 
 from kubelet.kuberuntime.env import ObjectGetter, parse_quantity
 from kubelet.volumes.atomic_writer import FileProjection, write_payload
@@ -33,10 +33,10 @@ from kubelet.volumes.plugins import (
     downward_payload,
     projected_payload,
 )
+from tinykube.api.core import EmptyDirVolumeSource, Pod, Volume
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
 DEFAULT_ROOT_DIR = "/var/lib/tinykube-kubelet"
 _PLUGIN_DIRS = {"emptyDir": "kubernetes.io~empty-dir", "configMap": "kubernetes.io~configmap",
                 "secret": "kubernetes.io~secret", "downwardAPI": "kubernetes.io~downward-api",
@@ -84,56 +84,55 @@ class VolumeManager:
     def volume_dir(self, uid: str, kind: str, name: str) -> str:
         return os.path.join(self.pod_dir(uid), "volumes", _PLUGIN_DIRS[kind], name)
 
-    async def mount_volumes(self, pod: Obj) -> dict[str, str]:
+    async def mount_volumes(self, pod: Pod) -> dict[str, str]:
         paths = {}
-        for volume in (pod.get("spec") or {}).get("volumes") or []:
+        for volume in (pod.spec.volumes if pod.spec else None) or []:
             try:
-                paths[volume["name"]] = await self._set_up(pod, volume)
-            except VolumeError as err:
-                raise VolumeError(f'MountVolume.SetUp failed for volume "{volume["name"]}" : {err}') from None
-            except OSError as err:
-                raise VolumeError(f'MountVolume.SetUp failed for volume "{volume["name"]}" : {err}') from None
+                paths[volume.name] = await self._set_up(pod, volume)
+            except (VolumeError, OSError) as err:
+                raise VolumeError(f'MountVolume.SetUp failed for volume "{volume.name}" : {err}') from None
         return paths
 
-    async def _set_up(self, pod: Obj, volume: Obj) -> str:
-        uid, namespace = pod["metadata"]["uid"], pod["metadata"].get("namespace", "")
-        name = volume["name"]
-        if "emptyDir" in volume:
+    async def _set_up(self, pod: Pod, volume: Volume) -> str:
+        uid, namespace = pod.metadata.uid or "", pod.metadata.namespace or ""
+        name = volume.name
+        if "empty_dir" in volume.model_fields_set:  # `emptyDir: {}` (or null) is an emptyDir
             return await asyncio.to_thread(self._empty_dir, self.volume_dir(uid, "emptyDir", name),
-                                           volume["emptyDir"] or {})
-        if volume.get("hostPath"):
-            path = volume["hostPath"]["path"]
-            await asyncio.to_thread(check_host_path, path, volume["hostPath"].get("type") or "")
-            return str(path)
-        if volume.get("persistentVolumeClaim"):
-            return await claim_path(self.client, namespace, volume["persistentVolumeClaim"].get("claimName", ""))
+                                           volume.empty_dir or EmptyDirVolumeSource())
+        if volume.host_path is not None:
+            path = volume.host_path.path
+            await asyncio.to_thread(check_host_path, path, volume.host_path.type or "")
+            return path
+        if volume.persistent_volume_claim is not None:
+            return await claim_path(self.client, namespace, volume.persistent_volume_claim.claim_name)
         payload: dict[str, FileProjection]
-        if volume.get("configMap") is not None:
+        if volume.config_map is not None:
             kind = "configMap"
-            payload = await config_payload(self.client, "ConfigMap", namespace, volume["configMap"], None)
-        elif volume.get("secret") is not None:
+            payload = await config_payload(self.client, "ConfigMap", namespace, volume.config_map, None)
+        elif volume.secret is not None:
             kind = "secret"
-            payload = await config_payload(self.client, "Secret", namespace, volume["secret"], None)
-        elif volume.get("downwardAPI") is not None:
+            payload = await config_payload(self.client, "Secret", namespace, volume.secret, None)
+        elif volume.downward_api is not None:
             kind = "downwardAPI"
-            payload = downward_payload(pod, volume["downwardAPI"], None, self.allocatable)
-        elif volume.get("projected") is not None:
+            payload = downward_payload(pod, volume.downward_api.items or [], volume.downward_api.default_mode,
+                                       self.allocatable)
+        elif volume.projected is not None:
             kind = "projected"
-            payload = await projected_payload(self.client, pod, volume["projected"], self.allocatable)
+            payload = await projected_payload(self.client, pod, volume.projected, self.allocatable)
         else:
             raise VolumeError("unsupported volume type")
         target = self.volume_dir(uid, kind, name)
         if await asyncio.to_thread(write_payload, target, payload):
-            log.info("volume files updated pod=%s/%s volume=%s files=%d", namespace, pod["metadata"]["name"],
+            log.info("volume files updated pod=%s/%s volume=%s files=%d", namespace, pod.metadata.name,
                      name, len(payload))
         return target
 
-    def _empty_dir(self, path: str, source: Obj) -> str:
+    def _empty_dir(self, path: str, source: EmptyDirVolumeSource) -> str:
         if not os.path.isdir(path):
             os.makedirs(path, exist_ok=True)
             os.chmod(path, 0o777)
-        if source.get("medium") == "Memory" and not self.mounter.is_mount_point(path):
-            size = int(parse_quantity(source["sizeLimit"])) if source.get("sizeLimit") else 0
+        if source.medium == "Memory" and not self.mounter.is_mount_point(path):
+            size = int(parse_quantity(source.size_limit)) if source.size_limit else 0
             try:
                 self.mounter.mount_tmpfs(path, size)
                 os.chmod(path, 0o777)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 import stat
-from typing import Any
 
 from kubelet.kuberuntime.env import (
     ContainerConfigError,
@@ -31,12 +30,19 @@ from kubelet.kuberuntime.env import (
     resource_value,
 )
 from kubelet.volumes.atomic_writer import FileProjection
-from tinykube.api.resources import INDEX, ResourceInfo
+from tinykube.api.core import (
+    ConfigMapProjection,
+    ConfigMapVolumeSource,
+    DownwardAPIVolumeFile,
+    KeyToPath,
+    Pod,
+    ProjectedVolumeSource,
+    SecretProjection,
+    SecretVolumeSource,
+)
+from tinykube.api.other import PersistentVolume, PersistentVolumeClaim
 from tinykube.client.errors import NotFound
 
-Obj = dict[str, Any]
-PVCS: ResourceInfo = INDEX.by_name("persistentvolumeclaims")  # type: ignore[assignment]
-PVS: ResourceInfo = INDEX.by_name("persistentvolumes")  # type: ignore[assignment]
 DEFAULT_MODE = 0o644
 _HOST_PATH_CHECKS = {
     "Directory": (stat.S_ISDIR, "is not a directory"),
@@ -45,6 +51,7 @@ _HOST_PATH_CHECKS = {
     "CharDevice": (stat.S_ISCHR, "is not a character device"),
     "BlockDevice": (stat.S_ISBLK, "is not a block device"),
 }
+ConfigSource = ConfigMapVolumeSource | SecretVolumeSource | ConfigMapProjection | SecretProjection
 
 
 class VolumeError(Exception):
@@ -72,64 +79,69 @@ def check_host_path(path: str, type_: str) -> None:
         raise VolumeError(f"hostPath type check failed: {path} {message}")
 
 
-async def config_payload(client: ObjectGetter, kind: str, namespace: str, source: Obj,
+def _mode(mode: int | None, default_mode: int | None) -> int:
+    mode = default_mode if mode is None else mode
+    return DEFAULT_MODE if mode is None else mode
+
+
+async def config_payload(client: ObjectGetter, kind: str, namespace: str, source: ConfigSource,
                          default_mode: int | None) -> dict[str, FileProjection]:
     """A configMap or secret volume (or projection): every key, or just `items`."""
-    name = source.get("name") or source.get("secretName") or ""
-    optional = bool(source.get("optional"))
+    name = (source.secret_name if isinstance(source, SecretVolumeSource) else source.name) or ""
+    optional = bool(source.optional)
     try:
         data = await get_config_data(client, kind, namespace, name, optional)
     except ContainerConfigError as err:
         raise VolumeError(str(err)) from None
-    mode = source.get("defaultMode", default_mode)
-    mode = DEFAULT_MODE if mode is None else int(mode)
+    own_mode = source.default_mode if isinstance(source, ConfigMapVolumeSource | SecretVolumeSource) else None
+    mode = _mode(own_mode, default_mode)
     if data is None:
         return {}
-    items = source.get("items")
+    items: list[KeyToPath] = source.items or []
     if not items:
         return {key: FileProjection(value.encode(), mode) for key, value in data.items()}
     payload = {}
     for item in items:
-        if item["key"] not in data:
+        if item.key not in data:
             if optional:
                 continue
             raise VolumeError(f"{kind.lower()} references non-existent {'config' if kind == 'ConfigMap' else 'secret'}"
-                              f" key: {item['key']}")
-        payload[item["path"]] = FileProjection(data[item["key"]].encode(), int(item.get("mode", mode)))
+                              f" key: {item.key}")
+        payload[item.path] = FileProjection(data[item.key].encode(), _mode(item.mode, mode))
     return payload
 
 
-def downward_payload(pod: Obj, source: Obj, default_mode: int | None,
+def downward_payload(pod: Pod, items: list[DownwardAPIVolumeFile], default_mode: int | None,
                      allocatable: dict[str, str]) -> dict[str, FileProjection]:
-    mode = source.get("defaultMode", default_mode)
-    mode = DEFAULT_MODE if mode is None else int(mode)
+    mode = _mode(None, default_mode)
     payload = {}
-    for item in source.get("items") or []:
+    for item in items:
         try:
-            if item.get("fieldRef"):
-                value = field_value(pod, item["fieldRef"].get("fieldPath", ""), pod_ip="", host_ip="")
+            if item.field_ref is not None:
+                value = field_value(pod, item.field_ref.field_path, pod_ip="", host_ip="")
+            elif item.resource_field_ref is not None:
+                ref = item.resource_field_ref
+                value = resource_value(pod, ref.container_name or "", ref, allocatable)
             else:
-                ref = item.get("resourceFieldRef") or {}
-                value = resource_value(pod, ref.get("containerName", ""), ref, allocatable)
+                raise ContainerConfigError(f"downwardAPI item {item.path} has neither fieldRef nor resourceFieldRef")
         except ContainerConfigError as err:
             raise VolumeError(str(err)) from None
-        payload[item["path"]] = FileProjection(value.encode(), int(item.get("mode", mode)))
+        payload[item.path] = FileProjection(value.encode(), _mode(item.mode, mode))
     return payload
 
 
-async def projected_payload(client: ObjectGetter, pod: Obj, source: Obj,
+async def projected_payload(client: ObjectGetter, pod: Pod, source: ProjectedVolumeSource,
                             allocatable: dict[str, str]) -> dict[str, FileProjection]:
-    namespace = pod["metadata"].get("namespace", "")
-    default_mode = source.get("defaultMode")
+    namespace = pod.metadata.namespace or ""
+    default_mode = source.default_mode
     payload: dict[str, FileProjection] = {}
-    for projection in source.get("sources") or []:
-        if projection.get("configMap"):
-            payload.update(await config_payload(client, "ConfigMap", namespace, projection["configMap"], default_mode))
-        elif projection.get("secret"):
-            payload.update(await config_payload(client, "Secret", namespace, projection["secret"], default_mode))
-        elif projection.get("downwardAPI"):
-            payload.update(downward_payload(pod, {"defaultMode": default_mode, **projection["downwardAPI"]},
-                                            default_mode, allocatable))
+    for projection in source.sources or []:
+        if projection.config_map is not None:
+            payload.update(await config_payload(client, "ConfigMap", namespace, projection.config_map, default_mode))
+        elif projection.secret is not None:
+            payload.update(await config_payload(client, "Secret", namespace, projection.secret, default_mode))
+        elif projection.downward_api is not None:
+            payload.update(downward_payload(pod, projection.downward_api.items or [], default_mode, allocatable))
         # serviceAccountToken and clusterTrustBundle projections are not supported
     return payload
 
@@ -137,22 +149,23 @@ async def projected_payload(client: ObjectGetter, pod: Obj, source: Obj,
 async def claim_path(client: ObjectGetter, namespace: str, claim_name: str) -> str:
     """The node path of the PV bound to a claim."""
     try:
-        claim = await client.get(PVCS, claim_name, namespace)
+        claim = await client.get_object(PersistentVolumeClaim, claim_name, namespace)
     except NotFound:
         raise VolumeError(f'persistentvolumeclaim "{claim_name}" not found') from None
-    volume_name = (claim.get("spec") or {}).get("volumeName")
-    phase = (claim.get("status") or {}).get("phase", "Pending")
+    volume_name = claim.spec.volume_name if claim.spec else None
+    phase = (claim.status.phase if claim.status else None) or "Pending"
     if not volume_name or phase != "Bound":
         raise VolumeError(f"PVC {namespace}/{claim_name} has non-bound phase ({phase!r}) or empty "
                           "pvc.Spec.VolumeName")
     try:
-        volume = await client.get(PVS, volume_name)
+        volume = await client.get_object(PersistentVolume, volume_name)
     except NotFound:
         raise VolumeError(f'persistentvolume "{volume_name}" not found') from None
-    spec = volume.get("spec") or {}
-    path = (spec.get("hostPath") or {}).get("path") or (spec.get("local") or {}).get("path")
+    spec = volume.spec
+    host_path = spec.host_path if spec else None
+    path = (host_path.path if host_path else None) or (spec.local.path if spec and spec.local else None)
     if not path:
         raise VolumeError(f"persistentvolume {volume_name} has neither hostPath nor local path")
-    if spec.get("hostPath"):
-        check_host_path(path, spec["hostPath"].get("type") or "")
-    return str(path)
+    if host_path is not None:
+        check_host_path(path, host_path.type or "")
+    return path

@@ -207,6 +207,26 @@ class Lifecycle(KubeModel):
     pre_stop: LifecycleHandler | None = None
 
 
+class Capabilities(KubeModel):
+    add: list[str] | None = None
+    drop: list[str] | None = None
+
+
+class SecurityContext(KubeModel):
+    """A container's securityContext (the fields the kubelet passes to the runtime)."""
+
+    run_as_user: int | None = None
+    run_as_group: int | None = None
+    read_only_root_filesystem: bool | None = None
+    capabilities: Capabilities | None = None
+    privileged: bool | None = None
+
+
+class PodSecurityContext(KubeModel):
+    run_as_user: int | None = None
+    run_as_group: int | None = None
+
+
 class Container(KubeModel):
     name: str
     image: str | None = None
@@ -226,7 +246,9 @@ class Container(KubeModel):
     termination_message_path: str | None = None
     termination_message_policy: str | None = None
     stdin: bool | None = None
+    stdin_once: bool | None = None
     tty: bool | None = None
+    security_context: SecurityContext | None = None
 
 
 # --- volumes -----------------------------------------------------------------------
@@ -267,6 +289,47 @@ class PersistentVolumeClaimVolumeSource(KubeModel):
     read_only: bool | None = None
 
 
+class DownwardAPIVolumeFile(KubeModel):
+    path: str
+    field_ref: ObjectFieldSelector | None = None
+    resource_field_ref: ResourceFieldSelector | None = None
+    mode: int | None = None
+
+
+class DownwardAPIVolumeSource(KubeModel):
+    items: list[DownwardAPIVolumeFile] | None = None
+    default_mode: int | None = None
+
+
+class ConfigMapProjection(KubeModel):
+    name: str | None = None
+    items: list[KeyToPath] | None = None
+    optional: bool | None = None
+
+
+class SecretProjection(KubeModel):
+    name: str | None = None
+    items: list[KeyToPath] | None = None
+    optional: bool | None = None
+
+
+class DownwardAPIProjection(KubeModel):
+    items: list[DownwardAPIVolumeFile] | None = None
+
+
+class VolumeProjection(KubeModel):
+    """One source of a projected volume; serviceAccountToken etc. stay in extra."""
+
+    config_map: ConfigMapProjection | None = None
+    secret: SecretProjection | None = None
+    downward_api: DownwardAPIProjection | None = Field(None, alias="downwardAPI")
+
+
+class ProjectedVolumeSource(KubeModel):
+    sources: list[VolumeProjection] | None = None
+    default_mode: int | None = None
+
+
 class Volume(KubeModel):
     """A pod volume; sources tinykube does not mount (nfs, csi...) stay in extra."""
 
@@ -276,6 +339,8 @@ class Volume(KubeModel):
     empty_dir: EmptyDirVolumeSource | None = None
     host_path: HostPathVolumeSource | None = None
     persistent_volume_claim: PersistentVolumeClaimVolumeSource | None = None
+    downward_api: DownwardAPIVolumeSource | None = Field(None, alias="downwardAPI")
+    projected: ProjectedVolumeSource | None = None
 
 
 # --- pods --------------------------------------------------------------------------
@@ -338,6 +403,17 @@ class Affinity(KubeModel):
     node_affinity: NodeAffinity | None = None
 
 
+class PodDNSConfigOption(KubeModel):
+    name: str | None = None
+    value: str | None = None
+
+
+class PodDNSConfig(KubeModel):
+    nameservers: list[str] | None = None
+    searches: list[str] | None = None
+    options: list[PodDNSConfigOption] | None = None
+
+
 class PodSpec(KubeModel):
     containers: list[Container] = Field(default_factory=list)
     init_containers: list[Container] | None = None
@@ -363,6 +439,8 @@ class PodSpec(KubeModel):
     priority: int | None = None
     enable_service_links: bool | None = None
     overhead: dict[str, Quantity] | None = None
+    dns_config: PodDNSConfig | None = None
+    security_context: PodSecurityContext | None = None
 
 
 class PodCondition(Condition):
@@ -510,6 +588,14 @@ class ContainerImage(KubeModel):
     size_bytes: int | None = None
 
 
+class DaemonEndpoint(KubeModel):
+    port: int | None = Field(None, alias="Port")  # capitalized on the wire, as upstream
+
+
+class NodeDaemonEndpoints(KubeModel):
+    kubelet_endpoint: DaemonEndpoint | None = None
+
+
 class NodeStatus(KubeModel):
     capacity: dict[str, Quantity] | None = None
     allocatable: dict[str, Quantity] | None = None
@@ -518,6 +604,7 @@ class NodeStatus(KubeModel):
     addresses: list[NodeAddress] | None = None
     node_info: NodeSystemInfo | None = None
     images: list[ContainerImage] | None = None
+    daemon_endpoints: NodeDaemonEndpoints | None = None
 
 
 class Node(KubeObject):

@@ -263,6 +263,10 @@ class StorageClass(KubeObject):
     volume_binding_mode: str | None = None
 
 
+class LocalVolumeSource(KubeModel):
+    path: str
+
+
 class PersistentVolumeSpec(KubeModel):
     capacity: dict[str, Quantity] | None = None
     access_modes: list[str] | None = None
@@ -272,6 +276,7 @@ class PersistentVolumeSpec(KubeModel):
     mount_options: list[str] | None = None
     volume_mode: str | None = None
     host_path: HostPathVolumeSource | None = None
+    local: LocalVolumeSource | None = None
     node_affinity: dict[str, Any] | None = None
 
 

@@ -154,9 +154,13 @@ class FakeClient:
         result["metadata"]["resourceVersion"] = str(self._next_version())
         return result
 
-    async def delete(self, info: ResourceInfo, name: str, namespace: str | None = None, **_: Any) -> Obj:
+    async def delete(self, info: ResourceInfo, name: str, namespace: str | None = None, *,
+                     grace_period_seconds: int | None = None, preconditions: dict[str, str] | None = None,
+                     **_: Any) -> Obj:
         self._check("delete", info)
-        self.actions.append(Action("delete", info.plural, namespace, name))
+        options = {k: v for k, v in (("gracePeriodSeconds", grace_period_seconds),
+                                     ("preconditions", preconditions)) if v is not None}
+        self.actions.append(Action("delete", info.plural, namespace, name, options or None))
         removed = self.objects.pop(self._key(info, namespace, name), None)
         return removed or {}
 

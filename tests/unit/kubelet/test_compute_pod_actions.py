@@ -13,6 +13,7 @@ from kubelet.kuberuntime.types import (
     container_hash,
 )
 from kubelet.runtime import ContainerState, PodSandbox, PodSandboxMetadata, SandboxState
+from tinykube.api.core import Container, Pod
 
 Obj = dict[str, Any]
 R, X, C = ContainerState.RUNNING, ContainerState.EXITED, ContainerState.CREATED
@@ -39,7 +40,7 @@ def sandbox(ready: bool = True, attempt: int = 0, ip: str = "10.0.0.2") -> PodSa
 
 
 def ctr(name: str, state: ContainerState, exit_code: int = 0, attempt: int = 0, hash_: str | None = None) -> ContainerRuntimeStatus:
-    spec_hash = container_hash({"name": name, "image": "busybox:1"}) if hash_ is None else hash_
+    spec_hash = container_hash(Container(name=name, image="busybox:1")) if hash_ is None else hash_
     return ContainerRuntimeStatus(f"{name}-{attempt}", name, state, attempt, "sb0", "busybox:1", "sha256:1",
                                   attempt + 1, exit_code=exit_code, hash=spec_hash)
 
@@ -110,7 +111,7 @@ def test_compute_pod_actions(name: str, spec: Obj, sandboxes: list[PodSandbox],
                              containers: list[ContainerRuntimeStatus], want: PodActions | str) -> None:
     status = PodRuntimeStatus("u1", sandboxes, containers)
     liveness = {"app-0": "HTTP probe failed"} if want == "liveness" else {}
-    got = compute_pod_actions(spec, status, liveness_failed=liveness)
+    got = compute_pod_actions(Pod.from_dict(spec), status, liveness_failed=liveness)
     if isinstance(want, str):
         [(cid, kill)] = got.containers_to_kill.items()
         assert cid == "app-0" and got.containers_to_start == ["app"] and not got.kill_pod
@@ -122,11 +123,11 @@ def test_compute_pod_actions(name: str, spec: Obj, sandboxes: list[PodSandbox],
 
 def test_liveness_failure_under_never_kills_without_restart() -> None:
     status = PodRuntimeStatus("u1", [sandbox()], [ctr("app", R)])
-    got = compute_pod_actions(pod("Never"), status, liveness_failed={"app-0": "boom"})
+    got = compute_pod_actions(Pod.from_dict(pod("Never")), status, liveness_failed={"app-0": "boom"})
     assert got.containers_to_start == [] and got.kill_pod
     assert got.containers_to_kill["app-0"].message == "Container app failed liveness probe"
 
 
 def test_the_newest_instance_decides() -> None:
     status = PodRuntimeStatus("u1", [sandbox()], [ctr("app", X, 1, attempt=0), ctr("app", R, attempt=1)])
-    assert compute_pod_actions(pod(), status) == actions()
+    assert compute_pod_actions(Pod.from_dict(pod()), status) == actions()

@@ -16,38 +16,29 @@ from kubelet.kuberuntime.container_config import (
 )
 from kubelet.kuberuntime.env import ContainerConfigError, make_environment
 from kubelet.runtime import DNSConfig, LinuxContainerResources, Mount, PortMapping
-from tinykube.client.errors import NotFound
+from tinykube.api.core import Container, Pod
+from tinykube.api.resources import CONFIGMAPS, SECRETS
+from tinykube.testing.fake_client import FakeClient
 
 Obj = dict[str, Any]
 
-
-class Objects:
-    """A client whose `get` serves a fixed set of ConfigMaps and Secrets."""
-
-    def __init__(self, **objects: Obj) -> None:
-        self.objects = objects
-
-    async def get(self, info: Any, name: str, namespace: str | None = None) -> Obj:
-        key = f"{info.plural}/{name}"
-        if key not in self.objects:
-            raise NotFound(404, "NotFound", f'{info.singular} "{name}" not found')
-        return self.objects[key]
+CLIENT = FakeClient()
+CLIENT.seed(CONFIGMAPS.plural, {"metadata": {"name": "settings", "namespace": "ns"},
+                                "data": {"greeting": "hello", "color": "blue"}})
+CLIENT.seed(SECRETS.plural, {"metadata": {"name": "creds", "namespace": "ns"},
+                             "data": {"password": base64.b64encode(b"s3cret").decode()}})
 
 
-CLIENT = Objects(**{
-    "configmaps/settings": {"data": {"greeting": "hello", "color": "blue"}},
-    "secrets/creds": {"data": {"password": base64.b64encode(b"s3cret").decode()}}})
-
-
-def pod(container: Obj, **spec: Any) -> Obj:
-    return {"metadata": {"name": "web", "namespace": "ns", "uid": "u1", "labels": {"app": "web"},
-                         "annotations": {"team": "a"}},
-            "spec": {"nodeName": "node-1", "serviceAccountName": "default", "containers": [container], **spec}}
+def pod(container: Obj, **spec: Any) -> Pod:
+    return Pod.from_dict({"metadata": {"name": "web", "namespace": "ns", "uid": "u1", "labels": {"app": "web"},
+                                       "annotations": {"team": "a"}},
+                          "spec": {"nodeName": "node-1", "serviceAccountName": "default", "containers": [container],
+                                   **spec}})
 
 
 async def env_of(container: Obj) -> dict[str, str]:
-    return dict(await make_environment(pod(container), container, CLIENT, pod_ip="10.0.0.5", host_ip="192.168.0.2",
-                                       allocatable={"cpu": "4", "memory": "8Gi"}))
+    return dict(await make_environment(pod(container), Container.from_dict(container), CLIENT, pod_ip="10.0.0.5",
+                                       host_ip="192.168.0.2", allocatable={"cpu": "4", "memory": "8Gi"}))
 
 
 async def test_env_from_every_source() -> None:
@@ -107,13 +98,13 @@ async def test_env_from_a_missing_optional_source_is_empty() -> None:
     ({"limits": {"cpu": "5m"}}, LinuxContainerResources(cpu_shares=5, cpu_quota_us=1000, cpu_period_us=100_000)),
 ])
 def test_resources(resources: Obj, want: LinuxContainerResources) -> None:
-    assert container_resources({"resources": resources}) == want
+    assert container_resources(Container.from_dict({"name": "app", "resources": resources})) == want
 
 
 def test_security_context_falls_back_to_the_pod() -> None:
     spec = pod({"name": "app"}, securityContext={"runAsUser": 1000, "runAsGroup": 2000})
-    container = {"securityContext": {"runAsUser": 5, "readOnlyRootFilesystem": True,
-                                     "capabilities": {"add": ["NET_ADMIN"], "drop": ["ALL"]}}}
+    container = Container.from_dict({"name": "app", "securityContext": {
+        "runAsUser": 5, "readOnlyRootFilesystem": True, "capabilities": {"add": ["NET_ADMIN"], "drop": ["ALL"]}}})
     context = security_context(spec, container)
     assert (context.run_as_user, context.run_as_group, context.readonly_rootfs) == (5, 2000, True)
     assert (context.add_capabilities, context.drop_capabilities) == (("NET_ADMIN",), ("ALL",))
@@ -127,7 +118,7 @@ def test_container_config_labels_command_and_mounts() -> None:
                      {"name": "host", "mountPath": "/host", "readOnly": True}]}
     spec = pod(container, volumes=[{"name": "data", "emptyDir": {}}, {"name": "config", "configMap": {"name": "c"}},
                                    {"name": "host", "hostPath": {"path": "/srv"}}])
-    config = generate_container_config(spec, container, attempt=3, envs=[("GREETING", "hi")],
+    config = generate_container_config(spec, Container.from_dict(container), attempt=3, envs=[("GREETING", "hi")],
                                        volume_paths={"data": "/v/data", "config": "/v/config", "host": "/srv"})
     assert (config.command, config.args, config.working_dir, config.attempt) == (("sh", "-c"), ("echo hi",), "/work", 3)
     assert config.mounts == (Mount("/data", "/v/data"), Mount("/sub", "/v/data/a/b"),

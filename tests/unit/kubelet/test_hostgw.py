@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from kubelet.network.hostgw import (
     HostGatewayNetwork,
     desired_routes,
@@ -11,14 +9,14 @@ from kubelet.network.hostgw import (
     parse_routes,
     route_commands,
 )
+from tinykube.api.core import Node
+from tinykube.testing.fake_client import FakeClient
 
-Obj = dict[str, Any]
 
-
-def node(name: str, cidr: str | None, ip: str | None) -> Obj:
-    return {"metadata": {"name": name, "resourceVersion": "1"}, "spec": {"podCIDR": cidr} if cidr else {},
+def node(name: str, cidr: str | None, ip: str | None) -> Node:
+    return Node.from_dict({"metadata": {"name": name, "resourceVersion": "1"}, "spec": {"podCIDR": cidr} if cidr else {},
             "status": {"addresses": [{"type": "Hostname", "address": name}] +
-                       ([{"type": "InternalIP", "address": ip}] if ip else [])}}
+                       ([{"type": "InternalIP", "address": ip}] if ip else [])}})
 
 
 NODES = [node("node-1", "10.244.0.0/24", "172.18.0.5"), node("node-2", "10.244.1.0/24", "172.18.0.6"),
@@ -72,7 +70,7 @@ class FakeMachine:
 
 async def test_one_sync_programs_routes_rules_and_missing_jumps() -> None:
     machine = FakeMachine(routes="", jumps_present=False)
-    agent = HostGatewayNetwork(None, "node-1", "10.244.0.0/16", "cbr0",  # type: ignore[arg-type]
+    agent = HostGatewayNetwork(FakeClient(), "node-1", "10.244.0.0/16", "cbr0",
                                lambda: "10.244.0.0/24", runner=machine)
     for n in NODES:
         agent.informer.indexer.add(n)

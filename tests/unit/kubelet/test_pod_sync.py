@@ -13,9 +13,8 @@ from typing import Any
 
 import pytest
 
-from kubelet.backoff import Backoff
 from kubelet.kuberuntime.types import NODE_NAME_LABEL
-from kubelet.pod_sync import PodSyncer
+from kubelet.pod_sync import PodSyncConfig, PodSyncer
 from kubelet.prober.probers import ProbeResult
 from kubelet.runtime import (
     POD_UID_LABEL,
@@ -25,36 +24,11 @@ from kubelet.runtime import (
     PodSandboxMetadata,
 )
 from kubelet.runtime.fake import FakeRuntime
+from tinykube.api.core import Container, Pod, Probe
 from tinykube.client.clock import FakeClock
-from tinykube.client.errors import NotFound
+from tinykube.testing.fake_client import FakeClient
 
 Obj = dict[str, Any]
-
-
-class FakeClient:
-    def __init__(self, objects: dict[str, Obj] | None = None) -> None:
-        self.objects = objects or {}
-        self.statuses: list[Obj] = []
-        self.deletes: list[tuple[str, Obj]] = []
-
-    async def get(self, info: Any, name: str, namespace: str | None = None) -> Obj:
-        if f"{info.plural}/{name}" not in self.objects:
-            raise NotFound(404, "NotFound", f'{info.singular} "{name}" not found')
-        return self.objects[f"{info.plural}/{name}"]
-
-    async def patch(self, info: Any, name: str, body: Any, *, patch_type: Any = None,
-                    namespace: str | None = None, subresource: str | None = None) -> Obj:
-        self.statuses.append(body["status"])
-        return {}
-
-    async def delete(self, info: Any, name: str, namespace: str | None = None, *,
-                     grace_period_seconds: int | None = None, preconditions: dict[str, str] | None = None) -> Obj:
-        self.deletes.append((f"{namespace}/{name}", {"grace": grace_period_seconds, "preconditions": preconditions}))
-        return {}
-
-    @property
-    def last(self) -> Obj:
-        return self.statuses[-1]
 
 
 class Runner:
@@ -62,7 +36,8 @@ class Runner:
         self.result = ProbeResult.SUCCESS
         self.addresses: list[str] = []  # the pod IP each probe went to
 
-    async def __call__(self, probe: Obj, *, container: Obj, container_id: str, pod_ip: str) -> tuple[ProbeResult, str]:
+    async def __call__(self, probe: Probe, *, container: Container, container_id: str,
+                       pod_ip: str) -> tuple[ProbeResult, str]:
         self.addresses.append(pod_ip)
         return self.result, "" if self.result is ProbeResult.SUCCESS else "probe failed"
 
@@ -72,18 +47,33 @@ class Node:
                  clock: FakeClock | None = None) -> None:
         self.clock = clock or FakeClock()
         self.runtime = runtime or FakeRuntime("10.244.1.0/24", clock_ns=lambda: int(self.clock.wall() * 1e9))
-        self.client, self.runner = FakeClient(objects), Runner()
-        self.syncer = PodSyncer(self.client, self.runtime, "node-1", host_ip=lambda: "192.168.0.2", clock=self.clock,
-                                probe_runner=self.runner, backoff=Backoff(clock=self.clock),
-                                image_backoff=Backoff(clock=self.clock))
+        self.client, self.runner = FakeClient(), Runner()
+        for key, obj in (objects or {}).items():  # "configmaps/settings": {...} in namespace ns
+            plural, name = key.split("/")
+            self.client.seed(plural, {"metadata": {"name": name, "namespace": "ns"}, **obj})
+        config = PodSyncConfig("node-1", host_ip=lambda: "192.168.0.2")
+        self.syncer = PodSyncer(self.client, self.runtime, config, clock=self.clock, probe_runner=self.runner)
+
+    @property
+    def statuses(self) -> list[Obj]:
+        """Every status the kubelet wrote, in order."""
+        return [a.body["status"] for a in self.client.writes("pods", "patch") if a.subresource == "status"]
+
+    @property
+    def last(self) -> Obj:
+        return self.statuses[-1]
+
+    @property
+    def deletes(self) -> list[tuple[str, Obj]]:
+        return [(f"{a.namespace}/{a.name}", a.body) for a in self.client.writes("pods", "delete")]
 
     async def sync(self, pod: Obj) -> Obj:
         """Hand the pod (with the latest written status) to its worker and wait for it."""
-        if self.client.statuses:
-            pod = {**pod, "status": self.client.last}
-        self.syncer.update_pod(pod)
+        if self.statuses:
+            pod = {**pod, "status": self.last}
+        self.syncer.workers.update_pod(Pod.from_dict(pod))
         await self.syncer.wait_idle()
-        return self.client.last if self.client.statuses else {}
+        return self.last if self.statuses else {}
 
     def mutations(self) -> list[str]:
         return [c for c, _ in self.runtime.calls if c in ("run_pod_sandbox", "create_container", "start_container",
@@ -193,15 +183,15 @@ async def test_readiness_drives_ready_both_ways() -> None:
     assert condition(status, "Ready") == "False" and container_status(status)["ready"] is False
     node.runner.result = ProbeResult.SUCCESS
     node.clock.advance(1)
-    await until(lambda: len(node.client.statuses) == 2, "the probe change to be written")
-    assert condition(node.client.last, "Ready") == "True" and condition(node.client.last, "ContainersReady") == "True"
+    await until(lambda: len(node.statuses) == 2, "the probe change to be written")
+    assert condition(node.last, "Ready") == "True" and condition(node.last, "ContainersReady") == "True"
     node.runner.result = ProbeResult.FAILURE
     for _ in range(3):  # failureThreshold 3
         await until(lambda: node.clock.pending_timers >= 1, "the probe worker sleeps")
         node.clock.advance(1)
         await asyncio.sleep(0)
-    await until(lambda: len(node.client.statuses) == 3, "unready written")
-    assert condition(node.client.last, "Ready") == "False"
+    await until(lambda: len(node.statuses) == 3, "unready written")
+    assert condition(node.last, "Ready") == "False"
     await node.syncer.stop()
 
 
@@ -209,9 +199,9 @@ async def test_a_host_network_pod_is_probed_on_the_nodes_address_and_keeps_its_s
     node = Node()
     spec = pod(app(readinessProbe={"httpGet": {"port": 8181}, "periodSeconds": 1}), hostNetwork=True)
     status = await node.sync(spec)
-    await until(lambda: len(node.client.statuses) == 2, "the probe result to be written")
+    await until(lambda: len(node.statuses) == 2, "the probe result to be written")
     assert node.runner.addresses and set(node.runner.addresses) == {"192.168.0.2"}
-    assert condition(node.client.last, "Ready") == "True" and node.client.last["podIP"] == "192.168.0.2"
+    assert condition(node.last, "Ready") == "True" and node.last["podIP"] == "192.168.0.2"
     await node.sync(spec)
     assert [c for c in node.runtime.calls if c[0] == "run_pod_sandbox"] == [("run_pod_sandbox", spec["metadata"]["uid"])]
     assert status["hostIP"] == "192.168.0.2"
@@ -251,7 +241,7 @@ async def test_a_missing_configmap_key_is_create_container_config_error() -> Non
     spec = pod(app(env=env))
     status = await node.sync(spec)
     assert waiting(status) == ("CreateContainerConfigError", "couldn't find key b in ConfigMap ns/settings")
-    node.client.objects["configmaps/settings"]["data"]["b"] = "2"
+    node.client.objects[("configmaps", "ns", "settings")]["data"]["b"] = "2"
     status = await node.sync(spec)
     assert "running" in container_status(status)["state"]
     [config] = node.runtime.configs.values()
@@ -291,7 +281,7 @@ async def test_deletion_runs_pre_stop_then_stops_with_the_grace_period_then_dele
     assert calls == ["exec_sync", "stop_container", "remove_pod_sandbox"]
     assert list(node.runtime.stop_timeouts.values()) == [15]
     assert node.runtime.containers == {} and node.runtime.sandboxes == {}
-    assert node.client.deletes == [("ns/web", {"grace": 0, "preconditions": {"uid": "u1"}})]
+    assert node.deletes == [("ns/web", {"gracePeriodSeconds": 0, "preconditions": {"uid": "u1"}})]
 
 
 async def test_a_restarted_kubelet_keeps_healthy_containers() -> None:
@@ -307,7 +297,7 @@ async def test_a_restarted_kubelet_keeps_healthy_containers() -> None:
     status = await restarted.sync({**spec, "status": status})
     assert [c for c, _ in node.runtime.calls[calls:] if c in ("create_container", "stop_container")] == []
     assert before == {"app": (before["app"][0], 1), "steady": (before["steady"][0], 0)}
-    assert restarted.client.statuses == [] or {
+    assert restarted.statuses == [] or {
         s["name"]: (s["containerID"], s["restartCount"]) for s in status["containerStatuses"]} == before
 
 
@@ -318,7 +308,7 @@ async def test_housekeeping_removes_orphans_of_this_node_only() -> None:
     for uid, owner in (("gone", "node-1"), ("elsewhere", "node-2")):
         await node.runtime.run_pod_sandbox(PodSandboxConfig(PodSandboxMetadata("x", "ns", uid),
                                                             labels={POD_UID_LABEL: uid, NODE_NAME_LABEL: owner}))
-    await node.syncer.housekeeping()
+    await node.syncer.housekeeping.handle_pod_cleanups()
     await node.syncer.wait_idle()
     assert sorted(s.labels[POD_UID_LABEL] for s in node.runtime.sandboxes.values()) == ["elsewhere", "u1"]
 

@@ -17,6 +17,7 @@ from kubelet.runtime import (
     PodSandboxMetadata,
 )
 from kubelet.runtime.fake import FakeRuntime
+from tinykube.api.core import Container, HTTPGetAction, Probe, TCPSocketAction
 from tinykube.client.clock import FakeClock
 
 Obj = dict[str, Any]
@@ -29,8 +30,9 @@ class ScriptedRunner:
         self.results: dict[str, list[ProbeResult]] = {}
         self.calls: list[str] = []
 
-    async def __call__(self, probe: Obj, *, container: Obj, container_id: str, pod_ip: str) -> tuple[ProbeResult, str]:
-        kind = probe["kind"]
+    async def __call__(self, probe: Probe, *, container: Container, container_id: str,
+                       pod_ip: str) -> tuple[ProbeResult, str]:
+        kind = (probe.model_extra or {})["kind"]  # the test's tag for which probe this is
         self.calls.append(kind)
         queue = self.results.get(kind, [ProbeResult.SUCCESS])
         result = queue.pop(0) if len(queue) > 1 else queue[0]
@@ -45,10 +47,10 @@ async def until(condition: Callable[[], bool], what: str) -> None:
     pytest.fail(f"never happened: {what}")
 
 
-def setup(**probes: Obj) -> tuple[ProbeManager, ScriptedRunner, FakeClock, list[str], Obj]:
+def setup(**probes: Obj) -> tuple[ProbeManager, ScriptedRunner, FakeClock, list[str], Container]:
     clock, runner, changes = FakeClock(), ScriptedRunner(), []
     manager = ProbeManager(runner, changes.append, clock)
-    spec = {"name": "app", **{f"{k}Probe": {"kind": k, **v} for k, v in probes.items()}}
+    spec = Container.from_dict({"name": "app", **{f"{k}Probe": {"kind": k, **v} for k, v in probes.items()}})
     manager.sync_pod("u1", "10.0.0.5", [RunningContainer(spec, "c1", clock.wall())])
     return manager, runner, clock, changes, spec
 
@@ -130,8 +132,9 @@ async def serve(status: int) -> tuple[asyncio.Server, int, list[bytes]]:
 async def test_http_get_probe(status: int, want: ProbeResult) -> None:
     server, port, requests = await serve(status)
     async with server:
-        action = {"path": "healthz", "port": "http", "httpHeaders": [{"name": "X-Probe", "value": "yes"}]}
-        container = {"name": "app", "ports": [{"name": "http", "containerPort": port}]}
+        action = HTTPGetAction.from_dict({"path": "healthz", "port": "http",
+                                          "httpHeaders": [{"name": "X-Probe", "value": "yes"}]})
+        container = Container.from_dict({"name": "app", "ports": [{"name": "http", "containerPort": port}]})
         result, message = await http_get(action, container=container, pod_ip="127.0.0.1", timeout_seconds=2)
     assert result is want
     assert requests[0].startswith(b"GET /healthz HTTP/1.1") and b"x-probe: yes" in requests[0].lower()
@@ -142,9 +145,9 @@ async def test_http_get_probe(status: int, want: ProbeResult) -> None:
 async def test_tcp_socket_probe() -> None:
     server, port, _ = await serve(200)
     async with server:
-        assert (await tcp_socket({"port": port}, container={}, pod_ip="127.0.0.1", timeout_seconds=2))[0] \
+        assert (await tcp_socket(TCPSocketAction(port=port), container=Container(name="app"), pod_ip="127.0.0.1", timeout_seconds=2))[0] \
             is ProbeResult.SUCCESS
-    result, message = await tcp_socket({"port": port}, container={}, pod_ip="127.0.0.1", timeout_seconds=2)
+    result, message = await tcp_socket(TCPSocketAction(port=port), container=Container(name="app"), pod_ip="127.0.0.1", timeout_seconds=2)
     assert result is ProbeResult.FAILURE and message.startswith(f"dial tcp 127.0.0.1:{port}")
 
 
@@ -155,8 +158,8 @@ async def test_exec_probe_through_the_runtime() -> None:
     container_id = await runtime.create_container(sandbox_id, ContainerConfig("app", "img"), sandbox)
     await runtime.start_container(container_id)
     runner = RuntimeProbeRunner(runtime)
-    probe = {"exec": {"command": ["cat", "/tmp/healthy"]}}
-    assert (await runner(probe, container={}, container_id=container_id, pod_ip=""))[0] is ProbeResult.SUCCESS
+    probe = Probe.from_dict({"exec": {"command": ["cat", "/tmp/healthy"]}})
+    assert (await runner(probe, container=Container(name="app"), container_id=container_id, pod_ip=""))[0] is ProbeResult.SUCCESS
     runtime.exec_results["app"] = ExecResult(1, b"", b"cat: /tmp/healthy: No such file")
-    assert await runner(probe, container={}, container_id=container_id, pod_ip="") == (
+    assert await runner(probe, container=Container(name="app"), container_id=container_id, pod_ip="") == (
         ProbeResult.FAILURE, "cat: /tmp/healthy: No such file")

@@ -8,7 +8,8 @@ import pytest
 
 from kubelet.kuberuntime.types import ContainerRuntimeStatus, PodRuntimeStatus
 from kubelet.runtime import ContainerState, PodSandbox, PodSandboxMetadata, SandboxState
-from kubelet.status import generate_api_pod_status, get_phase, status_differs
+from kubelet.status.generate import generate_api_pod_status, get_phase, status_differs
+from tinykube.api.core import Container, ContainerStatus, Pod, PodStatus
 
 Obj = dict[str, Any]
 R, X = ContainerState.RUNNING, ContainerState.EXITED
@@ -19,10 +20,10 @@ class Probes:
     def __init__(self, unready: tuple[str, ...] = ()) -> None:
         self.unready = unready
 
-    def is_ready(self, container_id: str, spec: Obj) -> bool:
+    def is_ready(self, container_id: str, spec: Container) -> bool:
         return container_id not in self.unready
 
-    def is_started(self, container_id: str, spec: Obj) -> bool:
+    def is_started(self, container_id: str, spec: Container) -> bool:
         return True
 
 
@@ -49,8 +50,9 @@ def runtime_status(*containers: ContainerRuntimeStatus, ready: bool = True) -> P
 
 def generate(spec: Obj, status: PodRuntimeStatus, reasons: dict[str, tuple[str, str]] | None = None,
              unready: tuple[str, ...] = ()) -> Obj:
-    return generate_api_pod_status(spec, status, waiting_reasons=reasons or {}, probes=Probes(unready),
-                                   host_ip="192.168.0.2", now=NOW, runtime_name="docker")
+    return generate_api_pod_status(Pod.from_dict(spec), status, waiting_reasons=reasons or {},
+                                   probes=Probes(unready), host_ip="192.168.0.2", now=NOW,
+                                   runtime_name="docker").to_dict()
 
 
 PHASES = [
@@ -81,8 +83,8 @@ def test_phase(name: str, spec: Obj, containers: list[ContainerRuntimeStatus],
 
 
 def test_a_terminal_pod_stays_terminal_by_exit_codes() -> None:
-    statuses = [{"name": "app", "state": {"terminated": {"exitCode": 0}}}]
-    assert get_phase(pod(), [], statuses, pod_is_terminal=True) == "Succeeded"
+    statuses = [ContainerStatus.from_dict({"name": "app", "state": {"terminated": {"exitCode": 0}}})]
+    assert get_phase(Pod.from_dict(pod()), [], statuses, pod_is_terminal=True) == "Succeeded"
 
 
 def test_a_running_container_status() -> None:
@@ -144,5 +146,5 @@ def test_initialized_is_false_while_init_containers_run() -> None:
 def test_status_differs_ignores_what_the_kubelet_does_not_own() -> None:
     new = generate(pod(), runtime_status(ctr("app", R)))
     old = {**new, "qosClass": "BestEffort", "conditions": list(reversed(new["conditions"]))}
-    assert not status_differs(old, new)
-    assert status_differs(old, {**new, "phase": "Failed"})
+    assert not status_differs(PodStatus.from_dict(old), PodStatus.from_dict(new))
+    assert status_differs(PodStatus.from_dict(old), PodStatus.from_dict({**new, "phase": "Failed"}))

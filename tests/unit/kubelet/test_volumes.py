@@ -13,20 +13,14 @@ import pytest
 from kubelet.volumes.atomic_writer import FileProjection, write_payload
 from kubelet.volumes.manager import VolumeManager
 from kubelet.volumes.plugins import VolumeError
-from tinykube.client.errors import NotFound
+from tinykube.api.core import Pod
+from tinykube.testing.fake_client import FakeClient
 
 Obj = dict[str, Any]
 
 
-class Objects:
-    def __init__(self, **objects: Obj) -> None:
-        self.objects = objects
-
-    async def get(self, info: Any, name: str, namespace: str | None = None) -> Obj:
-        key = f"{info.plural}/{name}"
-        if key not in self.objects:
-            raise NotFound(404, "NotFound", f'{info.singular} "{name}" not found')
-        return self.objects[key]
+def seed(client: FakeClient, plural: str, name: str, body: Obj, namespace: str | None = "ns") -> None:
+    client.seed(plural, {"metadata": {"name": name, "namespace": namespace}, **body})
 
 
 class FakeMounter:
@@ -43,10 +37,10 @@ class FakeMounter:
         return path in self.mounted
 
 
-def pod(*volumes: Obj) -> Obj:
-    return {"metadata": {"name": "web", "namespace": "ns", "uid": "u1", "labels": {"app": "web", "tier": "front"}},
+def pod(*volumes: Obj) -> Pod:
+    return Pod.from_dict({"metadata": {"name": "web", "namespace": "ns", "uid": "u1", "labels": {"app": "web", "tier": "front"}},
             "spec": {"containers": [{"name": "app", "resources": {"limits": {"memory": "32Mi"}}}],
-                     "volumes": list(volumes)}}
+                     "volumes": list(volumes)}})
 
 
 def read(path: str) -> str:
@@ -54,13 +48,13 @@ def read(path: str) -> str:
 
 
 @pytest.fixture
-def objects() -> Objects:
-    return Objects(**{
-        "configmaps/settings": {"data": {"greeting": "hello", "color": "blue"}},
-        "secrets/creds": {"data": {"password": base64.b64encode(b"s3cret").decode()}},
-        "persistentvolumeclaims/bound": {"spec": {"volumeName": "pv1"}, "status": {"phase": "Bound"}},
-        "persistentvolumeclaims/waiting": {"spec": {}, "status": {"phase": "Pending"}},
-    })
+def objects() -> FakeClient:
+    client = FakeClient()
+    seed(client, "configmaps", "settings", {"data": {"greeting": "hello", "color": "blue"}})
+    seed(client, "secrets", "creds", {"data": {"password": base64.b64encode(b"s3cret").decode()}})
+    seed(client, "persistentvolumeclaims", "bound", {"spec": {"volumeName": "pv1"}, "status": {"phase": "Bound"}})
+    seed(client, "persistentvolumeclaims", "waiting", {"spec": {}, "status": {"phase": "Pending"}})
+    return client
 
 
 def test_atomic_writer_swaps_versions_and_drops_removed_keys(tmp_path: Path) -> None:
@@ -80,7 +74,7 @@ def test_atomic_writer_refuses_escaping_paths(tmp_path: Path) -> None:
         write_payload(str(tmp_path), {"../evil": FileProjection(b"x")})
 
 
-async def test_configmap_secret_and_downward_api_files(tmp_path: Path, objects: Objects) -> None:
+async def test_configmap_secret_and_downward_api_files(tmp_path: Path, objects: FakeClient) -> None:
     manager = VolumeManager(str(tmp_path), objects)
     paths = await manager.mount_volumes(pod(
         {"name": "all", "configMap": {"name": "settings"}},
@@ -106,11 +100,11 @@ async def test_configmap_secret_and_downward_api_files(tmp_path: Path, objects: 
     assert (read(f"{paths['info']}/name"), read(f"{paths['info']}/mem")) == ("web", "32")
 
 
-async def test_a_changed_configmap_reaches_the_file(tmp_path: Path, objects: Objects) -> None:
+async def test_a_changed_configmap_reaches_the_file(tmp_path: Path, objects: FakeClient) -> None:
     manager = VolumeManager(str(tmp_path), objects)
     spec = pod({"name": "cfg", "configMap": {"name": "settings"}})
     path = (await manager.mount_volumes(spec))["cfg"]
-    objects.objects["configmaps/settings"] = {"data": {"greeting": "bonjour"}}
+    seed(objects, "configmaps", "settings", {"data": {"greeting": "bonjour"}})
     await manager.mount_volumes(spec)
     assert read(f"{path}/greeting") == "bonjour" and not os.path.exists(f"{path}/color")
 
@@ -124,13 +118,13 @@ async def test_a_changed_configmap_reaches_the_file(tmp_path: Path, objects: Obj
      "PVC ns/waiting has non-bound phase ('Pending') or empty pvc.Spec.VolumeName"),
     ({"persistentVolumeClaim": {"claimName": "absent"}}, 'persistentvolumeclaim "absent" not found'),
 ])
-async def test_a_volume_that_is_not_ready(tmp_path: Path, objects: Objects, volume: Obj, message: str) -> None:
+async def test_a_volume_that_is_not_ready(tmp_path: Path, objects: FakeClient, volume: Obj, message: str) -> None:
     with pytest.raises(VolumeError) as error:
         await VolumeManager(str(tmp_path), objects).mount_volumes(pod({"name": "v", **volume}))
     assert str(error.value) == f'MountVolume.SetUp failed for volume "v" : {message}'
 
 
-async def test_host_path_types(tmp_path: Path, objects: Objects) -> None:
+async def test_host_path_types(tmp_path: Path, objects: FakeClient) -> None:
     manager = VolumeManager(str(tmp_path / "root"), objects)
     made, file_ = tmp_path / "made", tmp_path / "file"
     paths = await manager.mount_volumes(pod(
@@ -144,15 +138,15 @@ async def test_host_path_types(tmp_path: Path, objects: Objects) -> None:
         await manager.mount_volumes(pod({"name": "x", "hostPath": {"path": str(file_), "type": "Socket"}}))
 
 
-async def test_persistent_volume_claim_mounts_the_bound_volume_path(tmp_path: Path, objects: Objects) -> None:
-    objects.objects["persistentvolumes/pv1"] = {"spec": {"hostPath": {"path": str(tmp_path / "pv")}}}
+async def test_persistent_volume_claim_mounts_the_bound_volume_path(tmp_path: Path, objects: FakeClient) -> None:
+    seed(objects, "persistentvolumes", "pv1", {"spec": {"hostPath": {"path": str(tmp_path / "pv")}}}, None)
     (tmp_path / "pv").mkdir()
     paths = await VolumeManager(str(tmp_path / "root"), objects).mount_volumes(
         pod({"name": "data", "persistentVolumeClaim": {"claimName": "bound"}}))
     assert paths["data"] == str(tmp_path / "pv")
 
 
-async def test_empty_dirs_and_cleanup(tmp_path: Path, objects: Objects) -> None:
+async def test_empty_dirs_and_cleanup(tmp_path: Path, objects: FakeClient) -> None:
     mounter = FakeMounter()
     manager = VolumeManager(str(tmp_path), objects, mounter=mounter)
     host_dir = tmp_path / "host"

@@ -144,7 +144,8 @@ POD = {
             "lifecycle": {"postStart": {"exec": {"command": ["touch", "/tmp/started"]}},
                           "preStop": {"httpGet": {"path": "/drain", "port": 8080}}},
             "imagePullPolicy": "Always",
-            "securityContext": {"privileged": False, "readOnlyRootFilesystem": True},
+            "securityContext": {"privileged": False, "readOnlyRootFilesystem": True,
+                                "seLinuxOptions": {"level": "s0:c123,c456"}},
             "terminationMessagePath": "/dev/termination-log",
             "terminationMessagePolicy": "File",
         }],
@@ -479,12 +480,12 @@ def test_kinds_default_api_version_and_kind(model: type[KubeModel], manifest: di
 
 def test_unknown_fields_keep_camel_case_keys_and_content() -> None:
     pod = Pod.from_dict(POD)
-    container = pod.spec.containers[0]  # type: ignore[union-attr]
-    assert container.model_extra == {"securityContext": {"privileged": False, "readOnlyRootFilesystem": True}}
+    context = pod.spec.containers[0].security_context  # type: ignore[union-attr]
+    assert context is not None and context.model_extra == {"seLinuxOptions": {"level": "s0:c123,c456"}}
     assert pod.model_extra is not None and pod.model_extra["someFutureField"]["nested"][2] == {"three": 3.5}
     # Extra survives a deep copy, and the copy is independent.
     clone = registry.deep_copy(pod)
-    clone.spec.containers[0].model_extra["securityContext"]["privileged"] = True  # type: ignore
+    clone.spec.containers[0].security_context.model_extra["seLinuxOptions"]["level"] = "s0"  # type: ignore
     assert pod.to_dict() == POD
 
 

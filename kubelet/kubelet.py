@@ -1,0 +1,83 @@
+"""The Kubelet: one node's agent, wiring its parts together.
+
+- `NodeStatusManager` registers the Node, heartbeats its Lease and reports its status.
+- A typed informer on this node's pods (`fieldSelector=spec.nodeName=<node>`) feeds
+  the `PodSyncer` (pod workers, sync, status manager, housekeeping).
+- With a pod network (`--network-plugin=host-gw`) the node first waits for its
+  podCIDR, then runs the host-gw agent (`HostGatewayNetwork`).
+- With a port, the kubelet API (`KubeletServer`) serves logs, exec, port-forward
+  and stats.
+Stopping (cancelling `run`) stops every part; running containers are left alone.
+
+Kubernetes counterpart: pkg/kubelet/kubelet.go (NewMainKubelet, Run), pkg/kubelet/config
+(the apiserver pod source)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Protocol
+
+from kubelet.kuberuntime.manager import KubeletRuntime
+from kubelet.network.hostgw import HostGatewayNetwork
+from kubelet.node_status import NodeConfig, NodeStatusManager
+from kubelet.pod_sync import PodSyncer
+from kubelet.runtime import POD_BRIDGE
+from kubelet.server import KubeletServer, ServerConfig
+from kubelet.server.app import ServerRuntime
+from tinykube.api.resources import PODS
+from tinykube.client import RESTClient, SharedInformer
+from tinykube.client.clock import REAL_CLOCK, Clock
+
+log = logging.getLogger(__name__)
+
+
+class NodeRuntime(KubeletRuntime, ServerRuntime, Protocol):
+    """What a node's runtime serves: the pod sync and the kubelet API."""
+
+
+class Kubelet:
+    """One node: registration and heartbeats, plus the sync of its pods."""
+
+    def __init__(self, client: RESTClient, runtime: NodeRuntime, config: NodeConfig, pod_syncer: PodSyncer, *,
+                 api_server: ServerConfig | None = None, pod_network_cidr: str | None = None,
+                 clock: Clock = REAL_CLOCK) -> None:
+        self.client, self.runtime, self.config, self.pod_syncer = client, runtime, config, pod_syncer
+        # With a pod network (--network-plugin=host-gw): the cluster's pod CIDR, whose
+        # per-node blocks this node routes to the other nodes.
+        self.pod_network_cidr = pod_network_cidr
+        self.api_server = api_server  # the kubelet API on --port (None: not served)
+        self.node_status = NodeStatusManager(client, runtime, config, clock=clock)
+        self.pod_informer = SharedInformer(client, PODS, field_selector=f"spec.nodeName={config.name}",
+                                           indexers={}, typed=True)
+        self.pod_informer.add_event_handler(pod_syncer.on_add, pod_syncer.on_update, pod_syncer.on_delete)
+
+    async def run(self) -> None:
+        api = None
+        if self.api_server is not None:
+            api = asyncio.create_task(KubeletServer(self.runtime, self.api_server).run(),
+                                      name=f"kubelet API {self.config.name}")
+        await self.node_status.register_node()
+        network = None
+        if self.pod_network_cidr is not None:
+            # Pods need the bridge, which needs the node's podCIDR: wait for it first.
+            log.info("waiting for the node's pod CIDR node=%s", self.config.name)
+            pod_cidr = await self.node_status.wait_for_pod_cidr()
+            log.info("pod CIDR node=%s cidr=%s", self.config.name, pod_cidr)
+            agent = HostGatewayNetwork(self.client, self.config.name, self.pod_network_cidr, POD_BRIDGE,
+                                       lambda: self.node_status.pod_cidr)
+            network = asyncio.create_task(agent.run(), name=f"pod network {self.config.name}")
+        self.pod_informer.start()
+        pods = asyncio.create_task(self.pod_syncer.run(self.pod_informer.has_synced),
+                                   name=f"pod housekeeping {self.config.name}")
+        try:
+            await self.node_status.run()
+        finally:
+            pods.cancel()
+            if network is not None:
+                network.cancel()
+            if api is not None:
+                api.cancel()
+            await self.pod_informer.stop()
+            await self.pod_syncer.stop()
