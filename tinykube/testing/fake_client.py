@@ -8,6 +8,9 @@ AlreadyExists), keeping what it was given in `objects`. Every write is recorded 
 `seed`s the store), calls one sync, and asserts on `writes(...)`.
 
 - `fail[(verb, plural)] = error` makes every such call raise `error` until removed.
+- `FakeClient(pod_grace_period_seconds=30)`: deleting a pod bound to a node only marks
+  it (deletionTimestamp, deletionGracePeriodSeconds), as the server does while its
+  kubelet stops it; a delete with grace period 0 removes it. Off by default.
 - Bodies may be dicts or `KubeModel`s; stored and recorded bodies are wire dicts.
 - `watch` is not faked: unit tests drive informers' handlers directly.
 
@@ -46,7 +49,8 @@ def _wire(body: Any) -> Obj:
 class FakeClient:
     """Guarantees: no network; every write recorded in order; reads return copies."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, pod_grace_period_seconds: int | None = None) -> None:
+        self.pod_grace_period_seconds = pod_grace_period_seconds
         self.actions: list[Action] = []
         self.events: list[Obj] = []
         self.objects: dict[tuple[str, str, str], Obj] = {}
@@ -154,10 +158,18 @@ class FakeClient:
         result["metadata"]["resourceVersion"] = str(self._next_version())
         return result
 
-    async def delete(self, info: ResourceInfo, name: str, namespace: str | None = None, **_: Any) -> Obj:
+    async def delete(self, info: ResourceInfo, name: str, namespace: str | None = None, *,
+                     grace_period_seconds: int | None = None, **_: Any) -> Obj:
         self._check("delete", info)
         self.actions.append(Action("delete", info.plural, namespace, name))
-        removed = self.objects.pop(self._key(info, namespace, name), None)
+        key = self._key(info, namespace, name)
+        stored = self.objects.get(key)
+        if (stored is not None and info.plural == "pods" and self.pod_grace_period_seconds is not None
+                and (stored.get("spec") or {}).get("nodeName") and grace_period_seconds != 0):
+            stored["metadata"].update(deletionTimestamp="2026-01-01T00:00:00Z",
+                                      deletionGracePeriodSeconds=self.pod_grace_period_seconds)
+            return copy.deepcopy(stored)
+        removed = self.objects.pop(key, None)
         return removed or {}
 
     async def get_subresource(self, info: ResourceInfo, name: str, subresource: str,
