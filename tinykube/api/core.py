@@ -290,6 +290,20 @@ class Toleration(KubeModel):
     effect: str | None = None
     toleration_seconds: int | None = None
 
+    def tolerates_taint(self, taint: Taint) -> bool:
+        """Effect (empty = any effect), then key (empty key with Exists = any taint), then
+        operator: Exists matches any value, Equal (the default) needs the same value."""
+        if self.effect and self.effect != taint.effect:
+            return False
+        if self.key and self.key != taint.key:
+            return False
+        operator = self.operator or "Equal"
+        if operator == "Exists":
+            return True
+        if operator == "Equal":
+            return bool(self.key) and (self.value or "") == (taint.value or "")
+        return False
+
 
 class PodSpec(KubeModel):
     containers: list[Container] = Field(default_factory=list)

@@ -11,7 +11,9 @@ AlreadyExists), keeping what it was given in `objects`. Every write is recorded 
 - `FakeClient(pod_grace_period_seconds=30)`: deleting a pod bound to a node only marks
   it (deletionTimestamp, deletionGracePeriodSeconds), as the server does while its
   kubelet stops it; a delete with grace period 0 removes it. Off by default.
-- Bodies may be dicts or `KubeModel`s; stored and recorded bodies are wire dicts.
+- Bodies may be dicts or `KubeModel`s; stored and recorded bodies are wire dicts. A
+  delete's body is its DeleteOptions (gracePeriodSeconds, propagationPolicy,
+  preconditions), None when it had none.
 - `watch` is not faked: unit tests drive informers' handlers directly.
 
 Kubernetes counterpart: staging/src/k8s.io/client-go/kubernetes/fake, .../testing/fixture.go
@@ -159,9 +161,13 @@ class FakeClient:
         return result
 
     async def delete(self, info: ResourceInfo, name: str, namespace: str | None = None, *,
-                     grace_period_seconds: int | None = None, **_: Any) -> Obj:
+                     grace_period_seconds: int | None = None, propagation_policy: str | None = None,
+                     preconditions: dict[str, str] | None = None, **_: Any) -> Obj:
         self._check("delete", info)
-        self.actions.append(Action("delete", info.plural, namespace, name))
+        options = {key: value for key, value in (("gracePeriodSeconds", grace_period_seconds),
+                                                  ("propagationPolicy", propagation_policy),
+                                                  ("preconditions", preconditions)) if value is not None}
+        self.actions.append(Action("delete", info.plural, namespace, name, options or None))
         key = self._key(info, namespace, name)
         stored = self.objects.get(key)
         if (stored is not None and info.plural == "pods" and self.pod_grace_period_seconds is not None
