@@ -31,27 +31,14 @@ from typing import Any, ClassVar, TypeVar
 from tinykube.api import meta
 from tinykube.api.core import Pod, PodPhase, PodTemplateSpec, pod_is_ready
 from tinykube.api.meta import (
-    KubeObject,
-    ObjectMeta,
-    OwnerReference,
-    get_condition,
-    get_controller_of,
-    parse_rfc3339,
+    KubeObject, ObjectMeta, OwnerReference, get_condition, get_controller_of, parse_rfc3339,
 )
 from tinykube.api.registry import deep_copy
 from tinykube.api.resources import ResourceInfo
 from tinykube.api.selectors import LabelSelector, label_selector_from_dict
 from tinykube.client import (
-    REAL_CLOCK,
-    Clock,
-    ControllerExpectations,
-    EventRecorder,
-    NotFound,
-    PatchType,
-    RateLimitingQueue,
-    RESTClient,
-    meta_namespace_key,
-    run_workers,
+    REAL_CLOCK, Clock, ControllerExpectations, EventRecorder, NotFound, PatchType, RateLimitingQueue,
+    RESTClient, meta_namespace_key, run_workers,
 )
 from tinykube.client.workqueue import RateLimiter
 

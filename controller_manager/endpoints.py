@@ -26,29 +26,15 @@ from typing import Any
 
 from controller_manager.controller_utils import Controller
 from tinykube.api.core import (
-    EndpointAddress,
-    EndpointPort,
-    Endpoints,
-    EndpointSubset,
-    ObjectReference,
-    Pod,
-    Service,
-    ServicePort,
-    pod_is_ready,
-    pod_is_terminal,
+    EndpointAddress, EndpointPort, Endpoints, EndpointSubset, ObjectReference, Pod, Service, ServicePort,
+    pod_is_ready, pod_is_terminal,
 )
 from tinykube.api.meta import ObjectMeta, split_meta_namespace_key
 from tinykube.api.registry import deep_copy
 from tinykube.api.resources import ENDPOINTS, PODS, SERVICES
 from tinykube.api.selectors import LabelSelector, label_selector_from_dict
 from tinykube.client import (
-    NAMESPACE_INDEX,
-    REAL_CLOCK,
-    Clock,
-    EventRecorder,
-    NotFound,
-    RESTClient,
-    SharedInformerFactory,
+    NAMESPACE_INDEX, REAL_CLOCK, Clock, EventRecorder, NotFound, RESTClient, SharedInformerFactory,
     meta_namespace_key,
 )
 

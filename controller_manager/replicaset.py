@@ -24,17 +24,9 @@ import logging
 from typing import Any
 
 from controller_manager.controller_utils import (
-    BURST_REPLICAS,
-    SLOW_START_INITIAL_BATCH_SIZE,
-    Controller,
-    UIDTrackingExpectations,
-    active_pods_sort_key,
-    as_selector,
-    claim_objects,
-    filter_active_pods,
-    get_pod_from_template,
-    recheck_owner,
-    slow_start_batch,
+    BURST_REPLICAS, SLOW_START_INITIAL_BATCH_SIZE, Controller, UIDTrackingExpectations,
+    active_pods_sort_key, as_selector, claim_objects, filter_active_pods, get_pod_from_template,
+    recheck_owner, slow_start_batch,
 )
 from tinykube.api.apps import ReplicaSet, ReplicaSetCondition, ReplicaSetStatus
 from tinykube.api.core import Pod, pod_is_available, pod_is_ready
@@ -42,16 +34,8 @@ from tinykube.api.meta import get_controller_of, new_controller_ref, now_rfc3339
 from tinykube.api.registry import deep_copy
 from tinykube.api.resources import PODS, REPLICA_SETS
 from tinykube.client import (
-    NAMESPACE_INDEX,
-    REAL_CLOCK,
-    Clock,
-    Conflict,
-    ControllerExpectations,
-    EventRecorder,
-    NotFound,
-    RESTClient,
-    SharedInformerFactory,
-    meta_namespace_key,
+    NAMESPACE_INDEX, REAL_CLOCK, Clock, Conflict, ControllerExpectations, EventRecorder, NotFound,
+    RESTClient, SharedInformerFactory, meta_namespace_key,
 )
 
 log = logging.getLogger(__name__)

@@ -79,6 +79,14 @@ class DeploymentSync(Controller):
 
     # --- status ----------------------------------------------------------------------------
 
+    def set_progressing(self, d: Deployment, status: DeploymentStatus, condition_status: str,
+                        reason: str, message: str) -> bool:
+        """Set the Progressing condition in `status` and make it d's status; True: d needs writing."""
+        progress.set_condition(status, progress.new_condition(
+            progress.PROGRESSING, condition_status, reason, message, self.now()))
+        d.status = status
+        return True
+
     async def update_deployment_status(self, d: Deployment) -> Deployment:
         """Write d.status (and the revision annotation, which a status write cannot carry)."""
         if self.revision_needs_writing(d):
@@ -145,10 +153,8 @@ class DeploymentSync(Controller):
                                           (rs.metadata.annotations or {}).get(REVISION_ANNOTATION, ""))
             status = d.status or DeploymentStatus()
             if has_progress_deadline(d) and get_condition(status.conditions, progress.PROGRESSING) is None:
-                progress.set_condition(status, progress.new_condition(
-                    progress.PROGRESSING, "True", progress.FOUND_NEW_RS_REASON,
-                    f'Found new replica set "{rs.metadata.name}"', self.now()))
-                d.status, needs_update = status, True
+                needs_update = self.set_progressing(d, status, "True", progress.FOUND_NEW_RS_REASON,
+                                                    f'Found new replica set "{rs.metadata.name}"')
             if needs_update:
                 _refresh(d, await self.update_deployment_status(d))
             return rs
@@ -195,10 +201,8 @@ class DeploymentSync(Controller):
                 raise
         except Exception as err:
             if has_progress_deadline(d):
-                progress.set_condition(status, progress.new_condition(
-                    progress.PROGRESSING, "False", progress.FAILED_RS_CREATE_REASON,
-                    f'Failed to create new replica set "{new_rs.metadata.name}": {err}', self.now()))
-                d.status = status
+                self.set_progressing(d, status, "False", progress.FAILED_RS_CREATE_REASON,
+                                     f'Failed to create new replica set "{new_rs.metadata.name}": {err}')
                 await self.update_deployment_status(d)
             self.event(d, "Warning", "FailedCreate", f'Failed to create new replica set "{new_rs.metadata.name}": {err}')
             raise
@@ -209,10 +213,8 @@ class DeploymentSync(Controller):
                  d.metadata.name, created.metadata.name, new_revision)
         needs_update = set_annotation(d, REVISION_ANNOTATION, str(new_revision))
         if not already_exists and has_progress_deadline(d):
-            progress.set_condition(status, progress.new_condition(
-                progress.PROGRESSING, "True", progress.NEW_RS_REASON,
-                f'Created new replica set "{created.metadata.name}"', self.now()))
-            d.status, needs_update = status, True
+            needs_update = self.set_progressing(d, status, "True", progress.NEW_RS_REASON,
+                                                f'Created new replica set "{created.metadata.name}"')
         if needs_update:
             _refresh(d, await self.update_deployment_status(d))
         return created

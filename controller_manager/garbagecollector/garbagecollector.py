@@ -33,23 +33,12 @@ from typing import Any
 
 from controller_manager.controller_utils import run_workers
 from controller_manager.garbagecollector.graph import (
-    FINALIZER_FOREGROUND,
-    FINALIZER_ORPHAN,
-    GraphBuilder,
-    GraphNode,
-    ObjectReference,
-    owner_identity,
+    FINALIZER_FOREGROUND, FINALIZER_ORPHAN, GraphBuilder, GraphNode, ObjectReference, owner_identity,
 )
 from tinykube.api.meta import KubeObject, ObjectMeta, OwnerReference
 from tinykube.api.resources import INDEX, RESOURCES, ResourceInfo
 from tinykube.client import (
-    REAL_CLOCK,
-    Clock,
-    Conflict,
-    EventRecorder,
-    NotFound,
-    RateLimitingQueue,
-    RESTClient,
+    REAL_CLOCK, Clock, Conflict, EventRecorder, NotFound, RateLimitingQueue, RESTClient,
     SharedInformerFactory,
 )
 

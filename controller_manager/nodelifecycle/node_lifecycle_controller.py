@@ -36,10 +36,7 @@ from typing import Any
 from controller_manager.controller_utils import Controller
 from controller_manager.nodelifecycle.podgc import PodGCController
 from controller_manager.nodelifecycle.taint_eviction import (
-    NO_EXECUTE,
-    TAINT_NODE_NOT_READY,
-    TAINT_NODE_UNREACHABLE,
-    TaintEvictionController,
+    NO_EXECUTE, TAINT_NODE_NOT_READY, TAINT_NODE_UNREACHABLE, TaintEvictionController,
 )
 from tinykube.api.core import Node, NodeCondition, NodeSpec, NodeStatus, Taint, TaintEffect
 from tinykube.api.meta import get_condition, now_rfc3339
@@ -47,13 +44,7 @@ from tinykube.api.other import Lease
 from tinykube.api.registry import deep_copy
 from tinykube.api.resources import LEASES, NODES, PODS
 from tinykube.client import (
-    NODE_NAME_INDEX,
-    REAL_CLOCK,
-    Clock,
-    Conflict,
-    EventRecorder,
-    NotFound,
-    RESTClient,
+    NODE_NAME_INDEX, REAL_CLOCK, Clock, Conflict, EventRecorder, NotFound, RESTClient,
     SharedInformerFactory,
 )
 

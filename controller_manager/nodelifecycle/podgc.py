@@ -33,12 +33,10 @@ class PodGCController(Controller):
     def __init__(self, client: RESTClient, recorder: EventRecorder, clock: Clock,
                  pod_informer: SharedInformer, node_informer: SharedInformer, *,
                  quarantine_seconds: float = 40.0) -> None:
-        super().__init__(client, recorder, self.sync_orphaned_node, clock=clock)
-        self.pod_informer = pod_informer
-        self.node_informer = node_informer
         self.quarantine_seconds = quarantine_seconds
-        pod_informer.add_event_handler(on_add=self.check_pod,
-                                       on_update=lambda old, new: self.check_pod(new))
+        super().__init__(client, recorder, self.sync_orphaned_node, clock=clock)
+        self.pod_informer, self.node_informer = pod_informer, node_informer
+        pod_informer.add_event_handler(on_add=self.check_pod, on_update=lambda old, new: self.check_pod(new))
         node_informer.add_event_handler(on_delete=self.on_node_delete)
 
     def check_pod(self, pod: Pod) -> None:

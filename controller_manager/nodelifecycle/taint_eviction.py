@@ -28,13 +28,7 @@ from controller_manager.controller_utils import Controller
 from tinykube.api.core import Node, Pod, Taint, TaintEffect, Toleration
 from tinykube.api.resources import PODS
 from tinykube.client import (
-    NODE_NAME_INDEX,
-    Clock,
-    Conflict,
-    EventRecorder,
-    NotFound,
-    RESTClient,
-    SharedInformer,
+    NODE_NAME_INDEX, Clock, Conflict, EventRecorder, NotFound, RESTClient, SharedInformer,
     meta_namespace_key,
 )
 
