@@ -1,9 +1,11 @@
-"""What every workload controller shares: the worker loop, pod ordering, claiming, batching.
+"""What every controller shares: the queue-and-workers shape, pod ordering, claiming, batching.
 
-- `run_workers` (from tinykube.client, re-exported): N tasks pulling keys from a
-  `RateLimitingQueue` and calling a level-triggered `sync(key)`; a failure is retried
-  with the queue's backoff, a success resets it. Retries live there, never in the
-  business logic.
+- `Controller`: the base of every controller. It keeps the client, the event
+  recorder and the clock, owns the `RateLimitingQueue` of keys that event handlers
+  fill, and `run(workers)` hands each key to the controller's `sync_handler` (its
+  level-triggered `sync_<kind>(key)`, as upstream's `syncHandler` field) through
+  `run_workers`: a failure is retried with the queue's backoff, a success resets
+  it. Retries live there, never in the business logic.
 - `active_pods_sort_key`: the order in which a ReplicaSet gives pods up (the pods
   that matter least first), as upstream's `ActivePods`.
 - `claim_objects`: the ControllerRefManager. An owner adopts matching orphans by
@@ -24,29 +26,65 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
+from tinykube.api import meta
 from tinykube.api.core import Pod, PodPhase, PodTemplateSpec, pod_is_ready
 from tinykube.api.meta import (
-    KubeObject,
-    OwnerReference,
-    get_condition,
-    get_controller_of,
-    parse_rfc3339,
+    KubeObject, ObjectMeta, OwnerReference, get_condition, get_controller_of, parse_rfc3339,
 )
+from tinykube.api.registry import deep_copy
 from tinykube.api.resources import ResourceInfo
-from tinykube.api.selectors import LabelSelector
-from tinykube.client import ControllerExpectations, NotFound, PatchType, RESTClient
-from tinykube.client import run_workers as run_workers  # the worker loop, re-exported for the controllers
+from tinykube.api.selectors import LabelSelector, label_selector_from_dict
+from tinykube.client import (
+    REAL_CLOCK, Clock, ControllerExpectations, EventRecorder, NotFound, PatchType, RateLimitingQueue,
+    RESTClient, meta_namespace_key, run_workers,
+)
+from tinykube.client.workqueue import RateLimiter
 
 log = logging.getLogger(__name__)
 
 O = TypeVar("O", bound=KubeObject)
 Obj = dict[str, Any]
+SyncHandler = Callable[[str], Awaitable[None]]
 
 # A controller may start at most this many creates/deletes per sync (upstream BurstReplicas).
 BURST_REPLICAS = 500
 SLOW_START_INITIAL_BATCH_SIZE = 1
+
+
+# --- the shape of a controller ----------------------------------------------------------
+
+
+class Controller:
+    """Informers → handlers → `queue` → `workers` × `sync_handler(key)`.
+
+    - Handlers only turn events into keys (`enqueue`); they never call the API.
+    - `sync_handler` is the subclass's level-triggered `sync_<kind>(key)`.
+    - A subclass's `__init__(client, factory, recorder, *, clock, **options)` calls
+      `super().__init__`, then asks the factory for informers and adds its handlers.
+    """
+
+    name: ClassVar[str]
+
+    def __init__(self, client: RESTClient, recorder: EventRecorder, sync_handler: SyncHandler, *,
+                 clock: Clock = REAL_CLOCK, rate_limiter: RateLimiter | None = None) -> None:
+        self.client, self.recorder, self.clock = client, recorder, clock
+        self.sync_handler = sync_handler
+        self.queue: RateLimitingQueue[str] = RateLimitingQueue(rate_limiter, clock=clock, name=self.name)
+
+    def enqueue(self, obj: KubeObject) -> None:
+        self.queue.add(meta_namespace_key(obj))
+
+    async def run(self, workers: int) -> None:
+        """Until cancelled: `workers` tasks take keys and sync them."""
+        log.info("starting controller=%s workers=%d", self.name, workers)
+        await run_workers(self.name, self.queue, self.sync_handler, workers)
+
+
+def as_selector(selector: meta.LabelSelector | None) -> LabelSelector:
+    """A spec's LabelSelector as a matcher; None matches nothing, empty everything."""
+    return label_selector_from_dict(selector.to_dict() if selector is not None else None)
 
 
 # --- pods -----------------------------------------------------------------------------
@@ -101,21 +139,19 @@ def active_pods_sort_key(pod: Pod) -> tuple[Any, ...]:
 
 
 def get_pod_from_template(template: PodTemplateSpec | None, parent: KubeObject,
-                          controller_ref: OwnerReference) -> Obj:
+                          controller_ref: OwnerReference) -> Pod:
     """A new pod for `parent`: the template's labels, annotations and spec, a
     generateName of "<parent>-" (the server appends 5 random characters) and the
     controller ownerReference (controller.GetPodFromTemplate)."""
-    meta = template.metadata if template and template.metadata else None
-    metadata: Obj = {"generateName": f"{parent.metadata.name}-",
-                     "namespace": parent.metadata.namespace,
-                     "ownerReferences": [controller_ref.to_dict()]}
-    if meta is not None:
-        for field, value in (("labels", meta.labels), ("annotations", meta.annotations),
-                             ("finalizers", meta.finalizers)):
-            if value:
-                metadata[field] = value if isinstance(value, list) else dict(value)
-    spec = template.spec.to_dict() if template and template.spec else {}
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata, "spec": spec}
+    template_meta = template.metadata if template and template.metadata else ObjectMeta()
+    metadata = ObjectMeta(
+        generate_name=f"{parent.metadata.name}-", namespace=parent.metadata.namespace,
+        owner_references=[controller_ref],
+        labels=dict(template_meta.labels) if template_meta.labels else None,
+        annotations=dict(template_meta.annotations) if template_meta.annotations else None,
+        finalizers=list(template_meta.finalizers) if template_meta.finalizers else None)
+    spec = deep_copy(template.spec) if template and template.spec else None
+    return Pod(metadata=metadata, spec=spec)
 
 
 # --- batching -------------------------------------------------------------------------
@@ -251,12 +287,12 @@ def recheck_owner(client: RESTClient, info: ResourceInfo, owner: KubeObject) -> 
     a cache may not yet show that the owner was deleted or replaced by a namesake."""
 
     async def can_adopt() -> None:
-        fresh = await client.get(info, owner.metadata.name or "", owner.metadata.namespace)
-        meta = fresh.get("metadata") or {}
-        if meta.get("uid") != owner.metadata.uid:
+        fresh = KubeObject.from_dict(await client.get(info, owner.metadata.name or "",
+                                                      owner.metadata.namespace)).metadata
+        if fresh.uid != owner.metadata.uid:
             raise RuntimeError(f"original {info.kind} {owner.metadata.name} is gone: "
-                               f"got uid {meta.get('uid')}, wanted {owner.metadata.uid}")
-        if meta.get("deletionTimestamp"):
+                               f"got uid {fresh.uid}, wanted {owner.metadata.uid}")
+        if fresh.deletion_timestamp:
             raise RuntimeError(f"{info.kind} {owner.metadata.name} has just been deleted")
 
     return can_adopt

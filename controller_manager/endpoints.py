@@ -21,114 +21,90 @@ pkg/api/v1/endpoints/util.go (RepackSubsets)
 
 from __future__ import annotations
 
-import copy
 import logging
 from typing import Any
 
-from controller_manager.controller_utils import run_workers
-from tinykube.api.resources import INDEX, ResourceInfo
+from controller_manager.controller_utils import Controller
+from tinykube.api.core import (
+    EndpointAddress, EndpointPort, Endpoints, EndpointSubset, ObjectReference, Pod, Service, ServicePort,
+    pod_is_ready, pod_is_terminal,
+)
+from tinykube.api.meta import ObjectMeta, split_meta_namespace_key
+from tinykube.api.registry import deep_copy
+from tinykube.api.resources import ENDPOINTS, PODS, SERVICES
 from tinykube.api.selectors import LabelSelector, label_selector_from_dict
 from tinykube.client import (
-    NAMESPACE_INDEX,
-    REAL_CLOCK,
-    AlreadyExists,
-    Clock,
-    EventRecorder,
-    NotFound,
-    RateLimitingQueue,
-    RESTClient,
-    SharedInformerFactory,
+    NAMESPACE_INDEX, REAL_CLOCK, Clock, EventRecorder, NotFound, RESTClient, SharedInformerFactory,
     meta_namespace_key,
 )
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
-PODS: ResourceInfo = INDEX.by_name("pods")  # type: ignore[assignment]
-SERVICES: ResourceInfo = INDEX.by_name("services")  # type: ignore[assignment]
-ENDPOINTS: ResourceInfo = INDEX.by_name("endpoints")  # type: ignore[assignment]
 LEADER_ANNOTATION = "control-plane.alpha.kubernetes.io/leader"
 HEADLESS_LABEL = "service.kubernetes.io/headless"
+PortKey = tuple[str, int, str]
 
 
-def pod_is_ready(pod: Obj) -> bool:
-    for condition in (pod.get("status") or {}).get("conditions") or []:
-        if condition.get("type") == "Ready":
-            return condition.get("status") == "True"
-    return False
-
-
-def should_pod_be_in_endpoints(pod: Obj, include_terminating: bool) -> bool:
-    status = pod.get("status") or {}
-    if not status.get("podIP"):
+def should_pod_be_in_endpoints(pod: Pod, include_terminating: bool) -> bool:
+    if pod.status is None or not pod.status.pod_ip or pod_is_terminal(pod):
         return False
-    if status.get("phase") in ("Succeeded", "Failed"):
-        return False
-    if (pod.get("metadata") or {}).get("deletionTimestamp") and not include_terminating:
-        return False
-    return True
+    return include_terminating or not pod.metadata.deletion_timestamp
 
 
-def find_port(pod: Obj, service_port: Obj) -> int | None:
+def find_port(pod: Pod, service_port: ServicePort) -> int | None:
     """The container port a service port sends to on this pod (podutil.FindPort)."""
-    target = service_port.get("targetPort")
+    target = service_port.target_port
     if target is None or target == "":
-        target = service_port.get("port")
+        target = service_port.port
     if isinstance(target, int):
         return target
-    if isinstance(target, str) and target.isdigit():
+    if target.isdigit():
         return int(target)
-    protocol = service_port.get("protocol") or "TCP"
-    for container in (pod.get("spec") or {}).get("containers") or []:
-        for port in container.get("ports") or []:
-            if port.get("name") == target and (port.get("protocol") or "TCP") == protocol:
-                return int(port["containerPort"])
+    protocol = service_port.protocol or "TCP"
+    for container in pod.spec.containers if pod.spec else ():
+        for port in container.ports or ():
+            if port.name == target and (port.protocol or "TCP") == protocol:
+                return port.container_port
     return None
 
 
-def endpoint_address(pod: Obj, service: Obj) -> Obj:
-    meta, spec = pod.get("metadata") or {}, pod.get("spec") or {}
-    address: Obj = {"ip": pod["status"]["podIP"]}
-    if spec.get("nodeName"):
-        address["nodeName"] = spec["nodeName"]
-    if spec.get("hostname") and spec.get("subdomain") == service["metadata"]["name"]:
-        address["hostname"] = spec["hostname"]
-    address["targetRef"] = {"kind": "Pod", "namespace": meta.get("namespace"),
-                            "name": meta.get("name"), "uid": meta.get("uid")}
-    return address
+def endpoint_address(pod: Pod, service: Service) -> EndpointAddress:
+    spec = pod.spec
+    assert pod.status is not None and pod.status.pod_ip
+    hostname = spec.hostname if spec and spec.hostname and spec.subdomain == service.metadata.name else None
+    return EndpointAddress(
+        ip=pod.status.pod_ip, node_name=spec.node_name if spec else None, hostname=hostname,
+        target_ref=ObjectReference(kind="Pod", namespace=pod.metadata.namespace, name=pod.metadata.name,
+                                   uid=pod.metadata.uid))
 
 
-def repack_subsets(entries: list[tuple[Obj, Obj, bool]]) -> list[Obj]:
+def repack_subsets(entries: list[tuple[EndpointAddress, EndpointPort, bool]]) -> list[EndpointSubset]:
     """Group (address, port, ready) triples into subsets of pods that serve the same
     ports, sorted so that equal inputs always give equal output (RepackSubsets)."""
-    by_address: dict[tuple[str, str], tuple[Obj, bool, dict[tuple[str, int, str], Obj]]] = {}
+    by_address: dict[tuple[str, str], tuple[EndpointAddress, bool, dict[PortKey, EndpointPort]]] = {}
     for address, port, ready in entries:
         _, _, ports = by_address.setdefault(_address_order(address), (address, ready, {}))
-        ports[(port.get("name", ""), port["port"], port.get("protocol", "TCP"))] = port
-    groups: dict[tuple[tuple[str, int, str], ...], tuple[list[Obj], list[Obj], list[Obj]]] = {}
+        ports[(port.name or "", port.port, port.protocol or "TCP")] = port
+    groups: dict[tuple[PortKey, ...], tuple[list[EndpointPort], list[EndpointAddress], list[EndpointAddress]]] = {}
     for address, ready, ports in by_address.values():
         signature = tuple(sorted(ports))
-        ports_list, ready_list, not_ready_list = groups.setdefault(
-            signature, ([ports[k] for k in signature], [], []))
+        _, ready_list, not_ready_list = groups.setdefault(signature, ([ports[k] for k in signature], [], []))
         (ready_list if ready else not_ready_list).append(address)
-    subsets: list[Obj] = []
+    subsets: list[EndpointSubset] = []
     for signature in sorted(groups):
         ports_list, ready_list, not_ready_list = groups[signature]
-        subset: Obj = {}
-        if ready_list:
-            subset["addresses"] = sorted(ready_list, key=_address_order)
-        if not_ready_list:
-            subset["notReadyAddresses"] = sorted(not_ready_list, key=_address_order)
-        subset["ports"] = ports_list
-        subsets.append(subset)
+        subsets.append(EndpointSubset(
+            addresses=sorted(ready_list, key=_address_order) or None,
+            not_ready_addresses=sorted(not_ready_list, key=_address_order) or None,
+            ports=ports_list))
     return subsets
 
 
-def _address_order(address: Obj) -> tuple[str, str]:
-    return (address["ip"], str((address.get("targetRef") or {}).get("uid", "")))
+def _address_order(address: EndpointAddress) -> tuple[str, str]:
+    return (address.ip, (address.target_ref.uid if address.target_ref else None) or "")
 
 
-class EndpointsController:
+class EndpointsController(Controller):
     """Keeps one Endpoints per selector Service equal to its matching pods.
 
     - Handlers only enqueue Service keys; `sync_service` computes from the caches.
@@ -139,9 +115,7 @@ class EndpointsController:
 
     def __init__(self, client: RESTClient, factory: SharedInformerFactory,
                  recorder: EventRecorder, *, clock: Clock = REAL_CLOCK, **options: Any) -> None:
-        self.client = client
-        self.recorder = recorder
-        self.queue: RateLimitingQueue[str] = RateLimitingQueue(clock=clock, name="endpoint")
+        super().__init__(client, recorder, self.sync_service, clock=clock)
         self.service_informer = factory.informer_for(SERVICES)
         self.pod_informer = factory.informer_for(PODS)
         self.endpoints_informer = factory.informer_for(ENDPOINTS)
@@ -154,20 +128,20 @@ class EndpointsController:
             on_add=self.on_pod_add, on_update=self.on_pod_update, on_delete=self.on_pod_delete)
         # Only deletions: reacting to our own updates would loop on any field the
         # server normalizes differently from what we compute.
-        self.endpoints_informer.add_event_handler(on_delete=self.on_endpoints_delete)
+        self.endpoints_informer.add_event_handler(on_delete=self.enqueue)
 
     # --- handlers: events become Service keys -----------------------------------------
 
-    def on_service(self, service: Obj) -> None:
+    def on_service(self, service: Service) -> None:
         key = meta_namespace_key(service)
-        selector = (service.get("spec") or {}).get("selector")
+        selector = service.spec.selector if service.spec else None
         if selector:
             self.service_selectors[key] = label_selector_from_dict({"matchLabels": selector})
         else:
             self.service_selectors.pop(key, None)
         self.queue.add(key)
 
-    def on_service_delete(self, service: Obj) -> None:
+    def on_service_delete(self, service: Service) -> None:
         key = meta_namespace_key(service)
         self.service_selectors.pop(key, None)
         self.queue.add(key)
@@ -181,46 +155,40 @@ class EndpointsController:
                 keys.add(key)
         return keys
 
-    def on_pod_add(self, pod: Obj) -> None:
-        meta = pod.get("metadata") or {}
-        for key in self.services_for_labels(str(meta.get("namespace", "")), meta.get("labels") or {}):
+    def on_pod_add(self, pod: Pod) -> None:
+        for key in self.services_for_labels(pod.metadata.namespace or "", pod.metadata.labels or {}):
             self.queue.add(key)
 
-    def on_pod_update(self, old: Obj, new: Obj) -> None:
-        old_meta, new_meta = old.get("metadata") or {}, new.get("metadata") or {}
-        if old_meta.get("resourceVersion") == new_meta.get("resourceVersion"):
+    def on_pod_update(self, old: Pod, new: Pod) -> None:
+        if old.metadata.resource_version == new.metadata.resource_version:
             return  # a resync or relist replaying what we have seen
-        namespace = str(new_meta.get("namespace", ""))
-        keys = self.services_for_labels(namespace, new_meta.get("labels") or {})
-        if (old_meta.get("labels") or {}) != (new_meta.get("labels") or {}):
-            keys |= self.services_for_labels(namespace, old_meta.get("labels") or {})
+        namespace = new.metadata.namespace or ""
+        keys = self.services_for_labels(namespace, new.metadata.labels or {})
+        if (old.metadata.labels or {}) != (new.metadata.labels or {}):
+            keys |= self.services_for_labels(namespace, old.metadata.labels or {})
         for key in keys:
             self.queue.add(key)
 
-    def on_pod_delete(self, pod: Obj) -> None:
+    def on_pod_delete(self, pod: Pod) -> None:
         self.on_pod_add(pod)
-
-    def on_endpoints_delete(self, endpoints: Obj) -> None:
-        # Someone deleted our output: recreate it if its Service still selects pods.
-        self.queue.add(meta_namespace_key(endpoints))
 
     # --- the loop ----------------------------------------------------------------------
 
     async def run(self, workers: int) -> None:
         self.check_leftover_endpoints()
-        await run_workers(self.name, self.queue, self.sync_service, workers)
+        await super().run(workers)
 
     def check_leftover_endpoints(self) -> None:
         """Endpoints whose Service vanished while we were not running get deleted."""
         for endpoints in self.endpoints_informer.indexer.list():
-            annotations = (endpoints.get("metadata") or {}).get("annotations") or {}
             key = meta_namespace_key(endpoints)
-            if LEADER_ANNOTATION not in annotations and self.service_informer.indexer.get(key) is None:
+            if (LEADER_ANNOTATION not in (endpoints.metadata.annotations or {})
+                    and self.service_informer.indexer.get(key) is None):
                 self.queue.add(key)
 
     async def sync_service(self, key: str) -> None:
-        namespace, _, name = key.partition("/")
-        service = self.service_informer.indexer.get(key)
+        namespace, name = split_meta_namespace_key(key)
+        service: Service | None = self.service_informer.indexer.get(key)
         if service is None:
             if self.endpoints_informer.indexer.get(key) is not None:
                 try:
@@ -229,63 +197,55 @@ class EndpointsController:
                 except NotFound:
                     pass
             return
-        spec = service.get("spec") or {}
-        if not spec.get("selector"):
+        if service.spec is None or not service.spec.selector:
             return  # the user manages this Service's endpoints
         subsets = self.compute_subsets(service)
-        labels = dict((service.get("metadata") or {}).get("labels") or {})
-        if spec.get("clusterIP") == "None":
+        labels = dict(service.metadata.labels or {})
+        if service.spec.cluster_ip == "None":
             labels[HEADLESS_LABEL] = ""
-        current = self.endpoints_informer.indexer.get(key)
+        current: Endpoints | None = self.endpoints_informer.indexer.get(key)
         if current is not None:
-            current_meta = current.get("metadata") or {}
-            if (current.get("subsets") or []) == subsets and (current_meta.get("labels") or {}) == labels:
+            if (current.subsets or []) == subsets and (current.metadata.labels or {}) == labels:
                 return
-            new = copy.deepcopy(current)
-            new["metadata"]["labels"] = labels
-            new["subsets"] = subsets
-            await self.client.update(ENDPOINTS, new, namespace)
+            new = deep_copy(current)
+            new.metadata.labels = labels
+            new.subsets = subsets
+            await self.client.update_object(new)
         else:
-            new = {"apiVersion": "v1", "kind": "Endpoints",
-                   "metadata": {"name": name, "namespace": namespace, "labels": labels},
-                   "subsets": subsets}
-            try:
-                await self.client.create(ENDPOINTS, new, namespace)
-            except AlreadyExists:
-                raise  # our cache lags: retry once the informer has seen it
-        ready = sum(len(s.get("addresses") or []) for s in subsets)
-        not_ready = sum(len(s.get("notReadyAddresses") or []) for s in subsets)
+            # AlreadyExists means our cache lags: the worker retries once it has caught up.
+            await self.client.create_object(Endpoints(
+                metadata=ObjectMeta(name=name, namespace=namespace, labels=labels), subsets=subsets))
+        ready = sum(len(s.addresses or ()) for s in subsets)
+        not_ready = sum(len(s.not_ready_addresses or ()) for s in subsets)
         log.info("endpoints updated service=%s ready=%d not_ready=%d", key, ready, not_ready)
 
-    def compute_subsets(self, service: Obj) -> list[Obj]:
-        spec = service.get("spec") or {}
-        namespace = str(service["metadata"]["namespace"])
-        selector = label_selector_from_dict({"matchLabels": spec["selector"]})
-        publish_not_ready = bool(spec.get("publishNotReadyAddresses"))
-        entries: list[tuple[Obj, Obj, bool]] = []
-        for pod in self.pod_informer.indexer.by_index(NAMESPACE_INDEX, namespace):
-            if not selector.matches((pod.get("metadata") or {}).get("labels") or {}):
+    def compute_subsets(self, service: Service) -> list[EndpointSubset]:
+        spec = service.spec
+        assert spec is not None and spec.selector
+        selector = label_selector_from_dict({"matchLabels": spec.selector})
+        publish_not_ready = bool(spec.publish_not_ready_addresses)
+        headless_without_ports = not spec.ports and spec.cluster_ip == "None"
+        entries: list[tuple[EndpointAddress, EndpointPort, bool]] = []
+        for pod in self.pod_informer.indexer.by_index(NAMESPACE_INDEX, service.metadata.namespace or ""):
+            if not selector.matches(pod.metadata.labels or {}):
                 continue
             if not should_pod_be_in_endpoints(pod, include_terminating=publish_not_ready):
                 continue
             address = endpoint_address(pod, service)
             ready = publish_not_ready or pod_is_ready(pod)
-            for service_port in spec.get("ports") or []:
+            for service_port in spec.ports or ():
                 port_number = find_port(pod, service_port)
                 if port_number is None:
                     log.debug("pod does not serve port pod=%s port=%s",
-                              pod["metadata"].get("name"), service_port.get("targetPort"))
+                              pod.metadata.name, service_port.target_port)
                     continue
-                port: Obj = {"port": port_number, "protocol": service_port.get("protocol") or "TCP"}
-                if service_port.get("name"):
-                    port["name"] = service_port["name"]
-                if service_port.get("appProtocol"):
-                    port["appProtocol"] = service_port["appProtocol"]
-                entries.append((address, port, ready))
-            if not spec.get("ports") and spec.get("clusterIP") == "None":
-                entries.append((address, {"port": 0, "protocol": "TCP"}, ready))
+                entries.append((address, EndpointPort(
+                    port=port_number, protocol=service_port.protocol or "TCP",
+                    name=service_port.name or None, app_protocol=service_port.app_protocol or None), ready))
+            if headless_without_ports:
+                entries.append((address, EndpointPort(port=0, protocol="TCP"), ready))
         subsets = repack_subsets(entries)
-        if not spec.get("ports") and spec.get("clusterIP") == "None":
+        if headless_without_ports:
             for subset in subsets:
-                subset.pop("ports", None)  # headless without ports: addresses only
+                subset.ports = None  # headless without ports: addresses only
         return subsets

@@ -113,7 +113,7 @@ def build_controllers(names: list[str], client: RESTClient, factory: SharedInfor
 async def run_controllers(names: list[str], client: RESTClient, recorder: EventRecorder,
                           options: dict[str, Any], clock: Clock = REAL_CLOCK) -> None:
     """Construct, start informers, wait for sync, run all controllers until cancelled."""
-    factory = SharedInformerFactory(client, clock=clock)
+    factory = SharedInformerFactory(client, clock=clock, typed=True)  # handlers get models
     controllers = build_controllers(names, client, factory, recorder, clock, options)
     factory.start()
     try:

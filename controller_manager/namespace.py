@@ -19,31 +19,21 @@ pkg/controller/namespace/deletion/namespaced_resources_deleter.go
 
 from __future__ import annotations
 
-import asyncio
-import copy
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from typing import Any
 
-from tinykube.api.meta import parse_rfc3339
-from tinykube.api.resources import INDEX, RESOURCES, ResourceInfo
-from tinykube.client import (
-    REAL_CLOCK,
-    Clock,
-    Conflict,
-    EventRecorder,
-    NotFound,
-    RateLimitingQueue,
-    RESTClient,
-    SharedInformerFactory,
-)
+from controller_manager.controller_utils import Controller
+from tinykube.api.core import Namespace, NamespaceSpec
+from tinykube.api.meta import KubeObject, parse_rfc3339
+from tinykube.api.registry import deep_copy
+from tinykube.api.resources import NAMESPACES, RESOURCES, ResourceInfo
+from tinykube.client import REAL_CLOCK, Clock, Conflict, EventRecorder, NotFound, RESTClient, SharedInformerFactory
 from tinykube.client.workqueue import ItemExponentialFailureRateLimiter
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
-NAMESPACES: ResourceInfo = INDEX.by_name("namespaces")  # type: ignore[assignment]
 FINALIZER_KUBERNETES = "kubernetes"
 MIN_RECHECK_SECONDS = 1.0
 MAX_RECHECK_SECONDS = 60.0
@@ -63,7 +53,7 @@ def namespaced_resources() -> list[ResourceInfo]:
     return [info for info in RESOURCES if info.namespaced and {"list", "delete"} <= set(info.verbs)]
 
 
-class NamespaceController:
+class NamespaceController(Controller):
     """Deletes the content of Terminating namespaces and finalizes them.
 
     - Only namespaces with a deletionTimestamp and the `kubernetes` finalizer are touched.
@@ -75,59 +65,37 @@ class NamespaceController:
     def __init__(self, client: RESTClient, factory: SharedInformerFactory,
                  recorder: EventRecorder, *, clock: Clock = REAL_CLOCK,
                  resources: Iterable[ResourceInfo] | None = None, **options: Any) -> None:
-        self.client = client
-        self.recorder = recorder
-        self.clock = clock
-        self.resources = list(resources) if resources is not None else namespaced_resources()
         # Upstream: 5 ms .. 60 s per item, no overall bucket (a namespace is a big unit).
-        self.queue: RateLimitingQueue[str] = RateLimitingQueue(
-            ItemExponentialFailureRateLimiter(0.005, 60.0), clock=clock, name="namespace")
+        super().__init__(client, recorder, self.sync_namespace, clock=clock,
+                         rate_limiter=ItemExponentialFailureRateLimiter(0.005, 60.0))
+        self.resources = list(resources) if resources is not None else namespaced_resources()
         self.namespace_informer = factory.informer_for(NAMESPACES)
         self.namespace_informer.add_event_handler(
             on_add=self.enqueue_namespace, on_update=lambda old, new: self.enqueue_namespace(new))
 
-    def enqueue_namespace(self, namespace: Obj) -> None:
-        meta = namespace.get("metadata") or {}
-        if meta.get("deletionTimestamp"):
-            self.queue.add(str(meta["name"]))
+    def enqueue_namespace(self, namespace: Namespace) -> None:
+        if namespace.metadata.deletion_timestamp:
+            self.enqueue(namespace)
 
-    async def run(self, workers: int) -> None:
+    async def sync_namespace(self, name: str) -> None:
+        """Content still present is not a failure: look again after the estimate."""
         try:
-            async with asyncio.TaskGroup() as group:
-                for _ in range(max(1, workers)):
-                    group.create_task(self._worker())
-        finally:
-            self.queue.shut_down()
-
-    async def _worker(self) -> None:
-        while (key := await self.queue.get()) is not None:
-            try:
-                await self.sync_namespace_from_key(key)
-                self.queue.forget(key)
-            except asyncio.CancelledError:
-                raise
-            except ContentRemaining as remaining:
-                log.info("namespace content remaining ns=%s remaining=%s recheck_seconds=%.1f",
-                         key, remaining.remaining, remaining.estimate_seconds)
-                self.queue.forget(key)
-                self.queue.add_after(key, remaining.estimate_seconds)
-            except Exception as err:
-                log.warning("namespace sync failed, retrying ns=%s err=%r", key, err)
-                self.queue.add_rate_limited(key)
-            finally:
-                self.queue.done(key)
+            await self.sync_namespace_from_key(name)
+        except ContentRemaining as remaining:
+            log.info("namespace content remaining ns=%s remaining=%s recheck_seconds=%.1f",
+                     name, remaining.remaining, remaining.estimate_seconds)
+            self.queue.add_after(name, remaining.estimate_seconds)
 
     async def sync_namespace_from_key(self, name: str) -> None:
         if self.namespace_informer.indexer.get(name) is None:
             return  # gone already
         try:
-            namespace = await self.client.get(NAMESPACES, name)
+            namespace = await self.client.get_object(Namespace, name)
         except NotFound:
             return
-        meta = namespace.get("metadata") or {}
-        if not meta.get("deletionTimestamp"):
+        if not namespace.metadata.deletion_timestamp:
             return
-        if FINALIZER_KUBERNETES not in ((namespace.get("spec") or {}).get("finalizers") or []):
+        if FINALIZER_KUBERNETES not in ((namespace.spec.finalizers if namespace.spec else None) or ()):
             return  # our part is done; other finalizers are someone else's
         await self.delete_all_content(name)
         await self.finalize_namespace(namespace)
@@ -141,21 +109,21 @@ class NamespaceController:
             items, _ = await self.client.list(info, namespace)
             left = 0
             for item in items:
-                meta = item.get("metadata") or {}
-                if meta.get("deletionTimestamp"):
+                meta = KubeObject.from_dict(item).metadata  # any kind: only its metadata matters
+                if meta.deletion_timestamp:
                     left += 1
-                    estimate_seconds = max(estimate_seconds, self._seconds_until(meta["deletionTimestamp"]))
+                    estimate_seconds = max(estimate_seconds, self._seconds_until(meta.deletion_timestamp))
                     continue
                 try:
-                    deleted = await self.client.delete(info, str(meta["name"]), namespace,
-                                                       preconditions={"uid": str(meta.get("uid", ""))})
+                    answer = await self.client.delete(info, meta.name or "", namespace,
+                                                      preconditions={"uid": meta.uid or ""})
                 except (NotFound, Conflict):
                     continue  # gone, or replaced by a namesake the next pass will see
-                deleted_meta = (deleted or {}).get("metadata") or {}
-                if deleted.get("kind") != "Status" and deleted_meta.get("deletionTimestamp"):
+                deleted = KubeObject.from_dict(answer or {})
+                if deleted.kind != "Status" and deleted.metadata.deletion_timestamp:
                     left += 1  # marked, not removed: a grace period or finalizers hold it
                     estimate_seconds = max(estimate_seconds,
-                                           float(deleted_meta.get("deletionGracePeriodSeconds") or 0))
+                                           float(deleted.metadata.deletion_grace_period_seconds or 0))
             if left:
                 remaining[info.group_resource] = left
         if not remaining:
@@ -163,12 +131,12 @@ class NamespaceController:
         recheck = min(max(estimate_seconds / 2 + 1.0, MIN_RECHECK_SECONDS), MAX_RECHECK_SECONDS)
         raise ContentRemaining(remaining, recheck)
 
-    async def finalize_namespace(self, namespace: Obj) -> None:
+    async def finalize_namespace(self, namespace: Namespace) -> None:
         """Remove our finalizer from spec.finalizers through the finalize subresource."""
-        name = str(namespace["metadata"]["name"])
-        body = copy.deepcopy(namespace)
-        finalizers = (body.get("spec") or {}).get("finalizers") or []
-        body.setdefault("spec", {})["finalizers"] = [f for f in finalizers if f != FINALIZER_KUBERNETES]
+        name = namespace.metadata.name or ""
+        body = deep_copy(namespace)
+        body.spec = body.spec or NamespaceSpec()
+        body.spec.finalizers = [f for f in body.spec.finalizers or () if f != FINALIZER_KUBERNETES]
         try:
             await self.client.put_subresource(NAMESPACES, name, "finalize", body)
         except NotFound:

@@ -23,22 +23,12 @@ import ipaddress
 import logging
 from typing import Any
 
-from controller_manager.controller_utils import run_workers
-from tinykube.api.resources import INDEX, ResourceInfo
-from tinykube.client import (
-    REAL_CLOCK,
-    Clock,
-    EventRecorder,
-    NotFound,
-    RateLimitingQueue,
-    RESTClient,
-    SharedInformerFactory,
-)
+from controller_manager.controller_utils import Controller
+from tinykube.api.core import Node
+from tinykube.api.resources import NODES
+from tinykube.client import REAL_CLOCK, Clock, EventRecorder, NotFound, PatchType, RESTClient, SharedInformerFactory
 
 log = logging.getLogger(__name__)
-
-Obj = dict[str, Any]
-NODES: ResourceInfo = INDEX.by_name("nodes")  # type: ignore[assignment]
 
 
 class CIDRSet:
@@ -73,46 +63,45 @@ class CIDRSet:
         return None
 
 
-class NodeIpamController:
+class NodeIpamController(Controller):
     name = "nodeipam"  # kube-controller-manager's --controllers name
 
     def __init__(self, client: RESTClient, factory: SharedInformerFactory, recorder: EventRecorder, *,
                  clock: Clock = REAL_CLOCK, allocate_node_cidrs: bool = False,
                  cluster_cidr: str = "10.244.0.0/16", node_cidr_mask_size: int = 24, **options: Any) -> None:
-        self.client = client
-        self.recorder = recorder
+        super().__init__(client, recorder, self.sync_node, clock=clock)
         self.enabled = allocate_node_cidrs
         self.cidrs = CIDRSet(cluster_cidr, node_cidr_mask_size)
-        self.queue: RateLimitingQueue[str] = RateLimitingQueue(clock=clock, name="nodeipam")
         self.node_informer = factory.informer_for(NODES)
         self.node_informer.add_event_handler(on_add=self.on_node, on_update=lambda old, new: self.on_node(new),
                                              on_delete=self.on_node_delete)
 
-    def on_node(self, node: Obj) -> None:
-        cidr = (node.get("spec") or {}).get("podCIDR")
+    def on_node(self, node: Node) -> None:
+        cidr = _pod_cidr(node)
         if cidr:
             self.cidrs.occupy(cidr)
         else:
-            self.queue.add(node["metadata"]["name"])
+            self.enqueue(node)
 
-    def on_node_delete(self, node: Obj) -> None:
-        cidr = (node.get("spec") or {}).get("podCIDR")
+    def on_node_delete(self, node: Node) -> None:
+        cidr = _pod_cidr(node)
         if cidr:
             self.cidrs.release(cidr)
-            log.info("released pod CIDR node=%s cidr=%s", node["metadata"]["name"], cidr)
+            log.info("released pod CIDR node=%s cidr=%s", node.metadata.name, cidr)
 
     async def run(self, workers: int) -> None:
         if not self.enabled:
             log.info("node CIDR allocation is off (--allocate-node-cidrs=false)")
             return
         for node in self.node_informer.indexer.list():  # blocks in use before any allocation
-            if (node.get("spec") or {}).get("podCIDR"):
-                self.cidrs.occupy(node["spec"]["podCIDR"])
-        await run_workers(self.name, self.queue, self.sync_node, 1)
+            cidr = _pod_cidr(node)
+            if cidr:
+                self.cidrs.occupy(cidr)
+        await super().run(1)  # one worker: allocations never race
 
     async def sync_node(self, name: str) -> None:
-        node = self.node_informer.indexer.get(name)
-        if node is None or (node.get("spec") or {}).get("podCIDR"):
+        node: Node | None = self.node_informer.indexer.get(name)
+        if node is None or _pod_cidr(node):
             return
         cidr = self.cidrs.allocate()
         if cidr is None:
@@ -121,7 +110,7 @@ class NodeIpamController:
             raise RuntimeError(f"no free pod CIDR in {self.cidrs.network} for node {name}")
         try:
             await self.client.patch(NODES, name, {"spec": {"podCIDR": cidr, "podCIDRs": [cidr]}},
-                                    patch_type="merge")
+                                    patch_type=PatchType.MERGE)
         except NotFound:
             self.cidrs.release(cidr)
             return
@@ -130,3 +119,7 @@ class NodeIpamController:
             raise
         log.info("allocated pod CIDR node=%s cidr=%s", name, cidr)
         self.recorder.event(node, "Normal", "CIDRAssignmentSucceeded", f"Node {name} got pod CIDR {cidr}")
+
+
+def _pod_cidr(node: Node) -> str | None:
+    return node.spec.pod_cidr if node.spec else None

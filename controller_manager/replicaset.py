@@ -24,46 +24,26 @@ import logging
 from typing import Any
 
 from controller_manager.controller_utils import (
-    BURST_REPLICAS,
-    SLOW_START_INITIAL_BATCH_SIZE,
-    UIDTrackingExpectations,
-    active_pods_sort_key,
-    claim_objects,
-    filter_active_pods,
-    get_pod_from_template,
-    recheck_owner,
-    run_workers,
-    slow_start_batch,
+    BURST_REPLICAS, SLOW_START_INITIAL_BATCH_SIZE, Controller, UIDTrackingExpectations,
+    active_pods_sort_key, as_selector, claim_objects, filter_active_pods, get_pod_from_template,
+    recheck_owner, slow_start_batch,
 )
 from tinykube.api.apps import ReplicaSet, ReplicaSetCondition, ReplicaSetStatus
 from tinykube.api.core import Pod, pod_is_available, pod_is_ready
 from tinykube.api.meta import get_controller_of, new_controller_ref, now_rfc3339, split_meta_namespace_key
 from tinykube.api.registry import deep_copy
-from tinykube.api.resources import INDEX, ResourceInfo
-from tinykube.api.selectors import label_selector_from_dict
+from tinykube.api.resources import PODS, REPLICA_SETS
 from tinykube.client import (
-    NAMESPACE_INDEX,
-    REAL_CLOCK,
-    Clock,
-    Conflict,
-    ControllerExpectations,
-    EventRecorder,
-    NotFound,
-    RateLimitingQueue,
-    RESTClient,
-    SharedInformerFactory,
-    meta_namespace_key,
+    NAMESPACE_INDEX, REAL_CLOCK, Clock, Conflict, ControllerExpectations, EventRecorder, NotFound,
+    RESTClient, SharedInformerFactory, meta_namespace_key,
 )
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
-PODS: ResourceInfo = INDEX.by_kind("v1", "Pod")  # type: ignore[assignment]
-REPLICA_SETS: ResourceInfo = INDEX.by_kind("apps/v1", "ReplicaSet")  # type: ignore[assignment]
 REPLICA_FAILURE = "ReplicaFailure"
 
 
-class ReplicaSetController:
+class ReplicaSetController(Controller):
     """Guarantees:
     - at most `BURST_REPLICAS` creates or deletes per sync, issued in slow-start batches;
     - status is written only when it changed, and always carries observedGeneration.
@@ -74,53 +54,44 @@ class ReplicaSetController:
     def __init__(self, client: RESTClient, factory: SharedInformerFactory, recorder: EventRecorder,
                  *, clock: Clock = REAL_CLOCK, burst_replicas: int = BURST_REPLICAS,
                  **options: Any) -> None:
-        self.client, self.recorder, self.clock = client, recorder, clock
+        super().__init__(client, recorder, self.sync_replica_set, clock=clock)
         self.burst_replicas = burst_replicas
-        self.queue: RateLimitingQueue[str] = RateLimitingQueue(clock=clock, name="replicaset")
         self.expectations = UIDTrackingExpectations(ControllerExpectations(clock))
         self.rs_informer = factory.informer_for(REPLICA_SETS)
         self.pod_informer = factory.informer_for(PODS)
         self.rs_informer.add_event_handler(self.add_rs, self.update_rs, self.delete_rs)
         self.pod_informer.add_event_handler(self.add_pod, self.update_pod, self.delete_pod)
 
-    async def run(self, workers: int) -> None:
-        log.info("starting controller=replicaset workers=%d", workers)
-        await run_workers(self.name, self.queue, self.sync_replica_set, workers)
-
     # --- event handlers: only turn events into keys ------------------------------------
 
-    def enqueue(self, rs: Obj) -> None:
-        self.queue.add(meta_namespace_key(rs))
-
-    def add_rs(self, rs: Obj) -> None:
+    def add_rs(self, rs: ReplicaSet) -> None:
         self.enqueue(rs)
 
-    def update_rs(self, old: Obj, cur: Obj) -> None:
+    def update_rs(self, old: ReplicaSet, cur: ReplicaSet) -> None:
         self.enqueue(cur)
 
-    def delete_rs(self, rs: Obj) -> None:
+    def delete_rs(self, rs: ReplicaSet) -> None:
         key = meta_namespace_key(rs)
         self.expectations.delete_expectations(key)
         self.queue.add(key)
 
-    def resolve_controller_ref(self, namespace: str, pod: Pod) -> Obj | None:
+    def resolve_controller_ref(self, namespace: str, pod: Pod) -> ReplicaSet | None:
         ref = get_controller_of(pod)
         if ref is None or ref.kind != "ReplicaSet":
             return None
-        rs = self.rs_informer.indexer.get(f"{namespace}/{ref.name}")
-        if rs is None or (rs.get("metadata") or {}).get("uid") != ref.uid:
+        rs: ReplicaSet | None = self.rs_informer.indexer.get(f"{namespace}/{ref.name}")
+        if rs is None or rs.metadata.uid != ref.uid:
             return None  # a namesake, not the owner the reference points to
         return rs
 
-    def matching_replica_sets(self, pod: Pod) -> list[Obj]:
+    def matching_replica_sets(self, pod: Pod) -> list[ReplicaSet]:
         labels = pod.metadata.labels or {}
         return [rs for rs in self.rs_informer.indexer.by_index(NAMESPACE_INDEX, pod.metadata.namespace or "")
-                if label_selector_from_dict((rs.get("spec") or {}).get("selector")).matches(labels)]
+                if as_selector(rs.spec.selector if rs.spec else None).matches(labels)]
 
-    def add_pod(self, obj: Obj) -> None:
-        pod = Pod.from_dict(obj)
+    def add_pod(self, pod: Pod) -> None:
         if pod.metadata.deletion_timestamp is not None:
-            self.delete_pod(obj)  # restarted informer: a pod already being deleted
+            self.delete_pod(pod)  # restarted informer: a pod already being deleted
             return
         if get_controller_of(pod) is not None:
             rs = self.resolve_controller_ref(pod.metadata.namespace or "", pod)
@@ -132,16 +103,15 @@ class ReplicaSetController:
         for rs in self.matching_replica_sets(pod):  # an orphan: whoever matches may adopt it
             self.enqueue(rs)
 
-    def update_pod(self, old_obj: Obj, cur_obj: Obj) -> None:
-        old, cur = Pod.from_dict(old_obj), Pod.from_dict(cur_obj)
+    def update_pod(self, old: Pod, cur: Pod) -> None:
         if old.metadata.resource_version == cur.metadata.resource_version:
             return  # a resync: nothing changed
         labels_changed = old.metadata.labels != cur.metadata.labels
         if cur.metadata.deletion_timestamp is not None:
             # Graceful deletion started: count it deleted now, so a replacement is made at once.
-            self.delete_pod(cur_obj)
+            self.delete_pod(cur)
             if labels_changed:
-                self.delete_pod(old_obj)
+                self.delete_pod(old)
             return
         cur_ref, old_ref = get_controller_of(cur), get_controller_of(old)
         ref_changed = (cur_ref.uid if cur_ref else None) != (old_ref.uid if old_ref else None)
@@ -153,7 +123,7 @@ class ReplicaSetController:
             rs = self.resolve_controller_ref(cur.metadata.namespace or "", cur)
             if rs is not None:
                 self.enqueue(rs)
-                min_ready = int((rs.get("spec") or {}).get("minReadySeconds") or 0)
+                min_ready = (rs.spec.min_ready_seconds or 0) if rs.spec else 0
                 if min_ready > 0 and not pod_is_ready(old) and pod_is_ready(cur):
                     # It becomes available only later: look again then.
                     self.queue.add_after(meta_namespace_key(rs), min_ready + 1)
@@ -162,30 +132,27 @@ class ReplicaSetController:
             for rs in self.matching_replica_sets(cur):
                 self.enqueue(rs)
 
-    def delete_pod(self, obj: Obj) -> None:
-        pod = Pod.from_dict(obj)
+    def delete_pod(self, pod: Pod) -> None:
         rs = self.resolve_controller_ref(pod.metadata.namespace or "", pod)
         if rs is None:
             return
         key = meta_namespace_key(rs)
-        self.expectations.deletion_observed(key, meta_namespace_key(obj))
+        self.expectations.deletion_observed(key, meta_namespace_key(pod))
         self.queue.add(key)
 
     # --- the reconcile --------------------------------------------------------------------
 
     async def sync_replica_set(self, key: str) -> None:
         namespace, name = split_meta_namespace_key(key)
-        cached = self.rs_informer.indexer.get(key)
-        if cached is None:
+        rs: ReplicaSet | None = self.rs_informer.indexer.get(key)
+        if rs is None:
             log.debug("replicaset deleted key=%s", key)
             self.expectations.delete_expectations(key)
             return
-        rs = ReplicaSet.from_dict(cached)
         rs_needs_sync = self.expectations.satisfied_expectations(key)
-        selector = label_selector_from_dict(
-            rs.spec.selector.to_dict() if rs.spec and rs.spec.selector else None)
+        selector = as_selector(rs.spec.selector if rs.spec else None)
         candidates = filter_active_pods(
-            Pod.from_dict(p) for p in self.pod_informer.indexer.by_index(NAMESPACE_INDEX, namespace)
+            p for p in self.pod_informer.indexer.by_index(NAMESPACE_INDEX, namespace)
             if _maybe_ours(p, rs.metadata.uid or ""))
         pods = await claim_objects(self.client, PODS, rs, new_controller_ref(rs), selector, candidates,
                                    recheck_owner(self.client, REPLICA_SETS, rs))
@@ -234,12 +201,11 @@ class ReplicaSetController:
     async def create_pod(self, rs: ReplicaSet, key: str) -> None:
         body = get_pod_from_template(rs.spec.template if rs.spec else None, rs, new_controller_ref(rs))
         try:
-            created = await self.client.create(PODS, body, rs.metadata.namespace)
+            created = await self.client.create_object(body)
         except Exception as err:
-            self.recorder.event(rs.to_dict(), "Warning", "FailedCreate", f"Error creating: {err}")
+            self.recorder.event(rs, "Warning", "FailedCreate", f"Error creating: {err}")
             raise
-        self.recorder.event(rs.to_dict(), "Normal", "SuccessfulCreate",
-                            f"Created pod: {created['metadata']['name']}")
+        self.recorder.event(rs, "Normal", "SuccessfulCreate", f"Created pod: {created.metadata.name}")
 
     async def delete_pod_of(self, rs: ReplicaSet, key: str, pod: Pod) -> None:
         name = pod.metadata.name or ""
@@ -250,10 +216,10 @@ class ReplicaSetController:
         except Exception as err:
             # Not deleted: no event will come for it, so stop expecting one.
             self.expectations.deletion_observed(key, f"{pod.metadata.namespace}/{name}")
-            self.recorder.event(rs.to_dict(), "Warning", "FailedDelete", f"Error deleting: {err}")
+            self.recorder.event(rs, "Warning", "FailedDelete", f"Error deleting: {err}")
             raise
         else:
-            self.recorder.event(rs.to_dict(), "Normal", "SuccessfulDelete", f"Deleted pod: {name}")
+            self.recorder.event(rs, "Normal", "SuccessfulDelete", f"Deleted pod: {name}")
 
     def calculate_status(self, rs: ReplicaSet, pods: list[Pod],
                          manage_error: Exception | None) -> ReplicaSetStatus:
@@ -292,8 +258,7 @@ class ReplicaSetController:
             except Conflict:
                 if attempt:
                     raise
-                updated = ReplicaSet.from_dict(
-                    await self.client.get(REPLICA_SETS, rs.metadata.name or "", rs.metadata.namespace))
+                updated = await self.client.get_object(ReplicaSet, rs.metadata.name or "", rs.metadata.namespace)
                 status.observed_generation = updated.metadata.generation
                 continue
             log.debug("updated status rs=%s/%s replicas=%d ready=%s", rs.metadata.namespace,
@@ -307,9 +272,7 @@ def _replicas(rs: ReplicaSet) -> int:
     return 1 if replicas is None else replicas
 
 
-def _maybe_ours(pod: Obj, owner_uid: str) -> bool:
-    """A cheap pre-filter on the raw dict: owned by us, or no controller at all."""
-    for ref in (pod.get("metadata") or {}).get("ownerReferences") or ():
-        if ref.get("controller"):
-            return bool(ref.get("uid") == owner_uid)
-    return True
+def _maybe_ours(pod: Pod, owner_uid: str) -> bool:
+    """Owned by us, or by no controller at all."""
+    ref = get_controller_of(pod)
+    return ref is None or ref.uid == owner_uid

@@ -21,33 +21,19 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from controller_manager.controller_utils import claim_objects, recheck_owner, run_workers
+from controller_manager.controller_utils import as_selector, claim_objects, recheck_owner
 from controller_manager.deployment import progress
 from controller_manager.deployment.recreate import Recreate
 from controller_manager.deployment.rolling import RollingUpdate
-from controller_manager.deployment.sync import DEPLOYMENTS, REPLICA_SETS
 from controller_manager.deployment.util import has_progress_deadline, is_rolling_update
 from tinykube.api.apps import Deployment, DeploymentStatus, ReplicaSet
 from tinykube.api.core import Pod
-from tinykube.api.meta import get_condition, new_controller_ref, split_meta_namespace_key
-from tinykube.api.resources import INDEX, ResourceInfo
-from tinykube.api.selectors import label_selector_from_dict
-from tinykube.client import (
-    NAMESPACE_INDEX,
-    OWNER_UID_INDEX,
-    REAL_CLOCK,
-    Clock,
-    EventRecorder,
-    RateLimitingQueue,
-    RESTClient,
-    SharedInformerFactory,
-    meta_namespace_key,
-)
+from tinykube.api.meta import KubeObject, get_condition, get_controller_of, new_controller_ref, split_meta_namespace_key
+from tinykube.api.registry import deep_copy
+from tinykube.api.resources import DEPLOYMENTS, PODS, REPLICA_SETS
+from tinykube.client import NAMESPACE_INDEX, OWNER_UID_INDEX, REAL_CLOCK, Clock, EventRecorder, RESTClient, SharedInformerFactory
 
 log = logging.getLogger(__name__)
-
-Obj = dict[str, Any]
-PODS: ResourceInfo = INDEX.by_kind("v1", "Pod")  # type: ignore[assignment]
 
 
 class DeploymentController(RollingUpdate, Recreate):
@@ -60,8 +46,7 @@ class DeploymentController(RollingUpdate, Recreate):
 
     def __init__(self, client: RESTClient, factory: SharedInformerFactory, recorder: EventRecorder,
                  *, clock: Clock = REAL_CLOCK, **options: Any) -> None:
-        self.client, self.recorder, self.clock = client, recorder, clock
-        self.queue: RateLimitingQueue[str] = RateLimitingQueue(clock=clock, name="deployment")
+        super().__init__(client, recorder, self.sync_deployment, clock=clock)
         self.revision_on_server = {}
         self.d_informer = factory.informer_for(DEPLOYMENTS)
         self.rs_informer = factory.informer_for(REPLICA_SETS)
@@ -71,90 +56,75 @@ class DeploymentController(RollingUpdate, Recreate):
                                            self.delete_replica_set)
         self.pod_informer.add_event_handler(on_delete=self.delete_pod)
 
-    async def run(self, workers: int) -> None:
-        log.info("starting controller=deployment workers=%d", workers)
-        await run_workers(self.name, self.queue, self.sync_deployment, workers)
-
     # --- event handlers ---------------------------------------------------------------------
 
-    def enqueue(self, d: Obj) -> None:
-        self.queue.add(meta_namespace_key(d))
+    def resolve_controller_ref(self, namespace: str, obj: KubeObject) -> Deployment | None:
+        ref = get_controller_of(obj)
+        if ref is None or ref.kind != "Deployment":
+            return None
+        d: Deployment | None = self.d_informer.indexer.get(f"{namespace}/{ref.name}")
+        return d if d is not None and d.metadata.uid == ref.uid else None
 
-    def resolve_controller_ref(self, namespace: str, obj: Obj) -> Obj | None:
-        for ref in (obj.get("metadata") or {}).get("ownerReferences") or ():
-            if ref.get("controller") and ref.get("kind") == "Deployment":
-                d = self.d_informer.indexer.get(f"{namespace}/{ref.get('name')}")
-                if d is not None and (d.get("metadata") or {}).get("uid") == ref.get("uid"):
-                    return d
-        return None
+    def deployments_for_orphan(self, rs: ReplicaSet) -> list[Deployment]:
+        labels = rs.metadata.labels or {}
+        return [d for d in self.d_informer.indexer.by_index(NAMESPACE_INDEX, rs.metadata.namespace or "")
+                if d.spec is not None and d.spec.selector is not None
+                and as_selector(d.spec.selector).matches(labels)]
 
-    def _controller_uid(self, obj: Obj) -> str | None:
-        for ref in (obj.get("metadata") or {}).get("ownerReferences") or ():
-            if ref.get("controller"):
-                return str(ref.get("uid"))
-        return None
-
-    def deployments_for_orphan(self, rs: Obj) -> list[Obj]:
-        meta = rs.get("metadata") or {}
-        labels = meta.get("labels") or {}
-        return [d for d in self.d_informer.indexer.by_index(NAMESPACE_INDEX, meta.get("namespace") or "")
-                if (d.get("spec") or {}).get("selector")
-                and label_selector_from_dict(d["spec"]["selector"]).matches(labels)]
-
-    def add_replica_set(self, rs: Obj) -> None:
-        namespace = (rs.get("metadata") or {}).get("namespace") or ""
-        if self._controller_uid(rs) is not None:
-            d = self.resolve_controller_ref(namespace, rs)
+    def add_replica_set(self, rs: ReplicaSet) -> None:
+        if get_controller_of(rs) is not None:
+            d = self.resolve_controller_ref(rs.metadata.namespace or "", rs)
             if d is not None:
                 self.enqueue(d)
             return
         for d in self.deployments_for_orphan(rs):
             self.enqueue(d)
 
-    def update_replica_set(self, old: Obj, cur: Obj) -> None:
-        if (old.get("metadata") or {}).get("resourceVersion") == (cur.get("metadata") or {}).get("resourceVersion"):
+    def update_replica_set(self, old: ReplicaSet, cur: ReplicaSet) -> None:
+        if old.metadata.resource_version == cur.metadata.resource_version:
             return
-        namespace = (cur.get("metadata") or {}).get("namespace") or ""
-        ref_changed = self._controller_uid(old) != self._controller_uid(cur)
-        if ref_changed and self._controller_uid(old) is not None:
+        namespace = cur.metadata.namespace or ""
+        old_ref, cur_ref = get_controller_of(old), get_controller_of(cur)
+        ref_changed = (old_ref.uid if old_ref else None) != (cur_ref.uid if cur_ref else None)
+        if ref_changed and old_ref is not None:
             d = self.resolve_controller_ref(namespace, old)
             if d is not None:
                 self.enqueue(d)
-        if self._controller_uid(cur) is not None:
+        if cur_ref is not None:
             d = self.resolve_controller_ref(namespace, cur)
             if d is not None:
                 self.enqueue(d)
             return
-        labels_changed = (old.get("metadata") or {}).get("labels") != (cur.get("metadata") or {}).get("labels")
-        if labels_changed or ref_changed:
+        if old.metadata.labels != cur.metadata.labels or ref_changed:
             for d in self.deployments_for_orphan(cur):
                 self.enqueue(d)
 
-    def delete_replica_set(self, rs: Obj) -> None:
-        d = self.resolve_controller_ref((rs.get("metadata") or {}).get("namespace") or "", rs)
+    def delete_replica_set(self, rs: ReplicaSet) -> None:
+        d = self.resolve_controller_ref(rs.metadata.namespace or "", rs)
         if d is not None:
             self.enqueue(d)
 
-    def delete_pod(self, pod: Obj) -> None:
+    def delete_pod(self, pod: Pod) -> None:
         """A Recreate rollout waits for old pods to be gone: wake it when one goes."""
-        namespace = (pod.get("metadata") or {}).get("namespace") or ""
-        for ref in (pod.get("metadata") or {}).get("ownerReferences") or ():
-            if ref.get("controller") and ref.get("kind") == "ReplicaSet":
-                rs = self.rs_informer.indexer.get(f"{namespace}/{ref.get('name')}")
-                d = self.resolve_controller_ref(namespace, rs) if rs is not None else None
-                if d is not None and not is_rolling_update(Deployment.from_dict(d)):
-                    self.enqueue(d)
+        namespace = pod.metadata.namespace or ""
+        ref = get_controller_of(pod)
+        if ref is None or ref.kind != "ReplicaSet":
+            return
+        rs = self.rs_informer.indexer.get(f"{namespace}/{ref.name}")
+        d = self.resolve_controller_ref(namespace, rs) if rs is not None else None
+        if d is not None and not is_rolling_update(d):
+            self.enqueue(d)
 
     # --- the reconcile -------------------------------------------------------------------------
 
     async def sync_deployment(self, key: str) -> None:
         namespace, _ = split_meta_namespace_key(key)
-        cached = self.d_informer.indexer.get(key)
+        cached: Deployment | None = self.d_informer.indexer.get(key)
         if cached is None:
             log.debug("deployment deleted key=%s", key)
             self.revision_on_server.pop(key, None)
             return
-        d = Deployment.from_dict(cached)  # a fresh object: the cache is never mutated
+        d = deep_copy(cached)  # the sync writes into it: the cache is never mutated
         self.remember_revision_on_server(d)
         selector_dict = d.spec.selector.to_dict() if d.spec and d.spec.selector else None
         if not selector_dict:
@@ -185,9 +155,9 @@ class DeploymentController(RollingUpdate, Recreate):
     async def get_replica_sets_for_deployment(self, d: Deployment, namespace: str) -> list[ReplicaSet]:
         """Claim: the ReplicaSets this deployment controls, adopting/releasing as needed."""
         uid = d.metadata.uid or ""
-        candidates = [ReplicaSet.from_dict(rs) for rs in self.rs_informer.indexer.by_index(NAMESPACE_INDEX, namespace)
-                      if self._controller_uid(rs) in (None, uid)]
-        selector = label_selector_from_dict(d.spec.selector.to_dict() if d.spec and d.spec.selector else None)
+        candidates = [rs for rs in self.rs_informer.indexer.by_index(NAMESPACE_INDEX, namespace)
+                      if _controller_uid(rs) in (None, uid)]
+        selector = as_selector(d.spec.selector if d.spec else None)
         return await claim_objects(self.client, REPLICA_SETS, d, new_controller_ref(d), selector, candidates,
                                    recheck_owner(self.client, DEPLOYMENTS, d))
 
@@ -196,8 +166,8 @@ class DeploymentController(RollingUpdate, Recreate):
         pod_map: dict[str, list[Pod]] = {}
         for rs in rs_list:
             uid = rs.metadata.uid or ""
-            pod_map[uid] = [Pod.from_dict(p) for p in self.pod_informer.indexer.by_index(OWNER_UID_INDEX, uid)
-                            if self._controller_uid(p) == uid]
+            pod_map[uid] = [p for p in self.pod_informer.indexer.by_index(OWNER_UID_INDEX, uid)
+                            if _controller_uid(p) == uid]
         return pod_map
 
     async def check_paused_conditions(self, d: Deployment) -> None:
@@ -222,3 +192,8 @@ class DeploymentController(RollingUpdate, Recreate):
         d.status = status
         written = await self.update_deployment_status(d)
         d.metadata.resource_version, d.status = written.metadata.resource_version, written.status
+
+
+def _controller_uid(obj: KubeObject) -> str | None:
+    ref = get_controller_of(obj)
+    return ref.uid if ref is not None else None

@@ -22,6 +22,8 @@ Kubernetes counterpart: pkg/controller/deployment/sync.go
 from __future__ import annotations
 
 import logging
+
+from controller_manager.controller_utils import Controller
 from controller_manager.deployment import progress
 from controller_manager.deployment.util import (
     DEFAULT_DEPLOYMENT_UNIQUE_LABEL_KEY,
@@ -54,23 +56,16 @@ from controller_manager.deployment.util import (
 from tinykube.api.apps import Deployment, DeploymentStatus, ReplicaSet, ReplicaSetSpec
 from tinykube.api.meta import ObjectMeta, get_condition, new_controller_ref, now_rfc3339
 from tinykube.api.registry import deep_copy
-from tinykube.api.resources import INDEX, ResourceInfo
-from tinykube.client import AlreadyExists, Clock, EventRecorder, NotFound, PatchType, RateLimitingQueue, RESTClient
+from tinykube.api.resources import DEPLOYMENTS, REPLICA_SETS
+from tinykube.client import AlreadyExists, NotFound, PatchType
 from tinykube.client.informer import SharedInformer
 
 log = logging.getLogger(__name__)
 
-DEPLOYMENTS: ResourceInfo = INDEX.by_kind("apps/v1", "Deployment")  # type: ignore[assignment]
-REPLICA_SETS: ResourceInfo = INDEX.by_kind("apps/v1", "ReplicaSet")  # type: ignore[assignment]
 
-
-class DeploymentSync:
+class DeploymentSync(Controller):
     """The writes a Deployment sync makes, each one API call, none retried here."""
 
-    client: RESTClient
-    recorder: EventRecorder
-    clock: Clock
-    queue: RateLimitingQueue[str]
     rs_informer: SharedInformer
     d_informer: SharedInformer
     # key → the revision annotation the server holds, as far as the current sync knows.
@@ -80,9 +75,17 @@ class DeploymentSync:
         return now_rfc3339(self.clock.wall)
 
     def event(self, d: Deployment, type: str, reason: str, message: str) -> None:
-        self.recorder.event(d.to_dict(), type, reason, message)
+        self.recorder.event(d, type, reason, message)
 
     # --- status ----------------------------------------------------------------------------
+
+    def set_progressing(self, d: Deployment, status: DeploymentStatus, condition_status: str,
+                        reason: str, message: str) -> bool:
+        """Set the Progressing condition in `status` and make it d's status; True: d needs writing."""
+        progress.set_condition(status, progress.new_condition(
+            progress.PROGRESSING, condition_status, reason, message, self.now()))
+        d.status = status
+        return True
 
     async def update_deployment_status(self, d: Deployment) -> Deployment:
         """Write d.status (and the revision annotation, which a status write cannot carry)."""
@@ -145,15 +148,13 @@ class DeploymentSync:
             if annotations_updated or (rs.spec and rs.spec.min_ready_seconds != min_ready):
                 if rs.spec is not None:
                     rs.spec.min_ready_seconds = min_ready
-                return ReplicaSet.from_dict(await self.client.update(REPLICA_SETS, rs))
+                return await self.client.update_object(rs)
             needs_update = set_annotation(d, REVISION_ANNOTATION,
                                           (rs.metadata.annotations or {}).get(REVISION_ANNOTATION, ""))
             status = d.status or DeploymentStatus()
             if has_progress_deadline(d) and get_condition(status.conditions, progress.PROGRESSING) is None:
-                progress.set_condition(status, progress.new_condition(
-                    progress.PROGRESSING, "True", progress.FOUND_NEW_RS_REASON,
-                    f'Found new replica set "{rs.metadata.name}"', self.now()))
-                d.status, needs_update = status, True
+                needs_update = self.set_progressing(d, status, "True", progress.FOUND_NEW_RS_REASON,
+                                                    f'Found new replica set "{rs.metadata.name}"')
             if needs_update:
                 _refresh(d, await self.update_deployment_status(d))
             return rs
@@ -183,10 +184,10 @@ class DeploymentSync:
         set_new_replica_set_annotations(d, new_rs, new_revision, exists=False)
         already_exists = False
         try:
-            created = ReplicaSet.from_dict(await self.client.create(REPLICA_SETS, new_rs, d.metadata.namespace))
+            created = await self.client.create_object(new_rs)
         except AlreadyExists:
-            found = self.rs_informer.indexer.get(f"{d.metadata.namespace}/{new_rs.metadata.name}")
-            existing = ReplicaSet.from_dict(found) if found else None
+            existing: ReplicaSet | None = self.rs_informer.indexer.get(
+                f"{d.metadata.namespace}/{new_rs.metadata.name}")
             if existing is not None and equal_ignore_hash(existing.spec.template if existing.spec else None,
                                                           d.spec.template):
                 created, already_exists = existing, True  # our cache was behind: it is ours
@@ -200,10 +201,8 @@ class DeploymentSync:
                 raise
         except Exception as err:
             if has_progress_deadline(d):
-                progress.set_condition(status, progress.new_condition(
-                    progress.PROGRESSING, "False", progress.FAILED_RS_CREATE_REASON,
-                    f'Failed to create new replica set "{new_rs.metadata.name}": {err}', self.now()))
-                d.status = status
+                self.set_progressing(d, status, "False", progress.FAILED_RS_CREATE_REASON,
+                                     f'Failed to create new replica set "{new_rs.metadata.name}": {err}')
                 await self.update_deployment_status(d)
             self.event(d, "Warning", "FailedCreate", f'Failed to create new replica set "{new_rs.metadata.name}": {err}')
             raise
@@ -214,10 +213,8 @@ class DeploymentSync:
                  d.metadata.name, created.metadata.name, new_revision)
         needs_update = set_annotation(d, REVISION_ANNOTATION, str(new_revision))
         if not already_exists and has_progress_deadline(d):
-            progress.set_condition(status, progress.new_condition(
-                progress.PROGRESSING, "True", progress.NEW_RS_REASON,
-                f'Created new replica set "{created.metadata.name}"', self.now()))
-            d.status, needs_update = status, True
+            needs_update = self.set_progressing(d, status, "True", progress.NEW_RS_REASON,
+                                                f'Created new replica set "{created.metadata.name}"')
         if needs_update:
             _refresh(d, await self.update_deployment_status(d))
         return created
@@ -241,7 +238,7 @@ class DeploymentSync:
         assert copy.spec is not None
         copy.spec.replicas = new_scale
         set_replicas_annotations(copy, desired, most)
-        updated = ReplicaSet.from_dict(await self.client.update(REPLICA_SETS, copy))
+        updated = await self.client.update_object(copy)
         if size_needs_update:
             log.info("scaled replica set deployment=%s/%s rs=%s from=%d to=%d", d.metadata.namespace,
                      d.metadata.name, rs.metadata.name, old_scale, new_scale)

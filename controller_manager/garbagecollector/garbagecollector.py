@@ -15,6 +15,10 @@ Three deletion policies meet here (the API server turns the last two into finali
 Two queues of UIDs, each drained by the workers: `attempt_to_delete` and
 `attempt_to_orphan`. Failures retry with per-item backoff.
 
+Every kind is a generic `KubeObject` here (metadata typed, the rest kept as it came):
+the collector reads and rewrites only metadata, of kinds with and without a model,
+and a read-modify-write sends back every other field unchanged.
+
 Kubernetes counterpart: pkg/controller/garbagecollector/garbagecollector.go,
 pkg/controller/garbagecollector/operations.go
 """
@@ -22,7 +26,6 @@ pkg/controller/garbagecollector/operations.go
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
@@ -30,28 +33,16 @@ from typing import Any
 
 from controller_manager.controller_utils import run_workers
 from controller_manager.garbagecollector.graph import (
-    FINALIZER_FOREGROUND,
-    FINALIZER_ORPHAN,
-    GraphBuilder,
-    GraphNode,
-    ObjectReference,
-    owner_identity,
+    FINALIZER_FOREGROUND, FINALIZER_ORPHAN, GraphBuilder, GraphNode, ObjectReference, owner_identity,
 )
+from tinykube.api.meta import KubeObject, ObjectMeta, OwnerReference
 from tinykube.api.resources import INDEX, RESOURCES, ResourceInfo
 from tinykube.client import (
-    REAL_CLOCK,
-    Clock,
-    Conflict,
-    EventRecorder,
-    NotFound,
-    RateLimitingQueue,
-    RESTClient,
+    REAL_CLOCK, Clock, Conflict, EventRecorder, NotFound, RateLimitingQueue, RESTClient,
     SharedInformerFactory,
 )
 
 log = logging.getLogger(__name__)
-
-Obj = dict[str, Any]
 
 # Events are never owners nor meaningfully owned; upstream ignores them too.
 IGNORED_RESOURCES = frozenset({"events"})
@@ -119,20 +110,20 @@ class GarbageCollector:
         if item.deleting_dependents:
             await self.process_deleting_dependents_item(item)
             return
-        owner_references = list(latest["metadata"].get("ownerReferences") or [])
+        owner_references = list(latest.metadata.owner_references or ())
         if not owner_references:
             return
         solid, dangling, waiting = await self.classify_references(item, owner_references)
         if solid:
             if dangling or waiting:
                 # Some owners are gone or going: only drop the references to them.
-                gone = {str(ref["uid"]) for ref in dangling + waiting}
+                gone = {ref.uid for ref in dangling + waiting}
                 log.info("removing references to absent owners object=%s owners=%s",
                          item.identity, sorted(gone))
                 await self.update_owner_references(
-                    item.identity, lambda refs: [r for r in refs if str(r.get("uid")) not in gone])
+                    item.identity, lambda refs: [r for r in refs if r.uid not in gone])
             return
-        finalizers = latest["metadata"].get("finalizers") or []
+        finalizers = latest.metadata.finalizers or ()
         if waiting and item.dependents:
             # An owner waits for us in foreground: delete our own dependents first.
             policy = "Foreground"
@@ -145,27 +136,27 @@ class GarbageCollector:
         log.info("deleting object whose owners are gone object=%s policy=%s", item.identity, policy)
         await self.delete_object(item.identity, policy)
 
-    async def classify_references(self, item: GraphNode, refs: list[Obj]
-                                  ) -> tuple[list[Obj], list[Obj], list[Obj]]:
+    async def classify_references(self, item: GraphNode, refs: list[OwnerReference]) -> tuple[
+            list[OwnerReference], list[OwnerReference], list[OwnerReference]]:
         """(solid, dangling, waiting_for_dependents_deletion) owner references."""
-        solid: list[Obj] = []
-        dangling: list[Obj] = []
-        waiting: list[Obj] = []
+        solid: list[OwnerReference] = []
+        dangling: list[OwnerReference] = []
+        waiting: list[OwnerReference] = []
         for ref in refs:
             owner = await self.get_owner(ref, item.identity.namespace)
             if owner is None:
                 dangling.append(ref)
                 continue
-            meta = owner.get("metadata") or {}
-            if meta.get("deletionTimestamp") and FINALIZER_FOREGROUND in (meta.get("finalizers") or []):
+            meta = owner.metadata
+            if meta.deletion_timestamp and FINALIZER_FOREGROUND in (meta.finalizers or ()):
                 waiting.append(ref)
             else:
                 solid.append(ref)
         return solid, dangling, waiting
 
-    async def get_owner(self, ref: Obj, dependent_namespace: str) -> Obj | None:
+    async def get_owner(self, ref: OwnerReference, dependent_namespace: str) -> KubeObject | None:
         """The live owner, or None if it is absent (isDangling)."""
-        uid = str(ref.get("uid", ""))
+        uid = ref.uid
         if uid in self.absent_owner_cache:
             self.absent_owner_cache.move_to_end(uid)
             return None
@@ -173,7 +164,7 @@ class GarbageCollector:
         if INDEX.by_kind(identity.api_version, identity.kind) is None:
             # A kind this cluster does not serve cannot be verified: never delete on it.
             log.warning("owner of unknown kind kept as present owner=%s", identity)
-            return {"metadata": {"uid": uid}}
+            return KubeObject(metadata=ObjectMeta(uid=uid))
         owner = await self.get_object(identity)
         if owner is None:
             self.absent_owner_cache[uid] = None
@@ -206,7 +197,7 @@ class GarbageCollector:
             if dependent is None:
                 continue
             await self.update_owner_references(
-                dependent.identity, lambda refs: [r for r in refs if str(r.get("uid")) != uid])
+                dependent.identity, lambda refs: [r for r in refs if r.uid != uid])
         log.info("dependents orphaned object=%s count=%d", owner.identity, len(dependents))
         await self.remove_finalizer(owner.identity, FINALIZER_ORPHAN)
 
@@ -218,14 +209,14 @@ class GarbageCollector:
             raise ValueError(f"no resource serves {identity.api_version} {identity.kind}")
         return info
 
-    async def get_object(self, identity: ObjectReference) -> Obj | None:
+    async def get_object(self, identity: ObjectReference) -> KubeObject | None:
         """The live object with this identity's name and UID, or None."""
         info = self._resource(identity)
         try:
-            obj = await self.client.get(info, identity.name, identity.namespace or None)
+            obj = KubeObject.from_dict(await self.client.get(info, identity.name, identity.namespace or None))
         except NotFound:
             return None
-        if (obj.get("metadata") or {}).get("uid") != identity.uid:
+        if obj.metadata.uid != identity.uid:
             return None  # the name now belongs to another object
         return obj
 
@@ -240,18 +231,15 @@ class GarbageCollector:
             pass  # the UID precondition failed: our object is gone already
 
     async def _update_with_retry(self, identity: ObjectReference,
-                                 mutate: Callable[[Obj], bool]) -> None:
-        """GET, mutate a copy, PUT with its resourceVersion; retry on conflicts."""
+                                 mutate: Callable[[ObjectMeta], bool]) -> None:
+        """GET, change its metadata, PUT it with its resourceVersion; retry on conflicts."""
         info = self._resource(identity)
         for _ in range(MAX_CONFLICT_RETRIES):
-            current = await self.get_object(identity)
-            if current is None:
-                return
-            updated = copy.deepcopy(current)
-            if not mutate(updated):
+            current = await self.get_object(identity)  # a fresh object of our own
+            if current is None or not mutate(current.metadata):
                 return
             try:
-                await self.client.update(info, updated, identity.namespace or None)
+                await self.client.update(info, current, identity.namespace or None)
                 return
             except NotFound:
                 return
@@ -259,29 +247,25 @@ class GarbageCollector:
                 continue
         raise Conflict(409, "Conflict", f"too many conflicts updating {identity}")
 
-    async def update_owner_references(self, identity: ObjectReference,
-                                      keep: Callable[[list[Obj]], list[Obj]]) -> None:
-        def mutate(obj: Obj) -> bool:
-            meta = obj["metadata"]
-            old = list(meta.get("ownerReferences") or [])
+    async def update_owner_references(
+            self, identity: ObjectReference,
+            keep: Callable[[list[OwnerReference]], list[OwnerReference]]) -> None:
+        def mutate(meta: ObjectMeta) -> bool:
+            old = list(meta.owner_references or ())
             new = keep(old)
             if new == old:
                 return False
-            if new:
-                meta["ownerReferences"] = new
-            else:
-                meta.pop("ownerReferences", None)
+            meta.owner_references = new or None
             return True
 
         await self._update_with_retry(identity, mutate)
 
     async def remove_finalizer(self, identity: ObjectReference, finalizer: str) -> None:
-        def mutate(obj: Obj) -> bool:
-            meta = obj["metadata"]
-            finalizers = list(meta.get("finalizers") or [])
+        def mutate(meta: ObjectMeta) -> bool:
+            finalizers = list(meta.finalizers or ())
             if finalizer not in finalizers:
                 return False
-            meta["finalizers"] = [f for f in finalizers if f != finalizer]
+            meta.finalizers = [f for f in finalizers if f != finalizer]
             return True
 
         await self._update_with_retry(identity, mutate)

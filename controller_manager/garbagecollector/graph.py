@@ -16,6 +16,10 @@ transitions into work for the collector's two queues:
 - a dependent dropping (or unblocking) a reference to a foreground-deleting owner:
   that owner goes to `attempt_to_delete`, it may be able to finish now.
 
+Objects are `KubeObject`s: the collector watches every kind, including kinds with no
+model, and reads only apiVersion, kind and metadata (typed on every object), so
+whatever model the shared informer parsed an object into serves as is.
+
 Upstream funnels events through a `graphChanges` queue consumed by one goroutine;
 here the handlers run one at a time on the event loop, which gives the same
 serialization, and they touch only this in-memory graph, never the API.
@@ -29,13 +33,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
+from tinykube.api.meta import KubeObject, OwnerReference
 from tinykube.api.resources import INDEX
 
 log = logging.getLogger(__name__)
-
-Obj = dict[str, Any]
 
 FINALIZER_FOREGROUND = "foregroundDeletion"
 FINALIZER_ORPHAN = "orphan"
@@ -64,13 +67,13 @@ class ObjectReference:
 class GraphNode:
     """One object (or one owner only known by reference) in the graph.
 
-    - `owners` are the object's ownerReferences as last observed (wire dicts).
+    - `owners` are the object's ownerReferences as last observed.
     - `dependents` are the UIDs of nodes whose ownerReferences name this one.
     - `virtual` until an informer reports the object itself.
     """
 
     identity: ObjectReference
-    owners: list[Obj] = field(default_factory=list)
+    owners: list[OwnerReference] = field(default_factory=list)
     dependents: set[str] = field(default_factory=set)
     being_deleted: bool = False
     deleting_dependents: bool = False
@@ -82,37 +85,25 @@ class GraphNode:
 
     def blocks(self, owner_uid: str) -> bool:
         """Whether this node's reference to `owner_uid` has blockOwnerDeletion=true."""
-        return any(ref.get("uid") == owner_uid and ref.get("blockOwnerDeletion")
-                   for ref in self.owners)
+        return any(ref.uid == owner_uid and ref.block_owner_deletion for ref in self.owners)
 
 
-def identity_of(obj: Obj) -> ObjectReference:
-    meta = obj.get("metadata") or {}
-    return ObjectReference(str(obj.get("apiVersion", "")), str(obj.get("kind", "")),
-                           str(meta.get("name", "")), str(meta.get("uid", "")),
-                           str(meta.get("namespace") or ""))
+def identity_of(obj: KubeObject) -> ObjectReference:
+    meta = obj.metadata
+    return ObjectReference(obj.api_version or "", obj.kind or "", meta.name or "", meta.uid or "",
+                           meta.namespace or "")
 
 
-def owner_identity(ref: Obj, dependent_namespace: str) -> ObjectReference:
+def owner_identity(ref: OwnerReference, dependent_namespace: str) -> ObjectReference:
     """An owner's identity from a reference: namespaced owners live in the dependent's
     namespace (cross-namespace owner references are not allowed)."""
-    info = INDEX.by_kind(str(ref.get("apiVersion", "")), str(ref.get("kind", "")))
+    info = INDEX.by_kind(ref.api_version, ref.kind)
     namespace = dependent_namespace if info is None or info.namespaced else ""
-    return ObjectReference(str(ref.get("apiVersion", "")), str(ref.get("kind", "")),
-                           str(ref.get("name", "")), str(ref.get("uid", "")), namespace)
+    return ObjectReference(ref.api_version, ref.kind, ref.name, ref.uid, namespace)
 
 
-def _owner_references(obj: Obj) -> list[Obj]:
-    return [dict(ref) for ref in (obj.get("metadata") or {}).get("ownerReferences") or []
-            if ref.get("uid")]
-
-
-def _finalizers(obj: Obj) -> list[str]:
-    return list((obj.get("metadata") or {}).get("finalizers") or [])
-
-
-def _being_deleted(obj: Obj) -> bool:
-    return bool((obj.get("metadata") or {}).get("deletionTimestamp"))
+def _owner_references(obj: KubeObject) -> list[OwnerReference]:
+    return [ref for ref in obj.metadata.owner_references or () if ref.uid]
 
 
 class GraphBuilder:
@@ -128,16 +119,16 @@ class GraphBuilder:
 
     # --- informer events ---------------------------------------------------------------
 
-    def on_add(self, obj: Obj) -> None:
+    def on_add(self, obj: KubeObject) -> None:
         self.process_graph_change(obj, deleted=False)
 
-    def on_update(self, old: Obj, new: Obj) -> None:
+    def on_update(self, old: KubeObject, new: KubeObject) -> None:
         self.process_graph_change(new, deleted=False)
 
-    def on_delete(self, obj: Obj) -> None:
+    def on_delete(self, obj: KubeObject) -> None:
         self.process_graph_change(obj, deleted=True)
 
-    def process_graph_change(self, obj: Obj, *, deleted: bool) -> None:
+    def process_graph_change(self, obj: KubeObject, *, deleted: bool) -> None:
         identity = identity_of(obj)
         if not identity.uid:
             return
@@ -148,7 +139,7 @@ class GraphBuilder:
             return
         owners = _owner_references(obj)
         if node is None:
-            node = GraphNode(identity, owners=owners, being_deleted=_being_deleted(obj))
+            node = GraphNode(identity, owners=owners, being_deleted=bool(obj.metadata.deletion_timestamp))
             self.insert_node(node)
         else:
             if node.virtual:
@@ -159,14 +150,14 @@ class GraphBuilder:
             node.owners = owners
             self._add_dependent_to_owners(node, added)
             self._remove_dependent_from_owners(node, removed)
-            node.being_deleted = _being_deleted(obj)
+            node.being_deleted = bool(obj.metadata.deletion_timestamp)
         self.process_transitions(obj, node)
 
-    def process_transitions(self, obj: Obj, node: GraphNode) -> None:
+    def process_transitions(self, obj: KubeObject, node: GraphNode) -> None:
         """Deletion with the orphan or foregroundDeletion finalizer hands work to the collector."""
         if not node.being_deleted:
             return
-        finalizers = _finalizers(obj)
+        finalizers = obj.metadata.finalizers or ()
         if FINALIZER_ORPHAN in finalizers:
             log.debug("owner waits for orphaning object=%s", node.identity)
             self.attempt_to_orphan.add(node.uid)
@@ -189,7 +180,7 @@ class GraphBuilder:
         for dependent in node.dependents:
             self.attempt_to_delete.add(dependent)
         for ref in node.owners:
-            owner = self.uid_to_node.get(str(ref["uid"]))
+            owner = self.uid_to_node.get(ref.uid)
             if owner is not None and owner.deleting_dependents:
                 self.attempt_to_delete.add(owner.uid)
 
@@ -201,9 +192,9 @@ class GraphBuilder:
                      node.identity, len(node.dependents))
             self.remove_node(node)
 
-    def _add_dependent_to_owners(self, node: GraphNode, refs: Iterable[Obj]) -> None:
+    def _add_dependent_to_owners(self, node: GraphNode, refs: Iterable[OwnerReference]) -> None:
         for ref in refs:
-            owner_uid = str(ref["uid"])
+            owner_uid = ref.uid
             owner = self.uid_to_node.get(owner_uid)
             if owner is None:
                 owner = GraphNode(owner_identity(ref, node.identity.namespace), virtual=True)
@@ -212,27 +203,30 @@ class GraphBuilder:
                 self.attempt_to_delete.add(owner_uid)
             owner.dependents.add(node.uid)
 
-    def _remove_dependent_from_owners(self, node: GraphNode, refs: Iterable[Obj]) -> None:
+    def _remove_dependent_from_owners(self, node: GraphNode, refs: Iterable[OwnerReference]) -> None:
         for ref in refs:
-            owner = self.uid_to_node.get(str(ref["uid"]))
+            owner = self.uid_to_node.get(ref.uid)
             if owner is not None:
                 owner.dependents.discard(node.uid)
 
-    def _add_unblocked_owners_to_delete_queue(self, refs: Iterable[Obj]) -> None:
+    def _add_unblocked_owners_to_delete_queue(self, refs: Iterable[OwnerReference]) -> None:
         for ref in refs:
-            owner = self.uid_to_node.get(str(ref["uid"]))
+            owner = self.uid_to_node.get(ref.uid)
             if owner is not None and owner.deleting_dependents:
                 self.attempt_to_delete.add(owner.uid)
 
 
-def reference_diffs(old: list[Obj], new: list[Obj]) -> tuple[list[Obj], list[Obj], list[Obj]]:
+References = list[OwnerReference]
+
+
+def reference_diffs(old: References, new: References) -> tuple[References, References, References]:
     """(added, removed, unblocked): references only in `new`, only in `old`, and old
     references whose blockOwnerDeletion went from true to false."""
-    old_by_uid = {str(ref["uid"]): ref for ref in old}
-    new_by_uid = {str(ref["uid"]): ref for ref in new}
+    old_by_uid = {ref.uid: ref for ref in old}
+    new_by_uid = {ref.uid: ref for ref in new}
     added = [ref for uid, ref in new_by_uid.items() if uid not in old_by_uid]
     removed = [ref for uid, ref in old_by_uid.items() if uid not in new_by_uid]
     unblocked = [ref for uid, ref in old_by_uid.items()
-                 if uid in new_by_uid and ref.get("blockOwnerDeletion")
-                 and not new_by_uid[uid].get("blockOwnerDeletion")]
+                 if uid in new_by_uid and ref.block_owner_deletion
+                 and not new_by_uid[uid].block_owner_deletion]
     return added, removed, unblocked

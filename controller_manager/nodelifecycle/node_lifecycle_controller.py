@@ -29,41 +29,29 @@ pkg/controller/util/node/controller_utils.go (MarkPodsNotReady)
 from __future__ import annotations
 
 import asyncio
-import copy
 import logging
 from dataclasses import dataclass
 from typing import Any
 
-from controller_manager.controller_utils import run_workers
+from controller_manager.controller_utils import Controller
 from controller_manager.nodelifecycle.podgc import PodGCController
 from controller_manager.nodelifecycle.taint_eviction import (
-    NO_EXECUTE,
-    TAINT_NODE_NOT_READY,
-    TAINT_NODE_UNREACHABLE,
-    TaintEvictionController,
+    NO_EXECUTE, TAINT_NODE_NOT_READY, TAINT_NODE_UNREACHABLE, TaintEvictionController,
 )
-from tinykube.api.meta import now_rfc3339
-from tinykube.api.resources import INDEX, ResourceInfo
+from tinykube.api.core import Node, NodeCondition, NodeSpec, NodeStatus, Taint, TaintEffect
+from tinykube.api.meta import get_condition, now_rfc3339
+from tinykube.api.other import Lease
+from tinykube.api.registry import deep_copy
+from tinykube.api.resources import LEASES, NODES, PODS
 from tinykube.client import (
-    NODE_NAME_INDEX,
-    REAL_CLOCK,
-    Clock,
-    Conflict,
-    EventRecorder,
-    NotFound,
-    RateLimitingQueue,
-    RESTClient,
+    NODE_NAME_INDEX, REAL_CLOCK, Clock, Conflict, EventRecorder, NotFound, RESTClient,
     SharedInformerFactory,
 )
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
-NODES: ResourceInfo = INDEX.by_name("nodes")  # type: ignore[assignment]
-PODS: ResourceInfo = INDEX.by_name("pods")  # type: ignore[assignment]
-LEASES: ResourceInfo = INDEX.by_name("leases")  # type: ignore[assignment]
 NODE_LEASE_NAMESPACE = "kube-node-lease"
-NO_SCHEDULE = "NoSchedule"
+NO_SCHEDULE = TaintEffect.NO_SCHEDULE
 # Conditions the kubelet owns; all become Unknown when it goes silent.
 KUBELET_CONDITIONS = ("Ready", "MemoryPressure", "DiskPressure", "PIDPressure")
 OWN_TAINT_KEYS = (TAINT_NODE_NOT_READY, TAINT_NODE_UNREACHABLE)
@@ -78,16 +66,13 @@ class NodeHealth:
     lease_renew_time: str | None
 
 
-def get_node_condition(node: Obj, condition_type: str) -> Obj | None:
-    for condition in (node.get("status") or {}).get("conditions") or []:
-        if condition.get("type") == condition_type:
-            return dict(condition)
-    return None
+def get_node_condition(node: Node, condition_type: str) -> NodeCondition | None:
+    return get_condition(node.status.conditions if node.status else None, condition_type)
 
 
-def desired_taint_keys(node: Obj) -> set[str]:
+def desired_taint_keys(node: Node) -> set[str]:
     ready = get_node_condition(node, "Ready")
-    status = ready.get("status") if ready else None
+    status = ready.status if ready else None
     if status == "Unknown":
         return {TAINT_NODE_UNREACHABLE}
     if status == "False":
@@ -95,7 +80,7 @@ def desired_taint_keys(node: Obj) -> set[str]:
     return set()
 
 
-class NodeLifecycleController:
+class NodeLifecycleController(Controller):
     """Monitors node heartbeats; taints and evicts silent nodes; cleans up after gone ones.
 
     - Never trusts timestamps written by other machines for durations: only the
@@ -115,9 +100,7 @@ class NodeLifecycleController:
         if default_toleration_seconds is None:
             # --pod-eviction-timeout is the flag that sets it on the command line.
             default_toleration_seconds = int(options.get("pod_eviction_timeout_seconds") or 300)
-        self.client = client
-        self.recorder = recorder
-        self.clock = clock
+        super().__init__(client, recorder, self.sync_node_taints, clock=clock)
         self.grace_period_seconds = float(node_monitor_grace_period_seconds)
         self.startup_grace_period_seconds = float(node_startup_grace_period_seconds)
         self.monitor_period_seconds = float(node_monitor_period_seconds)
@@ -125,31 +108,25 @@ class NodeLifecycleController:
         self.node_informer = factory.informer_for(NODES)
         self.pod_informer = factory.informer_for(PODS)
         self.lease_informer = factory.informer_for(LEASES)
-        self.taint_queue: RateLimitingQueue[str] = RateLimitingQueue(clock=clock, name="node_taints")
         self.node_informer.add_event_handler(
-            on_add=self.enqueue_node, on_update=lambda old, new: self.enqueue_node(new),
-            on_delete=self.forget_node)
+            on_add=self.enqueue, on_update=lambda old, new: self.enqueue(new), on_delete=self.forget_node)
         self.taint_eviction = TaintEvictionController(
             client, recorder, clock, self.pod_informer, self.node_informer,
             default_toleration_seconds=int(default_toleration_seconds))
         self.pod_gc = PodGCController(client, recorder, clock, self.pod_informer,
                                       self.node_informer, quarantine_seconds=float(pod_gc_quarantine_seconds))
 
-    def enqueue_node(self, node: Obj) -> None:
-        self.taint_queue.add(str(node["metadata"]["name"]))
-
-    def forget_node(self, node: Obj) -> None:
-        self.node_health.pop(str(node["metadata"]["name"]), None)
+    def forget_node(self, node: Node) -> None:
+        self.node_health.pop(node.metadata.name or "", None)
 
     async def run(self, workers: int) -> None:
+        """The health monitor, the taint workers, and the two controllers it carries."""
         self.pod_gc.check_all_pods()
         async with asyncio.TaskGroup() as group:
             group.create_task(self._monitor_loop())
-            group.create_task(run_workers("node-taints", self.taint_queue, self.sync_node_taints, workers))
-            group.create_task(run_workers("taint-eviction", self.taint_eviction.queue,
-                                          self.taint_eviction.sync_pod, workers))
-            group.create_task(run_workers("pod-gc", self.pod_gc.queue,
-                                          self.pod_gc.sync_orphaned_node, 1))
+            group.create_task(super().run(workers))
+            group.create_task(self.taint_eviction.run(workers))
+            group.create_task(self.pod_gc.run(1))
 
     async def _monitor_loop(self) -> None:
         while True:
@@ -167,11 +144,11 @@ class NodeLifecycleController:
         """One pass over all nodes: record heartbeats, mark silent nodes Unknown."""
         now = self.clock.now()
         for node in self.node_informer.indexer.list():
-            name = str(node["metadata"]["name"])
+            name = node.metadata.name or ""
             ready = get_node_condition(node, "Ready")
-            heartbeat = ready.get("lastHeartbeatTime") if ready else None
-            lease = self.lease_informer.indexer.get(f"{NODE_LEASE_NAMESPACE}/{name}")
-            renew_time = ((lease or {}).get("spec") or {}).get("renewTime")
+            heartbeat = ready.last_heartbeat_time if ready else None
+            lease: Lease | None = self.lease_informer.indexer.get(f"{NODE_LEASE_NAMESPACE}/{name}")
+            renew_time = lease.spec.renew_time if lease and lease.spec else None
             health = self.node_health.get(name)
             if health is None:
                 health = NodeHealth(now, heartbeat, renew_time)
@@ -181,29 +158,30 @@ class NodeLifecycleController:
                 health.ready_heartbeat, health.lease_renew_time = heartbeat, renew_time
             grace = self.grace_period_seconds if ready else self.startup_grace_period_seconds
             silent = now - health.probe_timestamp > grace
-            if silent and (ready is None or ready.get("status") != "Unknown"):
+            if silent and (ready is None or ready.status != "Unknown"):
                 try:
                     await self.mark_node_unknown(node, silent_seconds=now - health.probe_timestamp)
                 except (Conflict, NotFound) as err:
                     log.info("could not mark node unknown, next pass retries node=%s err=%r", name, err)
 
-    async def mark_node_unknown(self, node: Obj, silent_seconds: float) -> None:
-        name = str(node["metadata"]["name"])
-        new = copy.deepcopy(node)
-        status = new.setdefault("status", {})
-        conditions: list[Obj] = status.setdefault("conditions", [])
+    async def mark_node_unknown(self, node: Node, silent_seconds: float) -> None:
+        name = node.metadata.name or ""
+        new = deep_copy(node)
+        new.status = new.status or NodeStatus()
+        conditions = new.status.conditions = list(new.status.conditions or ())
         timestamp = now_rfc3339(self.clock.wall)
-        was_ready = (get_node_condition(node, "Ready") or {}).get("status") == "True"
-        if get_node_condition(node, "Ready") is None:
-            conditions.append({"type": "Ready", "status": "Unknown", "reason": "NodeStatusNeverUpdated",
-                               "message": "Kubelet never posted node status.",
-                               "lastHeartbeatTime": node["metadata"].get("creationTimestamp"),
-                               "lastTransitionTime": timestamp})
+        ready = get_node_condition(node, "Ready")
+        was_ready = ready is not None and ready.status == "True"
+        if ready is None:
+            conditions.append(NodeCondition(
+                type="Ready", status="Unknown", reason="NodeStatusNeverUpdated",
+                message="Kubelet never posted node status.",
+                last_heartbeat_time=node.metadata.creation_timestamp, last_transition_time=timestamp))
         for condition in conditions:
-            if condition.get("type") in KUBELET_CONDITIONS and condition.get("status") != "Unknown":
-                condition.update(status="Unknown", reason="NodeStatusUnknown",
-                                 message="Kubelet stopped posting node status.",
-                                 lastTransitionTime=timestamp)
+            if condition.type in KUBELET_CONDITIONS and condition.status != "Unknown":
+                condition.status, condition.reason = "Unknown", "NodeStatusUnknown"
+                condition.message = "Kubelet stopped posting node status."
+                condition.last_transition_time = timestamp
         log.info("node stopped posting status, marking it Unknown node=%s silent_seconds=%.1f",
                  name, silent_seconds)
         await self.client.update_status(NODES, new)
@@ -214,48 +192,40 @@ class NodeLifecycleController:
     async def mark_pods_not_ready(self, node_name: str) -> None:
         """Ready=False on the node's pods, so endpoints drop them (MarkPodsNotReady)."""
         for pod in self.pod_informer.indexer.by_index(NODE_NAME_INDEX, node_name):
-            if (pod.get("metadata") or {}).get("deletionTimestamp"):
+            ready = get_condition(pod.status.conditions if pod.status else None, "Ready")
+            if pod.metadata.deletion_timestamp or ready is None or ready.status == "False":
                 continue
-            new = copy.deepcopy(pod)
-            changed = False
-            for condition in (new.get("status") or {}).get("conditions") or []:
-                if condition.get("type") == "Ready" and condition.get("status") != "False":
-                    condition.update(status="False", lastTransitionTime=now_rfc3339(self.clock.wall))
-                    changed = True
-            if not changed:
-                continue
+            new = deep_copy(pod)
+            new_ready = get_condition(new.status.conditions, "Ready")
+            new_ready.status, new_ready.last_transition_time = "False", now_rfc3339(self.clock.wall)
             try:
                 await self.client.update_status(PODS, new)
                 self.recorder.event(pod, "Warning", "NodeNotReady", "Node is not ready")
             except (Conflict, NotFound) as err:
                 log.info("could not mark pod not ready pod=%s/%s err=%r",
-                         pod["metadata"].get("namespace"), pod["metadata"].get("name"), err)
+                         pod.metadata.namespace, pod.metadata.name, err)
 
     # --- taints ------------------------------------------------------------------------
 
     async def sync_node_taints(self, name: str) -> None:
         """Make the node's not-ready/unreachable taints match its Ready condition."""
-        node = self.node_informer.indexer.get(name)
+        node: Node | None = self.node_informer.indexer.get(name)
         if node is None:
             return
-        current: list[Obj] = list((node.get("spec") or {}).get("taints") or [])
+        current: list[Taint] = list((node.spec.taints if node.spec else None) or ())
         wanted_keys = desired_taint_keys(node)
-        desired = [t for t in current if t.get("key") not in OWN_TAINT_KEYS
-                   or (t.get("key") in wanted_keys and t.get("effect") in (NO_SCHEDULE, NO_EXECUTE))]
+        desired = [t for t in current if t.key not in OWN_TAINT_KEYS
+                   or (t.key in wanted_keys and t.effect in (NO_SCHEDULE, NO_EXECUTE))]
         for key in sorted(wanted_keys):
             for effect in (NO_SCHEDULE, NO_EXECUTE):
-                if not any(t.get("key") == key and t.get("effect") == effect for t in desired):
-                    taint: Obj = {"key": key, "effect": effect}
-                    if effect == NO_EXECUTE:
-                        taint["timeAdded"] = now_rfc3339(self.clock.wall)
-                    desired.append(taint)
+                if not any(t.key == key and t.effect == effect for t in desired):
+                    time_added = now_rfc3339(self.clock.wall) if effect == NO_EXECUTE else None
+                    desired.append(Taint(key=key, effect=effect, time_added=time_added))
         if desired == current:
             return
-        new = copy.deepcopy(node)
-        if desired:
-            new.setdefault("spec", {})["taints"] = desired
-        else:
-            (new.get("spec") or {}).pop("taints", None)
+        new = deep_copy(node)
+        new.spec = new.spec or NodeSpec()
+        new.spec.taints = desired or None
         log.info("updating node taints node=%s taints=%s", name,
-                 sorted(f"{t['key']}:{t['effect']}" for t in desired if t.get("key") in OWN_TAINT_KEYS))
-        await self.client.update(NODES, new)
+                 sorted(f"{t.key}:{t.effect}" for t in desired if t.key in OWN_TAINT_KEYS))
+        await self.client.update_object(new)

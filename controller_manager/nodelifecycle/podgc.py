@@ -11,29 +11,16 @@ Kubernetes counterpart: pkg/controller/podgc/gc_controller.go (gcOrphaned)
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-from tinykube.api.resources import INDEX, ResourceInfo
-from tinykube.client import (
-    NODE_NAME_INDEX,
-    Clock,
-    Conflict,
-    EventRecorder,
-    NotFound,
-    RateLimitingQueue,
-    RESTClient,
-    SharedInformer,
-    meta_namespace_key,
-)
+from controller_manager.controller_utils import Controller
+from tinykube.api.core import Node, Pod
+from tinykube.api.resources import NODES, PODS
+from tinykube.client import NODE_NAME_INDEX, Clock, Conflict, EventRecorder, NotFound, RESTClient, SharedInformer
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
-PODS: ResourceInfo = INDEX.by_name("pods")  # type: ignore[assignment]
-NODES: ResourceInfo = INDEX.by_name("nodes")  # type: ignore[assignment]
 
-
-class PodGCController:
+class PodGCController(Controller):
     """Force-deletes pods bound to Nodes that are gone.
 
     - Keys are node names; one is queued `quarantine_seconds` after its Node was
@@ -41,27 +28,24 @@ class PodGCController:
     - Acts only after a live GET of the Node answers 404.
     """
 
+    name = "pod-gc"
+
     def __init__(self, client: RESTClient, recorder: EventRecorder, clock: Clock,
                  pod_informer: SharedInformer, node_informer: SharedInformer, *,
                  quarantine_seconds: float = 40.0) -> None:
-        self.client = client
-        self.recorder = recorder
-        self.pod_informer = pod_informer
-        self.node_informer = node_informer
         self.quarantine_seconds = quarantine_seconds
-        self.queue: RateLimitingQueue[str] = RateLimitingQueue(clock=clock, name="pod_gc")
-        pod_informer.add_event_handler(on_add=self.check_pod,
-                                       on_update=lambda old, new: self.check_pod(new))
+        super().__init__(client, recorder, self.sync_orphaned_node, clock=clock)
+        self.pod_informer, self.node_informer = pod_informer, node_informer
+        pod_informer.add_event_handler(on_add=self.check_pod, on_update=lambda old, new: self.check_pod(new))
         node_informer.add_event_handler(on_delete=self.on_node_delete)
 
-    def check_pod(self, pod: Obj) -> None:
-        node_name = (pod.get("spec") or {}).get("nodeName")
-        if node_name and self.node_informer.has_synced() and \
-                self.node_informer.indexer.get(str(node_name)) is None:
-            self.queue.add_after(str(node_name), self.quarantine_seconds)
+    def check_pod(self, pod: Pod) -> None:
+        node_name = pod.spec.node_name if pod.spec else None
+        if node_name and self.node_informer.has_synced() and self.node_informer.indexer.get(node_name) is None:
+            self.queue.add_after(node_name, self.quarantine_seconds)
 
-    def on_node_delete(self, node: Obj) -> None:
-        self.queue.add_after(str(node["metadata"]["name"]), self.quarantine_seconds)
+    def on_node_delete(self, node: Node) -> None:
+        self.queue.add_after(node.metadata.name or "", self.quarantine_seconds)
 
     def check_all_pods(self) -> None:
         """At start: pods whose node vanished while nobody was watching."""
@@ -71,7 +55,7 @@ class PodGCController:
     async def sync_orphaned_node(self, node_name: str) -> None:
         if self.node_informer.indexer.get(node_name) is not None:
             return
-        pods = self.pod_informer.indexer.by_index(NODE_NAME_INDEX, node_name)
+        pods: list[Pod] = self.pod_informer.indexer.by_index(NODE_NAME_INDEX, node_name)
         if not pods:
             return
         try:
@@ -80,14 +64,11 @@ class PodGCController:
         except NotFound:
             pass
         for pod in pods:
-            meta = pod["metadata"]
-            log.info("deleting pod bound to a node that does not exist pod=%s node=%s",
-                     meta_namespace_key(pod), node_name)
-            self.recorder.event(pod, "Normal", "PodGCOrphaned",
-                                f"Deleting pod: node {node_name} does not exist")
+            log.info("deleting pod bound to a node that does not exist pod=%s/%s node=%s",
+                     pod.metadata.namespace, pod.metadata.name, node_name)
+            self.recorder.event(pod, "Normal", "PodGCOrphaned", f"Deleting pod: node {node_name} does not exist")
             try:
-                await self.client.delete(PODS, str(meta["name"]), str(meta["namespace"]),
-                                         grace_period_seconds=0,
-                                         preconditions={"uid": str(meta.get("uid", ""))})
+                await self.client.delete(PODS, pod.metadata.name or "", pod.metadata.namespace,
+                                         grace_period_seconds=0, preconditions={"uid": pod.metadata.uid or ""})
             except (NotFound, Conflict):
                 continue

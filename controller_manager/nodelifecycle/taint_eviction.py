@@ -23,110 +23,101 @@ plugin/pkg/admission/defaulttolerationseconds/admission.go
 from __future__ import annotations
 
 import logging
-from typing import Any
 
-from tinykube.api.resources import INDEX, ResourceInfo
-from tinykube.api.taints import tolerates_taint
+from controller_manager.controller_utils import Controller
+from tinykube.api.core import Node, Pod, Taint, TaintEffect, Toleration
+from tinykube.api.resources import PODS
 from tinykube.client import (
-    NODE_NAME_INDEX,
-    Clock,
-    Conflict,
-    EventRecorder,
-    NotFound,
-    RateLimitingQueue,
-    RESTClient,
-    SharedInformer,
+    NODE_NAME_INDEX, Clock, Conflict, EventRecorder, NotFound, RESTClient, SharedInformer,
     meta_namespace_key,
 )
 
 log = logging.getLogger(__name__)
 
-Obj = dict[str, Any]
-PODS: ResourceInfo = INDEX.by_name("pods")  # type: ignore[assignment]
 TAINT_NODE_NOT_READY = "node.kubernetes.io/not-ready"
 TAINT_NODE_UNREACHABLE = "node.kubernetes.io/unreachable"
-NO_EXECUTE = "NoExecute"
+NO_EXECUTE = TaintEffect.NO_EXECUTE
 
 
-def with_default_tolerations(tolerations: list[Obj], default_seconds: int) -> list[Obj]:
+def with_default_tolerations(tolerations: list[Toleration], default_seconds: int) -> list[Toleration]:
     """The pod's tolerations plus what DefaultTolerationSeconds admission would add."""
     result = list(tolerations)
     for key in (TAINT_NODE_NOT_READY, TAINT_NODE_UNREACHABLE):
-        taint = {"key": key, "effect": NO_EXECUTE}
-        if not any(tolerates_taint(t, taint) for t in tolerations):
-            result.append({"key": key, "operator": "Exists", "effect": NO_EXECUTE,
-                           "tolerationSeconds": default_seconds})
+        taint = Taint(key=key, effect=NO_EXECUTE)
+        if not any(t.tolerates_taint(taint) for t in tolerations):
+            result.append(Toleration(key=key, operator="Exists", effect=NO_EXECUTE,
+                                     toleration_seconds=default_seconds))
     return result
 
 
-def min_toleration_seconds(taints: list[Obj], tolerations: list[Obj]) -> float | None:
+def min_toleration_seconds(taints: list[Taint], tolerations: list[Toleration]) -> float | None:
     """Seconds the pod may stay despite `taints`: 0 if one is not tolerated, None forever."""
-    used: list[Obj] = []
+    used: list[Toleration] = []
     for taint in taints:
-        matching = [t for t in tolerations if tolerates_taint(t, taint)]
+        matching = [t for t in tolerations if t.tolerates_taint(taint)]
         if not matching:
             return 0.0
         used.extend(matching)
-    seconds = [t["tolerationSeconds"] for t in used if t.get("tolerationSeconds") is not None]
+    seconds = [t.toleration_seconds for t in used if t.toleration_seconds is not None]
     if not seconds:
         return None
-    return float(max(0, min(int(s) for s in seconds)))
+    return float(max(0, min(seconds)))
 
 
-class TaintEvictionController:
+class TaintEvictionController(Controller):
     """Deletes pods from NoExecute-tainted nodes after their toleration runs out.
 
     - Handlers enqueue pod keys; `sync_pod` decides from the node and pod caches.
     - A pending eviction is a delayed re-queue of the pod key, not a timer of its own.
     """
 
+    name = "taint-eviction"
+
     def __init__(self, client: RESTClient, recorder: EventRecorder, clock: Clock,
                  pod_informer: SharedInformer, node_informer: SharedInformer, *,
                  default_toleration_seconds: int = 300) -> None:
-        self.client = client
-        self.recorder = recorder
-        self.clock = clock
+        super().__init__(client, recorder, self.sync_pod, clock=clock)
         self.pod_informer = pod_informer
         self.node_informer = node_informer
         self.default_toleration_seconds = default_toleration_seconds
-        self.queue: RateLimitingQueue[str] = RateLimitingQueue(clock=clock, name="taint_eviction")
         # pod key -> (uid, clock.now() when its node's NoExecute taints were first seen)
         self.eviction_started: dict[str, tuple[str, float]] = {}
         pod_informer.add_event_handler(on_add=self.enqueue_pod,
                                        on_update=lambda old, new: self.enqueue_pod(new))
         node_informer.add_event_handler(on_add=self.enqueue_node_pods, on_update=self.on_node_update)
 
-    def enqueue_pod(self, pod: Obj) -> None:
-        if (pod.get("spec") or {}).get("nodeName"):
-            self.queue.add(meta_namespace_key(pod))
+    def enqueue_pod(self, pod: Pod) -> None:
+        if pod.spec is not None and pod.spec.node_name:
+            self.enqueue(pod)
 
-    def enqueue_node_pods(self, node: Obj) -> None:
+    def enqueue_node_pods(self, node: Node) -> None:
         if no_execute_taints(node):
-            for pod in self.pod_informer.indexer.by_index(NODE_NAME_INDEX, node["metadata"]["name"]):
-                self.queue.add(meta_namespace_key(pod))
+            for pod in self.pod_informer.indexer.by_index(NODE_NAME_INDEX, node.metadata.name or ""):
+                self.enqueue(pod)
 
-    def on_node_update(self, old: Obj, new: Obj) -> None:
+    def on_node_update(self, old: Node, new: Node) -> None:
         if no_execute_taints(old) != no_execute_taints(new):
-            for pod in self.pod_informer.indexer.by_index(NODE_NAME_INDEX, new["metadata"]["name"]):
-                self.queue.add(meta_namespace_key(pod))
+            for pod in self.pod_informer.indexer.by_index(NODE_NAME_INDEX, new.metadata.name or ""):
+                self.enqueue(pod)
 
     async def sync_pod(self, key: str) -> None:
-        pod = self.pod_informer.indexer.get(key)
-        if pod is None or (pod.get("metadata") or {}).get("deletionTimestamp"):
+        pod: Pod | None = self.pod_informer.indexer.get(key)
+        if pod is None or pod.metadata.deletion_timestamp:
             self.eviction_started.pop(key, None)
             return
-        node = self.node_informer.indexer.get(str((pod.get("spec") or {}).get("nodeName") or ""))
-        taints = no_execute_taints(node) if node is not None else []
+        node_name = (pod.spec.node_name if pod.spec else None) or ""
+        node: Node | None = self.node_informer.indexer.get(node_name)
+        taints = no_execute_taints(node)
         if not taints:
             self.eviction_started.pop(key, None)
             return
-        tolerations = with_default_tolerations(list((pod.get("spec") or {}).get("tolerations") or []),
+        tolerations = with_default_tolerations(list((pod.spec.tolerations if pod.spec else None) or ()),
                                                self.default_toleration_seconds)
         seconds = min_toleration_seconds(taints, tolerations)
         if seconds is None:
             self.eviction_started.pop(key, None)
             return
-        uid = str(pod["metadata"].get("uid", ""))
+        uid = pod.metadata.uid or ""
         now = self.clock.now()
         started = self.eviction_started.get(key)
         if started is None or started[0] != uid:
@@ -136,23 +127,21 @@ class TaintEvictionController:
         if remaining > 0:
             self.queue.add_after(key, remaining)
             return
-        await self.evict(pod, node)
+        await self.evict(pod)
 
-    async def evict(self, pod: Obj, node: Obj | None) -> None:
-        meta = pod["metadata"]
+    async def evict(self, pod: Pod) -> None:
         key = meta_namespace_key(pod)
-        log.info("evicting pod from tainted node pod=%s node=%s", key,
-                 (pod.get("spec") or {}).get("nodeName"))
+        log.info("evicting pod from tainted node pod=%s node=%s", key, pod.spec.node_name if pod.spec else None)
         self.recorder.event(pod, "Normal", "TaintManagerEviction", f"Marking for deletion Pod {key}")
         try:
-            await self.client.delete(PODS, str(meta["name"]), str(meta["namespace"]),
-                                     preconditions={"uid": str(meta.get("uid", ""))})
+            await self.client.delete(PODS, pod.metadata.name or "", pod.metadata.namespace,
+                                     preconditions={"uid": pod.metadata.uid or ""})
         except (NotFound, Conflict):
             pass  # gone already, or a new pod holds the name
         self.eviction_started.pop(key, None)
 
 
-def no_execute_taints(node: Obj | None) -> list[Obj]:
-    if node is None:
+def no_execute_taints(node: Node | None) -> list[Taint]:
+    if node is None or node.spec is None:
         return []
-    return [t for t in (node.get("spec") or {}).get("taints") or [] if t.get("effect") == NO_EXECUTE]
+    return [t for t in node.spec.taints or () if t.effect == NO_EXECUTE]

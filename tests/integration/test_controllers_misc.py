@@ -53,7 +53,7 @@ async def start_controllers(apiserver: APIServerProcess) -> AsyncIterator[Start]
 
     async def start(*classes: type, **options: Any) -> RESTClient:
         client = RESTClient(ClientConfig(server=apiserver.http_url))
-        factory = SharedInformerFactory(client)
+        factory = SharedInformerFactory(client, typed=True)
         recorder = EventRecorder(client, "controller-manager")
         controllers = [cls(client, factory, recorder, **options) for cls in classes]
         factory.start()

@@ -8,7 +8,12 @@ AlreadyExists), keeping what it was given in `objects`. Every write is recorded 
 `seed`s the store), calls one sync, and asserts on `writes(...)`.
 
 - `fail[(verb, plural)] = error` makes every such call raise `error` until removed.
-- Bodies may be dicts or `KubeModel`s; stored and recorded bodies are wire dicts.
+- `FakeClient(pod_grace_period_seconds=30)`: deleting a pod bound to a node only marks
+  it (deletionTimestamp, deletionGracePeriodSeconds), as the server does while its
+  kubelet stops it; a delete with grace period 0 removes it. Off by default.
+- Bodies may be dicts or `KubeModel`s; stored and recorded bodies are wire dicts. A
+  delete's body is its DeleteOptions (gracePeriodSeconds, propagationPolicy,
+  preconditions), None when it had none.
 - `watch` is not faked: unit tests drive informers' handlers directly.
 
 Kubernetes counterpart: staging/src/k8s.io/client-go/kubernetes/fake, .../testing/fixture.go
@@ -46,7 +51,8 @@ def _wire(body: Any) -> Obj:
 class FakeClient:
     """Guarantees: no network; every write recorded in order; reads return copies."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, pod_grace_period_seconds: int | None = None) -> None:
+        self.pod_grace_period_seconds = pod_grace_period_seconds
         self.actions: list[Action] = []
         self.events: list[Obj] = []
         self.objects: dict[tuple[str, str, str], Obj] = {}
@@ -155,13 +161,21 @@ class FakeClient:
         return result
 
     async def delete(self, info: ResourceInfo, name: str, namespace: str | None = None, *,
-                     grace_period_seconds: int | None = None, preconditions: dict[str, str] | None = None,
-                     **_: Any) -> Obj:
+                     grace_period_seconds: int | None = None, propagation_policy: str | None = None,
+                     preconditions: dict[str, str] | None = None, **_: Any) -> Obj:
         self._check("delete", info)
-        options = {k: v for k, v in (("gracePeriodSeconds", grace_period_seconds),
-                                     ("preconditions", preconditions)) if v is not None}
+        options = {key: value for key, value in (("gracePeriodSeconds", grace_period_seconds),
+                                                  ("propagationPolicy", propagation_policy),
+                                                  ("preconditions", preconditions)) if value is not None}
         self.actions.append(Action("delete", info.plural, namespace, name, options or None))
-        removed = self.objects.pop(self._key(info, namespace, name), None)
+        key = self._key(info, namespace, name)
+        stored = self.objects.get(key)
+        if (stored is not None and info.plural == "pods" and self.pod_grace_period_seconds is not None
+                and (stored.get("spec") or {}).get("nodeName") and grace_period_seconds != 0):
+            stored["metadata"].update(deletionTimestamp="2026-01-01T00:00:00Z",
+                                      deletionGracePeriodSeconds=self.pod_grace_period_seconds)
+            return copy.deepcopy(stored)
+        removed = self.objects.pop(key, None)
         return removed or {}
 
     async def get_subresource(self, info: ResourceInfo, name: str, subresource: str,

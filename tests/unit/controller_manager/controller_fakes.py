@@ -1,14 +1,39 @@
-"""Object builders for controller unit tests; the fake client is `tinykube.testing.fake_client`."""
+"""Object builders for controller unit tests; the fake client is `tinykube.testing.fake_client`.
+
+Builders return wire dicts (what a test writes down reads like a manifest); informer
+caches hold models, so a test preloads them with `cache_add`, and hands handlers
+`parsed(informer, obj)`, the object as the informer would have parsed it.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from tinykube.api.meta import KubeObject
+from tinykube.client import SharedInformer, SharedInformerFactory
+from tinykube.client.informer import model_parser
 from tinykube.testing.fake_client import Action, FakeClient
 
-__all__ = ["Action", "FakeClient", "pod", "ready_condition", "replica_set"]
+__all__ = ["Action", "FakeClient", "cache_add", "parsed", "pod", "ready_condition", "replica_set",
+           "typed_factory"]
 
 Obj = dict[str, Any]
+
+
+def typed_factory(client: FakeClient) -> SharedInformerFactory:
+    """The factory the controller-manager builds: informers that parse into models."""
+    return SharedInformerFactory(client, typed=True)  # type: ignore[arg-type]
+
+
+def parsed(informer: SharedInformer, obj: Obj | KubeObject) -> Any:
+    """`obj` as `informer` would hand it to its handlers (its kind's model)."""
+    return obj if isinstance(obj, KubeObject) else model_parser(informer.info)(obj)
+
+
+def cache_add(informer: SharedInformer, *objects: Obj | KubeObject) -> None:
+    """Preload `informer`'s cache, parsing wire dicts as the informer does."""
+    for obj in objects:
+        informer.indexer.add(parsed(informer, obj))
 
 
 # --- object builders ------------------------------------------------------------------------

@@ -5,12 +5,12 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from controller_fakes import FakeClient, pod, replica_set
+from controller_fakes import FakeClient, cache_add, pod, replica_set, typed_factory
 
 from controller_manager.deployment import DeploymentController
 from controller_manager.deployment.util import compute_hash
 from tinykube.api.core import PodTemplateSpec
-from tinykube.client import EventRecorder, FakeClock, SharedInformerFactory
+from tinykube.client import EventRecorder, FakeClock
 
 Obj = dict[str, Any]
 LABELS = {"app": "web"}
@@ -49,15 +49,13 @@ def owned_rs(d: Obj, image: str, replicas: int, revision: int, *, available: int
 
 def make_controller(d: Obj, rss: list[Obj], pods: list[Obj] = ()) -> tuple[DeploymentController, FakeClient]:  # type: ignore[assignment]
     client = FakeClient()
-    factory = SharedInformerFactory(client)  # type: ignore[arg-type]
+    factory = typed_factory(client)
     controller = DeploymentController(client, factory, EventRecorder(client, "test"),  # type: ignore[arg-type]
                                       clock=FakeClock(wall_start=NOW_WALL))
-    controller.d_informer.indexer.add(d)
+    cache_add(controller.d_informer, d)
     client.seed("deployments", d)
-    for rs in rss:
-        controller.rs_informer.indexer.add(rs)
-    for p in pods:
-        controller.pod_informer.indexer.add(p)
+    cache_add(controller.rs_informer, *rss)
+    cache_add(controller.pod_informer, *pods)
     return controller, client
 
 

@@ -6,31 +6,18 @@ import copy
 from typing import Any
 
 import pytest
+from controller_fakes import FakeClient, cache_add, parsed, typed_factory
 
 from controller_manager.endpoints import EndpointsController, find_port, repack_subsets
-from tinykube.api.resources import ResourceInfo
-from tinykube.client import FakeClock, NotFound, SharedInformerFactory
+from tinykube.api.core import EndpointAddress, EndpointPort, Pod, ServicePort
+from tinykube.client import FakeClock
 
 Obj = dict[str, Any]
 
 
-class FakeClient:
-    def __init__(self) -> None:
-        self.actions: list[tuple[Any, ...]] = []
-
-    async def create(self, info: ResourceInfo, body: Obj, namespace: str | None = None) -> Obj:
-        self.actions.append(("create", info.plural, namespace, copy.deepcopy(body)))
-        return body
-
-    async def update(self, info: ResourceInfo, body: Obj, namespace: str | None = None) -> Obj:
-        self.actions.append(("update", info.plural, namespace, copy.deepcopy(body)))
-        return body
-
-    async def delete(self, info: ResourceInfo, name: str, namespace: str | None = None, **_: Any) -> Obj:
-        self.actions.append(("delete", info.plural, namespace, name))
-        if name == "missing":
-            raise NotFound(404, "NotFound", "gone")
-        return {"kind": "Status", "status": "Success"}
+def actions(client: FakeClient) -> list[tuple[Any, ...]]:
+    """(verb, resource, namespace, body) per write; a delete has the name instead of a body."""
+    return [(a.verb, a.resource, a.namespace, a.name if a.body is None else a.body) for a in client.actions]
 
 
 def service(ports: list[Obj] | None = None, **spec: Any) -> Obj:
@@ -57,14 +44,12 @@ def pod(name: str, ip: str | None, ready: bool, *, labels: dict[str, str] | None
 
 def controller(client: FakeClient, services: list[Obj], pods: list[Obj],
                endpoints: list[Obj] | None = None) -> EndpointsController:
-    ctrl = EndpointsController(client, SharedInformerFactory(client), None, clock=FakeClock())  # type: ignore[arg-type]
+    ctrl = EndpointsController(client, typed_factory(client), None, clock=FakeClock())  # type: ignore[arg-type]
     for svc in services:
-        ctrl.service_informer.indexer.add(svc)
-        ctrl.on_service(svc)
-    for p in pods:
-        ctrl.pod_informer.indexer.add(p)
-    for ep in endpoints or []:
-        ctrl.endpoints_informer.indexer.add(ep)
+        cache_add(ctrl.service_informer, svc)
+        ctrl.on_service(parsed(ctrl.service_informer, svc))
+    cache_add(ctrl.pod_informer, *pods)
+    cache_add(ctrl.endpoints_informer, *(endpoints or []))
     return ctrl
 
 
@@ -81,9 +66,10 @@ async def test_ready_and_not_ready_pods_are_split_and_named_ports_resolved() -> 
             pod("stranger", "10.0.0.7", ready=True, labels={"app": "other"})]
     await controller(client, [service()], pods).sync_service("ns/web")
 
-    [(verb, plural, namespace, body)] = client.actions
+    [(verb, plural, namespace, body)] = actions(client)
     assert (verb, plural, namespace) == ("create", "endpoints", "ns")
-    assert body["metadata"] == {"name": "web", "namespace": "ns", "labels": {"tier": "front"}}
+    assert {k: body["metadata"][k] for k in ("name", "namespace", "labels")} == {
+        "name": "web", "namespace": "ns", "labels": {"tier": "front"}}
     assert body["subsets"] == [{"addresses": [address("a", "10.0.0.1")],
                                 "notReadyAddresses": [address("b", "10.0.0.2")],
                                 "ports": [{"port": 8080, "protocol": "TCP", "name": "http"}]}]
@@ -93,7 +79,7 @@ async def test_publish_not_ready_addresses_puts_every_pod_in_addresses() -> None
     client = FakeClient()
     await controller(client, [service(publishNotReadyAddresses=True)],
                      [pod("b", "10.0.0.2", ready=False)]).sync_service("ns/web")
-    [(_, _, _, body)] = client.actions
+    [(_, _, _, body)] = actions(client)
     assert body["subsets"][0]["addresses"] == [address("b", "10.0.0.2")]
     assert "notReadyAddresses" not in body["subsets"][0]
 
@@ -102,7 +88,7 @@ async def test_pods_serving_a_named_port_on_different_numbers_get_separate_subse
     client = FakeClient()
     pods = [pod("a", "10.0.0.1", ready=True), pod("b", "10.0.0.2", ready=True, container_port=9090)]
     await controller(client, [service()], pods).sync_service("ns/web")
-    [(_, _, _, body)] = client.actions
+    [(_, _, _, body)] = actions(client)
     assert [(s["addresses"][0]["ip"], s["ports"][0]["port"]) for s in body["subsets"]] == [
         ("10.0.0.1", 8080), ("10.0.0.2", 9090)]
 
@@ -111,17 +97,18 @@ async def test_unchanged_endpoints_are_not_written() -> None:
     first = FakeClient()
     pods = [pod("a", "10.0.0.1", ready=True)]
     await controller(first, [service()], pods).sync_service("ns/web")
-    [(_, _, _, written)] = first.actions
+    [(_, _, _, written)] = actions(first)
     existing = {**written, "metadata": {**written["metadata"], "resourceVersion": "9"}}
 
     again = FakeClient()
     await controller(again, [service()], pods, [existing]).sync_service("ns/web")
-    assert again.actions == []
+    assert actions(again) == []
 
     changed = FakeClient()
     await controller(changed, [service()], [pod("a", "10.0.0.1", ready=False)], [existing]).sync_service("ns/web")
-    [(verb, _, _, body)] = changed.actions
-    assert verb == "update" and body["metadata"]["resourceVersion"] == "9"
+    [(verb, _, _, body)] = actions(changed)
+    # An update of the cached object: FakeClient answers with the version sent + 1000.
+    assert verb == "update" and body["metadata"]["resourceVersion"] == "1009"
     assert body["subsets"][0]["notReadyAddresses"] == [address("a", "10.0.0.1")]
 
 
@@ -132,7 +119,7 @@ async def test_endpoints_of_a_deleted_service_are_deleted() -> None:
     ctrl.check_leftover_endpoints()
     assert len(ctrl.queue) == 1
     await ctrl.sync_service("ns/web")
-    assert client.actions == [("delete", "endpoints", "ns", "web")]
+    assert actions(client) == [("delete", "endpoints", "ns", "web")]
 
 
 async def test_a_service_without_selector_is_left_to_its_user() -> None:
@@ -140,7 +127,7 @@ async def test_a_service_without_selector_is_left_to_its_user() -> None:
     selectorless = service()
     del selectorless["spec"]["selector"]
     await controller(client, [selectorless], [pod("a", "10.0.0.1", ready=True)]).sync_service("ns/web")
-    assert client.actions == []
+    assert actions(client) == []
 
 
 async def drain(ctrl: EndpointsController) -> list[str]:
@@ -162,9 +149,10 @@ async def test_a_pod_readiness_change_enqueues_exactly_the_services_selecting_it
     new = copy.deepcopy(old)
     new["status"]["conditions"][0]["status"] = "True"
     new["metadata"]["resourceVersion"] = "2"
-    ctrl.on_pod_update(old, new)
+    old_pod, new_pod = Pod.from_dict(old), Pod.from_dict(new)
+    ctrl.on_pod_update(old_pod, new_pod)
     assert await drain(ctrl) == ["ns/web"]
-    ctrl.on_pod_update(new, new)  # a resync: same resourceVersion, nothing to do
+    ctrl.on_pod_update(new_pod, new_pod)  # a resync: same resourceVersion, nothing to do
     assert await drain(ctrl) == []
 
 
@@ -176,11 +164,13 @@ async def test_a_pod_readiness_change_enqueues_exactly_the_services_selecting_it
     ({"port": 80, "targetPort": "http", "protocol": "UDP"}, None),
 ])
 def test_find_port(service_port: Obj, expected: int | None) -> None:
-    assert find_port(pod("a", "10.0.0.1", ready=True), service_port) == expected
+    assert find_port(Pod.from_dict(pod("a", "10.0.0.1", ready=True)),
+                     ServicePort.from_dict(service_port)) == expected
 
 
 def test_repack_subsets_is_deterministic() -> None:
-    port = {"port": 80, "protocol": "TCP"}
-    entries = [(address("b", "10.0.0.2"), port, True), (address("a", "10.0.0.1"), port, True)]
+    port = EndpointPort(port=80, protocol="TCP")
+    entries = [(EndpointAddress.from_dict(address("b", "10.0.0.2")), port, True),
+               (EndpointAddress.from_dict(address("a", "10.0.0.1")), port, True)]
     assert repack_subsets(entries) == repack_subsets(list(reversed(entries)))
-    assert [a["ip"] for a in repack_subsets(entries)[0]["addresses"]] == ["10.0.0.1", "10.0.0.2"]
+    assert [a.ip for a in repack_subsets(entries)[0].addresses or ()] == ["10.0.0.1", "10.0.0.2"]

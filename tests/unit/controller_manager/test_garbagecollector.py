@@ -11,61 +11,38 @@ import copy
 from typing import Any
 
 import pytest
+from controller_fakes import FakeClient as SharedFakeClient
+from controller_fakes import typed_factory
 
 from controller_manager.garbagecollector import GarbageCollector
 from controller_manager.garbagecollector.graph import reference_diffs
-from tinykube.api.resources import ResourceInfo
-from tinykube.client import Conflict, FakeClock, NotFound, SharedInformerFactory
+from tinykube.api.meta import KubeObject, OwnerReference
+from tinykube.api.resources import INDEX, ResourceInfo
+from tinykube.client import FakeClock
 
 Obj = dict[str, Any]
 
 
-class FakeClient:
-    """Objects by (plural, namespace, name); every call is recorded in `actions`."""
+class FakeClient(SharedFakeClient):
+    """The shared fake, seeded with `objects`, that also counts GETs (`gets`)."""
 
     def __init__(self, *objects: Obj) -> None:
-        self.objects: dict[tuple[str, str, str], Obj] = {}
-        self.actions: list[tuple[Any, ...]] = []
-        for obj in objects:
-            self.objects[self._key_of(obj)] = copy.deepcopy(obj)
-
-    @staticmethod
-    def _key_of(obj: Obj) -> tuple[str, str, str]:
-        plural = {"Pod": "pods", "ReplicaSet": "replicasets", "Deployment": "deployments",
-                  "Node": "nodes", "ConfigMap": "configmaps"}[obj["kind"]]
-        return plural, obj["metadata"].get("namespace", ""), obj["metadata"]["name"]
+        super().__init__()
+        self.gets: list[tuple[str, str, str]] = []
+        for item in objects:
+            info = INDEX.by_kind(item["apiVersion"], item["kind"])
+            assert info is not None
+            self.seed(info.plural, item)
 
     async def get(self, info: ResourceInfo, name: str, namespace: str | None = None) -> Obj:
-        self.actions.append(("get", info.plural, namespace or "", name))
-        try:
-            return copy.deepcopy(self.objects[(info.plural, namespace or "", name)])
-        except KeyError:
-            raise NotFound(404, "NotFound", f"{info.plural} {name!r} not found") from None
-
-    async def update(self, info: ResourceInfo, body: Obj, namespace: str | None = None) -> Obj:
-        self.actions.append(("update", info.plural, namespace or "", body["metadata"]["name"],
-                             copy.deepcopy(body)))
-        key = (info.plural, namespace or "", body["metadata"]["name"])
-        if key not in self.objects:
-            raise NotFound(404, "NotFound", "gone")
-        if self.objects[key]["metadata"].get("resourceVersion") != body["metadata"].get("resourceVersion"):
-            raise Conflict(409, "Conflict", "stale resourceVersion")
-        self.objects[key] = copy.deepcopy(body)
-        return body
-
-    async def delete(self, info: ResourceInfo, name: str, namespace: str | None = None, *,
-                     grace_period_seconds: int | None = None, propagation_policy: str | None = None,
-                     preconditions: dict[str, str] | None = None) -> Obj:
-        self.actions.append(("delete", info.plural, namespace or "", name, propagation_policy,
-                             (preconditions or {}).get("uid")))
-        obj = self.objects.pop((info.plural, namespace or "", name), None)
-        if obj is None:
-            raise NotFound(404, "NotFound", "gone")
-        return obj
+        self.gets.append((info.plural, namespace or "", name))
+        return await super().get(info, name, namespace)
 
     def verbs(self) -> list[tuple[Any, ...]]:
-        """The writes, without the reads."""
-        return [a for a in self.actions if a[0] != "get"]
+        """The writes: ("delete", plural, ns, name, policy, uid) and ("update", plural, ns, name, body)."""
+        return [("delete", a.resource, a.namespace or "", a.name, (a.body or {}).get("propagationPolicy"),
+                 ((a.body or {}).get("preconditions") or {}).get("uid")) if a.verb == "delete"
+                else (a.verb, a.resource, a.namespace or "", a.name, a.body) for a in self.actions]
 
 
 def ref(kind: str, name: str, uid: str, *, block: bool = True, api_version: str = "apps/v1") -> Obj:
@@ -97,10 +74,10 @@ async def drain(queue: Any) -> list[str]:
 
 
 def collector(client: FakeClient, *observed: Obj) -> GarbageCollector:
-    gc = GarbageCollector(client, SharedInformerFactory(client), None, clock=FakeClock(),  # type: ignore[arg-type]
+    gc = GarbageCollector(client, typed_factory(client), None, clock=FakeClock(),  # type: ignore[arg-type]
                           resources=[])
     for item in observed:
-        gc.graph.on_add(item)
+        gc.graph.on_add(KubeObject.from_dict(item))
     return gc
 
 
@@ -113,7 +90,7 @@ async def test_pods_of_a_deleted_owner_are_deleted_in_the_background() -> None:
     client = FakeClient(POD_A, POD_B)  # the ReplicaSet is gone from the server
     gc = collector(client, RS, POD_A, POD_B)
     await drain(gc.attempt_to_delete)
-    gc.graph.on_delete(RS)
+    gc.graph.on_delete(KubeObject.from_dict(RS))
     assert sorted(await drain(gc.attempt_to_delete)) == ["pod-a", "pod-b"]
 
     await gc.attempt_to_delete_item("pod-a")
@@ -122,7 +99,7 @@ async def test_pods_of_a_deleted_owner_are_deleted_in_the_background() -> None:
     assert client.verbs() == [("delete", "pods", "ns", "web-a", "Background", "pod-a"),
                               ("delete", "pods", "ns", "web-b", "Background", "pod-b")]
     # The owner's absence was verified once with a live GET, then remembered.
-    assert client.actions.count(("get", "replicasets", "ns", "web-rs")) == 1
+    assert client.gets.count(("replicasets", "ns", "web-rs")) == 1
 
 
 async def test_a_dependent_of_an_owner_never_observed_is_collected_after_verification() -> None:
@@ -180,8 +157,8 @@ async def test_foreground_deletes_dependents_then_removes_the_finalizer() -> Non
     assert client.verbs() == [("delete", "pods", "ns", "web-a", "Background", "pod-a"),
                               ("delete", "pods", "ns", "web-b", "Background", "pod-b")]
 
-    gc.graph.on_delete(POD_A)
-    gc.graph.on_delete(POD_B)
+    gc.graph.on_delete(KubeObject.from_dict(POD_A))
+    gc.graph.on_delete(KubeObject.from_dict(POD_B))
     assert "rs-1" in await drain(gc.attempt_to_delete)  # the last dependent gone wakes the owner
     await gc.attempt_to_delete_item("rs-1")
     update = client.verbs()[-1]
@@ -221,7 +198,7 @@ async def test_orphan_removes_owner_references_then_the_finalizer() -> None:
                                         ("update", "replicasets", "ns", "web-rs")]
     assert all("ownerReferences" not in u[4]["metadata"] for u in updates[:2])
     assert updates[2][4]["metadata"]["finalizers"] == []
-    assert not [a for a in client.actions if a[0] == "delete"]
+    assert not client.writes(verb="delete")
 
 
 async def test_an_object_being_deleted_without_foreground_is_left_alone() -> None:
@@ -241,9 +218,9 @@ async def test_an_object_being_deleted_without_foreground_is_left_alone() -> Non
 ])
 def test_reference_diffs(old: list[Obj], new: list[Obj],
                          expected: tuple[list[str], list[str], list[str]]) -> None:
-    added, removed, unblocked = reference_diffs(old, new)
-    assert ([r["uid"] for r in added], [r["uid"] for r in removed],
-            [r["uid"] for r in unblocked]) == expected
+    added, removed, unblocked = reference_diffs([OwnerReference.from_dict(r) for r in old],
+                                                [OwnerReference.from_dict(r) for r in new])
+    assert ([r.uid for r in added], [r.uid for r in removed], [r.uid for r in unblocked]) == expected
 
 
 async def test_removing_a_blocking_reference_wakes_a_foreground_owner() -> None:
@@ -253,6 +230,6 @@ async def test_removing_a_blocking_reference_wakes_a_foreground_owner() -> None:
     await drain(gc.attempt_to_delete)
     released = copy.deepcopy(POD_A)
     del released["metadata"]["ownerReferences"]
-    gc.graph.on_update(POD_A, released)
+    gc.graph.on_update(KubeObject.from_dict(POD_A), KubeObject.from_dict(released))
     assert await drain(gc.attempt_to_delete) == ["rs-1"]
     assert gc.graph.get("rs-1").dependents == set()  # type: ignore[union-attr]

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 
 import pytest
 
-from controller_manager.__main__ import duration_seconds, parse_args
+from controller_manager.__main__ import parse_args
 from controller_manager.manager import CONTROLLERS, select_controllers
 
 KNOWN = ["replicaset", "deployment", "garbagecollector"]
@@ -30,14 +29,27 @@ def test_unknown_controller_is_an_error() -> None:
         select_controllers(["*", "-nope"], KNOWN)
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("15s", 15.0), ("1m30s", 90.0), ("500ms", 0.5), ("7", 7.0)])
-def test_durations_use_go_syntax(text: str, seconds: float) -> None:
-    assert duration_seconds(text) == seconds
+@pytest.mark.parametrize(("text", "seconds"), [("15s", 15.0), ("1m30s", 90.0), ("500ms", 0.5),
+                                               ("5m0s", 300.0), ("1h", 3600.0), ("300ms", 0.3)])
+@pytest.mark.parametrize("flag", ["--node-monitor-period", "--node-monitor-grace-period",
+                                  "--pod-eviction-timeout", "--leader-elect-lease-duration"])
+def test_durations_use_go_syntax(flag: str, text: str, seconds: float) -> None:
+    assert vars(parse_args([f"{flag}={text}"]))[flag[2:].replace("-", "_")] == pytest.approx(seconds)
 
 
-def test_bad_duration_is_rejected() -> None:
-    with pytest.raises(argparse.ArgumentTypeError):
-        duration_seconds("soon")
+@pytest.mark.parametrize("text", ["soon", "5 minutes", "7"])
+def test_bad_duration_is_one_line_and_exit_2(text: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        parse_args([f"--node-monitor-grace-period={text}"])
+    assert exited.value.code == 2
+    [line] = capsys.readouterr().err.splitlines()
+    assert "--node-monitor-grace-period" in line and "invalid duration" in line
+
+
+def test_an_unknown_controller_is_a_flag_error(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        parse_args(["--controllers=*,-nope"])
+    assert exited.value.code == 2 and "unknown controller" in capsys.readouterr().err
 
 
 def test_defaults_match_kube_controller_manager() -> None:

@@ -2,52 +2,31 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import pytest
+from controller_fakes import FakeClient, cache_add, parsed, typed_factory
 
 from controller_manager.namespace import ContentRemaining, NamespaceController
-from tinykube.api.resources import INDEX, ResourceInfo
-from tinykube.client import FakeClock, NotFound, SharedInformerFactory
+from tinykube.api.resources import CONFIGMAPS, PODS
+from tinykube.client import FakeClock
 
 Obj = dict[str, Any]
-PODS, CMS = INDEX.by_name("pods"), INDEX.by_name("configmaps")
 
 
-class FakeClient:
-    """Namespaced objects by plural; deletes honour pods' grace periods like the server."""
+def fake_client(namespace: Obj, content: dict[str, list[Obj]]) -> FakeClient:
+    """The namespace and its content; pods bound to a node have a 30 s grace period."""
+    client = FakeClient(pod_grace_period_seconds=30)
+    client.seed("namespaces", namespace)
+    for plural, items in content.items():
+        for obj in items:
+            client.seed(plural, obj)
+    return client
 
-    def __init__(self, namespace: Obj, content: dict[str, list[Obj]]) -> None:
-        self.namespace = copy.deepcopy(namespace)
-        self.content = {plural: [copy.deepcopy(o) for o in items] for plural, items in content.items()}
-        self.actions: list[tuple[Any, ...]] = []
 
-    async def get(self, info: ResourceInfo, name: str, namespace: str | None = None) -> Obj:
-        self.actions.append(("get", info.plural, name))
-        if info.plural == "namespaces" and name == self.namespace["metadata"]["name"]:
-            return copy.deepcopy(self.namespace)
-        raise NotFound(404, "NotFound", "not found")
-
-    async def list(self, info: ResourceInfo, namespace: str | None = None, **_: Any) -> tuple[list[Obj], str]:
-        return [copy.deepcopy(o) for o in self.content.get(info.plural, [])], "7"
-
-    async def delete(self, info: ResourceInfo, name: str, namespace: str | None = None, *,
-                     preconditions: dict[str, str] | None = None, **_: Any) -> Obj:
-        self.actions.append(("delete", info.plural, namespace, name))
-        items = self.content.get(info.plural, [])
-        [obj] = [o for o in items if o["metadata"]["name"] == name]
-        if info.plural == "pods" and obj["spec"].get("nodeName"):
-            obj["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:30Z"
-            obj["metadata"]["deletionGracePeriodSeconds"] = 30
-            return copy.deepcopy(obj)
-        items.remove(obj)
-        return obj
-
-    async def put_subresource(self, info: ResourceInfo, name: str, subresource: str | None,
-                              body: Obj, namespace: str | None = None) -> Obj:
-        self.actions.append(("put", info.plural, name, subresource, body["spec"]["finalizers"]))
-        return body
+def writes(client: FakeClient) -> list[tuple[Any, ...]]:
+    return [("put", a.resource, a.name, a.subresource, a.body["spec"]["finalizers"]) if a.subresource
+            else (a.verb, a.resource, a.namespace, a.name) for a in client.actions]
 
 
 def namespace(deleting: bool = True) -> Obj:
@@ -67,17 +46,17 @@ def item(kind: str, name: str, node: str | None = None) -> Obj:
 
 
 def controller(client: FakeClient) -> NamespaceController:
-    factory = SharedInformerFactory(client)  # type: ignore[arg-type]
-    ctrl = NamespaceController(client, factory, None, clock=FakeClock(wall_start=1_767_225_600.0),  # type: ignore[arg-type]
-                               resources=[PODS, CMS])
-    ctrl.namespace_informer.indexer.add(client.namespace)
+    ctrl = NamespaceController(client, typed_factory(client), None,  # type: ignore[arg-type]
+                               clock=FakeClock(wall_start=1_767_225_600.0), resources=[PODS, CONFIGMAPS])
+    cache_add(ctrl.namespace_informer, *(obj for (plural, _, _), obj in client.objects.items()
+                                         if plural == "namespaces"))
     return ctrl
 
 
 async def test_an_emptied_namespace_is_finalized() -> None:
-    client = FakeClient(namespace(), {"pods": [item("Pod", "web")], "configmaps": [item("ConfigMap", "cfg")]})
+    client = fake_client(namespace(), {"pods": [item("Pod", "web")], "configmaps": [item("ConfigMap", "cfg")]})
     await controller(client).sync_namespace_from_key("shop")
-    assert [a for a in client.actions if a[0] != "get"] == [
+    assert writes(client) == [
         ("delete", "pods", "shop", "web"),
         ("delete", "configmaps", "shop", "cfg"),
         ("put", "namespaces", "shop", "finalize", []),
@@ -85,34 +64,34 @@ async def test_an_emptied_namespace_is_finalized() -> None:
 
 
 async def test_pods_in_their_grace_period_delay_the_finalize() -> None:
-    client = FakeClient(namespace(), {"pods": [item("Pod", "bound", node="node-1")]})
+    client = fake_client(namespace(), {"pods": [item("Pod", "bound", node="node-1")]})
     with pytest.raises(ContentRemaining) as remaining:
         await controller(client).sync_namespace_from_key("shop")
     assert remaining.value.remaining == {"pods": 1}
     assert remaining.value.estimate_seconds == 16.0  # half the 30 s grace period, plus 1
-    assert not [a for a in client.actions if a[0] == "put"]
+    assert not [w for w in writes(client) if w[0] == "put"]
 
 
 async def test_objects_already_terminating_are_waited_for_not_deleted_again() -> None:
     pod = item("Pod", "going", node="node-1")
     pod["metadata"]["deletionTimestamp"] = "2026-01-01T00:00:10Z"  # 10 s after the fake wall clock
-    client = FakeClient(namespace(), {"pods": [pod]})
+    client = fake_client(namespace(), {"pods": [pod]})
     with pytest.raises(ContentRemaining) as remaining:
         await controller(client).sync_namespace_from_key("shop")
     assert remaining.value.estimate_seconds == 6.0
-    assert [a for a in client.actions if a[0] != "get"] == []
+    assert writes(client) == []
 
 
 async def test_an_active_namespace_is_left_alone() -> None:
-    client = FakeClient(namespace(deleting=False), {"configmaps": [item("ConfigMap", "cfg")]})
+    client = fake_client(namespace(deleting=False), {"configmaps": [item("ConfigMap", "cfg")]})
     await controller(client).sync_namespace_from_key("shop")
-    assert [a for a in client.actions if a[0] != "get"] == []
+    assert writes(client) == []
 
 
 def test_only_terminating_namespaces_are_enqueued() -> None:
-    client = FakeClient(namespace(), {})
+    client = fake_client(namespace(), {})
     ctrl = controller(client)
-    ctrl.enqueue_namespace(namespace(deleting=False))
+    ctrl.enqueue_namespace(parsed(ctrl.namespace_informer, namespace(deleting=False)))
     assert len(ctrl.queue) == 0
-    ctrl.enqueue_namespace(namespace())
+    ctrl.enqueue_namespace(parsed(ctrl.namespace_informer, namespace()))
     assert len(ctrl.queue) == 1

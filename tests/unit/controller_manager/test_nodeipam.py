@@ -5,43 +5,31 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from controller_fakes import FakeClient, cache_add, parsed, typed_factory
 
 from controller_manager.nodeipam import CIDRSet, NodeIpamController
-from tinykube.api.resources import ResourceInfo
-from tinykube.client import FakeClock, SharedInformerFactory
+from tinykube.client import EventRecorder, FakeClock
 
 Obj = dict[str, Any]
 
 
-class FakeClient:
-    def __init__(self) -> None:
-        self.patches: list[tuple[str, Obj]] = []
-
-    async def patch(self, info: ResourceInfo, name: str, body: Obj, **_: Any) -> Obj:
-        self.patches.append((name, body))
-        return body
-
-
-class FakeRecorder:
-    def __init__(self) -> None:
-        self.events: list[tuple[str, str]] = []
-
-    def event(self, obj: Obj, type: str, reason: str, message: str) -> None:
-        self.events.append((type, reason))
-
-
 def node(name: str, cidr: str | None = None) -> Obj:
-    return {"metadata": {"name": name, "resourceVersion": "1"}, "spec": {"podCIDR": cidr} if cidr else {}}
+    return {"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "resourceVersion": "1"},
+            "spec": {"podCIDR": cidr} if cidr else {}}
 
 
-def controller(nodes: list[Obj], cluster_cidr: str = "10.244.0.0/16") -> tuple[NodeIpamController, FakeClient, FakeRecorder]:
-    client, recorder = FakeClient(), FakeRecorder()
-    ctrl = NodeIpamController(client, SharedInformerFactory(client), recorder,  # type: ignore[arg-type]
+def controller(nodes: list[Obj], cluster_cidr: str = "10.244.0.0/16") -> tuple[NodeIpamController, FakeClient]:
+    client = FakeClient()
+    ctrl = NodeIpamController(client, typed_factory(client), EventRecorder(client, "test"),  # type: ignore[arg-type]
                               clock=FakeClock(), allocate_node_cidrs=True, cluster_cidr=cluster_cidr)
     for n in nodes:
-        ctrl.node_informer.indexer.add(n)
-        ctrl.on_node(n)
-    return ctrl, client, recorder
+        cache_add(ctrl.node_informer, n)
+        ctrl.on_node(parsed(ctrl.node_informer, n))
+    return ctrl, client
+
+
+def patches(client: FakeClient) -> list[tuple[str, Obj]]:
+    return [(a.name, a.body) for a in client.writes("nodes", "patch")]
 
 
 def test_cidr_set_allocates_lowest_free_block_and_reuses_released_ones() -> None:
@@ -60,29 +48,31 @@ def test_mask_size_outside_the_cluster_cidr_is_refused() -> None:
 
 
 async def test_nodes_without_a_cidr_get_the_free_ones_and_nodes_with_one_keep_it() -> None:
-    ctrl, client, _ = controller([node("a", "10.244.0.0/24"), node("b"), node("c")])
+    ctrl, client = controller([node("a", "10.244.0.0/24"), node("b"), node("c")])
     await ctrl.sync_node("b")
     await ctrl.sync_node("c")
     await ctrl.sync_node("a")
-    assert client.patches == [
+    assert patches(client) == [
         ("b", {"spec": {"podCIDR": "10.244.1.0/24", "podCIDRs": ["10.244.1.0/24"]}}),
         ("c", {"spec": {"podCIDR": "10.244.2.0/24", "podCIDRs": ["10.244.2.0/24"]}})]
 
 
 async def test_a_deleted_nodes_cidr_goes_to_the_next_node() -> None:
-    ctrl, client, _ = controller([node("a", "10.244.0.0/24"), node("b", "10.244.1.0/24")])
+    ctrl, client = controller([node("a", "10.244.0.0/24"), node("b", "10.244.1.0/24")])
     gone = ctrl.node_informer.indexer.get("a")
     ctrl.node_informer.indexer.delete(gone)
     ctrl.on_node_delete(gone)
-    new = node("d")
-    ctrl.node_informer.indexer.add(new)
+    new = parsed(ctrl.node_informer, node("d"))
+    cache_add(ctrl.node_informer, new)
     ctrl.on_node(new)
     await ctrl.sync_node("d")
-    assert client.patches == [("d", {"spec": {"podCIDR": "10.244.0.0/24", "podCIDRs": ["10.244.0.0/24"]}})]
+    assert patches(client) == [("d", {"spec": {"podCIDR": "10.244.0.0/24", "podCIDRs": ["10.244.0.0/24"]}})]
 
 
 async def test_a_full_range_is_an_event_and_a_retry() -> None:
-    ctrl, client, recorder = controller([node("a", "10.244.0.0/24"), node("b")], cluster_cidr="10.244.0.0/24")
+    ctrl, client = controller([node("a", "10.244.0.0/24"), node("b")], cluster_cidr="10.244.0.0/24")
     with pytest.raises(RuntimeError, match="no free pod CIDR"):
         await ctrl.sync_node("b")
-    assert client.patches == [] and recorder.events == [("Warning", "CIDRNotAvailable")]
+    await ctrl.recorder.flush()
+    assert patches(client) == [] and [(e["type"], e["reason"]) for e in client.events] == [
+        ("Warning", "CIDRNotAvailable")]

@@ -7,55 +7,35 @@ followed by assertions on the fake client's recorded actions.
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 import pytest
+from controller_fakes import FakeClient, cache_add
 
 from controller_manager.nodelifecycle import NodeLifecycleController
 from controller_manager.nodelifecycle.taint_eviction import min_toleration_seconds
-from tinykube.api.resources import ResourceInfo
-from tinykube.api.taints import tolerates_taint
-from tinykube.client import FakeClock, NotFound, SharedInformerFactory
+from tinykube.api.core import Taint, Toleration
+from tinykube.client import EventRecorder, FakeClock, SharedInformerFactory
 
 Obj = dict[str, Any]
 
 
-class FakeClient:
-    def __init__(self, *existing_nodes: str) -> None:
-        self.existing_nodes = set(existing_nodes)
-        self.actions: list[tuple[Any, ...]] = []
-
-    async def get(self, info: ResourceInfo, name: str, namespace: str | None = None) -> Obj:
-        self.actions.append(("get", info.plural, name))
-        if info.plural == "nodes" and name in self.existing_nodes:
-            return {"metadata": {"name": name}}
-        raise NotFound(404, "NotFound", "not found")
-
-    async def update(self, info: ResourceInfo, body: Obj, namespace: str | None = None) -> Obj:
-        self.actions.append(("update", info.plural, body["metadata"]["name"], copy.deepcopy(body)))
-        return body
-
-    async def update_status(self, info: ResourceInfo, body: Obj, namespace: str | None = None) -> Obj:
-        self.actions.append(("update_status", info.plural, body["metadata"]["name"], copy.deepcopy(body)))
-        return body
-
-    async def delete(self, info: ResourceInfo, name: str, namespace: str | None = None, *,
-                     grace_period_seconds: int | None = None, preconditions: dict[str, str] | None = None,
-                     **_: Any) -> Obj:
-        self.actions.append(("delete", info.plural, f"{namespace}/{name}", grace_period_seconds))
-        return {}
-
-    def writes(self) -> list[tuple[Any, ...]]:
-        return [a for a in self.actions if a[0] != "get"]
+def fake_client(*existing_nodes: str) -> FakeClient:
+    client = FakeClient()
+    for name in existing_nodes:
+        client.seed("nodes", {"metadata": {"name": name}})
+    return client
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[tuple[str, str]] = []
+def writes(client: FakeClient) -> list[tuple[Any, ...]]:
+    """(verb, resource, name, body); a delete: ("delete", resource, "ns/name", gracePeriodSeconds)."""
+    return [("delete", a.resource, f"{a.namespace}/{a.name}", (a.body or {}).get("gracePeriodSeconds"))
+            if a.verb == "delete" else (a.verb, a.resource, a.name, a.body) for a in client.actions]
 
-    def event(self, obj: Obj, type: str, reason: str, message: str) -> None:
-        self.events.append((obj["metadata"]["name"], reason))
+
+async def events(ctrl: NodeLifecycleController, client: FakeClient) -> list[tuple[str, str]]:
+    await ctrl.recorder.flush()
+    return [(e["involvedObject"]["name"], e["reason"]) for e in client.events]
 
 
 def node(name: str = "node-1", ready: str | None = "True", heartbeat: str = "2026-01-01T00:00:00Z",
@@ -92,41 +72,38 @@ UNREACHABLE = [{"key": "node.kubernetes.io/unreachable", "effect": "NoSchedule"}
 
 
 def controller(client: FakeClient, clock: FakeClock, nodes: list[Obj], pods: list[Obj] = (),  # type: ignore[assignment]
-               leases: list[Obj] = (), **options: Any) -> tuple[NodeLifecycleController, Recorder]:  # type: ignore[assignment]
-    recorder = Recorder()
-    ctrl = NodeLifecycleController(client, SharedInformerFactory(client), recorder, clock=clock,  # type: ignore[arg-type]
-                                   **options)
-    for obj in nodes:
-        ctrl.node_informer.indexer.add(obj)
-    for obj in pods:
-        ctrl.pod_informer.indexer.add(obj)
-    for obj in leases:
-        ctrl.lease_informer.indexer.add(obj)
-    return ctrl, recorder
+               leases: list[Obj] = (), **options: Any) -> tuple[NodeLifecycleController, None]:  # type: ignore[assignment]
+    factory = SharedInformerFactory(client, typed=True)  # type: ignore[arg-type]
+    ctrl = NodeLifecycleController(client, factory, EventRecorder(client, "test", clock=clock),  # type: ignore[arg-type]
+                                   clock=clock, **options)
+    cache_add(ctrl.node_informer, *nodes)
+    cache_add(ctrl.pod_informer, *pods)
+    cache_add(ctrl.lease_informer, *leases)
+    return ctrl, None
 
 
 async def test_a_node_renewing_its_lease_stays_ready() -> None:
-    clock, client = FakeClock(), FakeClient()
+    clock, client = FakeClock(), fake_client()
     ctrl, _ = controller(client, clock, [node()], leases=[lease("node-1", "t0")])
     await ctrl.monitor_node_health()
     for renewal in range(1, 10):
         clock.advance(30)  # less than the 40 s grace between renewals
-        ctrl.lease_informer.indexer.add(lease("node-1", f"t{renewal}"))
+        cache_add(ctrl.lease_informer, lease("node-1", f"t{renewal}"))
         await ctrl.monitor_node_health()
-    assert client.writes() == []
+    assert writes(client) == []
 
 
 async def test_a_silent_node_becomes_unknown_and_its_pods_not_ready() -> None:
-    clock, client = FakeClock(), FakeClient()
-    ctrl, recorder = controller(client, clock, [node()], [pod("web")], [lease("node-1", "t0")])
+    clock, client = FakeClock(), fake_client()
+    ctrl, _ = controller(client, clock, [node()], [pod("web")], [lease("node-1", "t0")])
     await ctrl.monitor_node_health()
     clock.advance(40)
     await ctrl.monitor_node_health()
-    assert client.writes() == []  # exactly the grace period: not yet
+    assert writes(client) == []  # exactly the grace period: not yet
     clock.advance(1)
     await ctrl.monitor_node_health()
 
-    [(verb, plural, name, body), (pod_verb, pod_plural, pod_name, pod_body)] = client.writes()
+    [(verb, plural, name, body), (pod_verb, pod_plural, pod_name, pod_body)] = writes(client)
     assert (verb, plural, name) == ("update_status", "nodes", "node-1")
     conditions = {c["type"]: c for c in body["status"]["conditions"]}
     assert conditions["Ready"]["status"] == "Unknown"
@@ -136,28 +113,28 @@ async def test_a_silent_node_becomes_unknown_and_its_pods_not_ready() -> None:
     assert conditions["MemoryPressure"]["status"] == "Unknown"
     assert (pod_verb, pod_plural, pod_name) == ("update_status", "pods", "web")
     assert pod_body["status"]["conditions"][0]["status"] == "False"
-    assert ("node-1", "NodeNotReady") in recorder.events
+    assert ("node-1", "NodeNotReady") in await events(ctrl, client)
 
 
 async def test_the_grace_period_is_an_option() -> None:
-    clock, client = FakeClock(), FakeClient()
+    clock, client = FakeClock(), fake_client()
     ctrl, _ = controller(client, clock, [node()], node_monitor_grace_period_seconds=5)
     await ctrl.monitor_node_health()
     clock.advance(6)
     await ctrl.monitor_node_health()
-    assert [a[:3] for a in client.writes()] == [("update_status", "nodes", "node-1")]
+    assert [a[:3] for a in writes(client)] == [("update_status", "nodes", "node-1")]
 
 
 async def test_a_node_that_never_posted_ready_gets_the_startup_grace_period() -> None:
-    clock, client = FakeClock(), FakeClient()
+    clock, client = FakeClock(), fake_client()
     ctrl, _ = controller(client, clock, [node(ready=None)])
     await ctrl.monitor_node_health()
     clock.advance(50)
     await ctrl.monitor_node_health()
-    assert client.writes() == []
+    assert writes(client) == []
     clock.advance(11)
     await ctrl.monitor_node_health()
-    [(_, _, _, body)] = client.writes()
+    [(_, _, _, body)] = writes(client)
     [ready] = body["status"]["conditions"]
     assert (ready["status"], ready["reason"]) == ("Unknown", "NodeStatusNeverUpdated")
 
@@ -174,68 +151,68 @@ async def test_a_node_that_never_posted_ready_gets_the_startup_grace_period() ->
 ])
 async def test_taints_follow_the_ready_condition(ready: str, existing: list[Obj],
                                                  expected: list[Obj] | None) -> None:
-    clock, client = FakeClock(wall_start=1_767_225_600.0), FakeClient()
+    clock, client = FakeClock(wall_start=1_767_225_600.0), fake_client()
     ctrl, _ = controller(client, clock, [node(ready=ready, taints=existing)])
     await ctrl.sync_node_taints("node-1")
     if expected is None:
-        assert client.writes() == []
+        assert writes(client) == []
     else:
-        [(verb, plural, name, body)] = client.writes()
+        [(verb, plural, name, body)] = writes(client)
         assert (verb, plural, name) == ("update", "nodes", "node-1")
         assert body["spec"].get("taints") == expected
 
 
 async def test_pods_are_evicted_when_their_toleration_runs_out() -> None:
-    clock, client = FakeClock(), FakeClient()
+    clock, client = FakeClock(), fake_client()
     patient = pod("patient", tolerations=[{"key": "node.kubernetes.io/unreachable",
                                            "operator": "Exists", "effect": "NoExecute"}])
     brief = pod("brief", tolerations=[{"key": "node.kubernetes.io/unreachable", "operator": "Exists",
                                        "effect": "NoExecute", "tolerationSeconds": 5}])
-    ctrl, recorder = controller(client, clock, [node(ready="Unknown", taints=UNREACHABLE)],
+    ctrl, _ = controller(client, clock, [node(ready="Unknown", taints=UNREACHABLE)],
                                 [pod("plain"), patient, brief], default_toleration_seconds=20)
     eviction = ctrl.taint_eviction
     for key in ("ns/plain", "ns/patient", "ns/brief"):
         await eviction.sync_pod(key)
-    assert client.writes() == []
+    assert writes(client) == []
 
     clock.advance(5)
     for key in ("ns/plain", "ns/patient", "ns/brief"):
         await eviction.sync_pod(key)
-    assert client.writes() == [("delete", "pods", "ns/brief", None)]
+    assert writes(client) == [("delete", "pods", "ns/brief", None)]
 
     clock.advance(15)
     for key in ("ns/plain", "ns/patient"):
         await eviction.sync_pod(key)
-    assert client.writes()[1:] == [("delete", "pods", "ns/plain", None)]
-    assert ("plain", "TaintManagerEviction") in recorder.events
+    assert writes(client)[1:] == [("delete", "pods", "ns/plain", None)]
+    assert ("plain", "TaintManagerEviction") in await events(ctrl, client)
 
 
 async def test_a_pending_eviction_is_cancelled_when_the_node_recovers() -> None:
-    clock, client = FakeClock(), FakeClient()
+    clock, client = FakeClock(), fake_client()
     ctrl, _ = controller(client, clock, [node(ready="Unknown", taints=UNREACHABLE)], [pod("web")],
                          default_toleration_seconds=10)
     await ctrl.taint_eviction.sync_pod("ns/web")
     clock.advance(8)
-    ctrl.node_informer.indexer.add(node(ready="True"))
+    cache_add(ctrl.node_informer, node(ready="True"))
     await ctrl.taint_eviction.sync_pod("ns/web")
     clock.advance(8)
-    ctrl.node_informer.indexer.add(node(ready="Unknown", taints=UNREACHABLE))
+    cache_add(ctrl.node_informer, node(ready="Unknown", taints=UNREACHABLE))
     await ctrl.taint_eviction.sync_pod("ns/web")  # the clock starts again
-    assert client.writes() == []
+    assert writes(client) == []
 
 
 async def test_pods_of_a_node_that_does_not_exist_are_force_deleted() -> None:
-    clock, client = FakeClock(), FakeClient()
+    clock, client = FakeClock(), fake_client()
     ctrl, _ = controller(client, clock, [], [pod("stranded", node_name="gone")])
     await ctrl.pod_gc.sync_orphaned_node("gone")
-    assert client.actions == [("get", "nodes", "gone"), ("delete", "pods", "ns/stranded", 0)]
+    assert writes(client) == [("delete", "pods", "ns/stranded", 0)]
 
 
 async def test_pods_of_a_node_missing_only_from_the_cache_are_kept() -> None:
-    clock, client = FakeClock(), FakeClient("late")
+    clock, client = FakeClock(), fake_client("late")
     ctrl, _ = controller(client, clock, [], [pod("web", node_name="late")])
     await ctrl.pod_gc.sync_orphaned_node("late")
-    assert client.writes() == []
+    assert writes(client) == []
 
 
 @pytest.mark.parametrize("toleration, taint, expected", [
@@ -247,7 +224,7 @@ async def test_pods_of_a_node_missing_only_from_the_cache_are_kept() -> None:
     ({"key": "b", "operator": "Exists"}, {"key": "a", "effect": "NoExecute"}, False),
 ])
 def test_tolerates_taint(toleration: Obj, taint: Obj, expected: bool) -> None:
-    assert tolerates_taint(toleration, taint) is expected
+    assert Toleration.from_dict(toleration).tolerates_taint(Taint.from_dict(taint)) is expected
 
 
 @pytest.mark.parametrize("tolerations, expected", [
@@ -258,4 +235,5 @@ def test_tolerates_taint(toleration: Obj, taint: Obj, expected: bool) -> None:
     ([{"key": "a", "operator": "Exists", "tolerationSeconds": -5}], 0.0),
 ])
 def test_min_toleration_seconds(tolerations: list[Obj], expected: float | None) -> None:
-    assert min_toleration_seconds([{"key": "a", "effect": "NoExecute"}], tolerations) == expected
+    assert min_toleration_seconds([Taint(key="a", effect="NoExecute")],
+                                  [Toleration.from_dict(t) for t in tolerations]) == expected

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from controller_fakes import FakeClient, pod, replica_set
+from controller_fakes import FakeClient, cache_add, parsed, pod, replica_set, typed_factory
 
 from controller_manager.controller_utils import active_pods_sort_key
 from controller_manager.replicaset import ReplicaSetController
 from tinykube.api.core import Pod
-from tinykube.client import EventRecorder, FakeClock, SharedInformerFactory, ServerError
+from tinykube.client import EventRecorder, FakeClock, ServerError
 
 LABELS = {"app": "web"}
 Obj = dict[str, Any]
@@ -18,14 +18,13 @@ Obj = dict[str, Any]
 
 def make_controller(rs: Obj, pods: list[Obj], **kwargs: Any) -> tuple[ReplicaSetController, FakeClient]:
     client = FakeClient()
-    factory = SharedInformerFactory(client)  # type: ignore[arg-type]
+    factory = typed_factory(client)
     clock = FakeClock(wall_start=1_767_225_600.0 + 3600)  # an hour after the pods' timestamps
     controller = ReplicaSetController(client, factory, EventRecorder(client, "test"),  # type: ignore[arg-type]
                                       clock=clock, **kwargs)
-    controller.rs_informer.indexer.add(rs)
+    cache_add(controller.rs_informer, rs)
     client.seed("replicasets", rs)
-    for p in pods:
-        controller.pod_informer.indexer.add(p)
+    cache_add(controller.pod_informer, *pods)
     return controller, client
 
 
@@ -54,8 +53,8 @@ async def test_expectations_prevent_creating_twice_before_pods_are_seen() -> Non
     await controller.sync_replica_set("default/web")  # the cache has not shown them yet
     assert len(client.writes("pods", "create")) == 2
     for action in client.writes("pods", "create"):  # the informer delivers them
-        controller.pod_informer.indexer.add(action.body)
-        controller.add_pod(action.body)
+        cache_add(controller.pod_informer, action.body)
+        controller.add_pod(parsed(controller.pod_informer, action.body))
     await controller.sync_replica_set("default/web")
     assert len(client.writes("pods", "create")) == 2
 
@@ -110,8 +109,9 @@ async def test_deleted_pods_are_observed_once_each() -> None:
     assert sorted(deleted) == ["b", "c"]
     victim = pods[1] if deleted[0] == "b" else pods[2]
     terminating = {**victim, "metadata": {**victim["metadata"], "deletionTimestamp": "x", "resourceVersion": "2"}}
-    controller.update_pod(victim, terminating)  # terminating: counts as deleted
-    controller.delete_pod(terminating)  # and then really gone: must not count again
+    victim_pod, terminating_pod = Pod.from_dict(victim), Pod.from_dict(terminating)
+    controller.update_pod(victim_pod, terminating_pod)  # terminating: counts as deleted
+    controller.delete_pod(terminating_pod)  # and then really gone: must not count again
     assert not controller.expectations.satisfied_expectations("default/web")
 
 
@@ -173,7 +173,7 @@ async def test_unchanged_status_is_not_written() -> None:
 async def test_a_deleted_replica_set_is_forgotten() -> None:
     rs = replica_set("web", 1, LABELS)
     controller, client = make_controller(rs, [])
-    controller.rs_informer.indexer.delete(rs)
+    controller.rs_informer.indexer.delete_key("default/web")
     await controller.sync_replica_set("default/web")
     assert client.actions == []
 
@@ -182,7 +182,7 @@ def test_pod_events_enqueue_the_owner_or_matching_replica_sets() -> None:
     rs = replica_set("web", 1, LABELS)
     other = replica_set("other", 1, {"app": "other"})
     controller, _ = make_controller(rs, [])
-    controller.rs_informer.indexer.add(other)
-    controller.add_pod(pod("orphan", LABELS))
-    controller.add_pod(pod("owned", {"app": "zzz"}, owner=other))
+    cache_add(controller.rs_informer, other)
+    controller.add_pod(Pod.from_dict(pod("orphan", LABELS)))
+    controller.add_pod(Pod.from_dict(pod("owned", {"app": "zzz"}, owner=other)))
     assert sorted(controller.queue._queue) == ["default/other", "default/web"]
