@@ -90,9 +90,10 @@ def parse_resource_path(server: APIServer, path: str) -> ResourceRequest:
     else:
         raise errors.route_not_found()
     namespace: str | None = None
-    if len(rest) >= 3 and rest[0] == "namespaces" and INDEX.by_path(group, version, rest[2]) \
-            and INDEX.by_path(group, version, rest[2]).namespaced:  # type: ignore[union-attr]
-        namespace, rest = rest[1], rest[2:]
+    if len(rest) >= 3 and rest[0] == "namespaces":
+        nested = INDEX.by_path(group, version, rest[2])
+        if nested is not None and nested.namespaced:
+            namespace, rest = rest[1], rest[2:]
     if not rest or len(rest) > 3:
         raise errors.route_not_found()
     info = INDEX.by_path(group, version, rest[0])
