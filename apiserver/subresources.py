@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from apiserver import errors
-from apiserver.patching import MERGE_PATCH, patched
+from apiserver.patching import patched
 from apiserver.registry import Registry, RequestContext
 from apiserver.strategy import Obj
 from tinykube.api.selectors import SelectorError, label_selector_from_dict
@@ -77,4 +77,4 @@ class _ScaleView:
         self.schema = None
 
 
-__all__ = ["to_scale", "get_scale", "change_scale", "MERGE_PATCH"]
+__all__ = ["to_scale", "get_scale", "change_scale"]

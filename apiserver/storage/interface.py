@@ -182,4 +182,3 @@ def same_encoding(new_data: bytes, old_data: bytes) -> bool:
     if new_data == old_data:
         return True
     return len(new_data) == len(old_data) and json.loads(new_data) == json.loads(old_data)
-
