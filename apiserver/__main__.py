@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
-import signal
 import sys
+from collections.abc import Iterator
 
 import uvicorn
 
@@ -24,13 +25,14 @@ from apiserver.auth import TokenAuthenticator, ensure_serving_certificate
 from apiserver.metrics import RequestMetrics
 from apiserver.server import APIServer, ServerConfig
 from apiserver.storage.etcd import EtcdStorage
+from tinykube.component import boolean, component_parser, run_until_signalled
 
 log = logging.getLogger("apiserver")
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m apiserver", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = component_parser("python -m apiserver", __doc__)
+    parser.set_defaults(v=0)  # -v 2 turns on uvicorn's access log
     parser.add_argument("--etcd-servers", default="http://127.0.0.1:2379")
     parser.add_argument("--bind-address", default="0.0.0.0")
     parser.add_argument("--secure-port", type=int, default=6443,
@@ -43,7 +45,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="where the generated CA and serving certificate live")
     parser.add_argument("--tls-sans", default="", help="extra names/IPs for the serving cert")
     parser.add_argument("--token-auth-file", default="")
-    parser.add_argument("--anonymous-auth", default="false", choices=["true", "false"],
+    parser.add_argument("--anonymous-auth", type=boolean, default=False,
                         help="let requests without a token through on HTTPS")
     parser.add_argument("--service-cluster-ip-range", default="10.96.0.0/16")
     parser.add_argument("--service-node-port-range", default="30000-32767")
@@ -51,11 +53,48 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="tinykube: bearer token for calls to kubelets (logs, exec, ...)")
     parser.add_argument("--kubelet-certificate-authority", default="",
                         help="CA to verify kubelets' serving certificates (default: not verified)")
-    parser.add_argument("-v", "--v", type=int, default=0, help="log verbosity")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not args.secure_port and not args.port:
+        sys.exit("nothing to serve: both --secure-port and --port are 0")
+    if args.secure_port and not args.anonymous_auth and not args.token_auth_file:
+        sys.exit("--token-auth-file is required for HTTPS unless --anonymous-auth=true")
+    return args
 
 
-async def run(args: argparse.Namespace) -> None:
+class _Server(uvicorn.Server):
+    """uvicorn without signal handlers of its own: run_until_signalled owns
+    SIGTERM/SIGINT, and the stop is graceful through `should_exit`."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _servers(args: argparse.Namespace, server: APIServer) -> list[_Server]:
+    metrics = RequestMetrics()
+    log_level = "info" if args.v >= 2 else "warning"
+    servers = []
+    if args.secure_port:
+        authenticator = None
+        if not args.anonymous_auth:
+            authenticator = TokenAuthenticator.from_file(args.token_auth_file)
+        cert, key = args.tls_cert_file, args.tls_private_key_file
+        if not cert:
+            generated = ensure_serving_certificate(
+                args.cert_dir, [s for s in args.tls_sans.split(",") if s])
+            cert, key = str(generated.cert_file), str(generated.key_file)
+        servers.append(_Server(uvicorn.Config(
+            create_app(server, metrics, authenticator), host=args.bind_address,
+            port=args.secure_port, ssl_certfile=cert, ssl_keyfile=key, ws="wsproto",
+            log_level=log_level, lifespan="off", timeout_graceful_shutdown=2)))
+    if args.port:
+        servers.append(_Server(uvicorn.Config(
+            create_app(server, metrics, None), host=args.insecure_bind_address, port=args.port,
+            ws="wsproto", log_level=log_level, lifespan="off", timeout_graceful_shutdown=2)))
+    return servers
+
+
+async def run(args: argparse.Namespace, stopping: asyncio.Event) -> int:
     storage = EtcdStorage(args.etcd_servers)
     await storage.connect()
     server = APIServer(storage, ServerConfig(
@@ -64,49 +103,27 @@ async def run(args: argparse.Namespace) -> None:
         kubelet_client_token_file=args.kubelet_client_token_file,
         kubelet_certificate_authority=args.kubelet_certificate_authority))
     await server.start()
-    metrics = RequestMetrics()
-    servers: list[uvicorn.Server] = []
-    log_level = "info" if args.v >= 2 else "warning"
-    if args.secure_port:
-        authenticator = None
-        if args.anonymous_auth == "false":
-            if not args.token_auth_file:
-                sys.exit("--token-auth-file is required for HTTPS unless --anonymous-auth=true")
-            authenticator = TokenAuthenticator.from_file(args.token_auth_file)
-        cert, key = args.tls_cert_file, args.tls_private_key_file
-        if not cert:
-            generated = ensure_serving_certificate(
-                args.cert_dir, [s for s in args.tls_sans.split(",") if s])
-            cert, key = str(generated.cert_file), str(generated.key_file)
-        servers.append(uvicorn.Server(uvicorn.Config(
-            create_app(server, metrics, authenticator), host=args.bind_address,
-            port=args.secure_port, ssl_certfile=cert, ssl_keyfile=key, ws="wsproto",
-            log_level=log_level, lifespan="off", timeout_graceful_shutdown=2)))
-    if args.port:
-        servers.append(uvicorn.Server(uvicorn.Config(
-            create_app(server, metrics, None), host=args.insecure_bind_address, port=args.port,
-            ws="wsproto", log_level=log_level, lifespan="off", timeout_graceful_shutdown=2)))
-    if not servers:
-        sys.exit("nothing to serve: both --secure-port and --port are 0")
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, lambda: [setattr(s, "should_exit", True) for s in servers])
-    for s in servers:
-        s.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    servers = _servers(args, server)
     log.info("serving secure_port=%s port=%s etcd=%s", args.secure_port, args.port,
              args.etcd_servers)
+    serving = [asyncio.create_task(s.serve()) for s in servers]
     try:
-        await asyncio.gather(*(s.serve() for s in servers))
+        # A listener that ends on its own (its port is taken) ends the API server.
+        done, _ = await asyncio.wait(serving, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            task.result()
+        return 1
     finally:
+        for s in servers:
+            s.should_exit = True  # graceful: open requests get timeout_graceful_shutdown
+        await asyncio.wait(serving)
         await server.stop()
         await storage.close()
 
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=logging.DEBUG if args.v >= 4 else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    asyncio.run(run(args))
+    sys.exit(run_until_signalled(lambda stopping: run(args, stopping), verbosity=args.v))
 
 
 if __name__ == "__main__":

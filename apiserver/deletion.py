@@ -22,7 +22,7 @@ from typing import Any
 
 from apiserver import errors
 from apiserver.registry import Registry, RequestContext, rfc3339
-from apiserver.storage.interface import ConflictError, KeyNotFoundError
+from apiserver.storage.interface import Preconditions
 from apiserver.strategy import Obj
 
 PROPAGATION_FINALIZERS = {"Foreground": "foregroundDeletion", "Orphan": "orphan"}
@@ -58,43 +58,32 @@ def parse_delete_options(body: Any, query_grace: str | None,
     return options
 
 
-def _check_preconditions(reg: Registry, obj: Obj, options: dict[str, Any]) -> None:
-    pre = options.get("preconditions") or {}
-    meta = obj["metadata"]
-    if pre.get("uid") and pre["uid"] != meta.get("uid"):
-        raise errors.conflict(reg.info, meta["name"], f"Precondition failed: UID in precondition: "
-                              f"{pre['uid']}, UID in object meta: {meta.get('uid')}")
-    if pre.get("resourceVersion") and pre["resourceVersion"] != meta.get("resourceVersion"):
-        raise errors.conflict(reg.info, meta["name"], "Precondition failed: ResourceVersion in "
-                              f"precondition: {pre['resourceVersion']}, ResourceVersion in object "
-                              f"meta: {meta.get('resourceVersion')}")
-
-
 async def delete(reg: Registry, namespace: str | None, name: str, options: dict[str, Any],
                  ctx: RequestContext) -> Obj:
-    """Delete or mark for deletion; returns the object (as removed, or as marked)."""
-    key = reg.key(namespace, name)
-    while True:
-        old = await reg.get(namespace, name)
-        _check_preconditions(reg, old, options)
-        new = _mark_for_deletion(reg, old, options)
-        if ctx.dry_run:
-            return new
-        meta = new["metadata"]
-        holds = meta.get("finalizers") or meta.get("deletionGracePeriodSeconds") or \
-            (new["kind"] == "Namespace" and (new.get("spec") or {}).get("finalizers"))
-        try:
-            if holds:
-                if new == old:
-                    return old
-                return await reg.storage.update(key, new, int(old["metadata"]["resourceVersion"]))
-            removed = await reg.storage.delete(key, int(old["metadata"]["resourceVersion"]))
-        except ConflictError:
-            continue  # somebody wrote in between: decide again on the fresh object
-        except KeyNotFoundError:
-            raise errors.not_found(reg.info, name) from None
-        await reg.strategy.after_delete(removed)
-        return removed
+    """Delete or mark for deletion; returns the object (as removed, or as marked).
+
+    One guaranteed update decides on the current object, again on every attempt:
+    mark it (deletionTimestamp, finalizers) if something holds it, else remove it.
+    DeleteOptions.preconditions (uid, resourceVersion) are checked each time.
+    """
+    wanted = options.get("preconditions") or {}
+    preconditions = None
+    if wanted.get("uid") or wanted.get("resourceVersion"):
+        preconditions = Preconditions(uid=wanted.get("uid") or None,
+                                      resource_version=wanted.get("resourceVersion") or None)
+    decided: dict[str, Obj] = {}
+
+    async def try_update(current: Obj) -> Obj | None:
+        new = decided["new"] = _mark_for_deletion(reg, current, options)
+        return new if reg.holds(new) else None
+
+    stored = await reg.store_update(name, reg.key(namespace, name), try_update, preconditions,
+                                    dry_run=ctx.dry_run)
+    if ctx.dry_run:
+        return decided["new"]
+    if not reg.holds(decided["new"]):
+        await reg.strategy.after_delete(stored)
+    return stored
 
 
 def _mark_for_deletion(reg: Registry, old: Obj, options: dict[str, Any]) -> Obj:
@@ -116,8 +105,7 @@ def _mark_for_deletion(reg: Registry, old: Obj, options: dict[str, Any]) -> Obj:
     if finalizers:
         meta["finalizers"] = finalizers
     reg.strategy.prepare_for_delete(new)
-    spec_finalizers = new["kind"] == "Namespace" and (new.get("spec") or {}).get("finalizers")
-    if finalizers or grace > 0 or spec_finalizers:
+    if grace > 0 or reg.strategy.has_pending_finalizers(new):
         meta["deletionTimestamp"] = rfc3339(reg.clock() + timedelta(seconds=grace))
         meta["deletionGracePeriodSeconds"] = grace
     return new

@@ -54,10 +54,20 @@ def already_exists(info: ResourceInfo, name: str) -> APIError:
                     _details(info, name))
 
 
-def conflict(info: ResourceInfo, name: str, why: str) -> APIError:
-    return APIError(409, "Conflict",
-                    f'Operation cannot be fulfilled on {info.group_resource} "{name}": {why}',
-                    _details(info, name))
+# What a write based on a stale resourceVersion is told (Kubernetes' OptimisticLockErrorMsg).
+OPTIMISTIC_LOCK_MESSAGE = ("the object has been modified; please apply your changes to the latest "
+                           "version and try again")
+
+
+def conflict(info: ResourceInfo, name: str, why: str, subresource: str = "") -> APIError:
+    """409; with a subresource the resource reads `pods/binding`, as Kubernetes words it."""
+    resource = info.group_resource
+    details = _details(info, name)
+    if subresource:
+        details["kind"] = f"{info.plural}/{subresource}"
+        resource = f"{details['kind']}.{info.group}" if info.group else details["kind"]
+    return APIError(409, "Conflict", f'Operation cannot be fulfilled on {resource} "{name}": {why}',
+                    details)
 
 
 def invalid(info: ResourceInfo, name: str, errors: list[FieldError]) -> APIError:

@@ -90,9 +90,10 @@ def parse_resource_path(server: APIServer, path: str) -> ResourceRequest:
     else:
         raise errors.route_not_found()
     namespace: str | None = None
-    if len(rest) >= 3 and rest[0] == "namespaces" and INDEX.by_path(group, version, rest[2]) \
-            and INDEX.by_path(group, version, rest[2]).namespaced:  # type: ignore[union-attr]
-        namespace, rest = rest[1], rest[2:]
+    if len(rest) >= 3 and rest[0] == "namespaces":
+        nested = INDEX.by_path(group, version, rest[2])
+        if nested is not None and nested.namespaced:
+            namespace, rest = rest[1], rest[2:]
     if not rest or len(rest) > 3:
         raise errors.route_not_found()
     info = INDEX.by_path(group, version, rest[0])
@@ -212,9 +213,9 @@ async def handle_resource(server: APIServer, request: Request, path: str) -> Res
             raise errors.bad_request("Upgrade request required: tinykube serves exec and "
                                      "port-forward over WebSocket only")
         body = await read_body(request, limit)
-        if req.subresource == "binding":
-            return json_response(await subresources.bind_pod(reg, req.namespace or "",
-                                                             req.name or "", body), 201)
+        if req.subresource:  # pods/binding: the strategy says what it changes
+            return json_response(await reg.create_on_subresource(
+                req.namespace, req.name or "", req.subresource, body), 201)
         if req.name is not None:
             raise errors.method_not_supported(reg.info, "create on a named object")
         ctx = request_context(request, "create")
@@ -229,8 +230,6 @@ async def handle_resource(server: APIServer, request: Request, path: str) -> Res
         if req.subresource == "scale":
             return json_response(await subresources.change_scale(
                 reg, req.namespace, req.name, ctx, new_scale=body))
-        if req.subresource == "finalize":
-            return json_response(await subresources.finalize_namespace(reg, req.name, body, ctx))
         updated = await reg.update(req.namespace, req.name, body, ctx, req.subresource)
         return json_response(updated, 200, ctx.warnings)
 

@@ -73,15 +73,10 @@ async def patch(reg: Registry, namespace: str | None, name: str, content_type: s
     if content_type == APPLY_PATCH:
         return await _server_side_apply(reg, namespace, name, patch_body, ctx, subresource, force)
 
-    state: dict[str, Any] = {}
-
     def try_update(old: Obj) -> Obj:
         new = patched(reg, content_type, old, patch_body)
-        wanted = (new.get("metadata") or {}).get("resourceVersion")
-        if wanted and wanted != old["metadata"]["resourceVersion"]:
-            state["precondition_failed"] = True
-            raise errors.conflict(reg.info, name, "the object has been modified; please apply "
-                                  "your changes to the latest version and try again")
+        reg.check_resource_version(name, (new.get("metadata") or {}).get("resourceVersion")
+                                   or None, old)
         return reg.decode_body(new, ctx)
 
     return await reg.guaranteed_update(namespace, name, try_update, ctx,

@@ -3,13 +3,19 @@
 Every kind goes through the same steps; a `Strategy` supplies what differs.
 
     decode + field validation -> system fields -> strategy (defaults, validate)
-      -> managedFields -> Storage CAS write
+      -> managedFields -> Storage write
+
+Every change of a stored object (PUT, PATCH, status and other subresources,
+delete marking and the final removal, pods/binding) is one
+`Storage.guaranteed_update`: the storage owns the only compare-and-swap retry
+loop; the registry supplies `try_update`, which recomputes the new object from
+the current one on every attempt.
 
 Guarantees:
 - a failed request writes nothing (validation happens before the storage write,
   and reservations made by a strategy are undone when the write fails);
-- updates are compare-and-swap on resourceVersion; a stale one is 409 Conflict,
-  a missing one means "the latest" and is retried on conflict;
+- a resourceVersion sent by the client must be the stored one (409 Conflict
+  otherwise); without one the update applies to the latest object;
 - a write that changes nothing is not written (resourceVersion stays).
 
 Deletion lives in `deletion.py`, patches in `patching.py`, lists and watches in
@@ -38,12 +44,14 @@ from apiserver.fieldvalidation import (
 from apiserver.jsoncopy import deep_copy_json
 from apiserver.schema import FieldSchema, schema_for_resource
 from apiserver.storage.interface import (
-    ConflictError,
     KeyExistsError,
     KeyNotFoundError,
+    PreconditionError,
+    Preconditions,
     Storage,
+    TryUpdate,
 )
-from apiserver.strategy import FieldRejected, Obj, Strategy, spec_of
+from apiserver.strategy import FieldRejected, Obj, Reservation, Strategy, spec_of
 from apiserver.watchcache import WatchCache
 from tinykube.api.resources import ResourceInfo
 
@@ -202,7 +210,12 @@ class Registry:
     # --- update -----------------------------------------------------------
     async def update(self, namespace: str | None, name: str, body: Any, ctx: RequestContext,
                      subresource: str = "") -> Obj:
-        """PUT: replace the object (or only its status), CAS on the body's resourceVersion."""
+        """PUT: replace the object (or what `subresource` may change of it).
+
+        A resourceVersion in the body must be the stored one: `try_update` compares
+        it on every attempt, so a stale one is 409 even when it only went stale
+        during a retry (Kubernetes' Store.Update does the same in its tryUpdate).
+        """
         obj = self.decode_body(body, ctx)
         meta = obj["metadata"]
         if meta.get("name") not in (None, name):
@@ -214,67 +227,104 @@ class Registry:
                 "the namespace of the provided object does not match the namespace sent on "
                 "the request")
         expected = meta.get("resourceVersion") or None
-        return await self.guaranteed_update(
-            namespace, name, lambda _old: deep_copy_json(obj), ctx,
-            subresource=subresource, precondition_revision=expected)
 
-    async def guaranteed_update(
-        self, namespace: str | None, name: str, try_update: Callable[[Obj], Obj],
-        ctx: RequestContext, *, subresource: str = "", precondition_revision: str | None = None,
-    ) -> Obj:
-        """Read, compute the new object with `try_update(old)`, write with CAS.
+        def try_update(current: Obj) -> Obj:
+            self.check_resource_version(name, expected, current)
+            return deep_copy_json(obj)
 
-        With a precondition the first conflict is the client's (409); without
-        one, a conflict only means somebody else wrote first: read again, retry.
-        """
-        key = self.key(namespace, name)
-        while True:
-            old = await self.get(namespace, name)
-            old_revision = old["metadata"]["resourceVersion"]
-            if precondition_revision is not None and precondition_revision != old_revision:
-                raise errors.conflict(self.info, name, "the object has been modified; please "
-                                      "apply your changes to the latest version and try again")
-            new = try_update(deep_copy_json(old))
-            new = self.prepare_update(new, old, ctx, subresource)
-            if new == old:
-                return old
-            if ctx.dry_run:
+        return await self.guaranteed_update(namespace, name, try_update, ctx,
+                                            subresource=subresource)
+
+    def check_resource_version(self, name: str, expected: str | None, current: Obj) -> None:
+        """409 when a client based its write on a resourceVersion that is not current."""
+        if expected is not None and expected != current["metadata"]["resourceVersion"]:
+            raise errors.conflict(self.info, name, errors.OPTIMISTIC_LOCK_MESSAGE)
+
+    async def guaranteed_update(self, namespace: str | None, name: str,
+                                try_update: Callable[[Obj], Obj], ctx: RequestContext, *,
+                                subresource: str = "") -> Obj:
+        """An update through `Storage.guaranteed_update`: on every attempt the new
+        object is `try_update(copy of current)` with system fields, strategy and
+        managedFields applied; what the strategy reserves for an attempt is
+        released when that attempt is not the one written. A deleted object
+        whose last finalizer this update removes is removed in the same write."""
+        attempt = _Attempt()
+
+        async def attempt_update(current: Obj) -> Obj | None:
+            await attempt.release()
+            new = self.prepare_update(try_update(deep_copy_json(current)), current, ctx,
+                                      subresource)
+            attempt.old, attempt.new = current, new
+            if new == current or ctx.dry_run:
                 return new
             try:
-                reservation = await self.strategy.before_update(new, old)
+                attempt.reservation = await self.strategy.before_update(new, current)
             except FieldRejected as rejected:
                 raise errors.invalid(self.info, name, [rejected.error]) from None
-            try:
-                if _finalized(new):
-                    stored = await self.storage.delete(key, int(old_revision))
-                else:
-                    stored = await self.storage.update(key, new, int(old_revision))
-            except ConflictError:
-                await reservation.release()
-                if precondition_revision is not None:
-                    raise errors.conflict(self.info, name, "the object has been modified; "
-                                          "please apply your changes to the latest version and "
-                                          "try again") from None
-                continue
-            except KeyNotFoundError:
-                await reservation.release()
-                raise errors.not_found(self.info, name) from None
-            except BaseException:
-                await reservation.release()
-                raise
-            await self.strategy.after_update(new, old)
-            if _finalized(new):
-                await self.strategy.after_delete(stored)
-            return stored
+            return None if self.finalized(new) else new
+
+        try:
+            stored = await self.store_update(name, self.key(namespace, name), attempt_update,
+                                             dry_run=ctx.dry_run)
+        except BaseException:
+            await attempt.release()
+            raise
+        if ctx.dry_run or attempt.new == attempt.old:
+            return attempt.new
+        await self.strategy.after_update(attempt.new, attempt.old)
+        if self.finalized(attempt.new):
+            await self.strategy.after_delete(stored)
+        return stored
+
+    async def store_update(self, name: str, key: str, try_update: TryUpdate,
+                           preconditions: Preconditions | None = None, *,
+                           dry_run: bool = False) -> Obj:
+        """`Storage.guaranteed_update` (dry run: its first attempt, not written) with
+        storage errors turned into API errors. In a dry run the result is what
+        would be written (the current object for a removal)."""
+        try:
+            if dry_run:
+                current = await self.storage.get(key)
+                if preconditions is not None:
+                    preconditions.check(key, current)
+                new = await try_update(current)
+                return current if new is None else new
+            return await self.storage.guaranteed_update(key, try_update, preconditions)
+        except KeyNotFoundError:
+            raise errors.not_found(self.info, name) from None
+        except PreconditionError as err:
+            raise errors.conflict(self.info, name, str(err)) from None
+
+    async def create_on_subresource(self, namespace: str | None, name: str, subresource: str,
+                                    body: Any) -> Obj:
+        """POST to a subresource that changes its object (pods/binding): the
+        strategy says how (`subresource_create`); one guaranteed update does it."""
+        change = self.strategy.subresource_create(subresource, name, body, self.now())
+
+        async def try_update(current: Obj) -> Obj:
+            return change.try_update(current)
+
+        await self.store_update(name, self.key(namespace, name), try_update, change.preconditions)
+        return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
+                "code": 201}
+
+    def finalized(self, obj: Obj) -> bool:
+        """A deleted object that nothing holds any more is removed for real: not
+        while a finalizer (`Strategy.has_pending_finalizers`) or a grace period
+        (a pod waiting for its kubelet) holds it."""
+        meta = obj.get("metadata", {})
+        return bool(meta.get("deletionTimestamp")) and not self.holds(obj)
+
+    def holds(self, obj: Obj) -> bool:
+        """Whether a (deleted) object must stay stored: finalizers or a grace period."""
+        return self.strategy.has_pending_finalizers(obj) or \
+            bool(obj.get("metadata", {}).get("deletionGracePeriodSeconds"))
 
     def prepare_update(self, new: Obj, old: Obj, ctx: RequestContext, subresource: str) -> Obj:
         """System fields, strategy and managedFields for an update; raises 422."""
         new["kind"], new["apiVersion"] = self.info.kind, self.info.api_version
         new.setdefault("metadata", {})
-        if subresource == "status":
-            self.strategy.prepare_for_status_update(new, old)
-        elif subresource != "finalize":  # finalize: the caller already built `new`
-            self.strategy.prepare_for_update(new, old)
+        self.strategy.prepare_for_subresource_update(subresource, new, old)
         meta, old_meta = new["metadata"], old["metadata"]
         meta["name"] = old_meta["name"]
         if self.info.namespaced:
@@ -305,13 +355,14 @@ class Registry:
                                      now=self.now(), subresource=subresource)
 
 
-def _finalized(obj: Obj) -> bool:
-    """A deleted object whose last finalizer is gone is removed for real.
 
-    Not while a grace period runs (a pod waits for its kubelet), and not while a
-    namespace still has spec.finalizers (the namespace controller's).
-    """
-    meta = obj.get("metadata", {})
-    spec_finalizers = (obj.get("spec") or {}).get("finalizers") if obj.get("kind") == "Namespace" else None
-    return bool(meta.get("deletionTimestamp")) and not meta.get("finalizers") \
-        and not spec_finalizers and not meta.get("deletionGracePeriodSeconds")
+class _Attempt:
+    """The last attempt of one guaranteed update: the one written, if any was."""
+
+    def __init__(self) -> None:
+        self.old: Obj = {}
+        self.new: Obj = {}
+        self.reservation = Reservation()
+
+    async def release(self) -> None:
+        await self.reservation.release()

@@ -20,7 +20,7 @@ from apiserver.registry import Clock, Registry, RequestContext, utc_now
 from apiserver.storage.interface import KeyNotFoundError, Storage
 from apiserver.strategies import strategy_for
 from apiserver.watchcache import WatchCache
-from tinykube.api.resources import INDEX, ResourceInfo
+from tinykube.api.resources import INDEX, NAMESPACES, ResourceInfo
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class APIServer:
                                history_size=self.config.watch_history_size)
             self.registries[info] = Registry(info, storage, strategy_for(info, ips, ports), cache,
                                              self.check_namespace, clock)
-        self.namespaces = self.registries[INDEX.by_path("", "v1", "namespaces")]  # type: ignore[index]
+        self.namespaces = self.registries[NAMESPACES]
         self.ready = False
 
     async def start(self) -> None:

@@ -2,9 +2,17 @@
 
 The registry does what is the same for every kind (system fields, CAS, watch);
 a `Strategy` says what differs: defaults, validation, what an update may change,
-how a delete proceeds. `Strategy` itself is the behaviour of a plain kind
-(ConfigMap, Lease, ...); the kinds with rules of their own subclass it in
-`apiserver/strategies/`.
+how a delete proceeds, what a write to a subresource does. `Strategy` itself is
+the behaviour of a plain kind (ConfigMap, Lease, ...); the kinds with rules of
+their own subclass it in `apiserver/strategies/`.
+
+Kind-specific writes reach storage through the registry's one update path:
+- `prepare_for_subresource_update` says what a PUT/PATCH of a subresource may
+  change (`status`; a namespace's `finalize`);
+- `subresource_create` turns a POST to a subresource (`pods/binding`) into a
+  `ParentUpdate`: preconditions plus the change to the parent object;
+- `has_pending_finalizers` says what keeps a deleted object stored (a
+  namespace's spec.finalizers besides metadata.finalizers).
 
 Kubernetes counterpart: staging/src/k8s.io/apiserver/pkg/registry/rest/create.go
 (RESTCreateStrategy), update.go, delete.go
@@ -13,8 +21,11 @@ Kubernetes counterpart: staging/src/k8s.io/apiserver/pkg/registry/rest/create.go
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
+from apiserver import errors
+from apiserver.storage.interface import Preconditions
 from tinykube.api.resources import ResourceInfo
 from tinykube.api.validation import FieldError, is_dns1123_subdomain, validate_object_meta
 
@@ -42,6 +53,16 @@ class FieldRejected(Exception):
     def __init__(self, error: FieldError) -> None:
         super().__init__(error.message)
         self.error = error
+
+
+@dataclass(frozen=True)
+class ParentUpdate:
+    """What a POST to a subresource does to its object: checked against
+    `preconditions`, changed by `try_update(current) -> new` (which raises an
+    APIError to refuse), in one guaranteed update."""
+
+    preconditions: Preconditions | None
+    try_update: Callable[[Obj], Obj]
 
 
 class Strategy:
@@ -86,6 +107,13 @@ class Strategy:
             new["status"] = status
         new["metadata"] = {**old["metadata"], **_status_writable_meta(new, old)}
 
+    def prepare_for_subresource_update(self, subresource: str, new: Obj, old: Obj) -> None:
+        """A PUT/PATCH of `subresource` ("" is the object itself): what it may change."""
+        if subresource == "status":
+            self.prepare_for_status_update(new, old)
+        else:
+            self.prepare_for_update(new, old)
+
     def validate_update(self, new: Obj, old: Obj) -> list[FieldError]:
         return validate_object_meta(new.get("metadata"), namespaced=self.info.namespaced,
                                     name_validator=self.name_validator, create=False)
@@ -101,6 +129,16 @@ class Strategy:
     def prepare_for_delete(self, obj: Obj) -> None:
         """Changes the server makes to an object that starts a graceful deletion
         (a namespace turns Terminating)."""
+
+    def has_pending_finalizers(self, obj: Obj) -> bool:
+        """Whether finalizers still hold a deleted object (then it stays, marked)."""
+        return bool((obj.get("metadata") or {}).get("finalizers"))
+
+    # --- subresources that change their object -----------------------------
+    def subresource_create(self, subresource: str, name: str, body: Any, now: str) -> ParentUpdate:
+        """A POST to `subresource` of object `name` (e.g. pods/binding); `now` is
+        the server's RFC 3339 time for conditions it sets."""
+        raise errors.method_not_supported(self.info, "create on a named object")
 
     # --- hooks around storage writes --------------------------------------
     async def before_create(self, obj: Obj) -> Reservation:

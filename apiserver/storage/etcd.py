@@ -1,11 +1,13 @@
 """Storage on a real etcd v3 through aetcd: the only module that imports aetcd.
 
-Every write is one etcd transaction, so a create never overwrites and an update
-or delete never loses a concurrent change:
+Every write is one etcd request, so a create never overwrites and an update
+never loses a concurrent change:
 
 - create: `if version(key) == 0 then put`;
-- update: `if mod_revision(key) == expected then put`;
-- delete: `if mod_revision(key) == expected then delete` (or unconditional).
+- guaranteed_update: `if mod_revision(key) == read then put (or delete) else get`;
+  the `else get` hands a lost race the fresh state for its next attempt without
+  another round trip (as Kubernetes' etcd3 store does);
+- delete: an unconditional delete that returns the last state (prev_kv).
 
 resourceVersion is etcd's mod_revision; a list's resourceVersion is the header
 revision of the range read. Watches ask etcd for prev_kv so DELETED events carry the
@@ -26,13 +28,16 @@ from aetcd.exceptions import RevisionCompactedError
 
 from apiserver.storage.interface import (
     CompactedError,
-    ConflictError,
     EventType,
     KeyExistsError,
     KeyNotFoundError,
+    Obj,
+    Preconditions,
     StorageEvent,
+    TryUpdate,
     decode,
     encode,
+    same_encoding,
 )
 
 log = logging.getLogger(__name__)
@@ -77,34 +82,45 @@ class EtcdStorage:
         items = [decode(kv.value, kv.mod_revision) for kv in result]
         return items, result.header.revision
 
-    async def update(self, key: str, obj: dict[str, Any], expected_revision: int) -> dict[str, Any]:
-        client, data = self._client, encode(obj)
-        ok, responses = await client.transaction(
-            compare=[client.transactions.mod(key.encode()) == expected_revision],
-            success=[client.transactions.put(key.encode(), data)],
-            failure=[],
-        )
-        if not ok:
-            await self.get(key)  # raises KeyNotFoundError when the object is gone
-            raise ConflictError(key)
-        return decode(data, responses[0].response_put.header.revision)
-
-    async def delete(self, key: str, expected_revision: int | None = None) -> dict[str, Any]:
-        client = self._client
+    async def guaranteed_update(self, key: str, try_update: TryUpdate,
+                                preconditions: Preconditions | None = None) -> Obj:
+        client, etcd_key = self._client, key.encode()
+        got = await client.get(etcd_key)
+        if got is None:
+            raise KeyNotFoundError(key)
+        old_data, old_revision = got.value, got.mod_revision
         while True:
-            last = await client.get(key.encode())
-            if last is None:
-                raise KeyNotFoundError(key)
-            if expected_revision is not None and last.mod_revision != expected_revision:
-                raise ConflictError(key)
-            # Delete exactly the state we read, so the returned object is the last one.
+            current = decode(old_data, old_revision)
+            if preconditions is not None:
+                preconditions.check(key, current)
+            new = await try_update(current)
+            if new is None:
+                operation = client.transactions.delete(etcd_key)
+            else:
+                data = encode(new)
+                if same_encoding(data, old_data):
+                    return decode(old_data, old_revision)
+                operation = client.transactions.put(etcd_key, data)
             ok, responses = await client.transaction(
-                compare=[client.transactions.mod(key.encode()) == last.mod_revision],
-                success=[client.transactions.delete(key.encode())],
-                failure=[],
+                compare=[client.transactions.mod(etcd_key) == old_revision],
+                success=[operation],
+                failure=[client.transactions.get(etcd_key)],
             )
             if ok:
-                return decode(last.value, responses[0].response_delete_range.header.revision)
+                if new is None:
+                    return decode(old_data, responses[0].response_delete_range.header.revision)
+                return decode(data, responses[0].response_put.header.revision)
+            if not responses[0]:
+                raise KeyNotFoundError(key)
+            log.debug("guaranteed update conflict, retrying key=%s", key)
+            old_data, fresh = responses[0][0]
+            old_revision = fresh.mod_revision
+
+    async def delete(self, key: str) -> Obj:
+        result = await self._client.delete(key.encode(), prev_kv=True)
+        if result is None or result.prev_kv is None:
+            raise KeyNotFoundError(key)
+        return decode(result.prev_kv.value, result.header.revision)
 
     async def watch(self, prefix: str, start_revision: int) -> AsyncIterator[StorageEvent]:
         try:

@@ -7,7 +7,14 @@ tests. Both share the same revision semantics:
 - every write bumps one global revision; an object's resourceVersion is the
   revision of its last write (etcd's mod_revision), a list's is the store's
   current revision;
-- updates and deletes are compare-and-swap on that revision, never lost;
+- every change of an existing object goes through `guaranteed_update`: read,
+  compute the next state with the caller's `try_update`, write it only if the
+  object's revision is still the one read (compare-and-swap), and on a conflict
+  start again from the fresh state. This is the one retry loop of a storage;
+  callers never write their own. `try_update` may also answer None: the object is
+  removed in that same compare-and-swap (a deleted object's last finalizer gone);
+- `Preconditions` (uid, resourceVersion) are checked against the current object on
+  every attempt; a mismatch is `PreconditionError`, nothing is written;
 - `watch(prefix, start_revision)` yields every change with revision >=
   start_revision in order, including the object as it was before the change.
 
@@ -20,10 +27,14 @@ Kubernetes counterpart: staging/src/k8s.io/apiserver/pkg/storage/interfaces.go
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, Protocol
+
+Obj = dict[str, Any]
+# `try_update(current) -> next state`; None removes the object; raising aborts.
+TryUpdate = Callable[[Obj], Awaitable[Obj | None]]
 
 
 class StorageError(Exception):
@@ -42,8 +53,14 @@ class KeyNotFoundError(StorageError):
     pass
 
 
-class ConflictError(StorageError):
-    """The object changed since the revision the caller based its write on."""
+class PreconditionError(StorageError):
+    """A precondition did not hold (Kubernetes: an "invalid object" StorageError);
+    the message is Kubernetes' word for word, the API answers it as 409 Conflict."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(key, f"StorageError: invalid object, Code: 4, Key: {key}, "
+                              f"ResourceVersion: 0, AdditionalErrorMsg: {reason}")
+        self.reason = reason
 
 
 class CompactedError(StorageError):
@@ -53,6 +70,26 @@ class CompactedError(StorageError):
         super().__init__(key, f"revision {revision} has been compacted")
         self.revision = revision
         self.compacted_revision = compacted_revision
+
+
+@dataclass(frozen=True)
+class Preconditions:
+    """What must still be true of the stored object for a write to happen."""
+
+    uid: str | None = None
+    resource_version: str | None = None
+
+    def check(self, key: str, obj: Obj) -> None:
+        meta = obj.get("metadata") or {}
+        if self.uid is not None and self.uid != meta.get("uid", ""):
+            raise PreconditionError(key, f"Precondition failed: UID in precondition: {self.uid}, "
+                                         f"UID in object meta: {meta.get('uid', '')}")
+        if self.resource_version is not None and \
+                self.resource_version != meta.get("resourceVersion", ""):
+            raise PreconditionError(
+                key, "Precondition failed: ResourceVersion in precondition: "
+                     f"{self.resource_version}, ResourceVersion in object meta: "
+                     f"{meta.get('resourceVersion', '')}")
 
 
 class EventType(str, Enum):
@@ -86,14 +123,29 @@ class Storage(Protocol):
         """Every object under prefix, in key order, and the store's revision."""
         ...
 
-    async def update(self, key: str, obj: dict[str, Any], expected_revision: int) -> dict[str, Any]:
-        """Replace the object if its revision is still expected_revision, else
-        ConflictError (KeyNotFoundError if it is gone)."""
+    async def guaranteed_update(self, key: str, try_update: TryUpdate,
+                                preconditions: Preconditions | None = None) -> Obj:
+        """Change the object with `try_update(current)` until the write is not raced.
+
+        - each attempt checks `preconditions` on the current object, then calls
+          `try_update` with it (a fresh copy, the caller may change it);
+        - the result is written only if the object's revision is still the one
+          read; otherwise the attempt starts again from the fresh state;
+        - `try_update` raising aborts: the error propagates, nothing is written;
+        - a result equal to the current object (resourceVersion aside) is not
+          written: the current object comes back, its revision unchanged;
+        - a result of None removes the object in the same compare-and-swap;
+        - KeyNotFoundError when the object is (or becomes) absent.
+
+        Returns the object as stored (a removed one: its last state stamped with
+        the removal's revision).
+        """
         ...
 
-    async def delete(self, key: str, expected_revision: int | None = None) -> dict[str, Any]:
-        """Remove the object (optionally only at expected_revision); returns the
-        last state stamped with the deletion's revision."""
+    async def delete(self, key: str) -> Obj:
+        """Remove the object whatever its state (KeyNotFoundError if absent);
+        returns its last state stamped with the deletion's revision. Objects that
+        need a precondition are removed through `guaranteed_update` instead."""
         ...
 
     def watch(self, prefix: str, start_revision: int) -> AsyncIterator[StorageEvent]:
@@ -119,3 +171,14 @@ def decode(data: bytes, revision: int) -> dict[str, Any]:
     obj: dict[str, Any] = json.loads(data)
     obj.setdefault("metadata", {})["resourceVersion"] = str(revision)
     return obj
+
+
+def same_encoding(new_data: bytes, old_data: bytes) -> bool:
+    """Whether two encodings hold the same object, whatever the key order.
+
+    Equal objects always encode to the same length, so the (rare) full
+    comparison is only paid when the lengths agree and the bytes do not.
+    """
+    if new_data == old_data:
+        return True
+    return len(new_data) == len(old_data) and json.loads(new_data) == json.loads(old_data)

@@ -14,18 +14,25 @@ from typing import Any
 
 from apiserver.storage.interface import (
     CompactedError,
-    ConflictError,
     EventType,
     KeyExistsError,
     KeyNotFoundError,
+    Obj,
+    Preconditions,
     StorageEvent,
+    TryUpdate,
     decode,
     encode,
+    same_encoding,
 )
 
 
 class MemoryStorage:
-    """Guarantees: one global revision; CAS on updates; ordered, complete watches."""
+    """Guarantees: one global revision; CAS on updates; ordered, complete watches.
+
+    A write itself never awaits, so it is atomic; `try_update` may await, and
+    whatever another writer did meanwhile is seen as a conflict, as with etcd.
+    """
 
     def __init__(self) -> None:
         self._data: dict[str, tuple[bytes, int]] = {}
@@ -59,26 +66,37 @@ class MemoryStorage:
         items = [decode(d, r) for k, (d, r) in sorted(self._data.items()) if k.startswith(prefix)]
         return items, self._revision
 
-    async def update(self, key: str, obj: dict[str, Any], expected_revision: int) -> dict[str, Any]:
-        if key not in self._data:
-            raise KeyNotFoundError(key)
-        old_data, old_revision = self._data[key]
-        if old_revision != expected_revision:
-            raise ConflictError(key)
-        self._revision += 1
-        data = encode(obj)
-        self._data[key] = (data, self._revision)
-        await self._record(StorageEvent(EventType.MODIFIED, key, decode(data, self._revision),
-                                        decode(old_data, old_revision), self._revision))
-        return decode(data, self._revision)
+    async def guaranteed_update(self, key: str, try_update: TryUpdate,
+                                preconditions: Preconditions | None = None) -> Obj:
+        while True:
+            if key not in self._data:
+                raise KeyNotFoundError(key)
+            old_data, old_revision = self._data[key]
+            current = decode(old_data, old_revision)
+            if preconditions is not None:
+                preconditions.check(key, current)
+            new = await try_update(current)
+            if self._data.get(key, (b"", 0))[1] != old_revision:
+                continue  # written (or removed) while try_update ran: again, from the fresh state
+            if new is None:
+                del self._data[key]
+                return await self._record_delete(key, old_data, old_revision)
+            data = encode(new)
+            if same_encoding(data, old_data):
+                return decode(old_data, old_revision)
+            self._revision += 1
+            self._data[key] = (data, self._revision)
+            await self._record(StorageEvent(EventType.MODIFIED, key, decode(data, self._revision),
+                                            decode(old_data, old_revision), self._revision))
+            return decode(data, self._revision)
 
-    async def delete(self, key: str, expected_revision: int | None = None) -> dict[str, Any]:
+    async def delete(self, key: str) -> Obj:
         if key not in self._data:
             raise KeyNotFoundError(key)
-        old_data, old_revision = self._data[key]
-        if expected_revision is not None and old_revision != expected_revision:
-            raise ConflictError(key)
-        del self._data[key]
+        old_data, old_revision = self._data.pop(key)
+        return await self._record_delete(key, old_data, old_revision)
+
+    async def _record_delete(self, key: str, old_data: bytes, old_revision: int) -> Obj:
         self._revision += 1
         await self._record(StorageEvent(EventType.DELETED, key, decode(old_data, self._revision),
                                         decode(old_data, old_revision), self._revision))

@@ -5,18 +5,24 @@
 - deleting a pod bound to a node sets deletionTimestamp + grace period; the
   kubelet stops the containers and deletes again with grace 0. An unbound or
   finished pod is removed at once;
-- `pods/binding` sets spec.nodeName once (the scheduler's write).
+- `pods/binding` (the scheduler's write) sets spec.nodeName once and marks the pod
+  scheduled, in one guaranteed update with the Binding's metadata.uid (and
+  resourceVersion) as preconditions: a binding meant for an earlier pod of the
+  same name is 409, and so is binding a bound or deleted pod.
 
 Kubernetes counterpart: pkg/registry/core/pod/strategy.go, pkg/registry/core/pod/storage/storage.go
+(BindingREST.Create, assignPod, setPodNodeAndMetadata)
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from apiserver import errors
 from apiserver.jsoncopy import deep_copy_json
+from apiserver.storage.interface import Preconditions
 from apiserver.strategies.podspec import default_pod_spec, validate_pod_spec
-from apiserver.strategy import Obj, Strategy
+from apiserver.strategy import Obj, ParentUpdate, Strategy
 from tinykube.api.validation import FieldError, forbidden
 
 
@@ -74,6 +80,46 @@ class PodStrategy(Strategy):
         if requested is not None:
             return max(requested, 0)
         return int(spec.get("terminationGracePeriodSeconds", 30))
+
+
+    def subresource_create(self, subresource: str, name: str, body: Any, now: str) -> ParentUpdate:
+        if subresource != "binding":
+            return super().subresource_create(subresource, name, body, now)
+        node = _validate_binding(name, body)
+        meta = body.get("metadata") or {}
+        preconditions = None
+        if meta.get("uid") or meta.get("resourceVersion"):
+            preconditions = Preconditions(uid=meta.get("uid") or None,
+                                          resource_version=meta.get("resourceVersion") or None)
+
+        def set_pod_node(pod: Obj) -> Obj:
+            if pod["metadata"].get("deletionTimestamp"):
+                raise errors.conflict(self.info, name, f"pod {name} is being deleted, cannot be "
+                                      "assigned to a host", subresource="binding")
+            bound = (pod.get("spec") or {}).get("nodeName")
+            if bound:
+                raise errors.conflict(self.info, name, f'pod {name} is already assigned to node '
+                                      f'"{bound}"', subresource="binding")
+            pod.setdefault("spec", {})["nodeName"] = node
+            status = pod.setdefault("status", {})
+            conditions = [c for c in status.get("conditions") or [] if c.get("type") != "PodScheduled"]
+            conditions.append({"type": "PodScheduled", "status": "True", "lastProbeTime": None,
+                               "lastTransitionTime": now})
+            status["conditions"] = conditions
+            return pod
+
+        return ParentUpdate(preconditions, set_pod_node)
+
+
+def _validate_binding(name: str, binding: Any) -> str:
+    """The target node's name; 400/422 for a Binding that names none."""
+    if not isinstance(binding, dict) or not isinstance(binding.get("target"), dict):
+        raise errors.bad_request("a Binding needs a target")
+    node = binding["target"].get("name")
+    if not node:
+        raise errors.APIError(422, "Invalid", f'Binding "{name}" is invalid: target.name: '
+                              'Required value', {"name": name, "kind": "Binding"})
+    return str(node)
 
 
 def _mutable_view(spec: dict[str, Any]) -> dict[str, Any]:

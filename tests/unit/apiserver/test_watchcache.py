@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from apiserver.storage.interface import CompactedError, EventType, StorageEvent
+from apiserver.storage.interface import CompactedError, EventType, StorageEvent, TryUpdate
 from apiserver.storage.memory import MemoryStorage
 from apiserver.watchcache import WatchCache, WatcherClosed
 
@@ -42,6 +42,13 @@ async def take(events: AsyncIterator[StorageEvent], count: int) -> list[StorageE
 async def create(storage: MemoryStorage, name: str) -> int:
     """Create a pod; returns its resourceVersion."""
     return int((await storage.create(key(name), pod(name)))["metadata"]["resourceVersion"])
+
+
+def set_value(value: int) -> TryUpdate:
+    async def try_update(current: dict[str, Any]) -> dict[str, Any]:
+        return pod(current["metadata"]["name"], value)
+
+    return try_update
 
 
 def revisions(events: list[StorageEvent]) -> list[int]:
@@ -80,10 +87,8 @@ async def test_resume_from_history_gives_exactly_the_later_events(storage: Memor
     created = await storage.create(key("a"), pod("a"))
     first_rv = int(created["metadata"]["resourceVersion"])
     later = []
-    current = created
     for value in range(1, 6):
-        current = await storage.update(key("a"), pod("a", value),
-                                       int(current["metadata"]["resourceVersion"]))
+        current = await storage.guaranteed_update(key("a"), set_value(value))
         later.append(int(current["metadata"]["resourceVersion"]))
     deleted = await storage.delete(key("a"))
     later.append(int(deleted["metadata"]["resourceVersion"]))
