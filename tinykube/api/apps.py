@@ -27,12 +27,6 @@ class DeploymentStrategyType(WireEnum):
     ROLLING_UPDATE = "RollingUpdate"
 
 
-class DeploymentConditionType(WireEnum):
-    AVAILABLE = "Available"
-    PROGRESSING = "Progressing"
-    REPLICA_FAILURE = "ReplicaFailure"
-
-
 class RollingUpdateDeployment(KubeModel):
     max_unavailable: IntOrString | None = None
     max_surge: IntOrString | None = None

@@ -44,26 +44,6 @@ class RestartPolicy(WireEnum):
     NEVER = "Never"
 
 
-class PullPolicy(WireEnum):
-    ALWAYS = "Always"
-    IF_NOT_PRESENT = "IfNotPresent"
-    NEVER = "Never"
-
-
-class PodConditionType(WireEnum):
-    POD_SCHEDULED = "PodScheduled"
-    INITIALIZED = "Initialized"
-    CONTAINERS_READY = "ContainersReady"
-    READY = "Ready"
-
-
-class ServiceType(WireEnum):
-    CLUSTER_IP = "ClusterIP"
-    NODE_PORT = "NodePort"
-    LOAD_BALANCER = "LoadBalancer"
-    EXTERNAL_NAME = "ExternalName"
-
-
 class TaintEffect(WireEnum):
     NO_SCHEDULE = "NoSchedule"
     PREFER_NO_SCHEDULE = "PreferNoSchedule"

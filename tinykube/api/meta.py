@@ -185,14 +185,6 @@ class DeleteOptions(KubeModel):
     dry_run: list[str] | None = None
 
 
-class WatchEventType(WireEnum):
-    ADDED = "ADDED"
-    MODIFIED = "MODIFIED"
-    DELETED = "DELETED"
-    BOOKMARK = "BOOKMARK"
-    ERROR = "ERROR"
-
-
 class WatchEvent(KubeModel):
     """One line of a watch stream; `object` stays raw (see registry.parse_object)."""
 

@@ -429,6 +429,3 @@ def parse_field_selector(text: str) -> FieldSelector:
         requirements.append(FieldRequirement(field, op, unescape_field_value(value)))
     return FieldSelector(tuple(requirements))
 
-
-def everything_fields() -> FieldSelector:
-    return FieldSelector()
