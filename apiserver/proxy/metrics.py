@@ -30,11 +30,10 @@ from starlette.responses import Response
 from apiserver import errors, reading
 from apiserver.proxy.kubelet_client import NODES, KubeletClient, node_location
 from apiserver.server import APIServer
-from tinykube.api.resources import INDEX, ResourceInfo
+from tinykube.api.resources import PODS, ResourceInfo
 
 log = logging.getLogger(__name__)
 
-PODS: ResourceInfo = INDEX.by_name("pods")  # type: ignore[assignment]
 GROUP, VERSION = "metrics.k8s.io", "v1beta1"
 GROUP_VERSION = f"{GROUP}/{VERSION}"
 WINDOW = "10s"

@@ -20,12 +20,11 @@ from typing import Any
 
 import httpx
 
-from tinykube.api.resources import INDEX, ResourceInfo
+from tinykube.api.resources import INDEX, PODS
 from tinykube.api.selectors import label_selector_from_dict
 from tinykube.cli.context import CLIContext, CLIError
 from tinykube.client import ClientConfig, RESTClient, error_from_response
 
-PODS: ResourceInfo = INDEX.by_name("pods")  # type: ignore[assignment]
 _UNITS = {"s": 1, "m": 60, "h": 3600}
 
 

@@ -15,7 +15,7 @@ import asyncio
 from datetime import datetime
 from typing import Any
 
-from tinykube.api.resources import INDEX, ResourceInfo
+from tinykube.api.resources import REPLICA_SETS, ResourceInfo
 from tinykube.cli import rollout as logic
 from tinykube.cli.commands.wait import parse_duration, watch_until
 from tinykube.cli.context import CLIContext, CLIError, object_ref, parse_targets
@@ -24,7 +24,6 @@ from tinykube.cli.describe.pods import write_pod_template
 from tinykube.client import PatchType, RESTClient
 
 Obj = dict[str, Any]
-REPLICA_SETS = INDEX.by_name("replicasets")
 assert REPLICA_SETS is not None
 ACTIONS = ("status", "history", "undo", "restart", "pause", "resume")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tinykube.api.resources import INDEX, ResourceInfo
+from tinykube.api.resources import PODS, ResourceInfo
 from tinykube.cli.describe.format import (
     PrefixWriter,
     age_since,
@@ -20,7 +20,6 @@ from tinykube.cli.describe.format import (
 from tinykube.client import APIStatusError, RESTClient
 
 Obj = dict[str, Any]
-PODS = INDEX.by_name("pods")
 assert PODS is not None
 ROLE_PREFIX = "node-role.kubernetes.io/"
 

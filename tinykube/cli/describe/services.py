@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from tinykube.api.resources import INDEX, ResourceInfo
+from tinykube.api.resources import ENDPOINTS, ResourceInfo
 from tinykube.cli.describe.format import PrefixWriter, write_map, write_object_meta
 from tinykube.client import APIStatusError, RESTClient
 
 Obj = dict[str, Any]
-ENDPOINTS = INDEX.by_name("endpoints")
 assert ENDPOINTS is not None
 
 

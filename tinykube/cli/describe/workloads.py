@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from tinykube.api.resources import INDEX, ResourceInfo
+from tinykube.api.resources import PODS, REPLICA_SETS, ResourceInfo
 from tinykube.cli.describe.format import (
     PrefixWriter,
     controller_of,
@@ -25,8 +25,6 @@ from tinykube.cli.describe.pods import write_pod_template
 from tinykube.client import APIStatusError, RESTClient
 
 Obj = dict[str, Any]
-PODS = INDEX.by_name("pods")
-REPLICA_SETS = INDEX.by_name("replicasets")
 assert PODS is not None and REPLICA_SETS is not None
 REVISION = "deployment.kubernetes.io/revision"
 
