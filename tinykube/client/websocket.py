@@ -131,7 +131,7 @@ async def connect(url: str, *, subprotocols: list[str], headers: dict[str, str] 
     except (OSError, TimeoutError) as err:
         raise TransportError(str(err) or type(err).__name__) from err
     ws = WSConnection(ConnectionType.CLIENT)
-    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     extra = [(k.encode(), v.encode()) for k, v in (headers or {}).items()]
     writer.write(ws.send(Request(host=parts.netloc, target=target, subprotocols=subprotocols,
                                  extra_headers=extra)))
