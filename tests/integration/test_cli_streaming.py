@@ -1,4 +1,4 @@
-"""`tinykube exec` and `tinykube port-forward` through the API server to a kubelet.
+"""`tinykube exec`, `port-forward` and `logs` through the API server to a kubelet.
 
 The whole path but Docker: the CLI's WebSocket to the API server, the API server's
 WebSocket to the kubelet (both `tinykube.client.websocket`), and the kubelet API of
@@ -105,3 +105,10 @@ def test_port_forward_relays_bytes_both_ways(apiserver: APIServerProcess, namesp
     finally:
         forwarder.terminate()
         forwarder.wait(10)
+
+
+def test_logs_stream_through_the_api_server(apiserver: APIServerProcess, namespace: str, pod: str) -> None:
+    result = tinykube(apiserver, "-n", namespace, "logs", pod, "--since=5m", "--timestamps")
+    assert (result.returncode, result.stdout, result.stderr) == (0, "", "")  # a hollow node logs nothing
+    missing = tinykube(apiserver, "-n", namespace, "logs", pod, "-c", "sidecar")
+    assert missing.returncode == 1 and missing.stderr.startswith("Error from server (BadRequest)")
