@@ -44,8 +44,8 @@ async def describe_node(client: RESTClient, info: ResourceInfo, node: Obj) -> Pr
     conditions = status.get("conditions") or []
     if conditions:
         w.write(0, "Conditions:")
-        w.write(1, "Type\tStatus\tLastHeartbeatTime\tLastTransitionTime\tReason\tMessage")
-        w.write(1, "----\t------\t-----------------\t------------------\t------\t-------")
+        w.write_header(1, "Type", "Status", "LastHeartbeatTime", "LastTransitionTime", "Reason",
+                       "Message")
         for cond in conditions:
             w.write(1, f"{cond.get('type', '')} \t{cond.get('status', '')} \t"
                        f"{format_time(cond.get('lastHeartbeatTime'))} \t"
@@ -70,8 +70,7 @@ async def describe_node(client: RESTClient, info: ResourceInfo, node: Obj) -> Pr
                 label = {"machineID": "Machine ID", "systemUUID": "System UUID",
                          "bootID": "Boot ID"}.get(key) or _title(key)
                 w.write(1, f"{label}:\t{info_block[key]}")
-    if spec.get("podCIDR"):
-        w.write(0, f"PodCIDR:\t{spec['podCIDR']}")
+    w.write_optional(0, "PodCIDR", spec.get("podCIDR"))
     await _write_node_pods(client, w, meta.get("name", ""))
     return w
 
@@ -85,8 +84,8 @@ async def _write_node_pods(client: RESTClient, w: PrefixWriter, node_name: str) 
     w.write(0, f"Non-terminated Pods:\t({len(pods)} in total)")
     if not pods:
         return
-    w.write(1, "Namespace\tName\tCPU Requests\tCPU Limits\tMemory Requests\tMemory Limits\tAge")
-    w.write(1, "---------\t----\t------------\t----------\t---------------\t-------------\t---")
+    w.write_header(1, "Namespace", "Name", "CPU Requests", "CPU Limits", "Memory Requests",
+                   "Memory Limits", "Age")
     for pod in pods:
         totals: dict[str, list[str]] = {}
         for container in (pod.get("spec") or {}).get("containers") or []:

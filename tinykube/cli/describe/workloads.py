@@ -95,8 +95,7 @@ async def _describe_deployment(client: RESTClient, obj: Obj) -> PrefixWriter:
     conditions = status.get("conditions") or []
     if conditions:
         w.write(0, "Conditions:")
-        w.write(1, "Type\tStatus\tReason")
-        w.write(1, "----\t------\t------")
+        w.write_header(1, "Type", "Status", "Reason")
         for cond in conditions:
             w.write(1, f"{cond.get('type', '')} \t{cond.get('status', '')}\t{cond.get('reason', '')}")
     old, new = await _replica_sets_of(client, obj)
