@@ -1,4 +1,4 @@
-"""`tinykube exec`, `port-forward` and `logs` through the API server to a kubelet.
+"""`tinykube exec`, `port-forward`, `logs` and `top` through the API server to a kubelet.
 
 The whole path but Docker: the CLI's WebSocket to the API server, the API server's
 WebSocket to the kubelet (both `tinykube.client.websocket`), and the kubelet API of
@@ -19,37 +19,21 @@ import httpx
 import pytest
 
 from tests.integration.cli_helpers import create, tinykube
-from tinykube.testing.processes import REPO_ROOT, APIServerProcess, free_port, kubelet_token_file, wait_until
+from tinykube.system import stop_child
+from tinykube.testing.processes import APIServerProcess, free_port, start_kubelet, wait_until
 
 
 @pytest.fixture(scope="module")
 def node(apiserver: APIServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     name = f"stream-{uuid.uuid4().hex[:6]}"
     root = tmp_path_factory.mktemp("kubelet")
-    with open(root / "kubelet.log", "wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "kubelet", "--kubeconfig", str(apiserver.kubeconfig),
-             "--hostname-override", name, "--container-runtime-endpoint", "fake",
-             "--root-dir", str(root), "--port", str(free_port()), "--address", "127.0.0.1",
-             "--kubelet-api-token-file", str(kubelet_token_file(apiserver.workdir)),
-             "--node-status-update-frequency", "1s"],
-            cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
-
-    def registered() -> bool:
-        assert process.poll() is None, (root / "kubelet.log").read_text()
-        return httpx.get(f"{apiserver.http_url}/api/v1/nodes/{name}").status_code == 200
-
+    kubelet = start_kubelet(apiserver, name, root, "--node-status-update-frequency=1s")
     try:
-        wait_until(registered, 60, "the hollow kubelet to register its node")
+        # No --tls-cert-file: the kubelet made its self-signed serving certificate here.
         assert (root / "pki" / "kubelet.crt").exists() and (root / "pki" / "kubelet.key").exists()
         yield name
     finally:
-        process.terminate()
-        try:
-            process.wait(30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        kubelet.stop(30)
 
 
 @pytest.fixture
@@ -103,8 +87,7 @@ def test_port_forward_relays_bytes_both_ways(apiserver: APIServerProcess, namesp
             assert received == payload
         assert (tmp_path / "out").read_text().count("Handling connection for") == 2
     finally:
-        forwarder.terminate()
-        forwarder.wait(10)
+        stop_child(forwarder)
 
 
 def test_logs_stream_through_the_api_server(apiserver: APIServerProcess, namespace: str, pod: str) -> None:
@@ -112,3 +95,15 @@ def test_logs_stream_through_the_api_server(apiserver: APIServerProcess, namespa
     assert (result.returncode, result.stdout, result.stderr) == (0, "", "")  # a hollow node logs nothing
     missing = tinykube(apiserver, "-n", namespace, "logs", pod, "-c", "sidecar")
     assert missing.returncode == 1 and missing.stderr.startswith("Error from server (BadRequest)")
+
+
+def test_top_reads_metrics_built_from_the_kubelet_summary(apiserver: APIServerProcess, namespace: str,
+                                                          pod: str, node: str) -> None:
+    pods = tinykube(apiserver, "-n", namespace, "top", "pod", pod)
+    assert pods.returncode == 0, pods.stderr
+    assert pods.stdout.split("\n")[1].split() == [pod, "1m", "4Mi"]  # the fake runtime's usage
+    nodes = tinykube(apiserver, "top", "node", node)
+    assert nodes.returncode == 0 and node in nodes.stdout, nodes.stderr
+    missing = tinykube(apiserver, "-n", namespace, "top", "pod", "nope")
+    assert missing.returncode == 1
+    assert 'podmetrics.metrics.k8s.io "nope" not found' in missing.stderr
