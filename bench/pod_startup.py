@@ -42,6 +42,7 @@ from tinykube.cluster.engine import (  # noqa: E402
     remove_containers_with_label,
 )
 from tinykube.cluster.images import BUSYBOX_IMAGE, PAUSE_IMAGE, build_test_images  # noqa: E402
+from tinykube.system import stop_child  # noqa: E402
 from tinykube.testing.processes import (  # noqa: E402
     REPO_ROOT,
     free_port,
@@ -188,13 +189,8 @@ def main() -> int:
         http.delete(f"/api/v1/namespaces/{namespace}")
         return 0
     finally:
-        if kubelet is not None and kubelet.poll() is None:
-            kubelet.terminate()
-            try:
-                kubelet.wait(20)
-            except subprocess.TimeoutExpired:
-                kubelet.kill()
-                kubelet.wait()
+        if kubelet is not None:
+            stop_child(kubelet, 20)
         for uid in uids:  # whatever the kubelet left behind
             remove_containers_with_label(daemon.endpoint, f"io.kubernetes.pod.uid={uid}")
         if api is not None:

@@ -37,14 +37,17 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tinykube.system import stop_child  # noqa: E402
 from tinykube.testing.processes import (  # noqa: E402
     REPO_ROOT,
     plain_kubeconfig_text,
     start_apiserver,
     start_etcd,
+    wait_until,
 )
 
 TARGET_PODS_PER_SECOND = 200.0
+POLL_SECONDS = 0.2  # while setting up: light on the API server
 
 
 def pod(name: str, scheduler_name: str = "default-scheduler") -> dict[str, object]:
@@ -106,28 +109,9 @@ async def watch_pods(base_url: str, namespace: str, count: int, resource_version
     return last_bound, last_running
 
 
-def wait_for(condition, timeout_seconds: float, what: str) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout_seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.2)
-    raise TimeoutError(f"timed out waiting for {what}")
-
-
 def spawn(args: list[str], log_path: Path) -> subprocess.Popen[bytes]:
     with open(log_path, "ab") as log:
         return subprocess.Popen([sys.executable, *args], cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def cpu_seconds(pid: int) -> float:
@@ -165,8 +149,8 @@ def main() -> int:
                                 "--node-capacity=cpu=4,memory=16Gi,pods=110", "--v=1"],
                                workdir / "kubelet.log"))
         started = time.monotonic()
-        wait_for(lambda: len(http.get("/api/v1/nodes").json()["items"]) >= args.nodes, 120,
-                 f"{args.nodes} hollow nodes to register")
+        wait_until(lambda: len(http.get("/api/v1/nodes").json()["items"]) >= args.nodes, 120,
+                   f"{args.nodes} hollow nodes to register", POLL_SECONDS)
         print(f"hollow nodes registered in {time.monotonic() - started:.1f} s")
 
         start, end = asyncio.run(create_pods(api.http_url, "bench-raw", args.pods, args.clients,
@@ -176,10 +160,10 @@ def main() -> int:
 
         processes.append(spawn(["-m", "scheduler", f"--kubeconfig={kubeconfig}", "--v=1"],
                                workdir / "scheduler.log"))
-        wait_for(lambda: http.get("/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kube-scheduler")
-                 .status_code == 200, 60, "the scheduler to take its lease")
-        wait_for(lambda: "caches synced" in (workdir / "scheduler.log").read_text(), 60,
-                 "the scheduler's caches to sync")
+        wait_until(lambda: http.get("/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kube-scheduler")
+                   .status_code == 200, 60, "the scheduler to take its lease", POLL_SECONDS)
+        wait_until(lambda: "caches synced" in (workdir / "scheduler.log").read_text(), 60,
+                   "the scheduler's caches to sync", POLL_SECONDS)
 
         resource_version = http.get("/api/v1/namespaces/bench/pods").json()["metadata"]["resourceVersion"]
 
@@ -218,7 +202,7 @@ def main() -> int:
         return 0
     finally:
         for process in reversed(processes):
-            stop(process)
+            stop_child(process, 15)
         with contextlib.suppress(Exception):
             api.stop()  # type: ignore[possibly-undefined]
         etcd.stop()

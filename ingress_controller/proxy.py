@@ -17,20 +17,15 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import datetime
 import logging
 import ssl
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-
 from ingress_controller.routes import RoutingTable
 from tinykube.api.core import Secret
+from tinykube.pki import self_signed
 
 log = logging.getLogger(__name__)
 
@@ -159,19 +154,3 @@ class CertificateStore:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(*self._files(cert, key, name))
         return context
-
-
-def self_signed(common_name: str, hosts: tuple[str, ...] = ()) -> tuple[bytes, bytes]:
-    """A throwaway certificate and key (PEM); also what tests make their Secrets from."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    builder = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-               .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
-               .not_valid_after(now + datetime.timedelta(days=365)))
-    if hosts:
-        builder = builder.add_extension(x509.SubjectAlternativeName([x509.DNSName(h) for h in hosts]), critical=False)
-    cert = builder.sign(key, hashes.SHA256())
-    return (cert.public_bytes(serialization.Encoding.PEM),
-            key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                              serialization.NoEncryption()))

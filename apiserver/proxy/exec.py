@@ -22,14 +22,17 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections.abc import Awaitable, Coroutine
+from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from apiserver import errors
-from apiserver.proxy import wsclient
 from apiserver.proxy.kubelet_client import KubeletClient
-from apiserver.proxy.logs import PODS, choose_container, node_of
+from apiserver.proxy.logs import choose_container, node_of
 from apiserver.server import APIServer
+from tinykube.api.resources import PODS
+from tinykube.client.websocket import WebSocketClient, stop_task
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +72,7 @@ async def pod_exec(server: APIServer, kubelets: KubeletClient, websocket: WebSoc
     await relay(websocket, kubelet)
 
 
-async def relay(websocket: WebSocket, kubelet: wsclient.WebSocketClient) -> None:
+async def relay(websocket: WebSocket, kubelet: WebSocketClient) -> None:
     """Copy messages both ways; when either side closes, close the other."""
 
     async def client_to_kubelet() -> None:
@@ -83,16 +86,29 @@ async def relay(websocket: WebSocket, kubelet: wsclient.WebSocketClient) -> None
             if data:
                 await kubelet.send(data)
 
-    upstream = asyncio.create_task(client_to_kubelet())
-    try:
+    async def kubelet_to_client() -> None:
         while (data := await kubelet.receive()) is not None:
             await websocket.send_bytes(data)
+
+    await relay_until_closed(websocket, client_to_kubelet(), kubelet_to_client(), [kubelet])
+
+
+async def relay_until_closed(websocket: WebSocket, upstream: Coroutine[Any, Any, None],
+                             downstream: Awaitable[Any], kubelets: list[WebSocketClient | None]) -> None:
+    """Run `upstream` (client -> kubelet) beside `downstream` (kubelet -> client).
+
+    - `downstream` ending is the end: the client's WebSocket is closed normally;
+    - the client going away ends it too; either way the kubelet connections close.
+    """
+    task = asyncio.create_task(upstream)
+    try:
+        await downstream
         with contextlib.suppress(WebSocketDisconnect, RuntimeError):
             await websocket.close(1000)
     except (WebSocketDisconnect, RuntimeError, ConnectionError):
         pass
     finally:
-        upstream.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await upstream
-        await kubelet.close()
+        await stop_task(task)
+        for kubelet in kubelets:
+            if kubelet is not None:
+                await kubelet.close()

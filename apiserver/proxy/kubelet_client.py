@@ -22,11 +22,10 @@ from urllib.parse import urlencode
 import httpx
 
 from apiserver import errors
-from apiserver.proxy import wsclient
 from apiserver.server import APIServer
-from tinykube.api.resources import INDEX, ResourceInfo
+from tinykube.api.resources import NODES
+from tinykube.client import TransportError, websocket
 
-NODES: ResourceInfo = INDEX.by_name("nodes")  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
@@ -85,14 +84,14 @@ class KubeletClient:
         return node_location(node)
 
     async def dial(self, location: KubeletLocation, path: str, query: list[tuple[str, str]],
-                   subprotocols: list[str]) -> wsclient.WebSocketClient:
+                   subprotocols: list[str]) -> websocket.WebSocketClient:
         """A WebSocket to the kubelet; a refusal becomes a 502-ish APIError message."""
         try:
-            return await wsclient.connect(location.url(path, query), subprotocols=subprotocols,
-                                          headers=self.headers, ssl_context=self.ssl_context)
-        except (OSError, TimeoutError, wsclient.HandshakeError) as err:
+            return await websocket.connect(location.url(path, query), subprotocols=subprotocols,
+                                           headers=self.headers, ssl_context=self.ssl_context)
+        except (TransportError, websocket.HandshakeError) as err:
             raise errors.APIError(502, "InternalError",
-                                  f"error dialing backend: {err or type(err).__name__}") from None
+                                  f"error dialing backend: {err}") from None
 
     async def aclose(self) -> None:
         if self._http is not None:

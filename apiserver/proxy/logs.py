@@ -23,9 +23,8 @@ from starlette.responses import Response, StreamingResponse
 from apiserver import errors
 from apiserver.proxy.kubelet_client import KubeletClient
 from apiserver.server import APIServer
-from tinykube.api.resources import INDEX, ResourceInfo
+from tinykube.api.resources import PODS
 
-PODS: ResourceInfo = INDEX.by_name("pods")  # type: ignore[assignment]
 DEFAULT_CONTAINER_ANNOTATION = "kubectl.kubernetes.io/default-container"
 LOG_PARAMS = ("follow", "previous", "timestamps", "tailLines", "sinceSeconds", "limitBytes")
 

@@ -30,11 +30,10 @@ from starlette.responses import Response
 from apiserver import errors, reading
 from apiserver.proxy.kubelet_client import NODES, KubeletClient, node_location
 from apiserver.server import APIServer
-from tinykube.api.resources import INDEX, ResourceInfo
+from tinykube.api.resources import PODS, ResourceInfo
 
 log = logging.getLogger(__name__)
 
-PODS: ResourceInfo = INDEX.by_name("pods")  # type: ignore[assignment]
 GROUP, VERSION = "metrics.k8s.io", "v1beta1"
 GROUP_VERSION = f"{GROUP}/{VERSION}"
 WINDOW = "10s"
@@ -134,13 +133,7 @@ async def node_metrics(server: APIServer, kubelets: KubeletClient, request: Requ
     else:
         nodes = await _list(server, NODES, None, request.query_params.get("labelSelector"))
     items = [_node_metrics(n, s) for n, s in await _summaries(server, kubelets, nodes)]
-    if name is not None:
-        if not items:
-            raise errors.APIError(404, "NotFound", f'nodemetrics.metrics.k8s.io "{name}" not found',
-                                  {"name": name, "group": GROUP, "kind": "nodes"})
-        return _json({"kind": "NodeMetrics", "apiVersion": GROUP_VERSION, **items[0]})
-    return _json({"kind": "NodeMetricsList", "apiVersion": GROUP_VERSION, "metadata": {},
-                  "items": items})
+    return _metrics_answer("NodeMetrics", "nodes", items, name)
 
 
 async def pod_metrics(server: APIServer, kubelets: KubeletClient, request: Request,
@@ -157,13 +150,17 @@ async def pod_metrics(server: APIServer, kubelets: KubeletClient, request: Reque
             stats[(ref.get("namespace", ""), ref.get("name", ""))] = entry
     items = [_pod_metrics(p, stats[key]) for p in pods
              if (key := (p["metadata"].get("namespace", ""), p["metadata"]["name"])) in stats]
-    if name is not None:
-        if not items:
-            raise errors.APIError(404, "NotFound", f'podmetrics.metrics.k8s.io "{name}" not found',
-                                  {"name": name, "group": GROUP, "kind": "pods"})
-        return _json({"kind": "PodMetrics", "apiVersion": GROUP_VERSION, **items[0]})
-    return _json({"kind": "PodMetricsList", "apiVersion": GROUP_VERSION, "metadata": {},
-                  "items": items})
+    return _metrics_answer("PodMetrics", "pods", items, name)
+
+
+def _metrics_answer(kind: str, plural: str, items: list[dict[str, Any]], name: str | None) -> Response:
+    """One object when a name was asked for (404 without metrics), else the list."""
+    if name is None:
+        return _json({"kind": f"{kind}List", "apiVersion": GROUP_VERSION, "metadata": {}, "items": items})
+    if not items:
+        raise errors.APIError(404, "NotFound", f'{kind.lower()}.metrics.k8s.io "{name}" not found',
+                              {"name": name, "group": GROUP, "kind": plural})
+    return _json({"kind": kind, "apiVersion": GROUP_VERSION, **items[0]})
 
 
 async def node_proxy(server: APIServer, kubelets: KubeletClient, request: Request, name: str,

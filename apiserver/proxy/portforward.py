@@ -29,10 +29,13 @@ from dataclasses import dataclass, field
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from apiserver import errors
-from apiserver.proxy import spdy, wsclient
+from apiserver.proxy import spdy
+from apiserver.proxy.exec import relay_until_closed
 from apiserver.proxy.kubelet_client import KubeletClient
-from apiserver.proxy.logs import PODS, node_of
+from apiserver.proxy.logs import node_of
 from apiserver.server import APIServer
+from tinykube.api.resources import PODS
+from tinykube.client.websocket import WebSocketClient, stop_task
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +44,7 @@ CHANNEL_PROTOCOLS = ("v4.channel.k8s.io", "portforward.k8s.io")
 KUBELET_PROTOCOL = "portforward.tinykube.io"
 CHUNK_BYTES = 32 * 1024
 
-Dialer = Callable[[int], Awaitable[wsclient.WebSocketClient]]
+Dialer = Callable[[int], Awaitable[WebSocketClient]]
 
 
 async def pod_port_forward(server: APIServer, kubelets: KubeletClient, websocket: WebSocket,
@@ -63,7 +66,7 @@ async def pod_port_forward(server: APIServer, kubelets: KubeletClient, websocket
             await websocket.close(1011, err.message[:120])
         return
 
-    async def dial(port: int) -> wsclient.WebSocketClient:
+    async def dial(port: int) -> WebSocketClient:
         return await kubelets.dial(location, f"/portForward/{namespace}/{name}",
                                    [("port", str(port))], [KUBELET_PROTOCOL])
 
@@ -75,7 +78,7 @@ async def pod_port_forward(server: APIServer, kubelets: KubeletClient, websocket
         await forward_channels(websocket, dial, websocket.query_params.get("ports", ""), describe)
 
 
-async def _pump_from_kubelet(kubelet: wsclient.WebSocketClient,
+async def _pump_from_kubelet(kubelet: WebSocketClient,
                              deliver: Callable[[bytes], Awaitable[None]]) -> str:
     """Kubelet → client until the kubelet closes; returns the failure text, if any."""
     while (data := await kubelet.receive()) is not None:
@@ -184,9 +187,7 @@ class SpdyPortForwarder:
                 failure = await _pump_from_kubelet(kubelet, lambda chunk: self.send(
                     spdy.DataFrame(request.data_stream, chunk)))
             finally:
-                sender.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await sender
+                await stop_task(sender)
         except errors.APIError as err:
             failure = err.message
         except (ConnectionError, OSError) as err:
@@ -205,7 +206,7 @@ class SpdyPortForwarder:
         self.by_stream.pop(request.error_stream, None)
 
     @staticmethod
-    async def _client_to_kubelet(request: _Request, kubelet: wsclient.WebSocketClient) -> None:
+    async def _client_to_kubelet(request: _Request, kubelet: WebSocketClient) -> None:
         while (chunk := await request.upstream.get()) is not None:
             await kubelet.send(chunk)
         await kubelet.send(b"")  # the client half-closed its side
@@ -231,7 +232,7 @@ async def forward_channels(websocket: WebSocket, dial: Dialer, ports_param: str,
     for index, port in enumerate(ports):  # announce every channel's port first
         await send(2 * index, port.to_bytes(2, "little"))
         await send(2 * index + 1, port.to_bytes(2, "little"))
-    kubelets: list[wsclient.WebSocketClient | None] = []
+    kubelets: list[WebSocketClient | None] = []
     for index, port in enumerate(ports):
         try:
             kubelets.append(await dial(port))
@@ -251,23 +252,11 @@ async def forward_channels(websocket: WebSocket, dial: Dialer, ports_param: str,
                 if target is not None:
                     await target.send(data[1:] if len(data) > 1 else b"")
 
-    async def kubelet_to_client(index: int, kubelet: wsclient.WebSocketClient) -> None:
+    async def kubelet_to_client(index: int, kubelet: WebSocketClient) -> None:
         failure = await _pump_from_kubelet(kubelet, lambda chunk: send(2 * index, chunk))
         if failure:
             await send(2 * index + 1, f"error forwarding port {ports[index]} to {describe}: "
                                       f"{failure}".encode())
 
-    upstream = asyncio.create_task(client_to_kubelets())
-    try:
-        await asyncio.gather(*(kubelet_to_client(i, k) for i, k in enumerate(kubelets) if k))
-        with contextlib.suppress(WebSocketDisconnect, RuntimeError):
-            await websocket.close(1000)
-    except (WebSocketDisconnect, RuntimeError, ConnectionError):
-        pass
-    finally:
-        upstream.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await upstream
-        for kubelet in kubelets:
-            if kubelet is not None:
-                await kubelet.close()
+    await relay_until_closed(websocket, client_to_kubelets(), asyncio.gather(
+        *(kubelet_to_client(i, k) for i, k in enumerate(kubelets) if k)), kubelets)

@@ -8,8 +8,10 @@ and `status.daemonEndpoints.kubeletEndpoint.Port`. Modules:
   bearer-token authentication;
 - `containers`: finding a pod's sandbox and containers by runtime labels;
 - `streaming`: exec and port-forward over WebSocket;
-- `stats`: the stats summary from the runtime and the machine;
-- `certs`: the self-signed serving certificate under --root-dir.
+- `stats`: the stats summary from the runtime and the machine.
+
+Without --tls-cert-file the serving certificate is self-signed (`tinykube.pki`),
+`<root-dir>/pki/kubelet.crt` and `kubelet.key`, made once and reused on restart.
 
 `KubeletServer.run()` serves until cancelled (uvicorn with the wsproto backend).
 
@@ -20,13 +22,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import uvicorn
 
 from kubelet.server.app import ServerRuntime, create_app
-from kubelet.server.certs import ensure_self_signed_certificate
+from tinykube import pki
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +77,11 @@ class KubeletServer:
     def _certificate(self) -> tuple[str, str]:
         if self.config.tls_cert_file:
             return self.config.tls_cert_file, self.config.tls_private_key_file
-        cert, key = ensure_self_signed_certificate(self.config.root_dir, self.config.node_name,
-                                                   [self.config.node_ip])
+        # Like upstream (certutil.GenerateSelfSignedCertKey): names the node's hostname and IP.
+        directory, hostname = Path(self.config.root_dir) / "pki", self.config.node_name
+        cert, key = pki.ensure_self_signed_files(
+            directory / "kubelet.crt", directory / "kubelet.key", f"{hostname}@{int(time.time())}",
+            [hostname, "localhost", *{self.config.node_ip, "127.0.0.1"}])
         return str(cert), str(key)
 
     async def run(self) -> None:

@@ -17,10 +17,8 @@ import importlib
 import importlib.util
 import sys
 
-import httpx
-
 from tinykube.cli.context import CLIContext, CLIError
-from tinykube.client import APIStatusError
+from tinykube.client import APIStatusError, TransportError
 
 # Command modules, in the order `tinykube --help` lists them. Modules that are not
 # written yet are skipped, so commands can land one by one.
@@ -148,7 +146,7 @@ def main(argv: list[str] | None = None) -> None:
     except APIStatusError as err:
         print(format_api_error(err), file=sys.stderr)
         code = 1
-    except httpx.ConnectError:
+    except TransportError:
         server = ctx.config.server if ctx._config else "the API server"
         print(f"error: cannot connect to the server at {server}: is the cluster up? "
               "(`make up` starts one)", file=sys.stderr)

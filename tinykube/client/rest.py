@@ -77,7 +77,7 @@ class RESTClient:
 
     - One pooled `httpx.AsyncClient`; close it with `aclose()` or `async with`.
     - Every method raises an `APIStatusError` subclass on an error answer, and
-      httpx's `TransportError` when the server cannot be reached.
+      `TransportError` (tinykube.client.errors) when the server gives no answer.
     """
 
     def __init__(self, config: ClientConfig, transport: httpx.AsyncBaseTransport | None = None) -> None:
@@ -262,14 +262,9 @@ class RESTClient:
                   "timeoutSeconds": timeout_seconds,
                   "allowWatchBookmarks": "true" if allow_bookmarks else None}
         query = {k: v for k, v in params.items() if v is not None}
-        # A watch is idle for as long as nothing changes: never time out a read.
-        timeout = httpx.Timeout(self.config.timeout_seconds, read=None)
         path = self.path(info, namespace)
         with transport_errors("WATCH", path):
-            async with self._http.stream("GET", path, params=query,
-                                         timeout=timeout, headers=headers) as response:
-                if response.status_code >= 400:
-                    raise error_from_response(response.status_code, await response.aread())
+            async with self._stream(path, query, headers) as response:
                 async for line in response.aiter_lines():
                     if not line.strip():
                         continue
@@ -278,6 +273,25 @@ class RESTClient:
                     if event_type == "ERROR":
                         raise error_from_status(obj)
                     yield WatchEvent.model_construct(type=event_type, object=obj)
+
+    async def stream(self, path: str, params: dict[str, Any] | None = None) -> AsyncIterator[bytes]:
+        """The body of a long-running GET as it arrives (`pods/{name}/log?follow=true`)."""
+        query = {k: v for k, v in (params or {}).items() if v is not None}
+        with transport_errors("GET", path):
+            async with self._stream(path, query) as response:
+                async for chunk in response.aiter_bytes():
+                    yield chunk
+
+    @contextlib.asynccontextmanager
+    async def _stream(self, path: str, query: dict[str, Any],
+                      headers: dict[str, str] | None = None) -> AsyncIterator[httpx.Response]:
+        # A stream is idle for as long as nothing happens: never time out a read.
+        timeout = httpx.Timeout(self.config.timeout_seconds, read=None)
+        async with self._http.stream("GET", path, params=query, timeout=timeout,
+                                     headers=headers) as response:
+            if response.status_code >= 400:
+                raise error_from_response(response.status_code, await response.aread())
+            yield response
 
 
 @contextlib.contextmanager

@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import base64
 import csv
-import hashlib
 import io
 import secrets
 import sys
@@ -112,17 +111,6 @@ def kubeconfig_text(server: str, token: str, *, ca_file: Path | None = None, ca_
         "users": [{"name": user, "user": {"token": token} if token else {}}],
         "contexts": [{"name": name, "context": {"cluster": name, "user": user, "namespace": "default"}}],
         "current-context": name, "preferences": {}}, sort_keys=False)
-
-
-def ca_cert_hash(ca_pem: bytes) -> str:
-    """kubeadm's `--discovery-token-ca-cert-hash`: sha256 of the CA's public key info."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives import serialization
-
-    public_key = x509.load_pem_x509_certificate(ca_pem).public_key()
-    der = public_key.public_bytes(serialization.Encoding.DER,
-                                  serialization.PublicFormat.SubjectPublicKeyInfo)
-    return "sha256:" + hashlib.sha256(der).hexdigest()
 
 
 def _write_private(path: Path, text: str) -> None:

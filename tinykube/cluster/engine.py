@@ -20,7 +20,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -30,6 +29,8 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import httpx
+
+from tinykube.system import stop_child
 
 DEFAULT_ENDPOINT = "unix:///var/run/docker.sock"
 DOCKERD_PID_FILE = Path("/var/run/docker.pid")
@@ -90,12 +91,7 @@ class DockerDaemon:
                     return
         except (httpx.HTTPError, ValueError):
             pass
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout_seconds)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        stop_child(self.process, timeout_seconds)
 
     def log_tail(self, lines: int = 30) -> str:
         if self.log_path is None:

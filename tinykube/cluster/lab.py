@@ -43,6 +43,7 @@ from urllib.parse import urlsplit
 import httpx
 import yaml
 
+from tinykube import pki
 from tinykube.cluster import bootstrap, images
 from tinykube.cluster.engine import DockerUnavailable, ensure_docker
 
@@ -181,7 +182,7 @@ def init(advertise_address: str, config_dir: Path, say: Say, port: int = 6443) -
             "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
             "metadata": {"name": "tinykube-kubelet-api-token", "namespace": "kube-system"},
             "data": {"token": base64.b64encode(config.kubelet_api_token_file.read_bytes().strip()).decode()}})
-    return JoinCommand(server, config.token("node"), bootstrap.ca_cert_hash(ca_pem))
+    return JoinCommand(server, config.token("node"), pki.ca_cert_hash(ca_pem))
 
 
 def _apply(client: httpx.Client, collection: str, path: str, body: dict[str, object]) -> None:
@@ -204,8 +205,8 @@ def discover_ca(server: str, ca_hash: str | None) -> bytes:
         raise LabError(f"{server} has no cluster-info ({response.status_code}): was `tinykube init` run there?")
     kubeconfig = yaml.safe_load(response.json()["data"]["kubeconfig"])
     ca_pem = base64.b64decode(kubeconfig["clusters"][0]["cluster"]["certificate-authority-data"])
-    if ca_hash is not None and bootstrap.ca_cert_hash(ca_pem) != ca_hash:
-        raise LabError(f"the cluster CA's hash is {bootstrap.ca_cert_hash(ca_pem)}, not {ca_hash}: "
+    if ca_hash is not None and pki.ca_cert_hash(ca_pem) != ca_hash:
+        raise LabError(f"the cluster CA's hash is {pki.ca_cert_hash(ca_pem)}, not {ca_hash}: "
                        "refusing to join (wrong server, or someone in between)")
     return ca_pem
 
@@ -227,7 +228,7 @@ def join(server: str, token: str, ca_hash: str | None, node_name: str, node_ip: 
     token_file = config_dir / "kubelet-api.token"
     token_file.write_text(kubelet_api_token + "\n")
     token_file.chmod(0o600)
-    say(f"joined {server} (CA {bootstrap.ca_cert_hash(ca_pem)[:19]}...), config in {config_dir}")
+    say(f"joined {server} (CA {pki.ca_cert_hash(ca_pem)[:19]}...), config in {config_dir}")
     try:
         daemon = ensure_docker()
     except DockerUnavailable as err:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -22,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+
+from tinykube.system import stop_child
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,13 +58,24 @@ class ManagedProcess:
     log_path: Path
 
     def stop(self, timeout_seconds: float = 10.0) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
+        stop_child(self.process, timeout_seconds)
+
+    def wait_until_answers(self, url: str, what: str, timeout_seconds: float) -> None:
+        """Poll `url` until it answers 200; a process that exits first fails with its log."""
+
+        def answers() -> bool:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{what} exited early:\n{self.log_tail()}")
             try:
-                self.process.wait(timeout_seconds)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+                return httpx.get(url, timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        try:
+            wait_until(answers, timeout_seconds, f"{what} to answer {url}")
+        except BaseException:
+            self.stop()
+            raise
 
     def log_tail(self, lines: int = 40) -> str:
         try:
@@ -97,16 +109,7 @@ def start_etcd(data_dir: Path | None = None, port: int | None = None) -> Etcd:
              "--quota-backend-bytes", str(4 * 1024**3)],
             stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "ETCD_UNSUPPORTED_ARCH": "arm64"})
     proc = ManagedProcess(process, log_path)
-
-    def healthy() -> bool:
-        if process.poll() is not None:
-            raise RuntimeError(f"etcd exited early:\n{proc.log_tail()}")
-        try:
-            return httpx.get(f"{url}/health", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_until(healthy, 30, "etcd to become healthy")
+    proc.wait_until_answers(f"{url}/health", "etcd", 30)
     return Etcd(url, data_dir, proc)
 
 
@@ -135,16 +138,7 @@ def _spawn_apiserver(args: list[str], workdir: Path, http_url: str) -> ManagedPr
         process = subprocess.Popen([sys.executable, "-m", "apiserver", *args], cwd=REPO_ROOT,
                                    stdout=log, stderr=subprocess.STDOUT)
     proc = ManagedProcess(process, log_path)
-
-    def ready() -> bool:
-        if process.poll() is not None:
-            raise RuntimeError(f"API server exited early:\n{proc.log_tail()}")
-        try:
-            return httpx.get(f"{http_url}/readyz", timeout=1).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    wait_until(ready, 60, "the API server to become ready")
+    proc.wait_until_answers(f"{http_url}/readyz", "the API server", 60)
     return proc
 
 
@@ -168,6 +162,24 @@ def start_apiserver(etcd_url: str, workdir: Path | None = None, token: str = "ti
     kubeconfig = workdir / "kubeconfig"
     kubeconfig.write_text(kubeconfig_text(https_url, ca_file, token))
     return APIServerProcess(http_url, https_url, token, ca_file, kubeconfig, workdir, proc, args)
+
+
+def start_kubelet(apiserver: APIServerProcess, node_name: str, root_dir: Path, *flags: str,
+                  runtime_endpoint: str = "fake", timeout_seconds: float = 60.0) -> ManagedProcess:
+    """A kubelet with its API on loopback, trusting the API server's kubelet token;
+    returns once its Node is registered (`fake`: a hollow node)."""
+    root_dir.mkdir(parents=True, exist_ok=True)
+    log_path = root_dir / "kubelet.log"
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "kubelet", "--kubeconfig", str(apiserver.kubeconfig),
+             "--hostname-override", node_name, "--container-runtime-endpoint", runtime_endpoint,
+             "--root-dir", str(root_dir), "--port", str(free_port()), "--address", "127.0.0.1",
+             "--kubelet-api-token-file", str(kubelet_token_file(apiserver.workdir)), *flags],
+            cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
+    proc = ManagedProcess(process, log_path)
+    proc.wait_until_answers(f"{apiserver.http_url}/api/v1/nodes/{node_name}", "the kubelet", timeout_seconds)
+    return proc
 
 
 def kubelet_token_file(workdir: Path) -> Path:

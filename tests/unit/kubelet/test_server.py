@@ -13,12 +13,12 @@ from pathlib import Path
 import httpx
 import pytest
 
-from apiserver.proxy import wsclient
 from kubelet.runtime import (CONTAINER_NAME_LABEL, POD_NAME_LABEL, POD_NAMESPACE_LABEL,
                              POD_UID_LABEL, ContainerConfig, ExecResult, PodSandboxConfig,
                              PodSandboxMetadata)
 from kubelet.runtime.fake import FakeRuntime
 from kubelet.server import KubeletServer, ServerConfig
+from tinykube.client import websocket
 from tinykube.testing.processes import free_port
 
 TOKEN = "kubelet-test-token"
@@ -50,8 +50,8 @@ class Kubelet:
         await self.runtime.start_container(container_id)
         return container_id
 
-    async def ws(self, path: str, subprotocols: list[str]) -> wsclient.WebSocketClient:
-        return await wsclient.connect(f"{self.base}{path}", subprotocols=subprotocols,
+    async def ws(self, path: str, subprotocols: list[str]) -> websocket.WebSocketClient:
+        return await websocket.connect(f"{self.base}{path}", subprotocols=subprotocols,
                                       headers={"Authorization": f"Bearer {TOKEN}"},
                                       ssl_context=self.ssl)
 
@@ -74,7 +74,7 @@ async def kubelet(tmp_path: Path) -> AsyncIterator[Kubelet]:
     await asyncio.wait_for(task, 10)
 
 
-async def read_all(ws: wsclient.WebSocketClient) -> list[bytes]:
+async def read_all(ws: websocket.WebSocketClient) -> list[bytes]:
     messages = []
     while (message := await asyncio.wait_for(ws.receive(), 10)) is not None:
         messages.append(message)
@@ -87,8 +87,8 @@ async def test_requests_without_the_token_are_unauthorized(kubelet: Kubelet) -> 
         assert (await anonymous.get("/stats/summary")).status_code == 401
         wrong = await anonymous.get("/stats/summary", headers={"Authorization": "Bearer nope"})
         assert wrong.status_code == 401
-    with pytest.raises(wsclient.HandshakeError):
-        await wsclient.connect(f"{kubelet.base}/exec/default/p/main?command=ls",
+    with pytest.raises(websocket.HandshakeError):
+        await websocket.connect(f"{kubelet.base}/exec/default/p/main?command=ls",
                                subprotocols=["v5.channel.k8s.io"], ssl_context=kubelet.ssl)
 
 

@@ -27,6 +27,7 @@ from tinykube.cli.context import CLIContext, CLIError
 from tinykube.cli.manifests import Manifest, ManifestError, read_manifests
 from tinykube.cli.printers import kind_prefix
 from tinykube.client import APIStatusError, Conflict, NotFound, PatchType, RESTClient
+from tinykube.component import duration
 
 FIELD_MANAGER = "kubectl-client-side-apply"
 MAX_PATCH_RETRIES = 5
@@ -302,8 +303,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--field-manager", help="manager name for --server-side (default kubectl)")
     parser.add_argument("--wait", action="store_true",
                         help="wait until applied Deployments have finished rolling out")
-    parser.add_argument("--timeout", type=float, default=0,
-                        help="seconds to wait with --wait (0: forever)")
+    parser.add_argument("--timeout", type=duration, default=0.0,
+                        help="how long to wait with --wait, e.g. 30s, 2m (0: forever)")
     parser.set_defaults(func=run)
 
 

@@ -9,7 +9,9 @@ Kubernetes counterpart: kind's CLI (create/delete cluster, load docker-image), k
 
 from __future__ import annotations
 
+import contextlib
 import socket
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,69 +24,62 @@ def _say(ctx: CLIContext) -> Any:
     return say
 
 
-def _failures() -> tuple[type[Exception], ...]:
+@contextlib.contextmanager
+def _reported(command: str) -> Iterator[None]:
+    """A cluster failure becomes the CLI's one-line error, naming the command."""
     from tinykube.cluster.compose import ClusterError
     from tinykube.cluster.images import ImageBuildError
     from tinykube.cluster.lab import LabError
-    return ClusterError, ImageBuildError, LabError
+    try:
+        yield
+    except (ClusterError, ImageBuildError, LabError) as err:
+        raise CLIError(f"tinykube {command}: {err}") from None
 
 
 async def run_up(ctx: CLIContext) -> int:
     from tinykube.cluster import compose
     extra_ca = Path(ctx.args.extra_ca_certs) if ctx.args.extra_ca_certs else None
-    try:
+    with _reported("up"):
         compose.up(_say(ctx), extra_ca_dir=extra_ca)
-    except _failures() as err:
-        raise CLIError(f"tinykube up: {err}") from None
     return 0
 
 
 async def run_down(ctx: CLIContext) -> int:
     from tinykube.cluster import compose
-    try:
+    with _reported("down"):
         compose.down(ctx.args.volumes, _say(ctx))
-    except _failures() as err:
-        raise CLIError(f"tinykube down: {err}") from None
     return 0
 
 
 async def run_status(ctx: CLIContext) -> int:
     from tinykube.cluster import compose
-    try:
+    with _reported("status"):
         return compose.status(_say(ctx))
-    except _failures() as err:
-        raise CLIError(f"tinykube status: {err}") from None
 
 
 async def run_load_image(ctx: CLIContext) -> int:
     from tinykube.cluster import compose
-    try:
+    with _reported("load-image"):
         compose.load_image(ctx.args.images, _say(ctx))
-    except _failures() as err:
-        raise CLIError(f"tinykube load-image: {err}") from None
     return 0
 
 
 async def run_node(ctx: CLIContext) -> int:
     from tinykube.cluster import compose
-    try:
+    with _reported(f"node {ctx.args.node_command}"):
         if ctx.args.node_command == "add":
             added = compose.node_add(ctx.args.count, _say(ctx))
             print(f"added {', '.join(added)}", file=ctx.out)
         else:
             compose.node_remove(ctx.args.name, _say(ctx))
-    except _failures() as err:
-        raise CLIError(f"tinykube node {ctx.args.node_command}: {err}") from None
     return 0
 
 
 async def run_init(ctx: CLIContext) -> int:
     from tinykube.cluster import lab
     say = _say(ctx)
-    try:
+    with _reported("init"):
         command = lab.init(ctx.args.advertise_address, Path(ctx.args.config_dir), say, ctx.args.secure_port)
-    except _failures() as err:
-        raise CLIError(f"tinykube init: {err}") from None
     say(f"""
 The control plane is up at {command.server}.
 Use it from this host:   export KUBECONFIG={Path(ctx.args.config_dir) / 'admin.kubeconfig'}
@@ -100,12 +95,10 @@ async def run_join(ctx: CLIContext) -> int:
     if not ctx.args.ca_cert_hash and not ctx.args.discovery_token_unsafe_skip_ca_verification:
         raise CLIError("tinykube join: give --ca-cert-hash (printed by `tinykube init`), or "
                        "--discovery-token-unsafe-skip-ca-verification to trust any server")
-    try:
+    with _reported("join"):
         lab.join(ctx.args.server, ctx.args.join_token, ctx.args.ca_cert_hash or None,
                  ctx.args.node_name or socket.gethostname(), ctx.args.node_ip,
                  Path(ctx.args.config_dir), _say(ctx))
-    except _failures() as err:
-        raise CLIError(f"tinykube join: {err}") from None
     print(f"This host is joining as node {ctx.args.node_name or socket.gethostname()}; "
           "see it with `tinykube get nodes` on the control plane.", file=ctx.out)
     return 0

@@ -13,7 +13,6 @@ Kubernetes counterpart: staging/src/k8s.io/kubectl/pkg/cmd/config/
 
 from __future__ import annotations
 
-import argparse
 import copy
 from pathlib import Path
 from typing import Any

@@ -23,6 +23,7 @@ from tinykube.cli.commands.get import add_selector_flags, resolve_requests
 from tinykube.cli.context import CLIContext, CLIError
 from tinykube.cli.printers import kind_prefix
 from tinykube.client import APIStatusError, NotFound, RESTClient
+from tinykube.component import duration
 
 CASCADE = {"background": "Background", "foreground": "Foreground", "orphan": "Orphan",
            "true": "Background", "false": "Orphan"}
@@ -160,8 +161,8 @@ def register(subparsers: Any) -> None:
                         help="with -l or --all, across all namespaces")
     parser.add_argument("--wait", type=parse_bool, nargs="?", const=True, default=True,
                         metavar="true|false", help="wait until the objects are gone (default true)")
-    parser.add_argument("--timeout", type=float, default=0,
-                        help="seconds to wait for deletion (0: forever)")
+    parser.add_argument("--timeout", type=duration, default=0.0,
+                        help="how long to wait for deletion, e.g. 30s, 2m (0: forever)")
     parser.add_argument("--grace-period", type=int, default=-1,
                         help="seconds the object has to shut down (-1: its own default)")
     parser.add_argument("--force", action="store_true",

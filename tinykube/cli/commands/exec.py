@@ -9,8 +9,8 @@ its size is sent on channel 4, again on every SIGWINCH. The Status on channel 3
 carries the exit code: like kubectl, a non-zero code is printed as
 `command terminated with exit code N` and becomes our own exit code.
 
-`WebSocket` below is the CLI's small asyncio client (wsproto), shared with
-`port-forward`.
+The WebSocket is `tinykube.client.websocket`, the client the API server also uses
+to reach kubelets.
 
 Kubernetes counterpart: staging/src/k8s.io/kubectl/pkg/cmd/exec/exec.go,
 staging/src/k8s.io/client-go/tools/remotecommand/websocket.go
@@ -20,106 +20,30 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import shutil
 import signal
-import ssl
 import sys
 import threading
 from typing import Any
-from urllib.parse import urlencode, urlsplit
-
-from wsproto import ConnectionType, WSConnection
-from wsproto.events import (AcceptConnection, BytesMessage, CloseConnection, Message, Ping,
-                            RejectConnection, RejectData, Request, TextMessage)
-from wsproto.utilities import LocalProtocolError
 
 from tinykube.cli.commands.logs import pods_for
 from tinykube.cli.context import CLIContext, CLIError
 from tinykube.client import ClientConfig
+from tinykube.client.websocket import HandshakeError, WebSocketClient, connect_to_server, stop_task
 
 STDIN, STDOUT, STDERR, STATUS, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255
 
 
-class WebSocket:
-    """One client WebSocket: whole binary messages in and out; None once closed."""
-
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                 ws: WSConnection) -> None:
-        self._reader, self._writer, self._ws = reader, writer, ws
-        self._messages: list[bytes] = []
-        self._partial = bytearray()
-        self.closed = False
-        self.close_reason = ""
-
-    @classmethod
-    async def connect(cls, config: ClientConfig, path: str, query: list[tuple[str, str]],
-                      subprotocol: str) -> WebSocket:
-        parts = urlsplit(config.server)
-        secure = parts.scheme == "https"
-        host, port = parts.hostname or "127.0.0.1", parts.port or (443 if secure else 80)
-        context = config.ssl_context()
-        reader, writer = await asyncio.open_connection(
-            host, port, ssl=context if isinstance(context, ssl.SSLContext) else None)
-        ws = WSConnection(ConnectionType.CLIENT)
-        headers = [(b"User-Agent", config.user_agent.encode())]
-        if config.token:
-            headers.append((b"Authorization", f"Bearer {config.token}".encode()))
-        target = f"{parts.path.rstrip('/')}{path}?{urlencode(query)}"
-        writer.write(ws.send(Request(host=parts.netloc, target=target, subprotocols=[subprotocol],
-                                     extra_headers=headers)))
-        status, body = 0, b""
-        while True:
-            chunk = await reader.read(65536)
-            ws.receive_data(chunk or None)
-            for event in ws.events():
-                if isinstance(event, AcceptConnection):
-                    return cls(reader, writer, ws)
-                if isinstance(event, RejectConnection):
-                    status = event.status_code
-                elif isinstance(event, RejectData):
-                    body += event.data
-            if not chunk:
-                writer.close()
-                raise CLIError(f"error upgrading connection: {status or 'connection closed'} "
-                               f"{body.decode(errors='replace')}".strip())
-
-    async def send(self, data: bytes) -> None:
-        if not self.closed:
-            self._writer.write(self._ws.send(Message(data=data)))
-            await self._writer.drain()
-
-    async def receive(self) -> bytes | None:
-        while not self._messages:
-            for event in self._ws.events():
-                if isinstance(event, (BytesMessage, TextMessage)):
-                    self._partial += event.data if isinstance(event.data, bytes) else event.data.encode()
-                    if event.message_finished:
-                        self._messages.append(bytes(self._partial))
-                        self._partial.clear()
-                elif isinstance(event, Ping):
-                    self._writer.write(self._ws.send(event.response()))
-                elif isinstance(event, CloseConnection):
-                    self.closed, self.close_reason = True, event.reason or ""
-                    with contextlib.suppress(LocalProtocolError):
-                        self._writer.write(self._ws.send(event.response()))
-            if self._messages or self.closed:
-                break
-            chunk = await self._reader.read(65536)
-            if not chunk:
-                self.closed = True
-                break
-            self._ws.receive_data(chunk)
-        return self._messages.pop(0) if self._messages else None
-
-    async def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            with contextlib.suppress(LocalProtocolError, ConnectionError):
-                self._writer.write(self._ws.send(CloseConnection(code=1000)))
-        self._writer.close()
+async def open_stream(config: ClientConfig, path: str, query: list[tuple[str, str]],
+                      subprotocol: str) -> WebSocketClient:
+    """A WebSocket to the API server; a refused upgrade is the CLI's one-line error."""
+    try:
+        return await connect_to_server(config, path, query, [subprotocol])
+    except HandshakeError as err:
+        raise CLIError(f"error upgrading connection: {err.status_code} "
+                       f"{err.body.decode(errors='replace')}".strip()) from None
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -175,8 +99,8 @@ async def run(ctx: CLIContext) -> int:
     query += [("stderr", "true")] if not tty else [("tty", "true")]
     query += [("stdin", "true")] if args.stdin else []
     query += [("container", args.container)] if args.container else []
-    ws = await WebSocket.connect(ctx.config, f"/api/v1/namespaces/{ctx.namespace}/pods/{name}/exec",
-                                 query, "v5.channel.k8s.io")
+    ws = await open_stream(ctx.config, f"/api/v1/namespaces/{ctx.namespace}/pods/{name}/exec",
+                           query, "v5.channel.k8s.io")
     restore = _raw_terminal() if tty else None
     try:
         return await _session(ctx, ws, args.stdin, tty)
@@ -186,7 +110,7 @@ async def run(ctx: CLIContext) -> int:
         await ws.close()
 
 
-async def _session(ctx: CLIContext, ws: WebSocket, stdin: bool, tty: bool) -> int:
+async def _session(ctx: CLIContext, ws: WebSocketClient, stdin: bool, tty: bool) -> int:
     loop = asyncio.get_running_loop()
     tasks = []
     if stdin:
@@ -225,7 +149,7 @@ async def _session(ctx: CLIContext, ws: WebSocket, stdin: bool, tty: bool) -> in
         if tty:
             loop.remove_signal_handler(signal.SIGWINCH)
         for task in tasks:
-            task.cancel()
+            await stop_task(task)
     if message:
         print(message, file=ctx.err)
     return code

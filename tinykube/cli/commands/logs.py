@@ -18,15 +18,12 @@ import asyncio
 import sys
 from typing import Any
 
-import httpx
-
-from tinykube.api.resources import INDEX, ResourceInfo
+from tinykube.api.resources import INDEX, PODS
 from tinykube.api.selectors import label_selector_from_dict
 from tinykube.cli.context import CLIContext, CLIError
-from tinykube.client import ClientConfig, RESTClient, error_from_response
+from tinykube.client import RESTClient
+from tinykube.component import duration
 
-PODS: ResourceInfo = INDEX.by_name("pods")  # type: ignore[assignment]
-_UNITS = {"s": 1, "m": 60, "h": 3600}
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -38,29 +35,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                         help="the previous, terminated instance of the container")
     parser.add_argument("--tail", type=int, default=-1, help="only the last N lines")
     parser.add_argument("--timestamps", action="store_true", help="prefix each line with its time")
-    parser.add_argument("--since", help="only newer logs, e.g. 10s, 5m, 1h")
+    parser.add_argument("--since", type=duration, default=0.0,
+                        help="only logs newer than this, e.g. 10s, 5m, 1h (0: all)")
     parser.add_argument("-l", "--selector", help="label selector: logs of every matching pod")
     parser.add_argument("--prefix", action="store_true", help="prefix lines with the pod name")
     parser.set_defaults(func=run)
-
-
-def parse_since(text: str | None) -> int | None:
-    if not text:
-        return None
-    unit = text[-1] if text[-1] in _UNITS else "s"
-    try:
-        return max(1, int(float(text.rstrip("smh")) * _UNITS[unit]))
-    except ValueError:
-        raise CLIError(f"invalid --since duration {text!r}: use e.g. 30s, 5m, 1h") from None
-
-
-def http_client(config: ClientConfig) -> httpx.AsyncClient:
-    """A streaming client with the same server, TLS and credentials as RESTClient."""
-    headers = {"User-Agent": config.user_agent}
-    if config.token:
-        headers["Authorization"] = f"Bearer {config.token}"
-    return httpx.AsyncClient(base_url=config.server, headers=headers, verify=config.ssl_context(),
-                             timeout=httpx.Timeout(config.timeout_seconds, read=None))
 
 
 async def pods_for(ctx: CLIContext, client: RESTClient, target: str | None,
@@ -92,26 +71,22 @@ async def pods_for(ctx: CLIContext, client: RESTClient, target: str | None,
     return pods[:1]
 
 
-async def stream_log(http: httpx.AsyncClient, namespace: str, pod: str, params: dict[str, str],
+async def stream_log(client: RESTClient, namespace: str, pod: str, params: dict[str, str],
                      out: Any, prefix: str = "") -> None:
-    path = f"/api/v1/namespaces/{namespace}/pods/{pod}/log"
-    async with http.stream("GET", path, params=params) as response:
-        if response.status_code >= 400:
-            raise error_from_response(response.status_code, await response.aread())
-        pending = b""
-        async for chunk in response.aiter_bytes():
-            if not prefix:
-                out.write(chunk)
-                out.flush()
-                continue
-            pending += chunk
-            *lines, pending = pending.split(b"\n")
-            for line in lines:
-                out.write(prefix.encode() + line + b"\n")
+    pending = b""
+    async for chunk in client.stream(f"/api/v1/namespaces/{namespace}/pods/{pod}/log", params):
+        if not prefix:
+            out.write(chunk)
             out.flush()
-        if pending:
-            out.write(prefix.encode() + pending)
-            out.flush()
+            continue
+        pending += chunk
+        *lines, pending = pending.split(b"\n")
+        for line in lines:
+            out.write(prefix.encode() + line + b"\n")
+        out.flush()
+    if pending:
+        out.write(prefix.encode() + pending)
+        out.flush()
 
 
 async def run(ctx: CLIContext) -> int:
@@ -120,10 +95,10 @@ async def run(ctx: CLIContext) -> int:
               "previous": "true" if args.previous else None,
               "timestamps": "true" if args.timestamps else None,
               "tailLines": str(args.tail) if args.tail >= 0 else None,
-              "sinceSeconds": str(s) if (s := parse_since(args.since)) else None}
+              "sinceSeconds": str(max(1, int(args.since))) if args.since else None}
     query = {k: v for k, v in params.items() if v is not None}
     out = getattr(ctx.out, "buffer", None) or sys.stdout.buffer
-    async with ctx.client() as client, http_client(ctx.config) as http:
+    async with ctx.client() as client:
         pods = await pods_for(ctx, client, args.target, args.selector)
         if not pods:
             print(f"No resources found in {ctx.namespace} namespace.", file=ctx.err)
@@ -133,7 +108,7 @@ async def run(ctx: CLIContext) -> int:
             name = pod["metadata"]["name"]
             prefix = f"[pod/{name}/{args.container or pod['spec']['containers'][0]['name']}] " \
                 if args.prefix else ""
-            jobs.append(stream_log(http, ctx.namespace, name, query, out, prefix))
+            jobs.append(stream_log(client, ctx.namespace, name, query, out, prefix))
         if args.follow:
             await asyncio.gather(*jobs)
         else:

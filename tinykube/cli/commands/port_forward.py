@@ -23,15 +23,13 @@ import asyncio
 import contextlib
 from typing import Any
 
-from tinykube.api.resources import INDEX, ResourceInfo
-from tinykube.cli.commands.exec import WebSocket
+from tinykube.api.resources import ENDPOINTS, INDEX, PODS, SERVICES
+from tinykube.cli.commands.exec import open_stream
 from tinykube.cli.commands.logs import pods_for
 from tinykube.cli.context import CLIContext, CLIError
-from tinykube.client import NotFound, RESTClient
+from tinykube.client import NotFound, RESTClient, TransportError
+from tinykube.client.websocket import stop_task
 
-PODS: ResourceInfo = INDEX.by_name("pods")  # type: ignore[assignment]
-SERVICES: ResourceInfo = INDEX.by_name("services")  # type: ignore[assignment]
-ENDPOINTS: ResourceInfo = INDEX.by_name("endpoints")  # type: ignore[assignment]
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -126,9 +124,9 @@ async def _forward(ctx: CLIContext, pod: str, port: int, reader: asyncio.StreamR
     local = writer.get_extra_info("sockname")[1]
     print(f"Handling connection for {local}", file=ctx.out, flush=True)
     try:
-        ws = await WebSocket.connect(ctx.config, f"/api/v1/namespaces/{ctx.namespace}/pods/{pod}/"
-                                     "portforward", [("ports", str(port))], "v4.channel.k8s.io")
-    except (CLIError, OSError) as err:
+        ws = await open_stream(ctx.config, f"/api/v1/namespaces/{ctx.namespace}/pods/{pod}/portforward",
+                               [("ports", str(port))], "v4.channel.k8s.io")
+    except (CLIError, TransportError) as err:
         print(f"error: {err}", file=ctx.err, flush=True)
         writer.close()
         return
@@ -153,9 +151,7 @@ async def _forward(ctx: CLIContext, pod: str, port: int, reader: asyncio.StreamR
     except ConnectionError:
         pass
     finally:
-        upstream.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await upstream
+        await stop_task(upstream)
         await ws.close()
         with contextlib.suppress(ConnectionError):
             writer.close()

@@ -15,16 +15,16 @@ import asyncio
 from datetime import datetime
 from typing import Any
 
-from tinykube.api.resources import INDEX, ResourceInfo
+from tinykube.api.resources import REPLICA_SETS, ResourceInfo
 from tinykube.cli import rollout as logic
-from tinykube.cli.commands.wait import parse_duration, watch_until
+from tinykube.cli.commands.wait import watch_until
 from tinykube.cli.context import CLIContext, CLIError, object_ref, parse_targets
 from tinykube.cli.describe.format import PrefixWriter, label_selector_text
 from tinykube.cli.describe.pods import write_pod_template
 from tinykube.client import PatchType, RESTClient
+from tinykube.component import duration
 
 Obj = dict[str, Any]
-REPLICA_SETS = INDEX.by_name("replicasets")
 assert REPLICA_SETS is not None
 ACTIONS = ("status", "history", "undo", "restart", "pause", "resume")
 
@@ -36,7 +36,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         sub = actions.add_parser(action, help=f"rollout {action}")
         sub.add_argument("targets", nargs="+", metavar="TYPE NAME | TYPE/NAME")
         if action == "status":
-            sub.add_argument("--timeout", default="0s",
+            sub.add_argument("--timeout", type=duration, default=0.0,
                              help="give up after this long (0: wait forever)")
             sub.add_argument("-w", "--watch", default="true", choices=["true", "false"],
                              help="watch until the rollout finishes (default true)")
@@ -80,7 +80,7 @@ async def _status(ctx: CLIContext, client: RESTClient, info: ResourceInfo, deplo
     if ctx.args.watch == "false":
         report(deployment)
         return
-    timeout_seconds = parse_duration(ctx.args.timeout)
+    timeout_seconds: float = ctx.args.timeout
     waiting = watch_until(client, info, ctx.namespace, deployment["metadata"]["name"], done,
                           on_change=report)
     try:

@@ -19,12 +19,11 @@ import argparse
 from typing import Any
 
 from tinykube.api.quantity import parse_quantity
-from tinykube.api.resources import INDEX, ResourceInfo
+from tinykube.api.resources import NODES
 from tinykube.cli.context import CLIContext, CLIError
 from tinykube.cli.printers import render_rows
 from tinykube.client import NotFound
 
-NODES: ResourceInfo = INDEX.by_name("nodes")  # type: ignore[assignment]
 METRICS = "/apis/metrics.k8s.io/v1beta1"
 def cpu_millis(text: str) -> int:
     return int(parse_quantity(text) * 1000)

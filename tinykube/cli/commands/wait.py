@@ -22,6 +22,7 @@ from typing import Any
 from tinykube.api.resources import ResourceInfo
 from tinykube.cli.context import CLIContext, CLIError, object_ref, select_objects
 from tinykube.client import Gone, NotFound, RESTClient
+from tinykube.component import duration
 
 Obj = dict[str, Any]
 Check = Callable[[Obj | None], bool]
@@ -32,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("targets", nargs="+", metavar="TYPE NAME | TYPE/NAME")
     parser.add_argument("--for", dest="for_", required=True,
                         help="delete | condition=NAME[=VALUE] | jsonpath={.path}=VALUE")
-    parser.add_argument("--timeout", default="30s",
+    parser.add_argument("--timeout", type=duration, default=30.0,
                         help="how long to wait (e.g. 30s, 2m); 0 checks once, negative waits a week")
     parser.add_argument("-l", "--selector", help="label selector to filter on")
     parser.add_argument("--all", action="store_true", help="every object of the type")
@@ -104,18 +105,6 @@ def _jsonpath_matches(obj: Obj | None, path: str, value: str | None) -> bool:
     return found is not None and text == value
 
 
-def parse_duration(text: str) -> float:
-    """Go's duration syntax (`30s`, `1m30s`, `500ms`, `2h`; a bare number is seconds)."""
-    if re.fullmatch(r"-?\d+(\.\d+)?", text):
-        return float(text)
-    sign = -1.0 if text.startswith("-") else 1.0
-    parts = re.findall(r"(\d+(?:\.\d+)?)(ms|s|m|h)", text.lstrip("-"))
-    if not parts or "".join(n + u for n, u in parts) != text.lstrip("-"):
-        raise CLIError(f'invalid duration "{text}"')
-    scale = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
-    return sign * sum(float(n) * scale[u] for n, u in parts)
-
-
 async def watch_until(client: RESTClient, info: ResourceInfo, namespace: str | None, name: str,
                       check: Check, on_change: Callable[[Obj | None], None] | None = None,
                       uid: str | None = None) -> Obj | None:
@@ -150,7 +139,7 @@ async def watch_until(client: RESTClient, info: ResourceInfo, namespace: str | N
 async def run(ctx: CLIContext) -> int:
     args = ctx.args
     condition = parse_for(args.for_)
-    timeout_seconds = parse_duration(args.timeout)
+    timeout_seconds: float = args.timeout
     if timeout_seconds < 0:
         timeout_seconds = 7 * 24 * 3600.0
     async with ctx.client() as client:

@@ -20,20 +20,22 @@ from tinykube.client import RESTClient
 Obj = dict[str, Any]
 
 
+def _section(w: PrefixWriter, title: str) -> None:
+    w.write(0, "")
+    w.write(0, title)
+    w.write(0, "====")
+
+
 async def describe_config_map(client: RESTClient, info: ResourceInfo, cm: Obj) -> PrefixWriter:
     w = PrefixWriter()
     write_object_meta(w, cm)
-    w.write(0, "")
-    w.write(0, "Data")
-    w.write(0, "====")
+    _section(w, "Data")
     for key, value in sorted((cm.get("data") or {}).items()):
         w.write(0, f"{key}:")
         w.write(0, "----")
         w.write(0, str(value))
         w.write(0, "")
-    w.write(0, "")
-    w.write(0, "BinaryData")
-    w.write(0, "====")
+    _section(w, "BinaryData")
     for key, value in sorted((cm.get("binaryData") or {}).items()):
         w.write(0, f"{key}: {_decoded_size(value)} bytes")
     w.write(0, "")
@@ -45,9 +47,7 @@ async def describe_secret(client: RESTClient, info: ResourceInfo, secret: Obj) -
     write_object_meta(w, secret)
     w.write(0, "")
     w.write(0, f"Type:\t{secret.get('type', 'Opaque')}")
-    w.write(0, "")
-    w.write(0, "Data")
-    w.write(0, "====")
+    _section(w, "Data")
     sizes = {key: _decoded_size(value) for key, value in (secret.get("data") or {}).items()}
     for key, value in (secret.get("stringData") or {}).items():
         sizes[key] = len(str(value).encode())

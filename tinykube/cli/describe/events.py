@@ -16,12 +16,11 @@ from datetime import datetime, timezone
 from typing import Any
 
 from tinykube.api.meta import parse_rfc3339
-from tinykube.api.resources import INDEX
+from tinykube.api.resources import EVENTS
 from tinykube.cli.describe.format import PrefixWriter, age_since
 from tinykube.client import APIStatusError, RESTClient
 
 Obj = dict[str, Any]
-EVENTS = INDEX.by_name("events")
 assert EVENTS is not None
 
 

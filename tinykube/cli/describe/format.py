@@ -32,6 +32,16 @@ class PrefixWriter:
     def write(self, level: int, text: str) -> None:
         self.lines.append("  " * level + text)
 
+    def write_header(self, level: int, *titles: str) -> None:
+        """A table's column titles, underlined with dashes of the same widths."""
+        self.write(level, "\t".join(titles))
+        self.write(level, "\t".join("-" * len(title) for title in titles))
+
+    def write_optional(self, level: int, label: str, value: Any) -> None:
+        """`Label:<tab>value` only when there is a value; a list is comma-joined."""
+        if value:
+            self.write(level, f"{label}:\t{','.join(value) if isinstance(value, list) else value}")
+
     def text(self) -> str:
         return align_tabs("\n".join(self.lines) + "\n")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tinykube.api.resources import INDEX, ResourceInfo
+from tinykube.api.resources import PODS, ResourceInfo
 from tinykube.cli.describe.format import (
     PrefixWriter,
     age_since,
@@ -20,7 +20,6 @@ from tinykube.cli.describe.format import (
 from tinykube.client import APIStatusError, RESTClient
 
 Obj = dict[str, Any]
-PODS = INDEX.by_name("pods")
 assert PODS is not None
 ROLE_PREFIX = "node-role.kubernetes.io/"
 
@@ -45,8 +44,8 @@ async def describe_node(client: RESTClient, info: ResourceInfo, node: Obj) -> Pr
     conditions = status.get("conditions") or []
     if conditions:
         w.write(0, "Conditions:")
-        w.write(1, "Type\tStatus\tLastHeartbeatTime\tLastTransitionTime\tReason\tMessage")
-        w.write(1, "----\t------\t-----------------\t------------------\t------\t-------")
+        w.write_header(1, "Type", "Status", "LastHeartbeatTime", "LastTransitionTime", "Reason",
+                       "Message")
         for cond in conditions:
             w.write(1, f"{cond.get('type', '')} \t{cond.get('status', '')} \t"
                        f"{format_time(cond.get('lastHeartbeatTime'))} \t"
@@ -71,8 +70,7 @@ async def describe_node(client: RESTClient, info: ResourceInfo, node: Obj) -> Pr
                 label = {"machineID": "Machine ID", "systemUUID": "System UUID",
                          "bootID": "Boot ID"}.get(key) or _title(key)
                 w.write(1, f"{label}:\t{info_block[key]}")
-    if spec.get("podCIDR"):
-        w.write(0, f"PodCIDR:\t{spec['podCIDR']}")
+    w.write_optional(0, "PodCIDR", spec.get("podCIDR"))
     await _write_node_pods(client, w, meta.get("name", ""))
     return w
 
@@ -86,8 +84,8 @@ async def _write_node_pods(client: RESTClient, w: PrefixWriter, node_name: str) 
     w.write(0, f"Non-terminated Pods:\t({len(pods)} in total)")
     if not pods:
         return
-    w.write(1, "Namespace\tName\tCPU Requests\tCPU Limits\tMemory Requests\tMemory Limits\tAge")
-    w.write(1, "---------\t----\t------------\t----------\t---------------\t-------------\t---")
+    w.write_header(1, "Namespace", "Name", "CPU Requests", "CPU Limits", "Memory Requests",
+                   "Memory Limits", "Age")
     for pod in pods:
         totals: dict[str, list[str]] = {}
         for container in (pod.get("spec") or {}).get("containers") or []:

@@ -33,8 +33,7 @@ async def describe_pod(client: RESTClient, info: ResourceInfo, pod: Obj) -> Pref
     w.write(0, f"Namespace:\t{meta.get('namespace', '')}")
     if spec.get("priority") is not None:
         w.write(0, f"Priority:\t{spec['priority']}")
-    if spec.get("serviceAccountName"):
-        w.write(0, f"Service Account:\t{spec['serviceAccountName']}")
+    w.write_optional(0, "Service Account", spec.get("serviceAccountName"))
     node = spec.get("nodeName")
     w.write(0, f"Node:\t{node + '/' + status.get('hostIP', '') if node else '<none>'}")
     if status.get("startTime"):
@@ -93,8 +92,7 @@ def write_pod_template(w: PrefixWriter, template: Mapping[str, Any], level: int 
     write_map(w, level + 1, "Labels", meta.get("labels"))
     if meta.get("annotations"):
         write_map(w, level + 1, "Annotations", meta.get("annotations"), separator=": ")
-    if spec.get("serviceAccountName"):
-        w.write(level + 1, f"Service Account:\t{spec['serviceAccountName']}")
+    w.write_optional(level + 1, "Service Account", spec.get("serviceAccountName"))
     if spec.get("initContainers"):
         write_containers(w, "Init Containers", spec["initContainers"], {}, level + 1, " ")
     write_containers(w, "Containers", spec.get("containers") or [], {}, level + 1, " ")

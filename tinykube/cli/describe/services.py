@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from tinykube.api.resources import INDEX, ResourceInfo
+from tinykube.api.resources import ENDPOINTS, ResourceInfo
 from tinykube.cli.describe.format import PrefixWriter, write_map, write_object_meta
 from tinykube.client import APIStatusError, RESTClient
 
 Obj = dict[str, Any]
-ENDPOINTS = INDEX.by_name("endpoints")
 assert ENDPOINTS is not None
 
 
@@ -27,15 +26,11 @@ async def describe_service(client: RESTClient, info: ResourceInfo, svc: Obj) -> 
     write_map(w, 0, "Selector", spec.get("selector"))
     service_type = spec.get("type", "ClusterIP")
     w.write(0, f"Type:\t{service_type}")
-    if spec.get("ipFamilyPolicy"):
-        w.write(0, f"IP Family Policy:\t{spec['ipFamilyPolicy']}")
-    if spec.get("ipFamilies"):
-        w.write(0, f"IP Families:\t{','.join(spec['ipFamilies'])}")
+    w.write_optional(0, "IP Family Policy", spec.get("ipFamilyPolicy"))
+    w.write_optional(0, "IP Families", spec.get("ipFamilies"))
     w.write(0, f"IP:\t{spec.get('clusterIP', '')}")
-    if spec.get("clusterIPs"):
-        w.write(0, f"IPs:\t{','.join(spec['clusterIPs'])}")
-    if spec.get("externalIPs"):
-        w.write(0, f"External IPs:\t{','.join(spec['externalIPs'])}")
+    w.write_optional(0, "IPs", spec.get("clusterIPs"))
+    w.write_optional(0, "External IPs", spec.get("externalIPs"))
     ingress = (status.get("loadBalancer") or {}).get("ingress") or []
     if ingress:
         ips = ",".join(entry.get("ip") or entry.get("hostname", "") for entry in ingress)
@@ -53,10 +48,8 @@ async def describe_service(client: RESTClient, info: ResourceInfo, svc: Obj) -> 
             w.write(0, f"NodePort:\t{name}\t{port['nodePort']}/{protocol}")
         w.write(0, f"Endpoints:\t{_endpoints_text(endpoints, port.get('name') or '')}")
     w.write(0, f"Session Affinity:\t{spec.get('sessionAffinity', 'None')}")
-    if spec.get("externalTrafficPolicy"):
-        w.write(0, f"External Traffic Policy:\t{spec['externalTrafficPolicy']}")
-    if spec.get("internalTrafficPolicy"):
-        w.write(0, f"Internal Traffic Policy:\t{spec['internalTrafficPolicy']}")
+    w.write_optional(0, "External Traffic Policy", spec.get("externalTrafficPolicy"))
+    w.write_optional(0, "Internal Traffic Policy", spec.get("internalTrafficPolicy"))
     return w
 
 
@@ -96,8 +89,7 @@ async def describe_endpoints(client: RESTClient, info: ResourceInfo, ep: Obj) ->
             w.write(1, "Ports: <none>")
             continue
         w.write(1, "Ports:")
-        w.write(2, "Name\tPort\tProtocol")
-        w.write(2, "----\t----\t--------")
+        w.write_header(2, "Name", "Port", "Protocol")
         for port in ports:
             w.write(2, f"{port.get('name') or '<unset>'}\t{port.get('port')}\t"
                        f"{port.get('protocol', 'TCP')}")

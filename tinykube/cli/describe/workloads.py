@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from tinykube.api.resources import INDEX, ResourceInfo
+from tinykube.api.resources import PODS, REPLICA_SETS, ResourceInfo
 from tinykube.cli.describe.format import (
     PrefixWriter,
     controller_of,
@@ -25,8 +25,6 @@ from tinykube.cli.describe.pods import write_pod_template
 from tinykube.client import APIStatusError, RESTClient
 
 Obj = dict[str, Any]
-PODS = INDEX.by_name("pods")
-REPLICA_SETS = INDEX.by_name("replicasets")
 assert PODS is not None and REPLICA_SETS is not None
 REVISION = "deployment.kubernetes.io/revision"
 
@@ -97,8 +95,7 @@ async def _describe_deployment(client: RESTClient, obj: Obj) -> PrefixWriter:
     conditions = status.get("conditions") or []
     if conditions:
         w.write(0, "Conditions:")
-        w.write(1, "Type\tStatus\tReason")
-        w.write(1, "----\t------\t------")
+        w.write_header(1, "Type", "Status", "Reason")
         for cond in conditions:
             w.write(1, f"{cond.get('type', '')} \t{cond.get('status', '')}\t{cond.get('reason', '')}")
     old, new = await _replica_sets_of(client, obj)

@@ -3,17 +3,11 @@
 from __future__ import annotations
 
 import base64
-import datetime
-import hashlib
 from pathlib import Path
 
 import yaml
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
-from tinykube.cluster.bootstrap import IDENTITIES, ca_cert_hash, ensure_config_dir, kubeconfig_text
+from tinykube.cluster.bootstrap import IDENTITIES, ensure_config_dir, kubeconfig_text
 
 
 def test_config_dir_is_made_once_and_kept(tmp_path: Path) -> None:
@@ -38,16 +32,3 @@ def test_embedded_ca_and_a_kubeconfig_without_a_user_token() -> None:
     loaded = yaml.safe_load(text)
     assert base64.b64decode(loaded["clusters"][0]["cluster"]["certificate-authority-data"]) == b"PEM"
     assert loaded["users"][0]["user"] == {}
-
-
-def test_ca_cert_hash_is_the_sha256_of_the_public_key_info() -> None:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test-ca")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(1).not_valid_before(now).not_valid_after(now + datetime.timedelta(days=1))
-            .sign(key, hashes.SHA256()))
-    pem = cert.public_bytes(serialization.Encoding.PEM)
-    spki = key.public_key().public_bytes(serialization.Encoding.DER,
-                                         serialization.PublicFormat.SubjectPublicKeyInfo)
-    assert ca_cert_hash(pem) == "sha256:" + hashlib.sha256(spki).hexdigest()
