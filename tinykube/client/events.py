@@ -26,13 +26,12 @@ from datetime import datetime, timezone
 from typing import Any, Protocol
 
 from tinykube.api.meta import KubeModel, WireEnum, format_rfc3339
-from tinykube.api.resources import INDEX, ResourceInfo
+from tinykube.api.resources import EVENTS, ResourceInfo
 from tinykube.client.clock import REAL_CLOCK, Clock
 from tinykube.client.errors import NotFound
 
 log = logging.getLogger(__name__)
 
-EVENTS: ResourceInfo = INDEX.by_kind("v1", "Event")  # type: ignore[assignment]
 AGGREGATION_WINDOW_SECONDS = 10 * 60
 MAX_CACHED_EVENTS = 4096
 

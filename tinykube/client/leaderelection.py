@@ -27,13 +27,12 @@ from datetime import datetime, timezone
 from typing import Any, Protocol
 
 from tinykube.api.meta import format_rfc3339
-from tinykube.api.resources import INDEX, ResourceInfo
+from tinykube.api.resources import LEASES, ResourceInfo
 from tinykube.client.clock import REAL_CLOCK, Clock
 from tinykube.client.errors import APIStatusError, NotFound
 
 log = logging.getLogger(__name__)
 
-LEASES: ResourceInfo = INDEX.by_kind("coordination.k8s.io/v1", "Lease")  # type: ignore[assignment]
 JITTER_FACTOR = 1.2
 
 

@@ -71,7 +71,7 @@ def test_patch_tags(
 
 
 def test_pod_containers_merge_key_reached_from_the_resource() -> None:
-    pod = schema_for_resource(INDEX.by_name("pods"))  # type: ignore[arg-type]
+    pod = schema_for_resource(INDEX.require("pods"))
     containers = walk(pod, "spec.containers")
     assert containers.type == "array"
     assert containers.patch_merge_key == "name"
