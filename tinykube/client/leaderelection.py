@@ -26,10 +26,11 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
-from tinykube.api.meta import format_rfc3339
+from tinykube.api.meta import ObjectMeta, format_rfc3339
+from tinykube.api.other import Lease, LeaseSpec
 from tinykube.api.resources import LEASES, ResourceInfo
 from tinykube.client.clock import REAL_CLOCK, Clock
-from tinykube.client.errors import APIStatusError, NotFound
+from tinykube.client.errors import APIStatusError, ClientError, NotFound
 
 log = logging.getLogger(__name__)
 
@@ -70,17 +71,17 @@ class LeaderElector:
         self.release_on_cancel = release_on_cancel
         self.on_stopped_leading, self.on_new_leader = on_stopped_leading, on_new_leader
         self._clock, self._rng = clock, rng
-        self._observed_lease: dict[str, Any] | None = None
-        self._observed_spec: dict[str, Any] | None = None
+        self._observed_lease: Lease | None = None
+        self._observed_spec: LeaseSpec | None = None
         self._observed_time = 0.0
         self._reported_leader: str | None = None
 
     def get_leader(self) -> str:
         """The holder we last observed ("" if none)."""
-        return str((self._observed_spec or {}).get("holderIdentity") or "")
+        return (self._observed_spec.holder_identity or "") if self._observed_spec else ""
 
     def is_leader(self) -> bool:
-        return bool(self._observed_spec) and self.get_leader() == self.identity
+        return self._observed_spec is not None and self.get_leader() == self.identity
 
     async def run(self, on_started_leading: Callable[[], Awaitable[Any]]) -> None:
         await self.acquire()
@@ -125,12 +126,12 @@ class LeaderElector:
         if not self.is_leader() or self._observed_lease is None:
             return False
         now = self._now_micro()
-        lease = {**self._observed_lease, "spec": {
-            "holderIdentity": "", "leaseDurationSeconds": 1, "acquireTime": now, "renewTime": now,
-            "leaseTransitions": (self._observed_spec or {}).get("leaseTransitions", 0)}}
+        lease = self._observed_lease.model_copy(update={"spec": LeaseSpec(
+            holder_identity="", lease_duration_seconds=1, acquire_time=now, renew_time=now,
+            lease_transitions=(self._observed_spec.lease_transitions if self._observed_spec else None) or 0)})
         try:
-            self._observe(await self.client.update(LEASES, lease, self.namespace))
-        except (APIStatusError, OSError) as err:
+            self._observe(Lease.from_dict(await self.client.update(LEASES, lease, self.namespace)))
+        except ClientError as err:
             log.warning("releasing the lease failed lease=%s/%s err=%s", self.namespace, self.name, err)
             return False
         log.info("released lease=%s/%s identity=%s", self.namespace, self.name, self.identity)
@@ -147,47 +148,47 @@ class LeaderElector:
 
     async def try_acquire_or_renew(self) -> bool:
         now = self._now_micro()
-        mine = {"holderIdentity": self.identity,
-                "leaseDurationSeconds": int(round(self.lease_duration_seconds)),
-                "acquireTime": now, "renewTime": now, "leaseTransitions": 0}
+        mine = LeaseSpec(holder_identity=self.identity,
+                         lease_duration_seconds=int(round(self.lease_duration_seconds)),
+                         acquire_time=now, renew_time=now, lease_transitions=0)
         try:
-            lease = await self.client.get(LEASES, self.name, self.namespace)
+            lease = Lease.from_dict(await self.client.get(LEASES, self.name, self.namespace))
         except NotFound:
-            body = {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-                    "metadata": {"name": self.name, "namespace": self.namespace}, "spec": mine}
+            body = Lease(metadata=ObjectMeta(name=self.name, namespace=self.namespace), spec=mine)
             try:
-                self._observe(await self.client.create(LEASES, body, self.namespace))
+                self._observe(Lease.from_dict(await self.client.create(LEASES, body, self.namespace)))
             except APIStatusError as err:  # another candidate created it first
                 log.debug("lease create lost err=%s", err.reason)
                 return False
             return True
         self._observe(lease)
-        spec = self._observed_spec or {}
-        holder = str(spec.get("holderIdentity") or "")
-        duration = float(spec.get("leaseDurationSeconds") or 0)
+        spec = self._observed_spec or LeaseSpec()
+        holder = spec.holder_identity or ""
+        duration = float(spec.lease_duration_seconds or 0)
         if holder and holder != self.identity and \
                 self._observed_time + duration > self._clock.now():
             return False  # someone else holds an unexpired lease
         if holder == self.identity:
-            mine["acquireTime"] = spec.get("acquireTime") or now
-            mine["leaseTransitions"] = spec.get("leaseTransitions") or 0
+            mine.acquire_time = spec.acquire_time or now
+            mine.lease_transitions = spec.lease_transitions or 0
         else:
-            mine["leaseTransitions"] = int(spec.get("leaseTransitions") or 0) + 1
+            mine.lease_transitions = (spec.lease_transitions or 0) + 1
         try:
             # metadata.resourceVersion from the read: a racing writer makes this 409.
-            self._observe(await self.client.update(LEASES, {**lease, "spec": mine}, self.namespace))
+            updated = lease.model_copy(update={"spec": mine})
+            self._observe(Lease.from_dict(await self.client.update(LEASES, updated, self.namespace)))
         except APIStatusError as err:
             log.debug("lease update failed err=%s", err.reason)
             return False
         return True
 
-    def _observe(self, lease: dict[str, Any]) -> None:
-        spec = dict(lease.get("spec") or {})
+    def _observe(self, lease: Lease) -> None:
+        spec = lease.spec or LeaseSpec()
         self._observed_lease = lease
         if spec != self._observed_spec:
             self._observed_spec = spec
             self._observed_time = self._clock.now()
-        leader = str(spec.get("holderIdentity") or "")
+        leader = spec.holder_identity or ""
         if leader != self._reported_leader:
             self._reported_leader = leader
             if leader and self.on_new_leader is not None:

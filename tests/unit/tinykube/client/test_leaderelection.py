@@ -12,6 +12,7 @@ from tinykube.api.resources import ResourceInfo
 from tinykube.client.clock import FakeClock
 from tinykube.client.errors import AlreadyExists, Conflict, NotFound, ServerError
 from tinykube.client.leaderelection import LeaderElector
+from tinykube.client.rest import to_wire
 
 Obj = dict[str, Any]
 
@@ -33,13 +34,15 @@ class FakeLeases:
             raise NotFound(404, "NotFound", f'leases "{name}" not found')
         return copy.deepcopy(self.lease)
 
-    async def create(self, info: ResourceInfo, body: Obj, namespace: str | None = None) -> Obj:
+    async def create(self, info: ResourceInfo, body: Any, namespace: str | None = None) -> Obj:
+        body = to_wire(body)
         await asyncio.sleep(0)
         if self.lease is not None:
             raise AlreadyExists(409, "AlreadyExists", "exists")
         return self._store(body)
 
-    async def update(self, info: ResourceInfo, body: Obj, namespace: str | None = None) -> Obj:
+    async def update(self, info: ResourceInfo, body: Any, namespace: str | None = None) -> Obj:
+        body = to_wire(body)
         await asyncio.sleep(0)
         if self.broken:
             raise ServerError(503, "ServiceUnavailable", "unreachable")
