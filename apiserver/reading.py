@@ -23,7 +23,7 @@ from typing import Any
 
 from apiserver import errors
 from apiserver.registry import Registry
-from apiserver.storage.interface import EventType, StorageEvent
+from apiserver.storage.interface import CompactedError, EventType, StorageEvent
 from apiserver.strategy import Obj
 from tinykube.api.selectors import (
     FieldSelector,
@@ -132,6 +132,11 @@ def parse_selection(reg: Registry, namespace: str | None, label_selector: str | 
     return Selection(namespace, labels, fields)
 
 
+CONTINUE_EXPIRED = (
+    "The provided continue parameter is too old to display a consistent list result. You can "
+    "start a new list without the continue parameter.")
+
+
 def _encode_continue(revision: int, last_key: str) -> str:
     raw = json.dumps({"rv": revision, "start": last_key}).encode()
     return base64.urlsafe_b64encode(raw).decode()
@@ -148,28 +153,34 @@ def _decode_continue(token: str) -> tuple[int, str]:
 
 async def list_objects(reg: Registry, selection: Selection, limit: int | None,
                        continue_token: str | None) -> tuple[list[Obj], str, str | None]:
-    """Returns (items, list resourceVersion, continue token or None)."""
+    """Returns (items, list resourceVersion, continue token or None).
+
+    Storage is read page by page and the reading stops once `limit` objects
+    matched and one more is known to exist. A continued list reads at the first
+    chunk's revision, so the chunks are one consistent list; once that revision
+    is compacted the continuation is 410 Expired and the client starts again.
+    """
     prefix = reg.prefix
     if reg.info.namespaced and selection.namespace:
         prefix = f"{reg.prefix}{selection.namespace}/"
-    items, revision = await reg.storage.list(prefix)
-    start_after = ""
+    revision, start_key = 0, ""
     if continue_token:
-        revision, start_after = _decode_continue(continue_token)
+        revision, last_key = _decode_continue(continue_token)
+        start_key = last_key + "\x00"
     chosen: list[Obj] = []
-    next_token: str | None = None
-    for obj in items:
-        key = reg.key(obj["metadata"].get("namespace"), obj["metadata"]["name"])
-        if start_after and key <= start_after:
-            continue
-        if not selection.matches(obj):
-            continue
-        if limit and len(chosen) == limit:
-            last = chosen[-1]["metadata"]
-            next_token = _encode_continue(revision, reg.key(last.get("namespace"), last["name"]))
-            break
-        chosen.append(obj)
-    return chosen, str(revision), next_token
+    try:
+        async for page, revision in reg.storage.list_pages(prefix, revision, start_key):
+            for obj in page:
+                if not selection.matches(obj):
+                    continue
+                if limit and len(chosen) == limit:
+                    last = chosen[-1]["metadata"]
+                    token = _encode_continue(revision, reg.key(last.get("namespace"), last["name"]))
+                    return chosen, str(revision), token
+                chosen.append(obj)
+    except CompactedError:
+        raise errors.gone(CONTINUE_EXPIRED) from None
+    return chosen, str(revision), None
 
 
 def list_body(reg: Registry, items: list[Obj], revision: str, token: str | None) -> Obj:
