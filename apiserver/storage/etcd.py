@@ -22,6 +22,7 @@ Kubernetes counterpart: staging/src/k8s.io/apiserver/pkg/storage/etcd3/store.go
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
@@ -29,7 +30,6 @@ from urllib.parse import urlparse
 
 import aetcd
 from aetcd import rpc
-from aetcd.exceptions import RevisionCompactedError
 
 from apiserver.storage.interface import (
     CompactedError,
@@ -54,6 +54,18 @@ log = logging.getLogger(__name__)
 # (Kubernetes' compactRevKey, outside /registry).
 COMPACT_REV_KEY = b"compact_rev_key"
 DEFAULT_MAX_RECEIVE_BYTES = 16 * 1024 * 1024
+
+
+def _storage_event(event: Any) -> StorageEvent | None:
+    key, revision = event.kv.key.decode(), event.kv.mod_revision
+    prev = decode(event.prev_kv.value, event.prev_kv.mod_revision) if event.prev_kv.key else None
+    if event.type == rpc.Event.DELETE:
+        if prev is None:
+            return None  # nothing to report without the last state
+        return StorageEvent(EventType.DELETED, key, decode(event.prev_kv.value, revision), prev,
+                            revision)
+    kind = EventType.ADDED if event.kv.create_revision == revision else EventType.MODIFIED
+    return StorageEvent(kind, key, decode(event.kv.value, revision), prev, revision)
 
 
 def parse_etcd_servers(servers: str) -> tuple[str, int]:
@@ -166,28 +178,30 @@ class EtcdStorage:
         return decode(result.prev_kv.value, result.header.revision)
 
     async def watch(self, prefix: str, start_revision: int) -> AsyncIterator[StorageEvent]:
+        """One gRPC watch stream of its own (aetcd's shared stream sends no `fragment`,
+        and one oversized answer there ends every watch of the client)."""
+        await self._client.connect()
+        create = rpc.WatchCreateRequest(
+            key=prefix.encode(), range_end=prefix_range_end(prefix.encode()),
+            start_revision=start_revision, prev_kv=True, fragment=True)
+
+        async def requests() -> AsyncIterator[rpc.WatchRequest]:
+            yield rpc.WatchRequest(create_request=create)
+            await asyncio.Event().wait()  # the stream stays open until cancelled
+
+        call = rpc.WatchStub(self._client.channel).Watch(requests(), metadata=self._client.metadata)
         try:
-            stream = await self._client.watch_prefix(
-                prefix.encode(), start_revision=start_revision, prev_kv=True, fragment=True)
-        except RevisionCompactedError as err:
-            raise CompactedError(prefix, start_revision) from err
-        try:
-            async for event in stream:
-                key = event.kv.key.decode()
-                revision = event.kv.mod_revision
-                prev = decode(event.prev_kv.value, event.prev_kv.mod_revision) if event.prev_kv.key else None
-                if event.kind == aetcd.rtypes.EventKind.DELETE:
-                    if prev is None:
-                        continue  # nothing to report without the last state
-                    gone = decode(event.prev_kv.value, revision)
-                    yield StorageEvent(EventType.DELETED, key, gone, prev, revision)
-                else:
-                    kind = EventType.ADDED if event.kv.create_revision == revision else EventType.MODIFIED
-                    yield StorageEvent(kind, key, decode(event.kv.value, revision), prev, revision)
-        except RevisionCompactedError as err:
-            raise CompactedError(prefix, start_revision) from err
+            async for response in call:
+                if response.compact_revision:
+                    raise CompactedError(prefix, start_revision, response.compact_revision)
+                if response.canceled:
+                    raise StorageError(prefix, f"etcd canceled the watch: {response.cancel_reason}")
+                for event in response.events:
+                    storage_event = _storage_event(event)
+                    if storage_event is not None:
+                        yield storage_event
         finally:
-            await stream.cancel()
+            call.cancel()
 
     async def current_revision(self) -> int:
         # A range read of a key that never exists returns the store's revision.
