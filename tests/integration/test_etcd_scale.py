@@ -4,7 +4,7 @@ that fills up and that stops.
 Each test has an etcd and an API server of its own (compaction, alarms and a
 stopped etcd must not reach the session's etcd), both stopped by PID at the end.
 The receive limit is set to gRPC's default of 4 MiB, so six ~900 KB ConfigMaps
-(5.4 MB) are more than one etcd answer may hold.
+(5.4 MB), or 3,000 pods of 1.5 KB, are more than one etcd answer may hold.
 
 Kubernetes counterpart: test/integration/apiserver/apiserver_test.go (large lists),
 staging/src/k8s.io/apiserver/pkg/storage/etcd3/compact_test.go,
@@ -13,6 +13,7 @@ test/integration/apiserver/health_handler_test.go
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -22,11 +23,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from apiserver.storage.etcd import EtcdStorage
 from tests.integration.test_watch import create_config_map, list_rv, rv, watching
 from tinykube.testing.processes import APIServerProcess, Etcd, start_apiserver, start_etcd
 
 FOUR_MIB = 4 * 1024 * 1024
 BIG_VALUE_BYTES = 900_000
+SMALL_PODS = 3000
 DEADLINE_SECONDS = 30.0
 
 
@@ -52,6 +55,23 @@ def big_config_map(name: str, fill: str) -> dict[str, object]:
     return {"metadata": {"name": name}, "data": {"blob": fill * BIG_VALUE_BYTES}}
 
 
+async def write_small_pods(server: APIServerProcess, count: int) -> None:
+    """Pods of about 1.5 KB each, written to etcd directly, as a busy cluster's would be."""
+    etcd_url = server.args[server.args.index("--etcd-servers") + 1]
+    storage = EtcdStorage(etcd_url)
+    await storage.connect()
+    try:
+        for start in range(0, count, 100):
+            await asyncio.gather(*(storage.create(f"/registry/pods/default/small-{i:05d}", {
+                "apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": f"small-{i:05d}", "namespace": "default",
+                             "uid": str(uuid.uuid4()), "annotations": {"note": "n" * 1200}},
+                "spec": {"containers": [{"name": "c", "image": "busybox"}]},
+            }) for i in range(start, min(count, start + 100))))
+    finally:
+        await storage.close()
+
+
 def test_a_kind_larger_than_one_etcd_answer_lists_watches_and_survives_a_restart(
         limited_apiserver: APIServerProcess) -> None:
     base = "/api/v1/namespaces/default/configmaps"
@@ -68,7 +88,9 @@ def test_a_kind_larger_than_one_etcd_answer_lists_watches_and_survives_a_restart
         assert [o["metadata"]["name"] for o in listed.json()["items"]] == names
         assert sum(len(o["data"]["blob"]) for o in listed.json()["items"]) > FOUR_MIB
 
-        limited_apiserver.restart()  # the watch cache lists 5.4 MB to start
+        asyncio.run(write_small_pods(limited_apiserver, SMALL_PODS))
+
+        limited_apiserver.restart()  # the watch caches list 5.4 MB and 4.5 MB to start
         assert client.get("/readyz").text == "ok"
         relisted = client.get(base).json()
         assert [o["metadata"]["name"] for o in relisted["items"]] == names
@@ -76,6 +98,10 @@ def test_a_kind_larger_than_one_etcd_answer_lists_watches_and_survives_a_restart
         chunk = client.get(base, params={"limit": "4"}).json()
         rest = client.get(base, params={"limit": "4", "continue": chunk["metadata"]["continue"]})
         assert [o["metadata"]["name"] for o in chunk["items"] + rest.json()["items"]] == names
+
+        pods = client.get("/api/v1/pods")
+        assert pods.status_code == 200 and len(pods.json()["items"]) == SMALL_PODS
+        assert len(pods.content) > FOUR_MIB
 
         # Older than the restarted cache: etcd replays the 16 MB backlog itself.
         with watching(client, base, resourceVersion=before) as events:
