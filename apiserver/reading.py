@@ -1,8 +1,9 @@
 """List and watch: selectors, paging, and the watch event stream.
 
-Lists read etcd (a consistent read at the store's current revision) and filter
-by namespace, label selector and field selector. Paging hands out an opaque
-`continue` token holding the list's revision and the last key returned.
+Lists read etcd page by page (a consistent read at the store's current revision)
+and filter by namespace, label selector and field selector. Chunking hands out an
+opaque `continue` token holding the list's revision and the last key returned; the
+next chunk is read at that revision (410 Expired once it is compacted).
 
 Watches come from the resource's `WatchCache`. Selectors apply per event, with
 old and new state, so an object that starts matching arrives as ADDED and one
