@@ -170,7 +170,9 @@ async def list_objects(reg: Registry, selection: Selection, limit: int | None,
         start_key = last_key + "\x00"
     chosen: list[Obj] = []
     try:
-        async for page, revision in reg.storage.list_pages(prefix, revision, start_key):
+        # limit + 1: one more than the chunk shows whether another chunk follows.
+        pages = reg.storage.list_pages(prefix, revision, start_key, limit + 1 if limit else 0)
+        async for page, revision in pages:
             for obj in page:
                 if not selection.matches(obj):
                     continue

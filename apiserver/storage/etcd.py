@@ -111,11 +111,11 @@ class EtcdStorage:
     async def list(self, prefix: str, revision: int = 0) -> tuple[list[dict[str, Any]], int]:
         return await collect(self.list_pages(prefix, revision))
 
-    async def list_pages(self, prefix: str, revision: int = 0,
-                         start_key: str = "") -> AsyncIterator[tuple[list[Obj], int]]:
+    async def list_pages(self, prefix: str, revision: int = 0, start_key: str = "",
+                         first_page_size: int = 0) -> AsyncIterator[tuple[list[Obj], int]]:
         start = max(prefix, start_key).encode()
         pages = read_pages(self._range, start, prefix_range_end(prefix.encode()),
-                           self._page_budget_bytes, revision)
+                           self._page_budget_bytes, revision, first_page_size)
         async for page in pages:
             yield [decode(kv.value, kv.mod_revision) for kv in page.kvs], page.revision
 

@@ -125,11 +125,12 @@ class Storage(Protocol):
         pages, so no single answer from the store grows with the kind."""
         ...
 
-    def list_pages(self, prefix: str, revision: int = 0,
-                   start_key: str = "") -> AsyncIterator[tuple[list[Obj], int]]:
+    def list_pages(self, prefix: str, revision: int = 0, start_key: str = "",
+                   first_page_size: int = 0) -> AsyncIterator[tuple[list[Obj], int]]:
         """The objects under prefix with key >= start_key, in key order, a page at
         a time, as (objects, revision): every page is read at the same revision
-        (the first page's, or `revision`), so the pages are one consistent list."""
+        (the first page's, or `revision`), so the pages are one consistent list.
+        `first_page_size` is how many objects the caller expects to need (0: all)."""
         ...
 
     async def guaranteed_update(self, key: str, try_update: TryUpdate,

@@ -72,8 +72,9 @@ class MemoryStorage:
     async def list(self, prefix: str, revision: int = 0) -> tuple[list[dict[str, Any]], int]:
         return await collect(self.list_pages(prefix, revision))
 
-    async def list_pages(self, prefix: str, revision: int = 0,
-                         start_key: str = "") -> AsyncIterator[tuple[list[Obj], int]]:
+    async def list_pages(self, prefix: str, revision: int = 0, start_key: str = "",
+                         first_page_size: int = 0) -> AsyncIterator[tuple[list[Obj], int]]:
+        # Pages here are always `page_size` long: callers must not depend on the hint.
         revision = revision or self._revision
         data = self._data_at(prefix, revision)
         keys = sorted(k for k in data if k.startswith(prefix) and k >= start_key)

@@ -72,9 +72,10 @@ def next_page_keys(budget_bytes: int, seen_bytes: int, seen_keys: int) -> int:
 
 
 async def read_pages(range_fn: RangeFn, start: bytes, end: bytes, budget_bytes: int,
-                     revision: int = 0) -> AsyncIterator[RangePage]:
-    """The pages of [start, end) in key order, all at one revision (see module doc)."""
-    limit = FIRST_PAGE_KEYS
+                     revision: int = 0, first_page_keys: int = 0) -> AsyncIterator[RangePage]:
+    """The pages of [start, end) in key order, all at one revision (see module doc).
+    `first_page_keys`: what the caller expects to need (a chunk's limit + 1), if known."""
+    limit = min(first_page_keys, MAX_PAGE_KEYS) or FIRST_PAGE_KEYS
     seen_bytes = seen_keys = 0
     while True:
         try:

@@ -122,3 +122,12 @@ def test_prefix_range_end(prefix: bytes, end: bytes) -> None:
 ])
 def test_next_page_keys(budget: int, seen_bytes: int, seen_keys: int, keys: int) -> None:
     assert next_page_keys(budget, seen_bytes, seen_keys) == keys
+
+
+async def test_the_first_page_asks_for_what_the_caller_needs() -> None:
+    fake = FakeRange(store(3000, 100), max_bytes=10_000_000)
+    pages = read_pages(fake, b"/registry/cm/", b"/registry/cm0", 4_000_000, first_page_keys=501)
+    first = await anext(pages)
+    assert len(first.kvs) == 501 and [limit for _, limit, _ in fake.calls] == [501]
+    await anext(pages)  # a caller that needs more gets budget-sized pages
+    assert fake.calls[1][1] == MAX_PAGE_KEYS
