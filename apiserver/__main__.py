@@ -24,8 +24,9 @@ from apiserver.app import create_app
 from apiserver.auth import TokenAuthenticator, ensure_serving_certificate
 from apiserver.metrics import RequestMetrics
 from apiserver.server import APIServer, ServerConfig
-from apiserver.storage.etcd import EtcdStorage
-from tinykube.component import boolean, component_parser, run_until_signalled
+from apiserver.storage.compact import Compactor
+from apiserver.storage.etcd import DEFAULT_MAX_RECEIVE_BYTES, EtcdStorage
+from tinykube.component import boolean, component_parser, duration, run_until_signalled
 
 log = logging.getLogger("apiserver")
 
@@ -34,6 +35,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser = component_parser("python -m apiserver", __doc__)
     parser.set_defaults(v=0)  # -v 2 turns on uvicorn's access log
     parser.add_argument("--etcd-servers", default="http://127.0.0.1:2379")
+    parser.add_argument("--etcd-compaction-interval", type=duration, default=300.0,
+                        help="how often to compact etcd's history older than one interval; "
+                             "0 turns compaction off")
+    parser.add_argument("--etcd-healthcheck-timeout", type=duration, default=2.0,
+                        help="how long the etcd check of /livez and /readyz waits for etcd")
+    parser.add_argument("--etcd-readycheck-timeout", type=duration, default=2.0,
+                        help="how long the etcd-readiness check of /readyz waits for etcd")
+    parser.add_argument("--etcd-max-recv-bytes", type=int, default=DEFAULT_MAX_RECEIVE_BYTES,
+                        help="tinykube: the largest gRPC message accepted from etcd (lists "
+                             "are read in pages below it; one object must fit)")
     parser.add_argument("--bind-address", default="0.0.0.0")
     parser.add_argument("--secure-port", type=int, default=6443,
                         help="HTTPS port; 0 turns HTTPS off")
@@ -95,14 +106,18 @@ def _servers(args: argparse.Namespace, server: APIServer) -> list[_Server]:
 
 
 async def run(args: argparse.Namespace, stopping: asyncio.Event) -> int:
-    storage = EtcdStorage(args.etcd_servers)
+    storage = EtcdStorage(args.etcd_servers, max_receive_bytes=args.etcd_max_recv_bytes)
     await storage.connect()
     server = APIServer(storage, ServerConfig(
         service_cluster_ip_range=args.service_cluster_ip_range,
         service_node_port_range=args.service_node_port_range,
         kubelet_client_token_file=args.kubelet_client_token_file,
-        kubelet_certificate_authority=args.kubelet_certificate_authority))
+        kubelet_certificate_authority=args.kubelet_certificate_authority,
+        etcd_healthcheck_timeout_seconds=args.etcd_healthcheck_timeout,
+        etcd_readycheck_timeout_seconds=args.etcd_readycheck_timeout))
     await server.start()
+    compactor = Compactor(storage, args.etcd_compaction_interval)
+    compactor.start()
     servers = _servers(args, server)
     log.info("serving secure_port=%s port=%s etcd=%s", args.secure_port, args.port,
              args.etcd_servers)
@@ -117,6 +132,7 @@ async def run(args: argparse.Namespace, stopping: asyncio.Event) -> int:
         for s in servers:
             s.should_exit = True  # graceful: open requests get timeout_graceful_shutdown
         await asyncio.wait(serving)
+        await compactor.stop()
         await server.stop()
         await storage.close()
 

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from apiserver import discovery, errors, handlers, proxy
+from apiserver import discovery, errors, handlers, health, proxy
 from apiserver.auth import ANONYMOUS, TokenAuthenticator
 from apiserver.metrics import RequestMetrics, request_resource, request_verb
 from apiserver.server import APIServer
@@ -111,16 +111,7 @@ def create_app(server: APIServer, metrics: RequestMetrics,
     async def version() -> Response:
         return handlers.json_response(discovery.version_info())
 
-    @app.get("/healthz")
-    @app.get("/livez")
-    async def healthz() -> Response:
-        return PlainTextResponse("ok")
-
-    @app.get("/readyz")
-    async def readyz() -> Response:
-        if not server.ready:
-            return PlainTextResponse("not ready", 503)
-        return PlainTextResponse("ok")
+    health.install_routes(app, server)
 
     @app.get("/metrics")
     async def prometheus() -> Response:

@@ -1,8 +1,9 @@
 """List and watch: selectors, paging, and the watch event stream.
 
-Lists read etcd (a consistent read at the store's current revision) and filter
-by namespace, label selector and field selector. Paging hands out an opaque
-`continue` token holding the list's revision and the last key returned.
+Lists read etcd page by page (a consistent read at the store's current revision)
+and filter by namespace, label selector and field selector. Chunking hands out an
+opaque `continue` token holding the list's revision and the last key returned; the
+next chunk is read at that revision (410 Expired once it is compacted).
 
 Watches come from the resource's `WatchCache`. Selectors apply per event, with
 old and new state, so an object that starts matching arrives as ADDED and one
@@ -23,7 +24,7 @@ from typing import Any
 
 from apiserver import errors
 from apiserver.registry import Registry
-from apiserver.storage.interface import EventType, StorageEvent
+from apiserver.storage.interface import CompactedError, EventType, StorageEvent
 from apiserver.strategy import Obj
 from tinykube.api.selectors import (
     FieldSelector,
@@ -132,6 +133,11 @@ def parse_selection(reg: Registry, namespace: str | None, label_selector: str | 
     return Selection(namespace, labels, fields)
 
 
+CONTINUE_EXPIRED = (
+    "The provided continue parameter is too old to display a consistent list result. You can "
+    "start a new list without the continue parameter.")
+
+
 def _encode_continue(revision: int, last_key: str) -> str:
     raw = json.dumps({"rv": revision, "start": last_key}).encode()
     return base64.urlsafe_b64encode(raw).decode()
@@ -148,28 +154,36 @@ def _decode_continue(token: str) -> tuple[int, str]:
 
 async def list_objects(reg: Registry, selection: Selection, limit: int | None,
                        continue_token: str | None) -> tuple[list[Obj], str, str | None]:
-    """Returns (items, list resourceVersion, continue token or None)."""
+    """Returns (items, list resourceVersion, continue token or None).
+
+    Storage is read page by page and the reading stops once `limit` objects
+    matched and one more is known to exist. A continued list reads at the first
+    chunk's revision, so the chunks are one consistent list; once that revision
+    is compacted the continuation is 410 Expired and the client starts again.
+    """
     prefix = reg.prefix
     if reg.info.namespaced and selection.namespace:
         prefix = f"{reg.prefix}{selection.namespace}/"
-    items, revision = await reg.storage.list(prefix)
-    start_after = ""
+    revision, start_key = 0, ""
     if continue_token:
-        revision, start_after = _decode_continue(continue_token)
+        revision, last_key = _decode_continue(continue_token)
+        start_key = last_key + "\x00"
     chosen: list[Obj] = []
-    next_token: str | None = None
-    for obj in items:
-        key = reg.key(obj["metadata"].get("namespace"), obj["metadata"]["name"])
-        if start_after and key <= start_after:
-            continue
-        if not selection.matches(obj):
-            continue
-        if limit and len(chosen) == limit:
-            last = chosen[-1]["metadata"]
-            next_token = _encode_continue(revision, reg.key(last.get("namespace"), last["name"]))
-            break
-        chosen.append(obj)
-    return chosen, str(revision), next_token
+    try:
+        # limit + 1: one more than the chunk shows whether another chunk follows.
+        pages = reg.storage.list_pages(prefix, revision, start_key, limit + 1 if limit else 0)
+        async for page, revision in pages:
+            for obj in page:
+                if not selection.matches(obj):
+                    continue
+                if limit and len(chosen) == limit:
+                    last = chosen[-1]["metadata"]
+                    token = _encode_continue(revision, reg.key(last.get("namespace"), last["name"]))
+                    return chosen, str(revision), token
+                chosen.append(obj)
+    except CompactedError:
+        raise errors.gone(CONTINUE_EXPIRED) from None
+    return chosen, str(revision), None
 
 
 def list_body(reg: Registry, items: list[Obj], revision: str, token: str | None) -> Obj:

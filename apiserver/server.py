@@ -33,6 +33,8 @@ class ServerConfig:
     service_node_port_range: str = "30000-32767"
     max_request_bytes: int = 3 * 1024 * 1024 // 2  # 1.5 MiB, as etcd's own limit
     watch_history_size: int = 10_000
+    etcd_healthcheck_timeout_seconds: float = 2.0  # /livez, /readyz: etcd answers within
+    etcd_readycheck_timeout_seconds: float = 2.0  # /readyz: etcd answers, no alarm, within
     kubelet_client_token_file: str = ""  # the bearer token presented to kubelets
     kubelet_certificate_authority: str = ""  # verify kubelets' certificates (else not checked)
 

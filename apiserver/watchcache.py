@@ -1,7 +1,7 @@
 """Watch fan-out: one etcd watch per resource, shared by every client watch.
 
-A `WatchCache` lists its resource once, then follows one storage watch from the
-list's revision. It keeps the current objects (for the synthetic ADDED events of a
+A `WatchCache` lists its resource once (a paged storage list, so a kind of any
+size starts), then follows one storage watch from the list's revision. It keeps the current objects (for the synthetic ADDED events of a
 watch without resourceVersion) and a bounded history of recent events, and pushes
 each new event to every registered `Watcher` queue.
 

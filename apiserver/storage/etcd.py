@@ -10,21 +10,26 @@ never loses a concurrent change:
 - delete: an unconditional delete that returns the last state (prev_kv).
 
 resourceVersion is etcd's mod_revision; a list's resourceVersion is the header
-revision of the range read. Watches ask etcd for prev_kv so DELETED events carry the
-last state of the object and selector changes can be computed.
+revision of the range read. Lists are read in pages at one revision
+(`storage/paging.py`), so no answer grows with the kind past the client's receive
+limit (`max_receive_bytes`, gRPC's `grpc.max_receive_message_length`). Watches ask
+etcd for prev_kv so DELETED events carry the last state of the object and selector
+changes can be computed, and for fragments, so a watch resumed across a large
+backlog gets it in messages of etcd's request size rather than one message.
 
 Kubernetes counterpart: staging/src/k8s.io/apiserver/pkg/storage/etcd3/store.go
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
 from urllib.parse import urlparse
 
 import aetcd
-from aetcd.exceptions import RevisionCompactedError
+from aetcd import rpc
 
 from apiserver.storage.interface import (
     CompactedError,
@@ -33,14 +38,34 @@ from apiserver.storage.interface import (
     KeyNotFoundError,
     Obj,
     Preconditions,
+    StorageError,
     StorageEvent,
     TryUpdate,
+    collect,
     decode,
     encode,
     same_encoding,
 )
+from apiserver.storage.paging import KeyValue, RangePage, ResponseTooLarge, prefix_range_end, read_pages
 
 log = logging.getLogger(__name__)
+
+# The key whose version orders the compactions of all API servers on one etcd
+# (Kubernetes' compactRevKey, outside /registry).
+COMPACT_REV_KEY = b"compact_rev_key"
+DEFAULT_MAX_RECEIVE_BYTES = 16 * 1024 * 1024
+
+
+def _storage_event(event: Any) -> StorageEvent | None:
+    key, revision = event.kv.key.decode(), event.kv.mod_revision
+    prev = decode(event.prev_kv.value, event.prev_kv.mod_revision) if event.prev_kv.key else None
+    if event.type == rpc.Event.DELETE:
+        if prev is None:
+            return None  # nothing to report without the last state
+        return StorageEvent(EventType.DELETED, key, decode(event.prev_kv.value, revision), prev,
+                            revision)
+    kind = EventType.ADDED if event.kv.create_revision == revision else EventType.MODIFIED
+    return StorageEvent(kind, key, decode(event.kv.value, revision), prev, revision)
 
 
 def parse_etcd_servers(servers: str) -> tuple[str, int]:
@@ -53,9 +78,15 @@ def parse_etcd_servers(servers: str) -> tuple[str, int]:
 class EtcdStorage:
     """Guarantees: CAS on every write; watches resume exactly from a revision."""
 
-    def __init__(self, servers: str, timeout_seconds: float = 10.0) -> None:
+    def __init__(self, servers: str, timeout_seconds: float = 10.0,
+                 max_receive_bytes: int = DEFAULT_MAX_RECEIVE_BYTES) -> None:
         host, port = parse_etcd_servers(servers)
-        self._client = aetcd.Client(host=host, port=port, timeout=timeout_seconds)
+        self._timeout_seconds = timeout_seconds
+        # A page aims at a quarter of the limit: room for objects larger than average.
+        self._page_budget_bytes = max(1, max_receive_bytes // 4)
+        self._client = aetcd.Client(
+            host=host, port=port, timeout=timeout_seconds,
+            options={"grpc.max_receive_message_length": max_receive_bytes})
 
     async def connect(self) -> None:
         await self._client.connect()
@@ -77,10 +108,34 @@ class EtcdStorage:
             raise KeyNotFoundError(key)
         return decode(result.value, result.mod_revision)
 
-    async def list(self, prefix: str) -> tuple[list[dict[str, Any]], int]:
-        result = await self._client.get_prefix(prefix.encode())
-        items = [decode(kv.value, kv.mod_revision) for kv in result]
-        return items, result.header.revision
+    async def list(self, prefix: str, revision: int = 0) -> tuple[list[dict[str, Any]], int]:
+        return await collect(self.list_pages(prefix, revision))
+
+    async def list_pages(self, prefix: str, revision: int = 0, start_key: str = "",
+                         first_page_size: int = 0) -> AsyncIterator[tuple[list[Obj], int]]:
+        start = max(prefix, start_key).encode()
+        pages = read_pages(self._range, start, prefix_range_end(prefix.encode()),
+                           self._page_budget_bytes, revision, first_page_size)
+        async for page in pages:
+            yield [decode(kv.value, kv.mod_revision) for kv in page.kvs], page.revision
+
+    async def _range(self, start: bytes, end: bytes, limit: int, revision: int) -> RangePage:
+        """One etcd range request (aetcd's `get_range` sends neither limit nor revision)."""
+        await self._client.connect()
+        request = rpc.RangeRequest(key=start, range_end=end, limit=limit, revision=revision)
+        try:
+            response = await self._client.kvstub.Range(
+                request, timeout=self._timeout_seconds, metadata=self._client.metadata)
+        except rpc.AioRpcError as err:
+            if err.code() == rpc.StatusCode.RESOURCE_EXHAUSTED:
+                raise ResponseTooLarge(err.details()) from err
+            if err.code() == rpc.StatusCode.OUT_OF_RANGE and "compacted" in (err.details() or ""):
+                raise CompactedError(start.decode(errors="replace"), revision) from err
+            if err.code() == rpc.StatusCode.OUT_OF_RANGE:
+                raise StorageError(start.decode(errors="replace"), err.details() or "") from err
+            raise
+        kvs = [KeyValue(kv.key, kv.value, kv.mod_revision) for kv in response.kvs]
+        return RangePage(kvs, response.header.revision, response.more)
 
     async def guaranteed_update(self, key: str, try_update: TryUpdate,
                                 preconditions: Preconditions | None = None) -> Obj:
@@ -123,36 +178,67 @@ class EtcdStorage:
         return decode(result.prev_kv.value, result.header.revision)
 
     async def watch(self, prefix: str, start_revision: int) -> AsyncIterator[StorageEvent]:
+        """One gRPC watch stream of its own (aetcd's shared stream sends no `fragment`,
+        and one oversized answer there ends every watch of the client)."""
+        await self._client.connect()
+        create = rpc.WatchCreateRequest(
+            key=prefix.encode(), range_end=prefix_range_end(prefix.encode()),
+            start_revision=start_revision, prev_kv=True, fragment=True)
+
+        async def requests() -> AsyncIterator[rpc.WatchRequest]:
+            yield rpc.WatchRequest(create_request=create)
+            await asyncio.Event().wait()  # the stream stays open until cancelled
+
+        call = rpc.WatchStub(self._client.channel).Watch(requests(), metadata=self._client.metadata)
         try:
-            stream = await self._client.watch_prefix(
-                prefix.encode(), start_revision=start_revision, prev_kv=True)
-        except RevisionCompactedError as err:
-            raise CompactedError(prefix, start_revision) from err
-        try:
-            async for event in stream:
-                key = event.kv.key.decode()
-                revision = event.kv.mod_revision
-                prev = decode(event.prev_kv.value, event.prev_kv.mod_revision) if event.prev_kv.key else None
-                if event.kind == aetcd.rtypes.EventKind.DELETE:
-                    if prev is None:
-                        continue  # nothing to report without the last state
-                    gone = decode(event.prev_kv.value, revision)
-                    yield StorageEvent(EventType.DELETED, key, gone, prev, revision)
-                else:
-                    kind = EventType.ADDED if event.kv.create_revision == revision else EventType.MODIFIED
-                    yield StorageEvent(kind, key, decode(event.kv.value, revision), prev, revision)
-        except RevisionCompactedError as err:
-            raise CompactedError(prefix, start_revision) from err
+            async for response in call:
+                if response.compact_revision:
+                    raise CompactedError(prefix, start_revision, response.compact_revision)
+                if response.canceled:
+                    raise StorageError(prefix, f"etcd canceled the watch: {response.cancel_reason}")
+                for event in response.events:
+                    storage_event = _storage_event(event)
+                    if storage_event is not None:
+                        yield storage_event
         finally:
-            await stream.cancel()
+            call.cancel()
 
     async def current_revision(self) -> int:
         # A range read of a key that never exists returns the store's revision.
         result = await self._client.get_prefix(b"/registry/-revision-probe-")
         return int(result.header.revision)
 
-    async def compact(self, revision: int) -> None:
-        await self._client.compact(revision)
+    async def ping(self) -> None:
+        await self._client.get(b"health")
+
+    async def alarms(self) -> list[str]:
+        names = {rpc.AlarmType.NOSPACE: "NOSPACE", rpc.AlarmType.CORRUPT: "CORRUPT"}
+        return [names.get(alarm.alarm_type, str(alarm.alarm_type))
+                async for alarm in self._client.list_alarms()]
+
+    async def guarded_compact(self, expect_version: int, revision: int) -> tuple[int, int, int]:
+        """One round of Kubernetes' compaction protocol (etcd3/compact.go `compact`).
+
+        If `compact_rev_key`'s version is still `expect_version`, this API server
+        wins the round: it bumps the version (storing `revision`) and compacts etcd
+        to `revision` (not on the first round, where `revision` is 0). Otherwise
+        another API server compacted meanwhile: learn its version and revision.
+        Returns (compact version, etcd's current revision, revision compacted to or 0).
+        """
+        client = self._client
+        ok, responses = await client.transaction(
+            compare=[client.transactions.version(COMPACT_REV_KEY) == expect_version],
+            success=[client.transactions.put(COMPACT_REV_KEY, str(revision).encode())],
+            failure=[client.transactions.get(COMPACT_REV_KEY)])
+        if not ok:
+            value, kv = responses[0][0]
+            compacted = int(value) if value.isdigit() else 0
+            return kv.version, kv.header.revision, compacted
+        current = responses[0].response_put.header.revision
+        if revision == 0:
+            return expect_version + 1, current, 0
+        await client.compact(revision)
+        return expect_version + 1, current, revision
 
     async def close(self) -> None:
         await self._client.close()

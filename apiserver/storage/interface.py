@@ -119,8 +119,18 @@ class Storage(Protocol):
         """KeyNotFoundError if absent."""
         ...
 
-    async def list(self, prefix: str) -> tuple[list[dict[str, Any]], int]:
-        """Every object under prefix, in key order, and the store's revision."""
+    async def list(self, prefix: str, revision: int = 0) -> tuple[list[dict[str, Any]], int]:
+        """Every object under prefix, in key order, and the revision read at: the
+        store's current one, or `revision` (CompactedError if compacted). Read in
+        pages, so no single answer from the store grows with the kind."""
+        ...
+
+    def list_pages(self, prefix: str, revision: int = 0, start_key: str = "",
+                   first_page_size: int = 0) -> AsyncIterator[tuple[list[Obj], int]]:
+        """The objects under prefix with key >= start_key, in key order, a page at
+        a time, as (objects, revision): every page is read at the same revision
+        (the first page's, or `revision`), so the pages are one consistent list.
+        `first_page_size` is how many objects the caller expects to need (0: all)."""
         ...
 
     async def guaranteed_update(self, key: str, try_update: TryUpdate,
@@ -155,8 +165,25 @@ class Storage(Protocol):
     async def current_revision(self) -> int:
         ...
 
+    async def ping(self) -> None:
+        """A read of the store, so a caller can bound its time; raises if it fails."""
+        ...
+
+    async def alarms(self) -> list[str]:
+        """The store's active alarms (etcd: NOSPACE, CORRUPT); writes fail while one is."""
+        ...
+
     async def close(self) -> None:
         ...
+
+
+async def collect(pages: AsyncIterator[tuple[list[Obj], int]]) -> tuple[list[Obj], int]:
+    """All pages of `list_pages` as one list and its revision."""
+    items: list[Obj] = []
+    revision = 0
+    async for page, revision in pages:
+        items.extend(page)
+    return items, revision
 
 
 def encode(obj: dict[str, Any]) -> bytes:

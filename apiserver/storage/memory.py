@@ -1,7 +1,9 @@
 """An in-memory Storage with etcd's revision semantics, for fast tests.
 
 It keeps a full history of changes (no compaction unless `compact` is called), so
-watches from any remembered revision behave exactly as against etcd.
+watches from any remembered revision behave exactly as against etcd, and a list
+at an older revision is the current data with the later changes undone. Lists come
+in pages of `page_size` objects, as etcd's do, so paging callers are tested here.
 
 Kubernetes counterpart: none (tests there use a real etcd); see storage/interface.py
 """
@@ -19,8 +21,10 @@ from apiserver.storage.interface import (
     KeyNotFoundError,
     Obj,
     Preconditions,
+    StorageError,
     StorageEvent,
     TryUpdate,
+    collect,
     decode,
     encode,
     same_encoding,
@@ -34,7 +38,10 @@ class MemoryStorage:
     whatever another writer did meanwhile is seen as a conflict, as with etcd.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, page_size: int = 500) -> None:
+        self._page_size = page_size
+        self.active_alarms: list[str] = []  # what `alarms` reports; tests set it
+        self._compact_version = 0
         self._data: dict[str, tuple[bytes, int]] = {}
         self._revision = 1
         self._compacted = 0
@@ -62,9 +69,35 @@ class MemoryStorage:
         data, revision = self._data[key]
         return decode(data, revision)
 
-    async def list(self, prefix: str) -> tuple[list[dict[str, Any]], int]:
-        items = [decode(d, r) for k, (d, r) in sorted(self._data.items()) if k.startswith(prefix)]
-        return items, self._revision
+    async def list(self, prefix: str, revision: int = 0) -> tuple[list[dict[str, Any]], int]:
+        return await collect(self.list_pages(prefix, revision))
+
+    async def list_pages(self, prefix: str, revision: int = 0, start_key: str = "",
+                         first_page_size: int = 0) -> AsyncIterator[tuple[list[Obj], int]]:
+        # Pages here are always `page_size` long: callers must not depend on the hint.
+        revision = revision or self._revision
+        data = self._data_at(prefix, revision)
+        keys = sorted(k for k in data if k.startswith(prefix) and k >= start_key)
+        for start in range(0, max(len(keys), 1), self._page_size):
+            yield [decode(*data[k]) for k in keys[start:start + self._page_size]], revision
+
+    def _data_at(self, prefix: str, revision: int) -> dict[str, tuple[bytes, int]]:
+        """The data as it was at `revision`: the later changes undone, newest first."""
+        if revision <= self._compacted:
+            raise CompactedError(prefix, revision, self._compacted)
+        if revision > self._revision:
+            raise StorageError(prefix, "mvcc: required revision is a future revision")
+        data = {k: v for k, v in self._data.items() if k.startswith(prefix)}
+        for event in reversed(self._history):
+            if event.revision <= revision:
+                break
+            if not event.key.startswith(prefix):
+                continue
+            if event.prev is None:
+                data.pop(event.key, None)
+            else:
+                data[event.key] = (encode(event.prev), int(event.prev["metadata"]["resourceVersion"]))
+        return data
 
     async def guaranteed_update(self, key: str, try_update: TryUpdate,
                                 preconditions: Preconditions | None = None) -> Obj:
@@ -118,6 +151,22 @@ class MemoryStorage:
 
     async def current_revision(self) -> int:
         return self._revision
+
+    async def ping(self) -> None:
+        pass
+
+    async def alarms(self) -> list[str]:
+        return list(self.active_alarms)
+
+    async def guarded_compact(self, expect_version: int, revision: int) -> tuple[int, int, int]:
+        """As EtcdStorage.guarded_compact; the compact key's version is kept aside
+        (it is not data under /registry)."""
+        if self._compact_version != expect_version:
+            return self._compact_version, self._revision, 0
+        self._compact_version += 1
+        if revision:
+            self.compact(revision)
+        return self._compact_version, self._revision, revision
 
     def compact(self, revision: int) -> None:
         """Forget history before `revision`, like etcd's compaction."""
