@@ -196,7 +196,7 @@ CASES = [
     BadInput("update-of-a-missing-object", "PUT", CM + "/absent", 404, "NotFound",
              body=configmap("absent"), message='configmaps "absent" not found'),
     BadInput("body-over-limit", "POST", CM, 413, "RequestEntityTooLarge",
-             body=configmap("big") | {"data": {"k": "x" * (1536 * 1024 + 1)}}),
+             body=configmap("big") | {"data": {"k": "x" * (3 * 1024 * 1024 + 1)}}),
     BadInput("unknown-resource", "GET", "/api/v1/namespaces/{ns}/widgets", 404, "NotFound"),
     BadInput("unsupported-patch-content-type", "PATCH", CM + "/cm", 415, "UnsupportedMediaType",
              content=b"k=v", content_type="text/plain", setup=existing_configmap),
