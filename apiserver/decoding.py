@@ -140,7 +140,9 @@ def _check_expansion(root: yaml.Node) -> None:
     stack: list[tuple[yaml.Node, int, bool]] = [(root, 1, False)]
     while stack:
         node, depth, aliased = stack.pop()
-        if id(node) in seen:
+        if id(node) in seen:  # an alias: go-yaml decodes the alias node, then its target
+            decode_count += 1
+            alias_count += aliased
             aliased = True
         seen.add(id(node))
         decode_count += 1
