@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from apiserver.integer_formats import INT64_FIELDS
 from apiserver.schema import (
     INT_OR_STRING_FIELDS,
     PATCH_TAGS,
@@ -210,8 +211,6 @@ def test_integer_fields_carry_their_go_format() -> None:
 
 
 def test_every_int64_field_in_the_table_is_an_integer_field_of_its_model() -> None:
-    from apiserver.integer_formats import INT64_FIELDS
-
     for model, names in INT64_FIELDS.items():
         fields = schema_for_model(model).fields
         for name in names:
