@@ -105,7 +105,11 @@ def unsupported_media_type(content_type: str) -> APIError:
 
 
 def too_large(limit_bytes: int) -> APIError:
-    return APIError(413, "RequestEntityTooLarge", f"Request entity too large: limit is {limit_bytes}")
+    return too_large_detail(f"limit is {limit_bytes}")
+
+
+def too_large_detail(detail: str) -> APIError:
+    return APIError(413, "RequestEntityTooLarge", f"Request entity too large: {detail}")
 
 
 def route_not_found() -> APIError:

@@ -8,7 +8,9 @@ module answers the same questions for JSON trees against a `FieldSchema`:
 - `find_unknown_fields`: fields that are not in the schema, one problem each, with
   the message `unknown field "<path>"`. The handler joins them as the real server
   does: `strict decoding error: unknown field "spec.foo", unknown field "spec.bar"`.
-- `find_type_errors`: values of the wrong type (`replicas: "3"`). null is always fine.
+- `find_type_errors`: values of the wrong type (`replicas: "3"`), and integers that do
+  not fit their field's int32/int64 (an `overflow` problem, worded as Go's decoder
+  words it). null is always fine.
 - `prune_unknown_fields`: a deep copy without the unknown fields, plus the problems.
 
 Subtrees typed "any" (RawExtension, FieldsV1) and maps whose values are "any" are
@@ -23,9 +25,11 @@ Kubernetes counterpart: staging/src/k8s.io/apimachinery/pkg/runtime/serializer/j
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
+from apiserver.integer_formats import integer_range
 from apiserver.jsoncopy import deep_copy_json
 from apiserver.schema import FieldSchema, schema_for_model
 
@@ -39,6 +43,7 @@ class FieldProblem:
 
     path: str
     message: str
+    overflow: bool = False  # a number too large for the field's Go integer type
 
 
 def find_unknown_fields(obj: Any, schema: FieldSchema) -> list[FieldProblem]:
@@ -124,7 +129,9 @@ def _key_path(path: str, key: str) -> str:
 # --- Types ---------------------------------------------------------------------------
 
 
-def _walk_types(value: Any, schema: FieldSchema, path: str, problems: list[FieldProblem]) -> None:
+def _walk_types(value: Any, schema: FieldSchema, path: str, problems: list[FieldProblem],
+                owner: str = "") -> None:
+    """`owner` is the model of the nearest enclosing object (Go's struct in messages)."""
     if value is None or schema.type == "any":
         return
     if not _accepts(schema.type, value):
@@ -133,20 +140,47 @@ def _walk_types(value: Any, schema: FieldSchema, path: str, problems: list[Field
             path, f'{where} in body must be of type {_expected_name(schema.type)}: "{_json_type(value)}"',
         ))
         return
-    if schema.type == "object":
+    if schema.type in ("integer", "int-or-string") and _is_int(value):
+        _check_range(value, schema.format, path, owner, problems)
+    elif schema.type == "object":
         fields = schema.fields
         for key, child in value.items():
             child_schema = fields.get(key)
             if child_schema is None and path == "" and key in ALWAYS_KNOWN_TOP_LEVEL:
                 child_schema = _top_level_schema(key)
             if child_schema is not None:
-                _walk_types(child, child_schema, _key_path(path, key), problems)
+                _walk_types(child, child_schema, _key_path(path, key), problems,
+                            schema.model or owner)
     elif schema.type == "array" and schema.items is not None:
         for index, item in enumerate(value):
-            _walk_types(item, schema.items, f"{path}[{index}]", problems)
+            _walk_types(item, schema.items, f"{path}[{index}]", problems, owner)
     elif schema.type == "map" and schema.items is not None:
         for key, child in value.items():
-            _walk_types(child, schema.items, _key_path(path, key), problems)
+            _walk_types(child, schema.items, _key_path(path, key), problems, owner)
+
+
+# The API version a client model name starts with: V1, V1beta1, CoreV1, AppsV1 ...
+_MODEL_VERSION_PREFIX = re.compile(r"^[A-Za-z]*?V\d+(?:alpha\d+|beta\d+)?(?=[A-Z])")
+_INDEX = re.compile(r"\[\d+\]")
+
+
+def _check_range(value: float, fmt: str | None, path: str, owner: str,
+                 problems: list[FieldProblem]) -> None:
+    """Go's decoder refuses a number its int32/int64 field cannot hold.
+
+    Its message names the Go struct holding the field and the JSON path without
+    list indexes: `json: cannot unmarshal number 9223372036854775808 into Go struct
+    field DeploymentSpec.spec.replicas of type int32`. (IntOrString holds an int32.)
+    """
+    low, high = integer_range(fmt)
+    if low <= value <= high:
+        return
+    number = str(value) if isinstance(value, int) else repr(value)
+    go_type = fmt or "int32"
+    struct = _MODEL_VERSION_PREFIX.sub("", owner)
+    problems.append(FieldProblem(
+        path, f"json: cannot unmarshal number {number} into Go struct field "
+              f"{struct}.{_INDEX.sub('', path)} of type {go_type}", overflow=True))
 
 
 def _is_int(value: Any) -> bool:

@@ -25,11 +25,10 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-import yaml
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from apiserver import deletion, errors, patching, protobuf, reading, subresources
+from apiserver import decoding, deletion, errors, patching, protobuf, reading, subresources
 from apiserver.registry import Registry, RequestContext
 from apiserver.server import APIServer
 from apiserver.storage.interface import CompactedError
@@ -121,9 +120,7 @@ def json_response(body: Any, status_code: int = 200, warnings: list[str] | None 
 
 
 async def read_body(request: Request, limit_bytes: int) -> Any:
-    raw = await request.body()
-    if len(raw) > limit_bytes:
-        raise errors.too_large(limit_bytes)
+    raw = await decoding.read_limited_body(request, limit_bytes)
     if not raw:
         return None
     content_type = request.headers.get("content-type", "application/json").split(";")[0].strip()
@@ -140,9 +137,9 @@ async def read_body(request: Request, limit_bytes: int) -> Any:
         raise errors.unsupported_media_type(content_type)
     try:
         if content_type in ("application/yaml", "application/apply-patch+yaml"):
-            return yaml.safe_load(raw.decode())
-        return json.loads(raw)
-    except (ValueError, yaml.YAMLError) as err:
+            return decoding.parse_yaml(raw)
+        return decoding.parse_json(raw)
+    except decoding.DecodeError as err:
         raise errors.bad_request(f"the body of the request could not be decoded: {err}") from None
 
 
@@ -239,9 +236,7 @@ async def handle_resource(server: APIServer, request: Request, path: str) -> Res
         content_type = request.headers.get("content-type", "").split(";")[0].strip()
         if content_type not in patching.PATCH_TYPES:
             raise errors.unsupported_media_type(content_type)
-        raw = await request.body()
-        if len(raw) > limit:
-            raise errors.too_large(limit)
+        raw = await decoding.read_limited_body(request, limit)
         patch_body = patching.parse_patch_body(content_type, raw)
         ctx = request_context(request, "patch")
         if req.subresource == "scale":

@@ -269,7 +269,9 @@ class _DocumentBuilder:
             return {"type": "object", "additionalProperties": self.schema_of(field.items)}
         if field.type == "number":
             return {"type": "number", "format": "double"}
-        if field.type in ("string", "integer", "boolean"):
+        if field.type == "integer":
+            return {"type": "integer", "format": field.format or "int32"}
+        if field.type in ("string", "boolean"):
             return {"type": field.type}
         return {"type": "object", "x-kubernetes-preserve-unknown-fields": True}  # "any"
 

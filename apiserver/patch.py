@@ -15,6 +15,7 @@ Kubernetes counterpart: staging/src/k8s.io/apiserver/pkg/endpoints/handlers/patc
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from typing import Any, Protocol
@@ -73,15 +74,33 @@ def _merge_patch_into(target: Any, patch: Any) -> Any:
 _BAD_ESCAPE = re.compile(r"~(?![01])")
 
 
-def json_patch(original: Any, operations: Any) -> Any:
+# Kubernetes' JSONPatchMaxCopyBytes: what all "copy" operations of one patch may add, in
+# bytes of JSON. Every other operation adds at most what the (bounded) body carries, but a
+# copy of the document into itself doubles it, so copies alone could grow it without bound.
+JSON_PATCH_MAX_COPY_BYTES = 3 * 1024 * 1024
+
+
+def json_patch(original: Any, operations: Any, *,
+               max_copy_bytes: int = JSON_PATCH_MAX_COPY_BYTES) -> Any:
     """Apply an RFC 6902 JSON patch: a list of add/remove/replace/move/copy/test operations,
-    applied in order to a copy of ``original``. The whole patch fails if any operation fails."""
+    applied in order to a copy of ``original``. The whole patch fails if any operation fails,
+    or once its copies together add more than ``max_copy_bytes``."""
     if not isinstance(operations, list):
         raise PatchError("json patch must be a JSON array of operations")
     document = deep_copy_json(original)
+    copied_bytes = 0
     for number, operation in enumerate(operations):
         if not isinstance(operation, dict):
             raise PatchError(f"json patch operation {number} is not an object")
+        if operation.get("op") == "copy" and isinstance(operation.get("from"), str):
+            try:
+                source = _get(document, _parse_pointer(operation["from"]))
+            except PatchError:
+                source = None  # reported by the operation itself below
+            copied_bytes += len(json.dumps(source, separators=(",", ":")))
+            if copied_bytes > max_copy_bytes:
+                raise PatchError(f"Unable to complete the copy, the accumulated size increase of "
+                                 f"copy is {copied_bytes}, exceeding the limit {max_copy_bytes}")
         try:
             document = _apply_operation(document, operation)
         except PatchError as err:

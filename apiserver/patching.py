@@ -17,12 +17,10 @@ Kubernetes counterpart: staging/src/k8s.io/apiserver/pkg/endpoints/handlers/patc
 from __future__ import annotations
 
 import copy
-import json
 from typing import Any
 
-import yaml
-
 from apiserver import errors
+from apiserver.decoding import DecodeError, parse_json, parse_yaml
 from apiserver.fieldmanager import ApplyConflict, apply_patch
 from apiserver.patch import PatchError, json_merge_patch, json_patch, strategic_merge_patch
 from apiserver.registry import Registry, RequestContext
@@ -35,13 +33,23 @@ APPLY_PATCH = "application/apply-patch+yaml"
 PATCH_TYPES = (JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH, APPLY_PATCH)
 
 
+# Kubernetes' maxJSONPatchOperations: more operations are refused before any is applied.
+MAX_JSON_PATCH_OPERATIONS = 10_000
+
+
 def parse_patch_body(content_type: str, raw: bytes) -> Any:
     try:
         if content_type == APPLY_PATCH:
-            return yaml.safe_load(raw.decode())
-        return json.loads(raw)
-    except (ValueError, yaml.YAMLError) as err:
+            return parse_yaml(raw)
+        body = parse_json(raw)
+    except DecodeError as err:
         raise errors.bad_request(f"error decoding patch: {err}") from None
+    if content_type == JSON_PATCH and isinstance(body, list) \
+            and len(body) > MAX_JSON_PATCH_OPERATIONS:
+        raise errors.too_large_detail(
+            f"The allowed maximum operations in a JSON patch is {MAX_JSON_PATCH_OPERATIONS}, "
+            f"got {len(body)}")
+    return body
 
 
 def patched(reg: Registry, content_type: str, old: Obj, patch_body: Any) -> Obj:

@@ -32,6 +32,7 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import Any
 
+from apiserver.decoding import parse_json
 from apiserver.protobuf_schema import ROOT_MESSAGES, SCALAR_MESSAGES, SCHEMA, Field
 
 CONTENT_TYPE = "application/vnd.kubernetes.protobuf"
@@ -155,7 +156,7 @@ def _decode_scalar_message(kind: str, data: bytes, where: str, keep_zero: bool) 
     if not raw_json:
         return None
     try:
-        return json.loads(raw_json)
+        return parse_json(raw_json)  # bounded nesting, like every JSON body
     except ValueError as err:
         raise MalformedProtobuf(f"{where} does not hold JSON: {err}") from None
 

@@ -134,6 +134,11 @@ class Registry:
         if not isinstance(body.get("metadata", {}), dict):
             raise errors.bad_request("metadata must be an object")
         type_problems = find_type_errors(body, self.schema)
+        overflow = next((p for p in type_problems if p.overflow), None)
+        if overflow is not None:  # what Go's decoder says first (rest.go transformDecodeError)
+            kind, version = self.info.kind, self.info.api_version.split("/")[-1]
+            raise errors.bad_request(
+                f'{kind} in version "{version}" cannot be handled as a {kind}: {overflow.message}')
         if type_problems:
             raise errors.bad_request(
                 "; ".join(f"{p.path}: {p.message}" for p in type_problems),

@@ -28,6 +28,7 @@ from typing import Any
 
 import kubernetes.client.models as client_models
 
+from apiserver.integer_formats import integer_format
 from tinykube.api.resources import ResourceInfo
 
 # The closed set of FieldSchema.type values.
@@ -57,6 +58,7 @@ class FieldSchema:
     list_type: str | None = None
     list_map_keys: tuple[str, ...] = ()
     required: tuple[str, ...] = ()
+    format: str | None = None  # "int32" or "int64" for an "integer"
 
     @property
     def fields(self) -> Mapping[str, FieldSchema]:
@@ -291,27 +293,30 @@ def _field_schema(model: str, json_name: str, type_name: str, description: str) 
     if key in INT_OR_STRING_FIELDS:
         return FieldSchema("int-or-string", description=description)
     leaf = "quantity" if key in QUANTITY_FIELDS else None
-    shape = _parse_type(type_name, leaf)
+    shape = _parse_type(type_name, leaf, integer_format(model, json_name))
     if not description and shape.model is not None:
         # The client drops descriptions of fields whose type is another model.
         description = _STANDARD_DESCRIPTIONS.get(json_name) or schema_for_model(shape.model).description
     return FieldSchema(
         shape.type, shape.model, description, shape.items,
         tags.strategy, tags.merge_key, tags.list_type, tags.list_map_keys, shape.required,
+        shape.format,
     )
 
 
-def _parse_type(type_name: str, leaf: str | None) -> FieldSchema:
+def _parse_type(type_name: str, leaf: str | None, int_format: str) -> FieldSchema:
     """Turn a client type string into a description-less schema.
 
-    `leaf` replaces the innermost primitive type (used for Quantity maps).
+    `leaf` replaces the innermost primitive type (used for Quantity maps);
+    `int_format` is the format of the innermost integer ("int32" or "int64").
     """
     if match := _LIST.match(type_name):
-        return FieldSchema("array", items=_parse_type(match.group(1), leaf))
+        return FieldSchema("array", items=_parse_type(match.group(1), leaf, int_format))
     if match := _DICT.match(type_name):
-        return FieldSchema("map", items=_parse_type(match.group(1), leaf))
+        return FieldSchema("map", items=_parse_type(match.group(1), leaf, int_format))
     if type_name in _PRIMITIVES:
-        return FieldSchema(leaf or _PRIMITIVES[type_name])
+        primitive = leaf or _PRIMITIVES[type_name]
+        return FieldSchema(primitive, format=int_format if primitive == "integer" else None)
     model = schema_for_model(type_name)
     return FieldSchema("object", type_name, required=model.required)
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from apiserver import errors
 from apiserver.allocator import Allocator, parse_port_range, service_ip_values
+from apiserver.decoding import MAX_REQUEST_BODY_BYTES
 from apiserver.registry import Clock, Registry, RequestContext, utc_now
 from apiserver.storage.interface import KeyNotFoundError, Storage
 from apiserver.strategies import strategy_for
@@ -31,7 +32,7 @@ SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 class ServerConfig:
     service_cluster_ip_range: str = "10.96.0.0/16"
     service_node_port_range: str = "30000-32767"
-    max_request_bytes: int = 3 * 1024 * 1024 // 2  # 1.5 MiB, as etcd's own limit
+    max_request_bytes: int = MAX_REQUEST_BODY_BYTES  # 3 MiB, Kubernetes' MaxRequestBodyBytes
     watch_history_size: int = 10_000
     etcd_healthcheck_timeout_seconds: float = 2.0  # /livez, /readyz: etcd answers within
     etcd_readycheck_timeout_seconds: float = 2.0  # /readyz: etcd answers, no alarm, within

@@ -16,8 +16,10 @@ from __future__ import annotations
 from typing import Any
 
 from apiserver import errors
+from apiserver.fieldvalidation import find_type_errors
 from apiserver.patching import patched
 from apiserver.registry import Registry, RequestContext
+from apiserver.schema import schema_for_model
 from apiserver.strategy import Obj
 from tinykube.api.selectors import SelectorError, label_selector_from_dict
 from tinykube.api.validation import invalid
@@ -55,6 +57,11 @@ async def change_scale(reg: Registry, namespace: str | None, name: str, ctx: Req
             raise errors.bad_request("the body must be an autoscaling/v1 Scale object")
         reg.check_resource_version(name, (wanted.get("metadata") or {}).get("resourceVersion")
                                    or None, old)
+        overflow = next((p for p in find_type_errors(wanted, schema_for_model("V1Scale"))
+                         if p.overflow), None)
+        if overflow is not None:  # as Go decodes autoscaling/v1 ScaleSpec.replicas (int32)
+            raise errors.bad_request(
+                f'Scale in version "v1" cannot be handled as a Scale: {overflow.message}')
         replicas = (wanted.get("spec") or {}).get("replicas")
         if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
             raise errors.APIError(422, "Invalid", f'Scale.autoscaling "{name}" is invalid: '

@@ -256,3 +256,37 @@ def test_prune_returns_a_pruned_deep_copy() -> None:
 def test_prune_keeps_values_of_the_wrong_type() -> None:
     pruned, problems = prune_unknown_fields({"spec": {"replicas": "3"}}, schema_for_model("V1Deployment"))
     assert pruned == {"spec": {"replicas": "3"}} and problems == []
+
+
+RANGE_CASES = [
+    ("V1Deployment", {"spec": {"replicas": 2**31 - 1}}, None),
+    ("V1Deployment", {"spec": {"replicas": -(2**31)}}, None),
+    ("V1Deployment", {"spec": {"replicas": 2**31}},
+     "json: cannot unmarshal number 2147483648 into Go struct field DeploymentSpec.spec.replicas "
+     "of type int32"),
+    ("V1Deployment", {"spec": {"replicas": 9223372036854775808}},
+     "json: cannot unmarshal number 9223372036854775808 into Go struct field "
+     "DeploymentSpec.spec.replicas of type int32"),
+    ("V1Pod", {"spec": {"terminationGracePeriodSeconds": 2**40}}, None),
+    ("V1Pod", {"spec": {"terminationGracePeriodSeconds": 2**63}},
+     "json: cannot unmarshal number 9223372036854775808 into Go struct field "
+     "PodSpec.spec.terminationGracePeriodSeconds of type int64"),
+    ("V1Pod", {"spec": {"containers": [{"name": "c", "ports": [{"containerPort": -(2**31) - 1}]}]}},
+     "json: cannot unmarshal number -2147483649 into Go struct field "
+     "ContainerPort.spec.containers.ports.containerPort of type int32"),
+    ("V1Pod", {"spec": {"securityContext": {"supplementalGroups": [2**40, 2**64]}}},
+     "json: cannot unmarshal number 18446744073709551616 into Go struct field "
+     "PodSecurityContext.spec.securityContext.supplementalGroups of type int64"),
+    ("V1Service", {"spec": {"ports": [{"port": 80, "targetPort": 2**31}]}},
+     "json: cannot unmarshal number 2147483648 into Go struct field "
+     "ServicePort.spec.ports.targetPort of type int32"),
+    ("V1ConfigMap", {"metadata": {"generation": 2**63}},
+     "json: cannot unmarshal number 9223372036854775808 into Go struct field "
+     "ObjectMeta.metadata.generation of type int64"),
+]
+
+
+@pytest.mark.parametrize(("model", "obj", "message"), RANGE_CASES)
+def test_integers_must_fit_their_go_type(model: str, obj: dict[str, Any], message: str | None) -> None:
+    overflows = [p for p in find_type_errors(obj, schema_for_model(model)) if p.overflow]
+    assert [p.message for p in overflows] == ([message] if message else [])

@@ -517,3 +517,17 @@ def test_strategic_merge_patch_errors(description: str, original: dict[str, Any]
 def test_strategic_merge_patch_needs_objects(original: Any, patch: Any) -> None:
     with pytest.raises(PatchError):
         strategic_merge_patch(original, patch, DEPLOYMENT)
+
+
+def test_json_patch_bounds_what_copies_add() -> None:
+    # Each copy doubles the document; the patch fails once copies add more than the limit.
+    doubling = [{"op": "copy", "from": "/data", "path": f"/data{i}"} for i in range(20)]
+    with pytest.raises(PatchError, match=r"^Unable to complete the copy, the accumulated size "
+                                         r"increase of copy is \d+, exceeding the limit 1000$"):
+        json_patch({"data": {"k": "x" * 100}}, doubling, max_copy_bytes=1000)
+
+
+def test_json_patch_copies_within_the_limit() -> None:
+    result = json_patch({"a": [1, 2]}, [{"op": "copy", "from": "/a", "path": "/b"}],
+                        max_copy_bytes=len("[1,2]"))
+    assert result == {"a": [1, 2], "b": [1, 2]}

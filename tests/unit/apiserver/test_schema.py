@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from apiserver.integer_formats import INT64_FIELDS
 from apiserver.schema import (
     INT_OR_STRING_FIELDS,
     PATCH_TAGS,
@@ -197,3 +198,22 @@ def test_every_type_is_in_the_closed_set(info: object) -> None:
 def test_every_table_entry_names_a_real_field(key: tuple[str, str]) -> None:
     model, field = key
     assert field in schema_for_model(model).fields
+
+
+def test_integer_fields_carry_their_go_format() -> None:
+    deployment_spec = schema_for_model("V1DeploymentSpec").fields
+    assert deployment_spec["replicas"].format == "int32"
+    pod_spec = schema_for_model("V1PodSpec").fields
+    assert pod_spec["terminationGracePeriodSeconds"].format == "int64"
+    groups = schema_for_model("V1PodSecurityContext").fields["supplementalGroups"]
+    assert groups.items is not None and groups.items.format == "int64"
+    assert schema_for_model("V1ObjectMeta").fields["generation"].format == "int64"
+
+
+def test_every_int64_field_in_the_table_is_an_integer_field_of_its_model() -> None:
+    for model, names in INT64_FIELDS.items():
+        fields = schema_for_model(model).fields
+        for name in names:
+            field = fields[name]
+            leaf = field.items if field.type in ("array", "map") else field
+            assert leaf is not None and leaf.type == "integer", (model, name)
