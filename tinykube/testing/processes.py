@@ -143,7 +143,9 @@ def _spawn_apiserver(args: list[str], workdir: Path, http_url: str) -> ManagedPr
 
 
 def start_apiserver(etcd_url: str, workdir: Path | None = None, token: str = "tinykube-test-token",
-                    secure_port: int | None = None, port: int | None = None) -> APIServerProcess:
+                    secure_port: int | None = None, port: int | None = None,
+                    extra_args: tuple[str, ...] = ()) -> APIServerProcess:
+    """`extra_args` are further flags, e.g. `("--max-requests-inflight=1",)`."""
     workdir = workdir or Path(tempfile.mkdtemp(prefix="tinykube-apiserver-"))
     workdir.mkdir(parents=True, exist_ok=True)
     token_file = workdir / "tokens.csv"
@@ -155,7 +157,7 @@ def start_apiserver(etcd_url: str, workdir: Path | None = None, token: str = "ti
     args = ["--etcd-servers", etcd_url, "--secure-port", str(secure_port), "--port", str(port),
             "--bind-address", "127.0.0.1", "--token-auth-file", str(token_file),
             "--cert-dir", str(workdir / "pki"),
-            "--kubelet-client-token-file", str(kubelet_token_file(workdir))]
+            "--kubelet-client-token-file", str(kubelet_token_file(workdir)), *extra_args]
     http_url, https_url = f"http://127.0.0.1:{port}", f"https://127.0.0.1:{secure_port}"
     proc = _spawn_apiserver(args, workdir, http_url)
     ca_file = workdir / "pki" / "ca.crt"

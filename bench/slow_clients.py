@@ -1,0 +1,139 @@
+"""Slow clients against the API server: a stuck watcher, and a slowloris crowd.
+
+Starts its own etcd and API server (real processes, the plain HTTP port) with
+`tinykube.testing.processes`, then measures in one run:
+
+1. **stuck watcher**: the API server's VmRSS, then `--events` updates of ConfigMaps
+   of about `--object-kib` KiB each, first with no watcher (the baseline: what the
+   watch cache's own history costs), then again with one watcher that opened its
+   stream and never reads a byte; prints the RSS growth of each phase and whether
+   the server closed the stuck stream;
+2. **slowloris**: `--slowloris` connections that each send half a request line and
+   then nothing, held open while `/readyz` is asked 20 times; prints readyz
+   latency p50 / max next to the same figure with no such connections.
+
+A measurement, not a test: it exits 0 either way. Everything it starts is stopped
+by PID.
+
+Kubernetes counterpart: none (kube-apiserver's ReadHeaderTimeout and cacheWatcher
+termination are what it exercises)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tinykube.testing.processes import start_apiserver, start_etcd  # noqa: E402
+
+NAMESPACE = "default"
+
+
+def rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def write_events(base: str, count: int, object_kib: int, clients: int = 8) -> None:
+    payload = "x" * (object_kib * 1024)
+    names = [f"slow-{i}" for i in range(clients)]
+    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
+        for name in names:
+            await http.delete(f"/api/v1/namespaces/{NAMESPACE}/configmaps/{name}")
+            await http.post(f"/api/v1/namespaces/{NAMESPACE}/configmaps", json={
+                "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}})
+
+        async def writer(name: str, writes: int) -> None:
+            for i in range(writes):
+                response = await http.patch(
+                    f"/api/v1/namespaces/{NAMESPACE}/configmaps/{name}",
+                    json={"data": {"payload": payload, "i": str(i)}},
+                    headers={"Content-Type": "application/merge-patch+json"})
+                response.raise_for_status()
+
+        await asyncio.gather(*(writer(n, count // clients) for n in names))
+
+
+def open_stuck_watch(port: int) -> socket.socket:
+    """A watch whose client never reads: its receive buffer fills and stays full."""
+    sock = socket.create_connection(("127.0.0.1", port))
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.sendall(f"GET /api/v1/namespaces/{NAMESPACE}/configmaps?watch=true HTTP/1.1\r\n"
+                 f"Host: 127.0.0.1\r\n\r\n".encode())
+    return sock
+
+
+def closed_by_server(sock: socket.socket) -> bool:
+    """Drain what the server sent; True when it closed the stream."""
+    sock.settimeout(5)
+    try:
+        while True:
+            data = sock.recv(1 << 20)
+            if not data:
+                return True
+    except (TimeoutError, ConnectionResetError):
+        return False
+
+
+def readyz_latencies(base: str, count: int = 20) -> list[float]:
+    latencies = []
+    with httpx.Client(base_url=base, timeout=30) as http:
+        for _ in range(count):
+            started = time.perf_counter()
+            http.get("/readyz").raise_for_status()
+            latencies.append((time.perf_counter() - started) * 1000)
+    return sorted(latencies)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=15_000)
+    parser.add_argument("--object-kib", type=int, default=5)
+    parser.add_argument("--slowloris", type=int, default=2_000)
+    args = parser.parse_args()
+    etcd = start_etcd()
+    server = start_apiserver(etcd.url)
+    try:
+        pid, base = server.proc.process.pid, server.http_url
+        port = int(base.rsplit(":", 1)[1])
+        start = rss_mib(pid)
+        asyncio.run(write_events(base, args.events, args.object_kib))
+        baseline = rss_mib(pid)
+        sock = open_stuck_watch(port)
+        asyncio.run(write_events(base, args.events, args.object_kib))
+        stuck = rss_mib(pid)
+        closed = closed_by_server(sock)
+        sock.close()
+        print(f"stuck watcher: RSS at start {start:.0f} MiB; +{baseline - start:.0f} MiB after "
+              f"{args.events} events of {args.object_kib} KiB with no watcher; "
+              f"+{stuck - baseline:.0f} MiB after {args.events} more with a watcher that never "
+              f"reads; stream closed by the server: {closed}")
+
+        quiet = readyz_latencies(base)
+        crowd = []
+        for _ in range(args.slowloris):
+            conn = socket.create_connection(("127.0.0.1", port))
+            conn.sendall(b"GET /api/v1/namespaces HTTP/1.1\r\nHost: ")
+            crowd.append(conn)
+        loaded = readyz_latencies(base)
+        for conn in crowd:
+            conn.close()
+        print(f"readyz: p50 {quiet[len(quiet) // 2]:.1f} ms, max {quiet[-1]:.1f} ms alone; "
+              f"p50 {loaded[len(loaded) // 2]:.1f} ms, max {loaded[-1]:.1f} ms with "
+              f"{args.slowloris} half-sent requests open")
+    finally:
+        server.stop()
+        etcd.stop()
+
+
+if __name__ == "__main__":
+    main()
