@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import yaml
@@ -26,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from apiserver import deletion, errors, patching, protobuf, reading, subresources
+from apiserver.offload import decode_off_loop, list_response
 from apiserver.registry import Registry, RequestContext
 from apiserver.server import APIServer
 from apiserver.tables import to_table
@@ -101,7 +103,7 @@ async def read_body(request: Request, limit_bytes: int) -> Any:
         raise errors.unsupported_media_type(content_type)
     try:
         if content_type in ("application/yaml", "application/apply-patch+yaml"):
-            return yaml.safe_load(raw.decode())
+            return await decode_off_loop(lambda data: yaml.safe_load(data.decode()), raw)
         return json.loads(raw)
     except (ValueError, yaml.YAMLError) as err:
         raise errors.bad_request(f"the body of the request could not be decoded: {err}") from None
@@ -169,7 +171,7 @@ async def handle_resource(server: APIServer, request: Request, path: str) -> Res
         if wants_table(request):
             return json_response(to_table(reg.info, items, list_resource_version=revision,
                                           continue_token=token, include_object=_include(request)))
-        return json_response(reading.list_body(reg, items, revision, token))
+        return list_response(reading.list_body(reg, items, revision, token))
 
     if method == "POST":
         if req.subresource in ("exec", "portforward"):  # kubectl's SPDY fallback: not served
@@ -205,7 +207,7 @@ async def handle_resource(server: APIServer, request: Request, path: str) -> Res
         raw = await request.body()
         if len(raw) > limit:
             raise errors.too_large(limit)
-        patch_body = patching.parse_patch_body(content_type, raw)
+        patch_body = await decode_off_loop(partial(patching.parse_patch_body, content_type), raw)
         ctx = request_context(request, "patch")
         if req.subresource == "scale":
             return json_response(await subresources.change_scale(
