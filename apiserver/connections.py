@@ -14,6 +14,9 @@ added, the ones Go's `http.Server` gives kube-apiserver:
   after the headers, otherwise the connection is closed (the handler sees the
   client disconnect). WebSocket upgrades (exec, port-forward) and idle
   keep-alive connections are not affected;
+- **abort**: every request's scope carries `ABORT_EXTENSION`, a callable that drops
+  the connection at once, discarding unsent bytes (a plain close waits for a client
+  that may never read them); the watch server uses it to cut off a stuck watcher;
 - **connection cap**: a listener holding `max_connections` connections answers the
   next one at once with 503 and closes it, so a flood cannot exhaust file
   descriptors (Go has no cap; kube-apiserver relies on these timeouts and a raised
@@ -29,10 +32,14 @@ import asyncio
 import json
 import logging
 import resource
+import socket
+import struct
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 log = logging.getLogger(__name__)
+
+ABORT_EXTENSION = "tinykube.connection.abort"
 
 
 def _service_unavailable() -> bytes:
@@ -75,6 +82,7 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        self.scope["extensions"] = {ABORT_EXTENSION: self._abort}  # type: ignore[typeddict-unknown-key]
         self._arm(self.read_header_timeout_seconds, "headers")
 
     def on_headers_complete(self) -> None:
@@ -101,6 +109,14 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         if self._deadline is not None:
             self._deadline.cancel()
             self._deadline = None
+
+    def _abort(self) -> None:
+        if not self.transport.is_closing():
+            log.info("aborting a connection client=%s", self.client)
+        sock = self.transport.get_extra_info("socket")
+        if sock is not None:  # linger 0: reset now, drop what the kernel still holds
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.transport.abort()
 
     def _expire(self, part: str) -> None:
         self._deadline = None

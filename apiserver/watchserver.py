@@ -32,6 +32,7 @@ from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from apiserver import errors, reading
+from apiserver.connections import ABORT_EXTENSION
 from apiserver.registry import Registry
 from apiserver.storage.interface import CompactedError
 from apiserver.tables import to_table
@@ -85,9 +86,9 @@ _encoded_events = EncodedEvents()
 
 class WatchResponse(StreamingResponse):
     """A streaming response that ends when the client disconnects or when
-    `terminate` is set, even while a write to a stuck socket is pending (the
-    connection is then closed without the final chunk, so the client sees the
-    stream break and re-establishes it)."""
+    `terminate` is set, even while a write to a stuck socket is pending: the
+    connection is then aborted (`connections.ABORT_EXTENSION`) without the final
+    chunk, so the client sees the stream break and re-establishes it."""
 
     def __init__(self, content: AsyncIterator[bytes], terminate: asyncio.Event) -> None:
         super().__init__(content, media_type="application/json",
@@ -99,6 +100,9 @@ class WatchResponse(StreamingResponse):
         others = [asyncio.create_task(self.listen_for_disconnect(receive)),
                   asyncio.create_task(self.terminate.wait())]
         await asyncio.wait([streaming, *others], return_when=asyncio.FIRST_COMPLETED)
+        abort = scope.get("extensions", {}).get(ABORT_EXTENSION)
+        if self.terminate.is_set() and abort is not None:
+            abort()  # unsent events are dropped with the connection
         for task in (streaming, *others):
             task.cancel()
         await asyncio.gather(streaming, *others, return_exceptions=True)

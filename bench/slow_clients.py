@@ -4,7 +4,8 @@ Starts its own etcd and API server (real processes, the plain HTTP port) with
 `tinykube.testing.processes`, then measures in one run:
 
 1. **stuck watcher**: the API server's VmRSS, then `--events` updates of ConfigMaps
-   of about `--object-kib` KiB each, first with no watcher (the baseline: what the
+   of about `--object-kib` KiB each (put straight into etcd, so they flow at etcd's
+   pace and the API server does only the watch side), first with no watcher (the baseline: what the
    watch cache's own history costs), then again with one watcher that opened its
    stream and never reads a byte; prints the RSS growth of each phase and whether
    the server closed the stuck stream;
@@ -23,11 +24,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import socket
 import sys
 import time
 from pathlib import Path
 
+import aetcd
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -43,24 +46,26 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
-async def write_events(base: str, count: int, object_kib: int, clients: int = 8) -> None:
+async def write_events(etcd_url: str, count: int, object_kib: int, writers: int = 8) -> None:
+    """`count` updates of `writers` ConfigMaps, put straight into etcd so that the
+    events flow at etcd's pace; the API server sees them through its watch."""
+    host, port = etcd_url.removeprefix("http://").split(":")
+    client = aetcd.Client(host=host, port=int(port))
+    await client.connect()
     payload = "x" * (object_kib * 1024)
-    names = [f"slow-{i}" for i in range(clients)]
-    async with httpx.AsyncClient(base_url=base, timeout=30) as http:
-        for name in names:
-            await http.delete(f"/api/v1/namespaces/{NAMESPACE}/configmaps/{name}")
-            await http.post(f"/api/v1/namespaces/{NAMESPACE}/configmaps", json={
-                "apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name}})
 
-        async def writer(name: str, writes: int) -> None:
-            for i in range(writes):
-                response = await http.patch(
-                    f"/api/v1/namespaces/{NAMESPACE}/configmaps/{name}",
-                    json={"data": {"payload": payload, "i": str(i)}},
-                    headers={"Content-Type": "application/merge-patch+json"})
-                response.raise_for_status()
+    async def writer(name: str) -> None:
+        key = f"/registry/configmaps/{NAMESPACE}/{name}".encode()
+        for i in range(count // writers):
+            meta = {"name": name, "namespace": NAMESPACE}
+            await client.put(key, json.dumps({"apiVersion": "v1", "kind": "ConfigMap",
+                                              "metadata": meta,
+                                              "data": {"payload": payload, "i": str(i)}}).encode())
 
-        await asyncio.gather(*(writer(n, count // clients) for n in names))
+    try:
+        await asyncio.gather(*(writer(f"slow-{w}") for w in range(writers)))
+    finally:
+        await client.close()
 
 
 def open_stuck_watch(port: int) -> socket.socket:
@@ -72,16 +77,18 @@ def open_stuck_watch(port: int) -> socket.socket:
     return sock
 
 
-def closed_by_server(sock: socket.socket) -> bool:
-    """Drain what the server sent; True when it closed the stream."""
+def closed_by_server(sock: socket.socket) -> str:
+    """Drain what the server sent: how the stream ended."""
     sock.settimeout(5)
+    received = 0
     try:
-        while True:
-            data = sock.recv(1 << 20)
-            if not data:
-                return True
-    except (TimeoutError, ConnectionResetError):
-        return False
+        while data := sock.recv(1 << 20):
+            received += len(data)
+        return f"yes (EOF after {received} bytes)"
+    except ConnectionResetError:
+        return f"yes (reset after {received} bytes)"
+    except TimeoutError:
+        return f"no (still open after {received} bytes)"
 
 
 def readyz_latencies(base: str, count: int = 20) -> list[float]:
@@ -106,10 +113,10 @@ def main() -> None:
         pid, base = server.proc.process.pid, server.http_url
         port = int(base.rsplit(":", 1)[1])
         start = rss_mib(pid)
-        asyncio.run(write_events(base, args.events, args.object_kib))
+        asyncio.run(write_events(etcd.url, args.events, args.object_kib))
         baseline = rss_mib(pid)
         sock = open_stuck_watch(port)
-        asyncio.run(write_events(base, args.events, args.object_kib))
+        asyncio.run(write_events(etcd.url, args.events, args.object_kib))
         stuck = rss_mib(pid)
         closed = closed_by_server(sock)
         sock.close()
