@@ -9,7 +9,9 @@ Starts its own etcd and API server (real processes, the plain HTTP port) with
    watch cache's own history costs), then again with one watcher that opened its
    stream and never reads a byte; prints the RSS growth of each phase and whether
    the server closed the stuck stream;
-2. **slowloris**: `--slowloris` connections that each send half a request line and
+2. **YAML**: `/readyz` asked every 10 ms while a ConfigMap is created from about
+   1 MiB of YAML; prints the slowest answer;
+3. **slowloris**: `--slowloris` connections that each send half a request line and
    then nothing, held open while `/readyz` is asked 20 times; prints readyz
    latency p50 / max next to the same figure with no such connections.
 
@@ -27,6 +29,7 @@ import asyncio
 import json
 import socket
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -101,6 +104,34 @@ def readyz_latencies(base: str, count: int = 20) -> list[float]:
     return sorted(latencies)
 
 
+def readyz_during_yaml(base: str, keys: int = 10_000) -> tuple[float, float, int]:
+    """(readyz max ms, create ms, body bytes) while a ~1 MiB YAML ConfigMap is created."""
+    lines = ["apiVersion: v1", "kind: ConfigMap", "metadata:", "  name: big-yaml", "data:"]
+    lines += [f"  k{i}: {'v' * 90}" for i in range(keys)]
+    body = ("\n".join(lines) + "\n").encode()
+    with httpx.Client(base_url=base, timeout=120) as http:
+        http.delete(f"/api/v1/namespaces/{NAMESPACE}/configmaps/big-yaml")
+        done: list[float] = []
+
+        def create() -> None:
+            started = time.perf_counter()
+            http.post(f"/api/v1/namespaces/{NAMESPACE}/configmaps", content=body,
+                      headers={"Content-Type": "application/yaml"}).raise_for_status()
+            done.append((time.perf_counter() - started) * 1000)
+
+        worker = threading.Thread(target=create)
+        worker.start()
+        worst = 0.0
+        with httpx.Client(base_url=base, timeout=120) as probe:
+            while not done:
+                started = time.perf_counter()
+                probe.get("/readyz").raise_for_status()
+                worst = max(worst, (time.perf_counter() - started) * 1000)
+                time.sleep(0.01)
+        worker.join()
+    return worst, done[0], len(body)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=15_000)
@@ -124,6 +155,10 @@ def main() -> None:
               f"{args.events} events of {args.object_kib} KiB with no watcher; "
               f"+{stuck - baseline:.0f} MiB after {args.events} more with a watcher that never "
               f"reads; stream closed by the server: {closed}")
+
+        worst, create_ms, size = readyz_during_yaml(base)
+        print(f"yaml: creating a ConfigMap from {size / 1024:.0f} KiB of YAML took "
+              f"{create_ms:.0f} ms; /readyz answered within {worst:.0f} ms meanwhile")
 
         quiet = readyz_latencies(base)
         crowd = []
