@@ -33,6 +33,7 @@ from urllib.parse import parse_qs
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from apiserver.auth import UserInfo
+from apiserver.metrics import path_after_version
 
 log = logging.getLogger(__name__)
 
@@ -48,15 +49,10 @@ READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 def is_long_running(path: str, query_string: bytes) -> bool:
     """Watches and streaming subresources, which are never counted."""
-    query = parse_qs(query_string.decode("latin-1"))
-    if query.get("watch", [""])[0] in ("true", "1") or query.get("follow", [""])[0] == "true":
+    if parse_qs(query_string.decode("latin-1")).get("watch", [""])[0] in ("true", "1"):
         return True
-    parts = [p for p in path.split("/") if p]
-    if parts[:1] == ["api"]:
-        rest = parts[2:]
-    elif parts[:1] == ["apis"]:
-        rest = parts[3:]
-    else:
+    rest = path_after_version(path)
+    if rest is None:
         return False
     if rest[:1] == ["watch"]:
         return True

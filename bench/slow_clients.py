@@ -49,18 +49,20 @@ def rss_mib(pid: int) -> float:
     return 0.0
 
 
-async def write_events(etcd_url: str, count: int, object_kib: int, writers: int = 8) -> None:
+async def write_events(etcd_url: str, namespace: str, count: int, object_kib: int,
+                       writers: int = 8) -> None:
     """`count` updates of `writers` ConfigMaps, put straight into etcd so that the
-    events flow at etcd's pace; the API server sees them through its watch."""
+    events flow at etcd's pace; the API server sees them through its watch (also
+    used by tests/integration/test_slow_clients.py)."""
     host, port = etcd_url.removeprefix("http://").split(":")
     client = aetcd.Client(host=host, port=int(port))
     await client.connect()
     payload = "x" * (object_kib * 1024)
 
     async def writer(name: str) -> None:
-        key = f"/registry/configmaps/{NAMESPACE}/{name}".encode()
+        key = f"/registry/configmaps/{namespace}/{name}".encode()
         for i in range(count // writers):
-            meta = {"name": name, "namespace": NAMESPACE}
+            meta = {"name": name, "namespace": namespace}
             await client.put(key, json.dumps({"apiVersion": "v1", "kind": "ConfigMap",
                                               "metadata": meta,
                                               "data": {"payload": payload, "i": str(i)}}).encode())
@@ -144,10 +146,10 @@ def main() -> None:
         pid, base = server.proc.process.pid, server.http_url
         port = int(base.rsplit(":", 1)[1])
         start = rss_mib(pid)
-        asyncio.run(write_events(etcd.url, args.events, args.object_kib))
+        asyncio.run(write_events(etcd.url, NAMESPACE, args.events, args.object_kib))
         baseline = rss_mib(pid)
         sock = open_stuck_watch(port)
-        asyncio.run(write_events(etcd.url, args.events, args.object_kib))
+        asyncio.run(write_events(etcd.url, NAMESPACE, args.events, args.object_kib))
         stuck = rss_mib(pid)
         closed = closed_by_server(sock)
         sock.close()

@@ -14,17 +14,16 @@ over a raw socket: the handler is then waiting for the rest.
 from __future__ import annotations
 
 import asyncio
-import json
 import socket
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-import aetcd
 import httpx
 import pytest
 
+from bench.slow_clients import write_events
 from tinykube.api.resources import INDEX
 from tinykube.client.config import ClientConfig
 from tinykube.client.rest import RESTClient
@@ -217,7 +216,7 @@ def test_a_watcher_that_never_reads_is_closed_and_memory_stays_bounded(
         stuck.sendall(f"GET /api/v1/namespaces/{namespace}/configmaps?watch=true HTTP/1.1\r\n"
                       f"Host: 127.0.0.1\r\n\r\n".encode())
         before = rss_mib(server.proc.process.pid)
-        asyncio.run(put_events(etcd.url, namespace, events=15_000, object_kib=5))
+        asyncio.run(write_events(etcd.url, namespace, count=15_000, object_kib=5))
         growth = rss_mib(server.proc.process.pid) - before
         stuck.settimeout(DEADLINE_SECONDS)
         received = 0
@@ -231,26 +230,3 @@ def test_a_watcher_that_never_reads_is_closed_and_memory_stays_bounded(
         assert growth < 200, f"API server RSS grew {growth:.0f} MiB"
     finally:
         server.stop()
-
-
-async def put_events(etcd_url: str, namespace: str, events: int, object_kib: int,
-                     writers: int = 8) -> None:
-    """Updates of `writers` ConfigMaps written straight to etcd: the watch cache sees
-    each as an event, at etcd's pace rather than the API server's write path's."""
-    host, port = etcd_url.removeprefix("http://").split(":")
-    client = aetcd.Client(host=host, port=int(port))
-    await client.connect()
-    payload = "x" * (object_kib * 1024)
-
-    async def writer(index: int) -> None:
-        key = f"/registry/configmaps/{namespace}/cm-{index}".encode()
-        for i in range(events // writers):
-            await client.put(key, json.dumps({
-                "apiVersion": "v1", "kind": "ConfigMap",
-                "metadata": {"name": f"cm-{index}", "namespace": namespace},
-                "data": {"i": str(i), "payload": payload}}).encode())
-
-    try:
-        await asyncio.gather(*(writer(i) for i in range(writers)))
-    finally:
-        await client.close()
