@@ -22,6 +22,8 @@ import uvicorn
 
 from apiserver.app import create_app
 from apiserver.auth import TokenAuthenticator, ensure_serving_certificate
+from apiserver.connections import guarded_protocol, raise_open_files_limit
+from apiserver.inflight import MaxInFlightLimit
 from apiserver.metrics import RequestMetrics
 from apiserver.server import APIServer, ServerConfig
 from apiserver.storage.compact import Compactor
@@ -64,6 +66,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="tinykube: bearer token for calls to kubelets (logs, exec, ...)")
     parser.add_argument("--kubelet-certificate-authority", default="",
                         help="CA to verify kubelets' serving certificates (default: not verified)")
+    parser.add_argument("--max-requests-inflight", type=int, default=400,
+                        help="read-only requests served at once (beyond: 429); 0 = no limit")
+    parser.add_argument("--max-mutating-requests-inflight", type=int, default=200,
+                        help="mutating requests served at once (beyond: 429); 0 = no limit")
+    parser.add_argument("--read-header-timeout", type=duration, default=32.0,
+                        help="tinykube: close a connection whose request headers take longer "
+                        "(Go's http.Server ReadHeaderTimeout, 32s in kube-apiserver); 0 = none")
+    parser.add_argument("--read-body-timeout", type=duration, default=60.0,
+                        help="tinykube: close a connection whose request body takes longer "
+                        "after its headers; 0 = none")
+    parser.add_argument("--max-connections", type=int, default=10_000,
+                        help="tinykube: open connections per listener; beyond, a new one gets "
+                        "503 and is closed; 0 = no cap")
     args = parser.parse_args(argv)
     if not args.secure_port and not args.port:
         sys.exit("nothing to serve: both --secure-port and --port are 0")
@@ -83,6 +98,9 @@ class _Server(uvicorn.Server):
 
 def _servers(args: argparse.Namespace, server: APIServer) -> list[_Server]:
     metrics = RequestMetrics()
+    in_flight = MaxInFlightLimit(args.max_requests_inflight, args.max_mutating_requests_inflight)
+    protocol = guarded_protocol(args.read_header_timeout, args.read_body_timeout,
+                                args.max_connections)
     log_level = "info" if args.v >= 2 else "warning"
     servers = []
     if args.secure_port:
@@ -95,17 +113,19 @@ def _servers(args: argparse.Namespace, server: APIServer) -> list[_Server]:
                 args.cert_dir, [s for s in args.tls_sans.split(",") if s])
             cert, key = str(generated.cert_file), str(generated.key_file)
         servers.append(_Server(uvicorn.Config(
-            create_app(server, metrics, authenticator), host=args.bind_address,
-            port=args.secure_port, ssl_certfile=cert, ssl_keyfile=key, ws="wsproto",
+            create_app(server, metrics, authenticator, in_flight), host=args.bind_address,
+            port=args.secure_port, ssl_certfile=cert, ssl_keyfile=key, http=protocol, ws="wsproto",
             log_level=log_level, lifespan="off", timeout_graceful_shutdown=2)))
     if args.port:
         servers.append(_Server(uvicorn.Config(
-            create_app(server, metrics, None), host=args.insecure_bind_address, port=args.port,
-            ws="wsproto", log_level=log_level, lifespan="off", timeout_graceful_shutdown=2)))
+            create_app(server, metrics, None, in_flight), host=args.insecure_bind_address,
+            port=args.port, http=protocol, ws="wsproto", log_level=log_level, lifespan="off",
+            timeout_graceful_shutdown=2)))
     return servers
 
 
 async def run(args: argparse.Namespace, stopping: asyncio.Event) -> int:
+    raise_open_files_limit()
     storage = EtcdStorage(args.etcd_servers, max_receive_bytes=args.etcd_max_recv_bytes)
     await storage.connect()
     server = APIServer(storage, ServerConfig(

@@ -21,6 +21,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from apiserver import discovery, errors, handlers, health, proxy
 from apiserver.auth import ANONYMOUS, TokenAuthenticator
+from apiserver.inflight import MaxInFlightFilter, MaxInFlightLimit
 from apiserver.metrics import RequestMetrics, request_resource, request_verb
 from apiserver.server import APIServer
 
@@ -102,9 +103,13 @@ class RequestChain:
 
 
 def create_app(server: APIServer, metrics: RequestMetrics,
-               authenticator: TokenAuthenticator | None) -> FastAPI:
-    """authenticator None means anonymous access (the plain HTTP port)."""
+               authenticator: TokenAuthenticator | None,
+               in_flight: MaxInFlightLimit | None = None) -> FastAPI:
+    """authenticator None means anonymous access (the plain HTTP port); `in_flight`
+    is shared by all the listeners of one process (None: no limit)."""
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    if in_flight is not None:  # inside the chain: after authentication, as upstream
+        app.add_middleware(MaxInFlightFilter, limit=in_flight)
     app.add_middleware(RequestChain, metrics=metrics, authenticator=authenticator)
 
     @app.get("/version")

@@ -16,61 +16,24 @@ handlers/{create,get,update,patch,delete,watch}.go
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import os
-from collections import OrderedDict
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 
 from apiserver import decoding, deletion, errors, patching, protobuf, reading, subresources
+from apiserver.offload import decode_off_loop, list_response
 from apiserver.registry import Registry, RequestContext
 from apiserver.server import APIServer
-from apiserver.storage.interface import CompactedError
 from apiserver.tables import to_table
-from apiserver.watchcache import WatcherClosed
+from apiserver.watchserver import serve_watch
 from tinykube.api.resources import INDEX
 
 log = logging.getLogger(__name__)
-
-# A watch that allows bookmarks gets one after this much silence. Tests shorten it
-# through the environment so they need not wait 10 s.
-BOOKMARK_INTERVAL_SECONDS = float(os.environ.get("TINYKUBE_BOOKMARK_INTERVAL_SECONDS", "10"))
-MAX_EVENTS_PER_WRITE = 100
-
-
-class EncodedEvents:
-    """Watch event lines, encoded once for all the watchers that send them.
-
-    - the watch cache hands every watcher the very same object for an event, so
-      the line is keyed by the object's identity (held, so the id is not reused);
-    - objects from the cache are never mutated, so a cached line stays right;
-    - bounded: the oldest lines are forgotten first.
-    """
-
-    def __init__(self, capacity: int = 1024) -> None:
-        self._capacity = capacity
-        self._lines: OrderedDict[tuple[str, int], tuple[Any, bytes]] = OrderedDict()
-
-    def encode(self, event_type: str, obj: Any) -> bytes:
-        key = (event_type, id(obj))
-        hit = self._lines.get(key)
-        if hit is not None and hit[0] is obj:
-            return hit[1]
-        line = json.dumps({"type": event_type, "object": obj}, separators=(",", ":")).encode() + b"\n"
-        self._lines[key] = (obj, line)
-        if len(self._lines) > self._capacity:
-            self._lines.popitem(last=False)
-        return line
-
-
-_encoded_events = EncodedEvents()
-
 
 @dataclass(frozen=True)
 class ResourceRequest:
@@ -137,7 +100,7 @@ async def read_body(request: Request, limit_bytes: int) -> Any:
         raise errors.unsupported_media_type(content_type)
     try:
         if content_type in ("application/yaml", "application/apply-patch+yaml"):
-            return decoding.parse_yaml(raw)
+            return await decode_off_loop(decoding.parse_yaml, raw)
         return decoding.parse_json(raw)
     except decoding.DecodeError as err:
         raise errors.bad_request(f"the body of the request could not be decoded: {err}") from None
@@ -197,13 +160,15 @@ async def handle_resource(server: APIServer, request: Request, path: str) -> Res
         # Checked before a watch starts streaming, so a bad one is a 400, not an in-stream error.
         reading.parse_resource_version(query.get("resourceVersion"))
         if watching:
-            return await _watch(reg, request, selection)
+            return await serve_watch(reg, request, selection,
+                                     timeout_seconds=_query_int(request, "timeoutSeconds"),
+                                     table=wants_table(request), include=_include(request))
         items, revision, token = await reading.list_objects(
             reg, selection, _query_int(request, "limit"), query.get("continue"))
         if wants_table(request):
             return json_response(to_table(reg.info, items, list_resource_version=revision,
                                           continue_token=token, include_object=_include(request)))
-        return json_response(reading.list_body(reg, items, revision, token))
+        return list_response(reading.list_body(reg, items, revision, token))
 
     if method == "POST":
         if req.subresource in ("exec", "portforward"):  # kubectl's SPDY fallback: not served
@@ -237,7 +202,7 @@ async def handle_resource(server: APIServer, request: Request, path: str) -> Res
         if content_type not in patching.PATCH_TYPES:
             raise errors.unsupported_media_type(content_type)
         raw = await decoding.read_limited_body(request, limit)
-        patch_body = patching.parse_patch_body(content_type, raw)
+        patch_body = await decode_off_loop(partial(patching.parse_patch_body, content_type), raw)
         ctx = request_context(request, "patch")
         if req.subresource == "scale":
             return json_response(await subresources.change_scale(
@@ -281,104 +246,3 @@ async def _delete_collection(reg: Registry, request: Request, req: ResourceReque
             if err.code != 404:
                 raise
     return json_response(reading.list_body(reg, deleted, revision, None))
-
-
-async def _watch(reg: Registry, request: Request, selection: reading.Selection) -> Response:
-    query = request.query_params
-    if query.get("sendInitialEvents") == "true":
-        raise errors.bad_request("sendInitialEvents is not supported by this server; list, "
-                                 "then watch from the list's resourceVersion")
-    timeout = _query_int(request, "timeoutSeconds")
-    bookmarks = query.get("allowWatchBookmarks") == "true"
-    table = wants_table(request)
-    events = reading.watch_events(reg, selection, query.get("resourceVersion"))
-    # Start the watch before answering, so a too-old resourceVersion can still be
-    # reported in-stream and registration happens before the client proceeds.
-    queue: asyncio.Queue[tuple[str, Any, int] | Exception | None] = asyncio.Queue()
-
-    async def pump() -> None:
-        try:
-            async for item in events:
-                await queue.put(item)
-            await queue.put(None)
-        except (WatcherClosed, asyncio.CancelledError):
-            await queue.put(None)
-        except CompactedError as err:
-            await queue.put(err)
-        except Exception as err:  # reported in-stream, the server keeps running
-            log.exception("watch failed resource=%s", reg.info.plural)
-            await queue.put(err)
-
-    task = asyncio.create_task(pump())
-
-    def encode(event_type: str, obj: Any) -> bytes:
-        if table and event_type != "BOOKMARK" and event_type != "ERROR":
-            obj = to_table(reg.info, [obj], include_object=_include(request))
-        elif event_type in ("ADDED", "MODIFIED", "DELETED"):
-            return _encoded_events.encode(event_type, obj)
-        return json.dumps({"type": event_type, "object": obj}, separators=(",", ":")).encode() + b"\n"
-
-    async def stream() -> AsyncIterator[bytes]:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout if timeout else None
-        # A bookmark never goes back before where the client started; the cache's
-        # revision moves only with this resource's own events.
-        requested = query.get("resourceVersion") or ""
-        last_revision = max(reg.cache.revision, int(requested) if requested.isdigit() else 0)
-        try:
-            while True:
-                wait = BOOKMARK_INTERVAL_SECONDS
-                if deadline is not None:
-                    wait = min(wait, deadline - loop.time())
-                    if wait <= 0:
-                        return
-                # Events the cache had applied when the silence began have all reached
-                # `queue` by its end; one applied this very moment may still be in
-                # pump(), and a bookmark past it would make a resuming client miss it.
-                settled_revision = reg.cache.revision
-                try:
-                    # A busy stream finds its next event already queued; only a real
-                    # wait pays for a timer (asyncio.timeout, unlike wait_for, adds no
-                    # task per event).
-                    if not queue.empty():
-                        item = queue.get_nowait()
-                    else:
-                        async with asyncio.timeout(wait):
-                            item = await queue.get()
-                except TimeoutError:
-                    if bookmarks and (deadline is None or loop.time() < deadline):
-                        last_revision = max(last_revision, settled_revision)
-                        yield encode("BOOKMARK", {
-                            "kind": reg.info.kind, "apiVersion": reg.info.api_version,
-                            "metadata": {"resourceVersion": str(last_revision)}})
-                    continue
-                # Events already queued behind this one (a burst, or a slow reader)
-                # leave in the same write: one trip through the middleware and one
-                # socket write instead of one per event. The bytes are the same.
-                items = [item]
-                while len(items) < MAX_EVENTS_PER_WRITE and isinstance(items[-1], tuple) \
-                        and not queue.empty():
-                    items.append(queue.get_nowait())
-                chunk: list[bytes] = []
-                for item in items:
-                    if item is None:
-                        if chunk:
-                            yield b"".join(chunk)
-                        return
-                    if isinstance(item, Exception):
-                        if isinstance(item, CompactedError):
-                            status = errors.gone(f"too old resource version: {item.revision}").status()
-                        else:
-                            status = errors.internal(str(item)).status()
-                        chunk.append(encode("ERROR", status))
-                        yield b"".join(chunk)
-                        return
-                    event_type, obj, revision = item
-                    last_revision = revision
-                    chunk.append(encode(event_type, obj))
-                yield b"".join(chunk)
-        finally:
-            task.cancel()
-
-    return StreamingResponse(stream(), media_type="application/json",
-                             headers={"Cache-Control": "no-cache, private"})

@@ -74,13 +74,19 @@ def request_verb(method: str, path: str, watch: bool) -> str:
             "DELETE": "DELETECOLLECTION" if is_collection else "DELETE"}.get(method, method)
 
 
-def request_resource(path: str) -> str:
+def path_after_version(path: str) -> list[str] | None:
+    """The segments after /api/v1 or /apis/{group}/{version}; None for other paths."""
     parts = [p for p in path.split("/") if p]
     if parts[:1] == ["api"]:
-        rest = parts[2:]
-    elif parts[:1] == ["apis"]:
-        rest = parts[3:]
-    else:
+        return parts[2:]
+    if parts[:1] == ["apis"]:
+        return parts[3:]
+    return None
+
+
+def request_resource(path: str) -> str:
+    rest = path_after_version(path)
+    if rest is None:
         return ""
     if len(rest) >= 3 and rest[0] == "namespaces":
         rest = rest[2:]

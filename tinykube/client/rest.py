@@ -11,6 +11,10 @@ return the caller's model type.
 - `watch` streams `WatchEvent`s from a long-lived response with no read timeout; an
   ERROR event is raised as its exception (`Gone` for 410: the caller must relist).
   Use it with `contextlib.aclosing` when leaving the loop early.
+- An answer of 429, or 5xx, that carries `Retry-After` is retried after that many
+  seconds (capped, with a little jitter) up to `max_retries` times, whatever the
+  verb: the server refused before doing anything (client-go's `checkWait`). After
+  the last try the error is raised (`TooManyRequests` for 429).
 
 Kubernetes counterpart: staging/src/k8s.io/client-go/rest/request.go,
 staging/src/k8s.io/client-go/dynamic/simple.go, .../rest/watch/decoder.go
@@ -21,7 +25,8 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
-from collections.abc import AsyncIterator, Iterator
+import random
+from collections.abc import AsyncIterator, Callable, Iterator
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -29,6 +34,7 @@ import httpx
 
 from tinykube.api.meta import KubeModel, WatchEvent
 from tinykube.api.resources import INDEX, ResourceInfo
+from tinykube.client.clock import Clock, RealClock
 from tinykube.client.config import ClientConfig
 from tinykube.client.errors import TransportError, error_from_response, error_from_status
 
@@ -37,6 +43,10 @@ log = logging.getLogger(__name__)
 Obj = dict[str, Any]
 Body = Obj | KubeModel
 M = TypeVar("M", bound=KubeModel)
+
+MAX_RETRIES = 10  # client-go's rest.Request maxRetries
+MAX_RETRY_AFTER_SECONDS = 10.0
+RETRY_JITTER = 0.2  # wait up to 20 % longer, so throttled clients do not return in step
 
 
 class PatchType(StrEnum):
@@ -78,10 +88,17 @@ class RESTClient:
     - One pooled `httpx.AsyncClient`; close it with `aclose()` or `async with`.
     - Every method raises an `APIStatusError` subclass on an error answer, and
       `TransportError` (tinykube.client.errors) when the server gives no answer.
+    - Throttled answers (Retry-After) are retried at most `max_retries` times;
+      `clock` and `jitter` (a random number in [0, 1)) are seams for tests.
     """
 
-    def __init__(self, config: ClientConfig, transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(self, config: ClientConfig, transport: httpx.AsyncBaseTransport | None = None,
+                 *, max_retries: int = MAX_RETRIES, clock: Clock | None = None,
+                 jitter: Callable[[], float] = random.random) -> None:
         self.config = config
+        self.max_retries = max_retries
+        self._clock = clock or RealClock()
+        self._jitter = jitter
         headers = {"User-Agent": config.user_agent, "Accept": "application/json"}
         if config.token:
             headers["Authorization"] = f"Bearer {config.token}"
@@ -109,9 +126,18 @@ class RESTClient:
         headers = {**({"Content-Type": content_type} if content is not None else {}),
                    **(headers or {})}
         query = {k: v for k, v in (params or {}).items() if v is not None}
-        with transport_errors(method, path):
-            response = await self._http.request(method, path, params=query, content=content,
-                                                headers=headers)
+        for attempt in range(self.max_retries + 1):
+            with transport_errors(method, path):
+                response = await self._http.request(method, path, params=query, content=content,
+                                                    headers=headers)
+            wait = retry_after_seconds(response)
+            if wait is None or attempt == self.max_retries:
+                break
+            delay = min(wait, MAX_RETRY_AFTER_SECONDS) * (1 + RETRY_JITTER * self._jitter())
+            log.debug("retrying after the server asked to code=%d method=%s path=%s "
+                      "delay_seconds=%.2f attempt=%d", response.status_code, method, path,
+                      delay, attempt + 1)
+            await self._clock.sleep(delay)
         if response.status_code >= 400:
             raise error_from_response(response.status_code, response.content)
         if not response.content:
@@ -292,6 +318,18 @@ class RESTClient:
             if response.status_code >= 400:
                 raise error_from_response(response.status_code, await response.aread())
             yield response
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """How long the server asked us to wait before trying again: for 429 and 5xx
+    answers with a Retry-After of whole seconds (client-go's `checkWait`); None
+    means do not retry."""
+    if response.status_code != 429 and response.status_code < 500:
+        return None
+    value = response.headers.get("retry-after", "").strip()
+    if not value.isdigit():
+        return None
+    return float(value)
 
 
 @contextlib.contextmanager
