@@ -101,7 +101,8 @@ def _merge_map(original: dict[str, Any], patch: dict[str, Any], schema: PatchSch
     for field, values in deletions.items():
         current = original.get(field)
         if isinstance(current, list):
-            original[field] = [v for v in current if not any(_same_item(v, d, None) for d in values)]
+            doomed = {_identity(d, None) for d in values}
+            original[field] = [v for v in current if _identity(v, None) not in doomed]
     return original
 
 
@@ -164,8 +165,11 @@ def merge_list(original: list[Any], patch: list[Any], schema: PatchSchema | None
         raise PatchError("strategic merge patch does not support lists of lists")
     if not any(isinstance(v, dict) for v in original + patch):
         merged: list[Any] = []
+        seen: set[Any] = set()
         for value in original + patch:
-            if not any(_same_item(value, seen, None) for seen in merged):
+            identity = _identity(value, None)
+            if identity not in seen:
+                seen.add(identity)
                 merged.append(value)
         return normalize_element_order(merged, patch, original, None)
     if not all(isinstance(v, dict) for v in original + patch):
@@ -178,6 +182,7 @@ def merge_list(original: list[Any], patch: list[Any], schema: PatchSchema | None
 
     plain: list[dict[str, Any]] = []
     replace = False
+    deleted: set[Any] = set()
     for element in patch:
         directive = element.get(DIRECTIVE_MARKER)
         if directive is None:
@@ -185,21 +190,27 @@ def merge_list(original: list[Any], patch: list[Any], schema: PatchSchema | None
         elif directive == "delete":
             if merge_key not in element:
                 raise PatchError(f"$patch: delete element {element!r} has no merge key {merge_key!r}")
-            original = [o for o in original if not _same_key(o, element[merge_key], merge_key)]
+            deleted.add(_identity(element, merge_key))
         elif directive == "replace":
             replace = True  # keep going, so the other $patch elements are dropped too
         else:
             raise PatchError(f"unknown $patch directive {directive!r} in a list element")
+    if deleted:
+        original = [o for o in original if _identity(o, merge_key) not in deleted]
     if replace:
         # The elements other than the markers *are* the new list.
         original, plain = [_merge_map({}, e, items) or {} for e in plain], []
 
     merged = list(original)
+    # Where each merge key sits in `merged` (the first item with it, as a scan would find).
+    positions = _first_positions(merged, merge_key)
     for element in plain:
         if merge_key not in element:
             raise PatchError(f"list element {element!r} has no merge key {merge_key!r}")
-        index = next((i for i, o in enumerate(merged) if _same_key(o, element[merge_key], merge_key)), None)
+        identity = _identity(element, merge_key)
+        index = positions.get(identity)
         if index is None:
+            positions[identity] = len(merged)
             merged.append(_merge_map({}, element, items) or {})
         else:
             merged[index] = _merge_map(merged[index], element, items) or {}
@@ -214,10 +225,16 @@ def normalize_element_order(
     position in ``live`` and interleaved, each placed before the first ordered item that
     comes after it in ``live``. Items found in neither keep their relative order at the end.
     """
-    in_order = [m for m in merged if _index(order, m, merge_key) >= 0]
-    rest = [m for m in merged if _index(order, m, merge_key) < 0]
-    in_order.sort(key=lambda m: _index(order, m, merge_key))
-    rest.sort(key=lambda m: (_index(live, m, merge_key) < 0, _index(live, m, merge_key)))
+    order_at, live_at = _first_positions(order, merge_key), _first_positions(live, merge_key)
+
+    def index(positions: dict[Any, int], item: Any) -> int:
+        identity = _identity(item, merge_key)
+        return -1 if identity is None else positions.get(identity, -1)
+
+    in_order = [m for m in merged if index(order_at, m) >= 0]
+    rest = [m for m in merged if index(order_at, m) < 0]
+    in_order.sort(key=lambda m: index(order_at, m))
+    rest.sort(key=lambda m: (index(live_at, m) < 0, index(live_at, m)))
 
     result: list[Any] = []
     i = j = 0
@@ -229,7 +246,7 @@ def normalize_element_order(
             result.append(in_order[j])
             j += 1
         else:
-            left, right = _index(live, rest[i], merge_key), _index(live, in_order[j], merge_key)
+            left, right = index(live_at, rest[i]), index(live_at, in_order[j])
             if left >= 0 and right >= 0 and left < right:
                 result.append(rest[i])
                 i += 1
@@ -313,5 +330,34 @@ def _same_item(left: Any, right: Any, merge_key: str | None) -> bool:
     return merge_key in left and _same_key(right, left[merge_key], merge_key)
 
 
-def _index(values: list[Any], item: Any, merge_key: str | None) -> int:
-    return next((i for i, v in enumerate(values) if _same_item(item, v, merge_key)), -1)
+def _identity(item: Any, merge_key: str | None) -> Any:
+    """A hashable stand-in for `_same_item`: equal exactly when the items are the
+    same list item (by merge key for objects, by value otherwise); None for an
+    object without its merge key, which is never the same as anything. Lookups
+    through it keep merging linear in the list's length."""
+    if merge_key is not None and isinstance(item, dict):
+        return ("key", _hashable(item[merge_key])) if merge_key in item else None
+    return ("value", _hashable(item))
+
+
+def _hashable(value: Any) -> Any:
+    """JSON value -> hashable, with json_equal's equality: 1 and 1.0 are equal (as in
+    Python), true and 1 are not."""
+    if isinstance(value, bool):
+        return ("bool", value)
+    if isinstance(value, (int, float)):
+        return ("number", value)
+    if isinstance(value, dict):
+        return ("object", frozenset((k, _hashable(v)) for k, v in value.items()))
+    if isinstance(value, list):
+        return ("array", tuple(_hashable(v) for v in value))
+    return (type(value).__name__, value)
+
+
+def _first_positions(values: list[Any], merge_key: str | None) -> dict[Any, int]:
+    positions: dict[Any, int] = {}
+    for i, value in enumerate(values):
+        identity = _identity(value, merge_key)
+        if identity is not None:
+            positions.setdefault(identity, i)
+    return positions

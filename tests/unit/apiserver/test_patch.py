@@ -531,3 +531,29 @@ def test_json_patch_copies_within_the_limit() -> None:
     result = json_patch({"a": [1, 2]}, [{"op": "copy", "from": "/a", "path": "/b"}],
                         max_copy_bytes=len("[1,2]"))
     assert result == {"a": [1, 2], "b": [1, 2]}
+
+
+def test_merge_keys_compare_as_json_values() -> None:
+    """Keyed lookups are hashed; they must keep json_equal's equality: a port 80 sent as
+    80.0 is the same item, true is not 1, and a key that is a string is not a number."""
+    ports = [{"containerPort": 80, "name": "a"}, {"containerPort": 1, "name": "b"}]
+    original = deployment([{"name": "nginx", "image": "nginx", "ports": ports}])
+    patch = {"spec": {"template": {"spec": {"containers": [{"name": "nginx", "ports": [
+        {"containerPort": 80.0, "protocol": "TCP"}, {"containerPort": True, "name": "c"},
+        {"containerPort": "1", "name": "d"}]}]}}}}
+    merged = pod_spec_of(apply_smp(original, patch))["containers"][0]["ports"]
+    assert {"containerPort": 80, "name": "a", "protocol": "TCP"} in merged
+    assert {"containerPort": 1, "name": "b"} in merged
+    assert {"containerPort": True, "name": "c"} in merged and {"containerPort": "1", "name": "d"} in merged
+    assert len(merged) == 4
+
+
+def test_a_long_keyed_list_merges_by_key_in_patch_order() -> None:
+    count = 3000  # was seconds of quadratic lookups; now linear
+    original = deployment([{"name": f"c{i}", "image": "old", "env": [{"name": "A", "value": "1"}]}
+                           for i in range(count)])
+    patch = {"spec": {"template": {"spec": {"containers": [
+        {"name": f"c{i}", "image": "new"} for i in reversed(range(count))]}}}}
+    containers = pod_spec_of(apply_smp(original, patch))["containers"]
+    assert [c["name"] for c in containers] == [f"c{i}" for i in reversed(range(count))]
+    assert all(c["image"] == "new" and c["env"] == [{"name": "A", "value": "1"}] for c in containers)
