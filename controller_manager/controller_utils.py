@@ -203,6 +203,11 @@ class UIDTrackingExpectations:
         self._deleting[key] = set(deleted_keys)
         self.expectations.expect_deletions(key, len(deleted_keys))
 
+    def set_expectations(self, key: str, adds: int, deleted_keys: Sequence[str]) -> None:
+        """Expect `adds` creations and the deletion of `deleted_keys` at once."""
+        self._deleting[key] = set(deleted_keys)
+        self.expectations.set_expectations(key, adds, len(deleted_keys))
+
     def deletion_observed(self, key: str, deleted_key: str) -> None:
         pending = self._deleting.get(key)
         if pending is not None and deleted_key in pending:
