@@ -27,10 +27,8 @@ from tinykube.api.core import (
     PodTemplateSpec, TaintEffect, Toleration,
 )
 from tinykube.api.meta import ObjectMeta
+from tinykube.api.nodeaffinity import RequiredNodeAffinity, find_matching_untolerated_taint
 from tinykube.api.registry import deep_copy
-from scheduler.plugins.node_affinity import RequiredNodeAffinity
-from scheduler.plugins.taint_toleration import find_untolerated_taint
-from scheduler.types import NodeInfo
 
 # Labels on daemon pods and ControllerRevisions (apps.ControllerRevisionHashLabelKey,
 # apps.DaemonSetTemplateGenerationKey) and the annotation the API server keeps the
@@ -153,15 +151,11 @@ def node_should_run_daemon_pod(node: Node, ds: DaemonSet) -> tuple[bool, bool]:
         return False, False
     spec = deep_copy(template_spec)
     add_or_update_daemon_pod_tolerations(spec)
-    node_affinity = spec.affinity.node_affinity if spec.affinity else None
-    required = node_affinity.required_during_scheduling_ignored_during_execution if node_affinity else None
-    affinity = RequiredNodeAffinity(spec.node_selector or {}, (required.node_selector_terms if required else None)
-                                    or [])
-    if not affinity.match(NodeInfo(name=node_name, labels=node.metadata.labels or {})):
+    if not RequiredNodeAffinity.from_pod_spec(spec).match(node):
         return False, False
     taints = (node.spec.taints if node.spec else None) or []
     tolerations = spec.tolerations or []
-    if find_untolerated_taint(taints, tolerations, (_NO_SCHEDULE, _NO_EXECUTE)) is None:
+    if find_matching_untolerated_taint(taints, tolerations, (_NO_SCHEDULE, _NO_EXECUTE)) is None:
         return True, True
     # A pod already there may stay unless a NoExecute taint would evict it.
-    return False, find_untolerated_taint(taints, tolerations, (_NO_EXECUTE,)) is None
+    return False, find_matching_untolerated_taint(taints, tolerations, (_NO_EXECUTE,)) is None
