@@ -33,7 +33,8 @@ from typing import Any
 
 from controller_manager.controller_utils import (
     BURST_REPLICAS, SLOW_START_INITIAL_BATCH_SIZE, Controller, UIDTrackingExpectations, as_selector,
-    claim_objects, get_pod_from_template, recheck_owner, slow_start_batch,
+    claim_objects, create_controlled_pod, delete_controlled_pod, get_pod_from_template, recheck_owner,
+    slow_start_batch,
 )
 from controller_manager.daemon import history
 from controller_manager.daemon.backoff import Backoff
@@ -44,13 +45,13 @@ from controller_manager.daemon.util import (
     replace_daemon_set_pod_node_name_node_affinity, template_generation,
 )
 from tinykube.api.apps import ControllerRevision, DaemonSet, DaemonSetStatus
-from tinykube.api.core import Node, Pod, PodPhase, pod_is_ready
+from tinykube.api.core import Node, Pod, PodPhase, PodSpec, PodTemplateSpec, pod_is_ready
 from tinykube.api.meta import get_controller_of, new_controller_ref, split_meta_namespace_key
 from tinykube.api.registry import deep_copy
-from tinykube.api.resources import CONTROLLER_REVISIONS, DAEMON_SETS, NODES, PODS
+from tinykube.api.resources import CONTROLLER_REVISIONS, DAEMON_SETS, NODES, PODS, ResourceInfo
 from tinykube.client import (
-    NAMESPACE_INDEX, REAL_CLOCK, Clock, Conflict, ControllerExpectations, EventRecorder, NotFound,
-    RESTClient, SharedInformerFactory, meta_namespace_key,
+    NAMESPACE_INDEX, REAL_CLOCK, Clock, Conflict, ControllerExpectations, EventRecorder, RESTClient,
+    SharedInformer, SharedInformerFactory, meta_namespace_key,
 )
 
 log = logging.getLogger(__name__)
@@ -174,8 +175,10 @@ class DaemonSetsController(Controller):
         if ds.metadata.deletion_timestamp is not None:
             return  # the garbage collector removes its pods
         nodes: list[Node] = sorted(self.node_informer.indexer.list(), key=lambda n: n.metadata.name or "")
-        pods = await self.claim_pods(ds, namespace)
-        cur, old = await history.construct_history(self.client, ds, await self.claim_history(ds, namespace), pods)
+        pods: list[Pod] = await self.claim(PODS, self.pod_informer, ds, namespace)
+        revisions: list[ControllerRevision] = await self.claim(CONTROLLER_REVISIONS, self.history_informer, ds,
+                                                               namespace)
+        cur, old = await history.construct_history(self.client, ds, revisions, pods)
         hash_ = history.revision_hash(cur)
         if self.expectations.satisfied_expectations(key):
             await self.manage(ds, key, nodes, pods, hash_)
@@ -184,17 +187,11 @@ class DaemonSetsController(Controller):
             await history.cleanup_history(self.client, ds, old, pods)
         await self.update_daemon_set_status(ds, key, nodes, pods, hash_)
 
-    async def claim_pods(self, ds: DaemonSet, namespace: str) -> list[Pod]:
-        candidates = [p for p in self.pod_informer.indexer.by_index(NAMESPACE_INDEX, namespace)
-                      if _maybe_ours(p, ds.metadata.uid or "")]
-        return await claim_objects(self.client, PODS, ds, new_controller_ref(ds),
-                                   as_selector(ds.spec.selector if ds.spec else None), candidates,
-                                   recheck_owner(self.client, DAEMON_SETS, ds))
-
-    async def claim_history(self, ds: DaemonSet, namespace: str) -> list[ControllerRevision]:
-        candidates = [r for r in self.history_informer.indexer.by_index(NAMESPACE_INDEX, namespace)
-                      if _maybe_ours(r, ds.metadata.uid or "")]
-        return await claim_objects(self.client, CONTROLLER_REVISIONS, ds, new_controller_ref(ds),
+    async def claim(self, info: ResourceInfo, informer: SharedInformer, ds: DaemonSet, namespace: str) -> list[Any]:
+        """The pods or revisions `ds` controls, after adopting and releasing."""
+        candidates = [o for o in informer.indexer.by_index(NAMESPACE_INDEX, namespace)
+                      if _maybe_ours(o, ds.metadata.uid or "")]
+        return await claim_objects(self.client, info, ds, new_controller_ref(ds),
                                    as_selector(ds.spec.selector if ds.spec else None), candidates,
                                    recheck_owner(self.client, DAEMON_SETS, ds))
 
@@ -280,7 +277,7 @@ class DaemonSetsController(Controller):
             await self.create_pod_on_node(ds, template, next(pending))
 
         creating = slow_start_batch(len(nodes_needing), SLOW_START_INITIAL_BATCH_SIZE, create_one)
-        deleting = asyncio.gather(*(self.delete_daemon_pod(ds, key, p) for p in to_delete), return_exceptions=True)
+        deleting = asyncio.gather(*(delete_controlled_pod(self.client, self.recorder, self.expectations, ds, key, p) for p in to_delete), return_exceptions=True)
         (successes, create_error), results = await asyncio.gather(creating, deleting)
         if successes < len(nodes_needing):
             self.expectations.lower_expectations(key, len(nodes_needing) - successes, 0)
@@ -289,30 +286,13 @@ class DaemonSetsController(Controller):
         if first is not None:
             raise first
 
-    async def create_pod_on_node(self, ds: DaemonSet, template: Any, node_name: str) -> None:
+    async def create_pod_on_node(self, ds: DaemonSet, template: PodTemplateSpec, node_name: str) -> None:
         node_template = deep_copy(template)
-        node_template.spec.affinity = replace_daemon_set_pod_node_name_node_affinity(
-            node_template.spec.affinity, node_name)
-        body = get_pod_from_template(node_template, ds, new_controller_ref(ds))
-        try:
-            created = await self.client.create_object(body)
-        except Exception as err:
-            self.recorder.event(ds, "Warning", "FailedCreate", f"Error creating: {err}")
-            raise
-        self.recorder.event(ds, "Normal", "SuccessfulCreate", f"Created pod: {created.metadata.name}")
-
-    async def delete_daemon_pod(self, ds: DaemonSet, key: str, pod: Pod) -> None:
-        name = pod.metadata.name or ""
-        try:
-            await self.client.delete(PODS, name, pod.metadata.namespace)
-        except NotFound:
-            pass  # already gone: its DELETED event settles the expectation
-        except Exception as err:
-            self.expectations.deletion_observed(key, meta_namespace_key(pod))  # no event will come
-            self.recorder.event(ds, "Warning", "FailedDelete", f"Error deleting: {err}")
-            raise
-        else:
-            self.recorder.event(ds, "Normal", "SuccessfulDelete", f"Deleted pod: {name}")
+        node_spec = node_template.spec or PodSpec()
+        node_spec.affinity = replace_daemon_set_pod_node_name_node_affinity(node_spec.affinity, node_name)
+        node_template.spec = node_spec
+        await create_controlled_pod(self.client, self.recorder, ds,
+                                    get_pod_from_template(node_template, ds, new_controller_ref(ds)))
 
     async def update_daemon_set_status(self, ds: DaemonSet, key: str, nodes: list[Node], pods: list[Pod],
                                        hash_: str) -> None:

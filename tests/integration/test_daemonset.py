@@ -9,34 +9,19 @@ the first one back. The module has its own cluster: the node it adds disturbs no
 
 from __future__ import annotations
 
+import shutil
 import subprocess
-import uuid
 from collections import Counter
-from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+
 from control_plane_fixtures import KUBELET_FLAGS, NODE_NAMES, ControlPlane, Obj, PodWatch, is_active, is_ready, wait_for
+from test_control_plane import ns, plane  # noqa: F401  (fixtures: this module gets a cluster of its own)
 
 from tests.integration.cli_helpers import tinykube as run_cli
 
 LATE_NODE = "node-d"
-
-
-@pytest.fixture(scope="module")
-def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
-    started = ControlPlane.start(tmp_path_factory.mktemp("daemonset"))
-    try:
-        yield started
-    finally:
-        started.stop()
-
-
-@pytest.fixture
-def ns(plane: ControlPlane) -> Iterator[str]:
-    name = f"ds-{uuid.uuid4().hex[:8]}"
-    plane.http.post("/api/v1/namespaces", json={"metadata": {"name": name}}).raise_for_status()
-    yield name
-    plane.http.delete(f"/api/v1/namespaces/{name}")
 
 
 def daemon_set(image: str) -> Obj:
@@ -114,6 +99,30 @@ def test_one_pod_per_node_a_late_node_and_a_rolled_out_template(plane: ControlPl
     wait_for(lambda: running_per_node(plane, ns, "agent:1") == expected, "every node back on agent:1", 60)
     revisions = plane.get(f"/apis/apps/v1/namespaces/{ns}/controllerrevisions")["items"]
     assert sorted(r["revision"] for r in revisions) == [2, 3], "undo renumbers the first revision to 3"
+
+
+@pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not on PATH")
+def test_kubectl_reads_the_rollout(plane: ControlPlane, ns: str, tmp_path: Path) -> None:
+    """The real kubectl's status viewer, history viewer and rollbacker work on our API."""
+    def kubectl(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["kubectl", "--kubeconfig", str(plane.api.kubeconfig), "--cache-dir",
+                               str(tmp_path), "-n", ns, *args], capture_output=True, text=True, timeout=120)
+
+    created = plane.http.post(f"/apis/apps/v1/namespaces/{ns}/daemonsets", json=daemon_set("agent:1"))
+    assert created.status_code == 201, created.text
+    status = kubectl("rollout", "status", "ds/agent", "--timeout=60s")
+    assert status.returncode == 0 and 'daemon set "agent" successfully rolled out' in status.stdout, status.stderr
+    patched = kubectl("set", "image", "ds/agent", "agent=agent:2")
+    assert patched.returncode == 0, patched.stderr
+    status = kubectl("rollout", "status", "ds/agent", "--timeout=90s")
+    assert status.returncode == 0 and "successfully rolled out" in status.stdout, status.stderr
+    history = kubectl("rollout", "history", "ds/agent")
+    assert history.returncode == 0, history.stderr
+    assert [line.split()[0] for line in history.stdout.splitlines()[2:] if line.strip()] == ["1", "2"]
+    undo = kubectl("rollout", "undo", "ds/agent")
+    assert undo.returncode == 0 and "rolled back" in undo.stdout, undo.stderr
+    nodes = Counter(n["metadata"]["name"] for n in plane.get("/api/v1/nodes")["items"])
+    wait_for(lambda: running_per_node(plane, ns, "agent:1") == nodes, "kubectl's undo to roll agent:1 out", 60)
 
 
 def test_logs_have_no_tracebacks(plane: ControlPlane) -> None:
