@@ -180,12 +180,18 @@ class DaemonSetsController(Controller):
                                                                namespace)
         cur, old = await history.construct_history(self.client, ds, revisions, pods)
         hash_ = history.revision_hash(cur)
+        update_error: Exception | None = None
         if self.expectations.satisfied_expectations(key):
-            await self.manage(ds, key, nodes, pods, hash_)
-            if self.expectations.satisfied_expectations(key) and is_rolling_update(ds):
-                await self.rolling_update(ds, key, nodes, pods, hash_)
-            await history.cleanup_history(self.client, ds, old, pods)
+            try:
+                await self.manage(ds, key, nodes, pods, hash_)
+                if self.expectations.satisfied_expectations(key) and is_rolling_update(ds):
+                    await self.rolling_update(ds, key, nodes, pods, hash_)
+                await history.cleanup_history(self.client, ds, old, pods)
+            except Exception as err:  # status is written all the same, then the key is retried
+                update_error = err
         await self.update_daemon_set_status(ds, key, nodes, pods, hash_)
+        if update_error is not None:
+            raise update_error
 
     async def claim(self, info: ResourceInfo, informer: SharedInformer, ds: DaemonSet, namespace: str) -> list[Any]:
         """The pods or revisions `ds` controls, after adopting and releasing."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from controller_fakes import FakeClient, cache_add, parsed, pod, typed_factory
 
 from controller_manager.daemon import DaemonSetsController
@@ -11,7 +12,7 @@ from controller_manager.daemon.history import get_patch
 from controller_manager.daemon.util import CONTROLLER_REVISION_HASH_LABEL, POD_TEMPLATE_GENERATION_LABEL
 from controller_manager.deployment.util import compute_hash
 from tinykube.api.apps import DaemonSet
-from tinykube.client import EventRecorder, FakeClock
+from tinykube.client import EventRecorder, FakeClock, ServerError
 
 LABELS = {"app": "agent"}
 KEY = "default/agent"
@@ -300,3 +301,44 @@ async def test_old_revisions_beyond_the_history_limit_are_deleted() -> None:
     await controller.sync_daemon_set(KEY)
     assert sorted(a.name for a in client.writes("controllerrevisions", "delete")) == ["agent-r1", "agent-r2"]
     assert client.writes("controllerrevisions", "create")[0].body["revision"] == 4
+
+
+async def test_a_failed_create_still_writes_status_and_is_retried() -> None:
+    ds = daemon_set()
+    controller, client = make_controller(ds, [node("a")], [])
+    client.fail[("create", "pods")] = ServerError(500, "InternalError", "quota exceeded")
+    with pytest.raises(ServerError):
+        await controller.sync_daemon_set(KEY)
+    assert last_status(client)["desiredNumberScheduled"] == 1
+    assert controller.expectations.satisfied_expectations(KEY)  # the failed create is not awaited
+    assert any(e["reason"] == "FailedCreate" for e in client.events)
+
+
+async def test_node_updates_that_do_not_touch_placement_are_ignored() -> None:
+    ds = daemon_set()
+    controller, _ = make_controller(ds, [], [])
+    old = parsed(controller.node_informer, node("a"))
+    heartbeat = parsed(controller.node_informer, {**node("a"), "status": {"conditions": [
+        {"type": "Ready", "status": "True"}]}})
+    controller.update_node(old, heartbeat)
+    assert len(controller.queue) == 0
+    controller.update_node(old, parsed(controller.node_informer, node("a", {"role": "edge"})))
+    assert len(controller.queue) == 1
+
+
+async def test_rolling_back_renumbers_the_matching_revision_as_the_newest() -> None:
+    ds = daemon_set(image="agent:1")
+    controller, client = make_controller(ds, [node("a")], [daemon_pod("agent-a", ds, "a")])
+    for number, image in ((1, "agent:1"), (2, "agent:2")):
+        template_of = DaemonSet.from_dict(daemon_set(image=image))
+        cache_add(controller.history_informer, {
+            "apiVersion": "apps/v1", "kind": "ControllerRevision", "revision": number, "data": get_patch(template_of),
+            "metadata": {"name": f"agent-{number}", "namespace": "default", "uid": f"uid-{number}",
+                         "resourceVersion": "1", "labels": {**LABELS, CONTROLLER_REVISION_HASH_LABEL: f"h{number}"},
+                         "ownerReferences": [{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "agent",
+                                              "uid": "uid-agent", "controller": True}]}})
+    client.seed("controllerrevisions", controller.history_informer.indexer.get("default/agent-1"))
+    await controller.sync_daemon_set(KEY)
+    assert client.writes("controllerrevisions", "create") == []
+    [renumbered] = client.writes("controllerrevisions", "update")
+    assert (renumbered.name, renumbered.body["revision"]) == ("agent-1", 3)
