@@ -98,6 +98,17 @@ def print_config_map(obj: Obj, now: datetime) -> list[Any]:
     return [name_of(obj), size, age(obj, now)]
 
 
+def print_controller_revision(obj: Obj, now: datetime) -> list[Any]:
+    """CONTROLLER is `<kind>.<group>/<name>` of the controller ownerReference."""
+    controller = ""
+    for ref in get_path(obj, "metadata", "ownerReferences") or []:
+        if ref.get("controller"):
+            group = str(ref.get("apiVersion") or "").rpartition("/")[0]
+            kind = str(ref.get("kind") or "").lower()
+            controller = f"{kind}.{group}/{ref.get('name')}" if group else f"{kind}/{ref.get('name')}"
+    return [name_of(obj), controller, obj.get("revision") or 0, age(obj, now)]
+
+
 def print_secret(obj: Obj, now: datetime) -> list[Any]:
     return [name_of(obj), obj.get("type") or "Opaque", len(obj.get("data") or {}), age(obj, now)]
 
@@ -268,6 +279,9 @@ PRINTERS: dict[tuple[str, str], TablePrinter] = {
     ("apps", "replicasets"): TablePrinter(REPLICA_SET_COLUMNS, print_replica_set),
     ("apps", "statefulsets"): TablePrinter(STATEFUL_SET_COLUMNS, print_stateful_set),
     ("apps", "daemonsets"): TablePrinter(DAEMON_SET_COLUMNS, print_daemon_set),
+    ("apps", "controllerrevisions"): TablePrinter(
+        (NAME, _col("Controller", "The controller of the revision."),
+         _col("Revision", "The revision number.", "integer"), AGE), print_controller_revision),
     ("", "services"): TablePrinter(SERVICE_COLUMNS, print_service),
     ("", "nodes"): TablePrinter(NODE_COLUMNS, print_node),
     ("", "namespaces"): TablePrinter(

@@ -47,6 +47,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--concurrent-replicaset-syncs", type=int, default=5)
     parser.add_argument("--concurrent-deployment-syncs", type=int, default=5)
     parser.add_argument("--concurrent-endpoint-syncs", type=int, default=5)
+    parser.add_argument("--concurrent-daemonset-syncs", type=int, default=2)
     parser.add_argument("--concurrent-gc-syncs", type=int, default=20)
     parser.add_argument("--concurrent-namespace-syncs", type=int, default=10)
     parser.add_argument("--node-monitor-period", type=duration, default=5.0)
@@ -71,6 +72,7 @@ def controller_options(args: argparse.Namespace) -> dict[str, Any]:
         "concurrent_replicaset_syncs": args.concurrent_replicaset_syncs,
         "concurrent_deployment_syncs": args.concurrent_deployment_syncs,
         "concurrent_endpoint_syncs": args.concurrent_endpoint_syncs,
+        "concurrent_daemonset_syncs": args.concurrent_daemonset_syncs,
         "concurrent_gc_syncs": args.concurrent_gc_syncs,
         "concurrent_namespace_syncs": args.concurrent_namespace_syncs,
         "node_monitor_period_seconds": args.node_monitor_period,

@@ -34,7 +34,7 @@ from tinykube.api.meta import (
     KubeObject, ObjectMeta, OwnerReference, get_condition, get_controller_of, parse_rfc3339,
 )
 from tinykube.api.registry import deep_copy
-from tinykube.api.resources import ResourceInfo
+from tinykube.api.resources import PODS, ResourceInfo
 from tinykube.api.selectors import LabelSelector, label_selector_from_dict
 from tinykube.client import (
     REAL_CLOCK, Clock, ControllerExpectations, EventRecorder, NotFound, PatchType, RateLimitingQueue,
@@ -154,6 +154,39 @@ def get_pod_from_template(template: PodTemplateSpec | None, parent: KubeObject,
     return Pod(metadata=metadata, spec=spec)
 
 
+# --- pod control: writes that record an event on the owner ------------------------------
+
+
+async def create_controlled_pod(client: RESTClient, recorder: EventRecorder, owner: KubeObject, pod: Pod) -> Pod:
+    """Create `pod` for `owner`; a SuccessfulCreate or FailedCreate event either way
+    (RealPodControl.CreatePods)."""
+    try:
+        created = await client.create_object(pod)
+    except Exception as err:
+        recorder.event(owner, "Warning", "FailedCreate", f"Error creating: {err}")
+        raise
+    recorder.event(owner, "Normal", "SuccessfulCreate", f"Created pod: {created.metadata.name}")
+    return created
+
+
+async def delete_controlled_pod(client: RESTClient, recorder: EventRecorder, expectations: UIDTrackingExpectations,
+                                owner: KubeObject, key: str, pod: Pod) -> None:
+    """Delete `pod` of `owner` (key `key`), whose deletion `expectations` await
+    (RealPodControl.DeletePod). A delete that failed will send no event: it is
+    counted observed at once."""
+    name = pod.metadata.name or ""
+    try:
+        await client.delete(PODS, name, pod.metadata.namespace)
+    except NotFound:
+        pass  # already gone: its DELETED event settles the expectation
+    except Exception as err:
+        expectations.deletion_observed(key, meta_namespace_key(pod))
+        recorder.event(owner, "Warning", "FailedDelete", f"Error deleting: {err}")
+        raise
+    else:
+        recorder.event(owner, "Normal", "SuccessfulDelete", f"Deleted pod: {name}")
+
+
 # --- batching -------------------------------------------------------------------------
 
 
@@ -202,6 +235,11 @@ class UIDTrackingExpectations:
     def expect_deletions(self, key: str, deleted_keys: Sequence[str]) -> None:
         self._deleting[key] = set(deleted_keys)
         self.expectations.expect_deletions(key, len(deleted_keys))
+
+    def set_expectations(self, key: str, adds: int, deleted_keys: Sequence[str]) -> None:
+        """Expect `adds` creations and the deletion of `deleted_keys` at once."""
+        self._deleting[key] = set(deleted_keys)
+        self.expectations.set_expectations(key, adds, len(deleted_keys))
 
     def deletion_observed(self, key: str, deleted_key: str) -> None:
         pending = self._deleting.get(key)

@@ -34,6 +34,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+from controller_manager.daemon import DaemonSetsController
 from controller_manager.deployment import DeploymentController
 from controller_manager.endpoints import EndpointsController
 from controller_manager.garbagecollector import GarbageCollector
@@ -67,6 +68,7 @@ CONTROLLERS: dict[str, type[Any]] = {
     NodeLifecycleController.name: NodeLifecycleController,
     EndpointsController.name: EndpointsController,
     NodeIpamController.name: NodeIpamController,
+    DaemonSetsController.name: DaemonSetsController,
 }
 
 # Which option sets a controller's worker count; controllers not listed get DEFAULT_WORKERS.
@@ -76,6 +78,7 @@ WORKERS_OPTION: dict[str, str] = {
     "garbagecollector": "concurrent_gc_syncs",
     "namespace": "concurrent_namespace_syncs",
     "endpoint": "concurrent_endpoint_syncs",
+    "daemonset": "concurrent_daemonset_syncs",
 }
 DEFAULT_WORKERS = 5
 

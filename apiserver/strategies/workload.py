@@ -18,6 +18,9 @@ from apiserver.strategy import Obj, Strategy
 from tinykube.api.selectors import SelectorError, label_selector_from_dict
 from tinykube.api.validation import FieldError, invalid, required
 
+# A DaemonSet's spec.templateGeneration, which apps/v1 carries as this annotation.
+TEMPLATE_GENERATION_ANNOTATION = "deprecated.daemonset.template.generation"
+
 _DEFAULTS: dict[str, dict[str, Any]] = {
     "Deployment": {
         "replicas": 1, "revisionHistoryLimit": 10, "progressDeadlineSeconds": 600,
@@ -56,10 +59,18 @@ class WorkloadStrategy(Strategy):
     def prepare_for_create(self, obj: Obj) -> None:
         super().prepare_for_create(obj)
         self._default(obj)
+        if self.info.kind == "DaemonSet":
+            _set_template_generation(obj, 1)
 
     def prepare_for_update(self, new: Obj, old: Obj) -> None:
         super().prepare_for_update(new, old)
         self._default(new)
+        if self.info.kind == "DaemonSet":
+            # spec.templateGeneration (kept in an annotation in apps/v1) counts template changes.
+            generation = _template_generation(old)
+            if (new.get("spec") or {}).get("template") != (old.get("spec") or {}).get("template"):
+                generation += 1
+            _set_template_generation(new, generation)
 
     def validate(self, obj: Obj) -> list[FieldError]:
         return super().validate(obj) + _validate_workload_spec(obj.get("spec"))
@@ -71,6 +82,20 @@ class WorkloadStrategy(Strategy):
         if new_selector != old_selector:
             errs.append(invalid("spec.selector", new_selector, "field is immutable"))
         return errs
+
+
+def _template_generation(obj: Obj) -> int:
+    value = ((obj.get("metadata") or {}).get("annotations") or {}).get(TEMPLATE_GENERATION_ANNOTATION)
+    try:
+        return int(value) if value is not None else 0
+    except ValueError:
+        return 0
+
+
+def _set_template_generation(obj: Obj, generation: int) -> None:
+    metadata = obj.setdefault("metadata", {})
+    annotations = metadata.get("annotations") or {}
+    metadata["annotations"] = {**annotations, TEMPLATE_GENERATION_ANNOTATION: str(generation)}
 
 
 def _validate_workload_spec(spec: Any) -> list[FieldError]:

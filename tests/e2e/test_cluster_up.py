@@ -215,6 +215,59 @@ def test_load_image_and_node_add_and_remove(cluster: Cluster) -> None:
     assert refused.returncode != 0 and "part of docker-compose.yml" in refused.stderr
 
 
+DAEMON_SET_MANIFEST = """
+apiVersion: v1
+kind: Namespace
+metadata: {name: daemon-demo}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: agent, namespace: daemon-demo}
+spec:
+  selector: {matchLabels: {app: agent}}
+  template:
+    metadata: {labels: {app: agent}}
+    spec:
+      terminationGracePeriodSeconds: 1
+      containers:
+      - {name: agent, image: tinykube/busybox:1, command: [sleep, "3600"]}
+"""
+
+
+def test_a_daemon_set_runs_one_pod_per_node_and_one_more_after_node_add(cluster: Cluster, tmp_path: Path) -> None:
+    """Adds node-3 to the shared cluster for the test's duration, and removes it again."""
+    manifest = tmp_path / "daemonset.yaml"
+    manifest.write_text(DAEMON_SET_MANIFEST)
+
+    def running_by_node() -> dict[str, int]:
+        pods = cluster.get("pods", "-n", "daemon-demo", "-l", "app=agent")["items"]
+        counts: dict[str, int] = {}
+        for pod in pods:
+            if pod["status"].get("phase") == "Running" and not pod["metadata"].get("deletionTimestamp"):
+                counts[pod["spec"]["nodeName"]] = counts.get(pod["spec"]["nodeName"], 0) + 1
+        return counts
+
+    def nodes() -> dict[str, int]:
+        return {n["metadata"]["name"]: 1 for n in cluster.get("nodes")["items"]}
+
+    cluster.ok("apply", "-f", str(manifest))
+    try:
+        wait_for(lambda: running_by_node() == nodes(), 120, "one Running agent pod per node")
+        table = cluster.ok("get", "ds", "-n", "daemon-demo").splitlines()
+        assert table[0].split()[:6] == ["NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE"]
+        added = cluster.run(*TINYKUBE, "node", "add")
+        assert added.returncode == 0, added.stderr
+        assert "added node-3" in added.stdout
+        wait_for(lambda: running_by_node() == nodes() and "node-3" in nodes(), 120,
+                 "an agent pod on node-3 too")
+        rolled = cluster.tinykube("rollout", "status", "ds/agent", "-n", "daemon-demo", "--timeout=120s",
+                                  timeout=150)
+        assert rolled.returncode == 0 and "successfully rolled out" in rolled.stdout, rolled.stderr
+    finally:
+        cluster.run(*TINYKUBE, "node", "remove", "node-3")
+        cluster.tinykube("delete", "namespace", "daemon-demo", "--wait=false")
+
+
 # --- Services, kube-proxy and cluster DNS on the same cluster -------------------------
 
 SHARE_MANIFEST = """

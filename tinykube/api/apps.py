@@ -1,4 +1,5 @@
-"""The apps/v1 workload kinds: Deployment, ReplicaSet, StatefulSet, DaemonSet.
+"""The apps/v1 workload kinds: Deployment, ReplicaSet, StatefulSet, DaemonSet, and the
+ControllerRevision snapshots DaemonSets (and StatefulSets) keep of their templates.
 
 Each embeds a `PodTemplateSpec` and a `LabelSelector`; the controllers in
 controller_manager turn them into Pods (and ReplicaSets, for Deployments) and write
@@ -9,6 +10,8 @@ Kubernetes counterpart: staging/src/k8s.io/api/apps/v1/types.go
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from tinykube.api.core import PodTemplateSpec
 from tinykube.api.meta import (
@@ -196,3 +199,13 @@ class DaemonSet(KubeObject):
     kind: str = "DaemonSet"
     spec: DaemonSetSpec | None = None
     status: DaemonSetStatus | None = None
+
+
+class ControllerRevision(KubeObject):
+    """An immutable snapshot of a controller's template: `data` is the patch that
+    restores it, `revision` its number in the owner's history."""
+
+    api_version: str = "apps/v1"
+    kind: str = "ControllerRevision"
+    data: dict[str, Any] | None = None
+    revision: int = 0

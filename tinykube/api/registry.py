@@ -20,7 +20,7 @@ KINDS: tuple[type[KubeModel], ...] = (
     core.Namespace, core.Node, core.Pod, core.Service, core.Endpoints, core.ConfigMap,
     core.Secret, core.Event, core.ServiceAccount, core.Binding,
     other.PersistentVolume, other.PersistentVolumeClaim,
-    apps.Deployment, apps.ReplicaSet, apps.StatefulSet, apps.DaemonSet,
+    apps.Deployment, apps.ReplicaSet, apps.StatefulSet, apps.DaemonSet, apps.ControllerRevision,
     other.Ingress, other.IngressClass, other.HorizontalPodAutoscaler, other.Scale, other.Lease, other.StorageClass,
     Status, DeleteOptions,
 )

@@ -93,6 +93,8 @@ RESOURCES: tuple[ResourceInfo, ...] = (
                  "V1StatefulSet", ("sts",), ("status", "scale"), _ALL),
     ResourceInfo("apps", "v1", "DaemonSet", "daemonsets", "daemonset", True, "V1DaemonSet",
                  ("ds",), ("status",), _ALL),
+    ResourceInfo("apps", "v1", "ControllerRevision", "controllerrevisions", "controllerrevision",
+                 True, "V1ControllerRevision"),
     # networking.k8s.io/v1
     ResourceInfo("networking.k8s.io", "v1", "Ingress", "ingresses", "ingress", True,
                  "V1Ingress", ("ing",), ("status",)),
@@ -179,6 +181,7 @@ DEPLOYMENTS = INDEX.require("deployments.apps")
 REPLICA_SETS = INDEX.require("replicasets.apps")
 STATEFUL_SETS = INDEX.require("statefulsets.apps")
 DAEMON_SETS = INDEX.require("daemonsets.apps")
+CONTROLLER_REVISIONS = INDEX.require("controllerrevisions.apps")
 INGRESSES = INDEX.require("ingresses.networking.k8s.io")
 INGRESS_CLASSES = INDEX.require("ingressclasses.networking.k8s.io")
 HORIZONTAL_POD_AUTOSCALERS = INDEX.require("horizontalpodautoscalers.autoscaling")

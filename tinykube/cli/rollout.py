@@ -9,9 +9,13 @@
   the ReplicaSet's others.
 - `deployment_status` is kubectl's status viewer: a message and whether the
   rollout is done; a ProgressDeadlineExceeded condition is an error.
+- A DaemonSet's history is the ControllerRevisions it controls, numbered by their
+  `revision` field; undo sends the chosen revision's `data` (a strategic merge
+  patch that replaces spec.template) back to the DaemonSet, as kubectl does.
 
 Kubernetes counterpart: staging/src/k8s.io/kubectl/pkg/polymorphichelpers/rollback.go,
 .../polymorphichelpers/history.go, .../polymorphichelpers/rollout_status.go
+(DaemonSetRollbacker, DaemonSetHistoryViewer, DaemonSetStatusViewer)
 """
 
 from __future__ import annotations
@@ -134,3 +138,72 @@ def deployment_status(deployment: Mapping[str, Any]) -> tuple[str, bool]:
         return (f'Waiting for deployment "{name}" rollout to finish: {available} of {updated} '
                 "updated replicas are available..."), False
     return f'deployment "{name}" successfully rolled out', True
+
+
+# --- DaemonSets: history in ControllerRevisions ------------------------------------------
+
+
+def owned_revisions(owner: Mapping[str, Any], revisions: list[Obj]) -> dict[int, Obj]:
+    """revision number → ControllerRevision, for the revisions `owner` controls."""
+    return {int(r.get("revision") or 0): r for r in owned_replica_sets(owner, revisions)}
+
+
+def revision_template(revision: Mapping[str, Any]) -> Obj:
+    """The pod template a ControllerRevision's patch restores."""
+    template = dict(((revision.get("data") or {}).get("spec") or {}).get("template") or {})
+    template.pop("$patch", None)
+    return template
+
+
+def daemon_set_patch(daemon_set: Mapping[str, Any]) -> Obj:
+    """The patch the DaemonSet controller stores as a revision's data (its getPatch)."""
+    template = ((daemon_set.get("spec") or {}).get("template")) or {}
+    return {"spec": {"template": {**template, "$patch": "replace"}}}
+
+
+@dataclass(frozen=True)
+class RevisionRollback:
+    """What undo decided for a DaemonSet: a strategic merge patch, or None to skip."""
+
+    revision: int
+    patch: Obj | None
+
+
+def rollback_daemon_set(daemon_set: Mapping[str, Any], revisions: list[Obj],
+                        to_revision: int = 0) -> RevisionRollback:
+    """kubectl's DaemonSetRollbacker: send the revision's data back as a patch."""
+    history_ = owned_revisions(daemon_set, revisions)
+    if to_revision == 0 and len(history_) <= 1:
+        raise RolloutError("no last revision to roll back to")
+    if to_revision > 0:
+        target = history_.get(to_revision)
+    else:
+        ordered = sorted(history_)
+        target = history_[ordered[-2]]
+    if target is None:
+        raise RolloutError(f"unable to find specified revision {to_revision} in history")
+    number = int(target.get("revision") or 0)
+    if (target.get("data") or {}) == daemon_set_patch(daemon_set):
+        return RevisionRollback(number, None)
+    return RevisionRollback(number, target.get("data") or {})
+
+
+def daemon_set_status(daemon_set: Mapping[str, Any]) -> tuple[str, bool]:
+    """kubectl's DaemonSetStatusViewer: a message and whether the rollout is done."""
+    name = daemon_set["metadata"]["name"]
+    spec, status = daemon_set.get("spec") or {}, daemon_set.get("status") or {}
+    if ((spec.get("updateStrategy") or {}).get("type") or "RollingUpdate") != "RollingUpdate":
+        raise RolloutError("rollout status is only available for RollingUpdate strategy type")
+    generation = int(daemon_set["metadata"].get("generation") or 0)
+    if generation > int(status.get("observedGeneration") or 0):
+        return "Waiting for daemon set spec update to be observed...", False
+    desired = int(status.get("desiredNumberScheduled") or 0)
+    updated = int(status.get("updatedNumberScheduled") or 0)
+    available = int(status.get("numberAvailable") or 0)
+    if updated < desired:
+        return (f'Waiting for daemon set "{name}" rollout to finish: {updated} out of {desired} '
+                "new pods have been updated..."), False
+    if available < desired:
+        return (f'Waiting for daemon set "{name}" rollout to finish: {available} of {desired} '
+                "updated pods are available..."), False
+    return f'daemon set "{name}" successfully rolled out', True

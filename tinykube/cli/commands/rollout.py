@@ -1,9 +1,9 @@
 """`tinykube rollout status|history|undo|restart|pause|resume TYPE NAME | TYPE/NAME`.
 
 The logic (revisions, rollback patch, status messages) is in `tinykube.cli.rollout`;
-this module fetches, patches and prints. Rollouts are Deployments' business here
-(kubectl also rolls StatefulSets and DaemonSets through ControllerRevisions,
-which tinykube does not serve).
+this module fetches, patches and prints. Deployments keep their history in
+ReplicaSets; DaemonSets in ControllerRevisions (status, history, undo and restart;
+pause and resume are Deployments' only, as in kubectl).
 
 Kubernetes counterpart: staging/src/k8s.io/kubectl/pkg/cmd/rollout/
 """
@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from tinykube.api.resources import REPLICA_SETS, ResourceInfo
+from tinykube.api.resources import CONTROLLER_REVISIONS, REPLICA_SETS, ResourceInfo
 from tinykube.cli import rollout as logic
 from tinykube.cli.commands.wait import watch_until
 from tinykube.cli.context import CLIContext, CLIError, object_ref, parse_targets
@@ -25,12 +26,11 @@ from tinykube.client import PatchType, RESTClient
 from tinykube.component import duration
 
 Obj = dict[str, Any]
-assert REPLICA_SETS is not None
 ACTIONS = ("status", "history", "undo", "restart", "pause", "resume")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("rollout", help="manage the rollout of a deployment")
+    parser = subparsers.add_parser("rollout", help="manage the rollout of a deployment or daemonset")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     for action in ACTIONS:
         sub = actions.add_parser(action, help=f"rollout {action}")
@@ -52,36 +52,39 @@ async def run(ctx: CLIContext) -> int:
         for info, name in parse_targets(ctx, ctx.args.targets):
             if name is None:
                 raise CLIError("resource(s) were provided, but no name was specified")
-            if info.kind != "Deployment":
+            handlers = HANDLERS_BY_KIND.get(info.kind, {})
+            handler = handlers.get(ctx.args.action)
+            if handler is None:
                 raise CLIError(f"no {ctx.args.action} for {info.group_resource}: tinykube rolls "
-                               "out deployments only")
-            deployment = await client.get(info, name, ctx.namespace)
+                               "out deployments and daemonsets only")
+            obj = await client.get(info, name, ctx.namespace)
             try:
-                await HANDLERS[ctx.args.action](ctx, client, info, deployment)
+                await handler(ctx, client, info, obj)
             except logic.RolloutError as err:
                 raise CLIError(str(err)) from None
     return 0
 
 
-async def _status(ctx: CLIContext, client: RESTClient, info: ResourceInfo, deployment: Obj) -> None:
+async def _status(ctx: CLIContext, client: RESTClient, info: ResourceInfo, obj: Obj) -> None:
     last: list[str] = []
+    status_of = logic.daemon_set_status if info.kind == "DaemonSet" else logic.deployment_status
 
-    def report(obj: Obj | None) -> None:
-        if obj is None:
-            raise CLIError(f'deployment "{deployment["metadata"]["name"]}" was deleted')
-        message, _ = logic.deployment_status(obj)
+    def report(current: Obj | None) -> None:
+        if current is None:
+            raise CLIError(f'{info.singular} "{obj["metadata"]["name"]}" was deleted')
+        message, _ = status_of(current)
         if not last or last[-1] != message:
             last.append(message)
             print(message, file=ctx.out, flush=True)
 
-    def done(obj: Obj | None) -> bool:
-        return obj is not None and logic.deployment_status(obj)[1]
+    def done(current: Obj | None) -> bool:
+        return current is not None and status_of(current)[1]
 
     if ctx.args.watch == "false":
-        report(deployment)
+        report(obj)
         return
     timeout_seconds: float = ctx.args.timeout
-    waiting = watch_until(client, info, ctx.namespace, deployment["metadata"]["name"], done,
+    waiting = watch_until(client, info, ctx.namespace, obj["metadata"]["name"], done,
                           on_change=report)
     try:
         await asyncio.wait_for(waiting, timeout_seconds if timeout_seconds > 0 else None)
@@ -89,22 +92,29 @@ async def _status(ctx: CLIContext, client: RESTClient, info: ResourceInfo, deplo
         raise CLIError("timed out waiting for the condition") from None
 
 
-async def _replica_sets(client: RESTClient, deployment: Obj) -> list[Obj]:
-    selector = label_selector_text((deployment.get("spec") or {}).get("selector"))
-    items, _ = await client.list(REPLICA_SETS, deployment["metadata"]["namespace"],
+async def _selected(client: RESTClient, resource: ResourceInfo, owner: Obj) -> list[Obj]:
+    """The `resource` objects in owner's namespace that its selector matches."""
+    selector = label_selector_text((owner.get("spec") or {}).get("selector"))
+    items, _ = await client.list(resource, owner["metadata"]["namespace"],
                                  label_selector=selector.replace("<none>", ""))
     return items
 
 
 async def _history(ctx: CLIContext, client: RESTClient, info: ResourceInfo, deployment: Obj) -> None:
-    revisions = logic.history(deployment, await _replica_sets(client, deployment))
-    ref = object_ref(info, deployment["metadata"]["name"])
+    revisions = logic.history(deployment, await _selected(client, REPLICA_SETS, deployment))
+    _print_history(ctx, object_ref(info, deployment["metadata"]["name"]), revisions,
+                   lambda rs: logic.template_without_hash(rs["spec"].get("template") or {}))
+
+
+def _print_history(ctx: CLIContext, ref: str, revisions: dict[int, Obj],
+                   template_of: Callable[[Obj], Obj]) -> None:
+    """The revisions table, or with --revision the pod template of one revision."""
     if ctx.args.revision:
-        rs = revisions.get(ctx.args.revision)
-        if rs is None:
+        revision = revisions.get(ctx.args.revision)
+        if revision is None:
             raise CLIError("unable to find the specified revision")
         w = PrefixWriter()
-        write_pod_template(w, logic.template_without_hash(rs["spec"].get("template") or {}))
+        write_pod_template(w, template_of(revision))
         print(f"{ref} with revision #{ctx.args.revision}", file=ctx.out)
         ctx.out.write(w.text())
         return
@@ -121,7 +131,7 @@ async def _history(ctx: CLIContext, client: RESTClient, info: ResourceInfo, depl
 
 
 async def _undo(ctx: CLIContext, client: RESTClient, info: ResourceInfo, deployment: Obj) -> None:
-    plan = logic.rollback(deployment, await _replica_sets(client, deployment), ctx.args.revision)
+    plan = logic.rollback(deployment, await _selected(client, REPLICA_SETS, deployment), ctx.args.revision)
     ref = object_ref(info, deployment["metadata"]["name"])
     if plan.patch is None:
         print(f"{ref} skipped rollback (current template already matches revision "
@@ -155,5 +165,28 @@ async def _set_paused(ctx: CLIContext, client: RESTClient, info: ResourceInfo,
     print(f"{object_ref(info, name)} {'paused' if paused else 'resumed'}", file=ctx.out)
 
 
+async def _daemon_set_history(ctx: CLIContext, client: RESTClient, info: ResourceInfo,
+                              daemon_set: Obj) -> None:
+    revisions = logic.owned_revisions(daemon_set, await _selected(client, CONTROLLER_REVISIONS, daemon_set))
+    _print_history(ctx, object_ref(info, daemon_set["metadata"]["name"]), revisions, logic.revision_template)
+
+
+async def _daemon_set_undo(ctx: CLIContext, client: RESTClient, info: ResourceInfo, daemon_set: Obj) -> None:
+    plan = logic.rollback_daemon_set(daemon_set, await _selected(client, CONTROLLER_REVISIONS, daemon_set), ctx.args.revision)
+    ref = object_ref(info, daemon_set["metadata"]["name"])
+    if plan.patch is None:
+        print(f"{ref} skipped rollback (current template already matches revision {plan.revision})",
+              file=ctx.out)
+        return
+    await client.patch(info, daemon_set["metadata"]["name"], plan.patch, patch_type=PatchType.STRATEGIC,
+                       namespace=ctx.namespace)
+    print(f"{ref} rolled back", file=ctx.out)
+
+
 HANDLERS = {"status": _status, "history": _history, "undo": _undo, "restart": _restart,
             "pause": _set_paused, "resume": _set_paused}
+HANDLERS_BY_KIND = {
+    "Deployment": HANDLERS,
+    "DaemonSet": {"status": _status, "history": _daemon_set_history, "undo": _daemon_set_undo,
+                  "restart": _restart},
+}
