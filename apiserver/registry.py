@@ -42,6 +42,7 @@ from apiserver.fieldvalidation import (
     prune_unknown_fields,
 )
 from apiserver.jsoncopy import deep_copy_json
+from apiserver.omitempty import drop_empty_optional
 from apiserver.schema import FieldSchema, schema_for_resource
 from apiserver.storage.interface import (
     KeyExistsError,
@@ -163,6 +164,7 @@ class Registry:
     # --- create -----------------------------------------------------------
     async def create(self, namespace: str | None, body: Any, ctx: RequestContext) -> Obj:
         obj = self.decode_body(body, ctx)
+        drop_empty_optional(obj, self.schema)
         meta = obj["metadata"]
         if self.info.namespaced:
             if meta.get("namespace") not in (None, "", namespace):
@@ -328,6 +330,7 @@ class Registry:
     def prepare_update(self, new: Obj, old: Obj, ctx: RequestContext, subresource: str) -> Obj:
         """System fields, strategy and managedFields for an update; raises 422."""
         new["kind"], new["apiVersion"] = self.info.kind, self.info.api_version
+        drop_empty_optional(new, self.schema)
         new.setdefault("metadata", {})
         self.strategy.prepare_for_subresource_update(subresource, new, old)
         meta, old_meta = new["metadata"], old["metadata"]

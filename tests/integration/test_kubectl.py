@@ -264,3 +264,33 @@ def test_unknown_field_fails_strict_validation_and_writes_nothing(
     assert "unknown field" in result.stderr
     assert "replicaz" in result.stderr
     assert http.get(deployment_path(namespace)).status_code == 404
+
+
+def test_diff_of_an_unchanged_object_with_empty_fields_exits_0(
+        kubectl: Kubectl, namespace: str, tmp_path: Path) -> None:
+    manifest = tmp_path / "empty-fields.yaml"
+    manifest.write_text(f"""apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: empty-fields
+  namespace: {namespace}
+  labels: {{}}
+  annotations: {{}}
+data: {{}}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: empty-fields
+  namespace: {namespace}
+spec:
+  containers:
+  - name: c
+    image: busybox
+    args: []
+    env: []
+    resources: {{}}
+""")
+    kubectl.ok("create", "-f", str(manifest))
+    result = kubectl.run("diff", "-f", str(manifest))
+    assert result.returncode == 0, f"diff found changes:\n{result.stdout}{result.stderr}"

@@ -344,3 +344,14 @@ def test_server_side_apply_through_the_dynamic_client(api_client: client.ApiClie
                                               namespace=namespace, field_manager="tool-b",
                                               force_conflicts=True)
     assert forced.data.k == "two"
+
+
+def test_the_generated_discovery_calls_use_the_slashed_paths(api_client: client.ApiClient) -> None:
+    assert client.VersionApi(api_client).get_code().git_version.startswith("v1.")
+    assert client.CoreApi(api_client).get_api_versions().versions == ["v1"]
+    assert any(r.name == "pods" for r in client.CoreV1Api(api_client).get_api_resources().resources)
+    assert any(r.name == "deployments"
+               for r in client.AppsV1Api(api_client).get_api_resources().resources)
+    groups = client.ApisApi(api_client).get_api_versions().groups
+    assert "apps" in {group.name for group in groups}
+    assert client.AppsApi(api_client).get_api_group().name == "apps"
