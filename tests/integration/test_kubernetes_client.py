@@ -355,3 +355,15 @@ def test_the_generated_discovery_calls_use_the_slashed_paths(api_client: client.
     groups = client.ApisApi(api_client).get_api_versions().groups
     assert "apps" in {group.name for group in groups}
     assert client.AppsApi(api_client).get_api_group().name == "apps"
+
+
+def test_exec_into_a_missing_pod_raises_404(core: client.CoreV1Api, namespace: str) -> None:
+    from kubernetes.stream import stream
+    with pytest.raises(ApiException) as raised:
+        stream(core.connect_get_namespaced_pod_exec, "absent", namespace, command=["ls"],
+               stderr=True, stdout=True, stdin=False, tty=False)
+    # The client turns every failed upgrade into status 0 with the handshake's answer
+    # in the reason (kubernetes/stream/ws_client.py); before, it returned ''.
+    assert raised.value.status == 0
+    assert "Handshake status 404" in raised.value.reason
+    assert 'pods \\"absent\\" not found' in raised.value.reason
