@@ -22,6 +22,7 @@ from apiserver import discovery, errors, handlers, health, proxy
 from apiserver.auth import ANONYMOUS, TokenAuthenticator
 from apiserver.inflight import MaxInFlightFilter, MaxInFlightLimit
 from apiserver.metrics import RequestMetrics, request_resource, request_verb
+from apiserver.openapi_v2 import openapi_v2_response
 from apiserver.server import APIServer
 
 log = logging.getLogger(__name__)
@@ -146,6 +147,10 @@ def create_app(server: APIServer, metrics: RequestMetrics,
     @app.get("/apis/{group}/{version}/")
     async def group_resources(group: str, version: str) -> Response:
         return discovery.resource_list(group, version)
+
+    @app.get("/openapi/v2")
+    async def openapi_v2(request: Request) -> Response:
+        return await openapi_v2_response(request.headers.get("accept", ""))
 
     @app.get("/openapi/v3")
     async def openapi_root() -> Response:

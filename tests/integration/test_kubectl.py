@@ -294,3 +294,22 @@ spec:
     kubectl.ok("create", "-f", str(manifest))
     result = kubectl.run("diff", "-f", str(manifest))
     assert result.returncode == 0, f"diff found changes:\n{result.stdout}{result.stderr}"
+
+
+def test_create_of_a_kind_list_validates_each_item_against_openapi_v2(
+        kubectl: Kubectl, namespace: str, http: httpx.Client, tmp_path: Path) -> None:
+    manifest = tmp_path / "list.yaml"
+    items = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name},
+              "data": {"k": name}} for name in ("first", "second")]
+    manifest.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": items}))
+    out = kubectl.ok("create", "-n", namespace, "-f", str(manifest))
+    assert out.splitlines() == ["configmap/first created", "configmap/second created"]
+
+    items[1]["metadata"]["name"] = "third"
+    items[1]["bogus"] = 1  # kubectl's own validation, with the schema read from /openapi/v2
+    manifest.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": items}))
+    refused = kubectl.run("create", "-n", namespace, "-f", str(manifest))
+    assert refused.returncode == 1
+    assert ('ValidationError(ConfigMap): unknown field "bogus" in io.k8s.api.core.v1.ConfigMap'
+            in refused.stderr), refused.stderr
+    assert http.get(f"/api/v1/namespaces/{namespace}/configmaps/third").status_code == 404
