@@ -313,3 +313,18 @@ def test_create_of_a_kind_list_validates_each_item_against_openapi_v2(
     assert ('ValidationError(ConfigMap): unknown field "bogus" in io.k8s.api.core.v1.ConfigMap'
             in refused.stderr), refused.stderr
     assert http.get(f"/api/v1/namespaces/{namespace}/configmaps/third").status_code == 404
+
+
+def test_kinds_nothing_acts_on_are_stored_with_a_warning(
+        kubectl: Kubectl, namespace: str, http: httpx.Client, tmp_path: Path) -> None:
+    manifest = tmp_path / "claim.yaml"
+    manifest.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}))
+    result = kubectl.run("apply", "-n", namespace, "-f", str(manifest))
+    assert result.returncode == 0, result.stderr
+    assert ("Warning: tinykube has no volume binder yet: the claim stays Pending, and pods "
+            "that use it wait") in result.stderr
+    assert http.get(f"/api/v1/namespaces/{namespace}/persistentvolumeclaims/data").status_code == 200
+    quiet = kubectl.run("create", "-n", namespace, "configmap", "plain")
+    assert quiet.returncode == 0 and "Warning" not in quiet.stderr
