@@ -11,7 +11,6 @@ Kubernetes counterpart: staging/src/k8s.io/apiserver/pkg/server/config.go
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from fastapi import FastAPI
@@ -23,6 +22,7 @@ from apiserver import discovery, errors, handlers, health, proxy
 from apiserver.auth import ANONYMOUS, TokenAuthenticator
 from apiserver.inflight import MaxInFlightFilter, MaxInFlightLimit
 from apiserver.metrics import RequestMetrics, request_resource, request_verb
+from apiserver.openapi_v2 import openapi_v2_response
 from apiserver.server import APIServer
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def is_public(method: str, path: str) -> bool:
 
 
 def error_response(err: errors.APIError) -> Response:
-    return Response(json.dumps(err.status()), err.code, media_type="application/json")
+    return Response(err.body(), err.code, media_type="application/json")
 
 
 class RequestChain:
@@ -113,6 +113,7 @@ def create_app(server: APIServer, metrics: RequestMetrics,
     app.add_middleware(RequestChain, metrics=metrics, authenticator=authenticator)
 
     @app.get("/version")
+    @app.get("/version/")
     async def version() -> Response:
         return handlers.json_response(discovery.version_info())
 
@@ -123,24 +124,33 @@ def create_app(server: APIServer, metrics: RequestMetrics,
         return PlainTextResponse(metrics.render(), media_type="text/plain; version=0.0.4")
 
     @app.get("/api")
+    @app.get("/api/")
     async def api_root(request: Request) -> Response:
         return discovery.api_root(request)
 
     @app.get("/apis")
+    @app.get("/apis/")
     async def apis_root(request: Request) -> Response:
         return discovery.apis_root(request)
 
     @app.get("/api/v1")
+    @app.get("/api/v1/")
     async def core_resources() -> Response:
         return discovery.resource_list("", "v1")
 
     @app.get("/apis/{group}")
+    @app.get("/apis/{group}/")
     async def group_document(group: str) -> Response:
         return discovery.group_document(group)
 
     @app.get("/apis/{group}/{version}")
+    @app.get("/apis/{group}/{version}/")
     async def group_resources(group: str, version: str) -> Response:
         return discovery.resource_list(group, version)
+
+    @app.get("/openapi/v2")
+    async def openapi_v2(request: Request) -> Response:
+        return await openapi_v2_response(request.headers.get("accept", ""))
 
     @app.get("/openapi/v3")
     async def openapi_root() -> Response:

@@ -11,6 +11,7 @@ Kubernetes counterpart: staging/src/k8s.io/apimachinery/pkg/api/errors/errors.go
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from tinykube.api.resources import ResourceInfo
@@ -27,13 +28,41 @@ class APIError(Exception):
         self.details = details
 
     def status(self) -> dict[str, Any]:
+        """The v1 Status, with keys in the order kube-apiserver writes them."""
         body: dict[str, Any] = {
             "kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
-            "message": self.message, "reason": self.reason, "code": self.code,
+            "message": self.message, "reason": self.reason,
         }
         if self.details:
-            body["details"] = self.details
+            body["details"] = _in_wire_order(self.details, DETAILS_FIELDS)
+        body["code"] = self.code
         return body
+
+    def body(self) -> bytes:
+        """The response body byte for byte as kube-apiserver sends it: compact JSON
+        (Go's encoder escapes <, > and & too) and a trailing newline."""
+        return go_json(self.status())
+
+
+# metav1.StatusDetails and metav1.StatusCause: the order of their Go struct fields.
+DETAILS_FIELDS = ("name", "group", "kind", "uid", "causes", "retryAfterSeconds")
+CAUSE_FIELDS = ("reason", "message", "field")
+
+
+def _in_wire_order(details: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    ordered = {key: details[key] for key in fields if key in details}
+    ordered.update({k: v for k, v in details.items() if k not in ordered})
+    if "causes" in ordered:
+        ordered["causes"] = [_in_wire_order(cause, CAUSE_FIELDS) for cause in ordered["causes"]]
+    return ordered
+
+
+def go_json(value: Any) -> bytes:
+    """What Go's `json.NewEncoder(w).Encode(value)` writes for `value`."""
+    text = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return (text + "\n").encode()
 
 
 def _details(info: ResourceInfo | None, name: str) -> dict[str, Any]:
@@ -72,10 +101,13 @@ def conflict(info: ResourceInfo, name: str, why: str, subresource: str = "") -> 
 
 def invalid(info: ResourceInfo, name: str, errors: list[FieldError]) -> APIError:
     summary = ", ".join(f"{e.field}: {e.message}" for e in errors)
+    if len(errors) > 1:  # Go's utilerrors.Aggregate
+        summary = f"[{summary}]"
     details = _details(info, name)
     details["kind"] = info.kind
     details["causes"] = [{"reason": e.type, "message": e.message, "field": e.field} for e in errors]
-    return APIError(422, "Invalid", f'{info.kind} "{name}" is invalid: {summary}', details)
+    group_kind = f"{info.kind}.{info.group}" if info.group else info.kind  # Deployment.apps
+    return APIError(422, "Invalid", f'{group_kind} "{name}" is invalid: {summary}', details)
 
 
 def bad_request(message: str, causes: list[dict[str, str]] | None = None) -> APIError:

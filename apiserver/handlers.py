@@ -77,9 +77,14 @@ def wants_table(request: Request) -> bool:
 def json_response(body: Any, status_code: int = 200, warnings: list[str] | None = None) -> Response:
     headers = {}
     if warnings:
-        headers["Warning"] = ", ".join(f'299 - "{w}"' for w in warnings)
+        headers["Warning"] = ", ".join(f'299 - "{_quoted(w)}"' for w in warnings)
     return Response(json.dumps(body, separators=(",", ":")), status_code,
                     media_type="application/json", headers=headers)
+
+
+def _quoted(text: str) -> str:
+    """Text for a quoted-string of a Warning header (RFC 7230)."""
+    return text.replace("\\", "\\\\").replace('"', '\\"')
 
 
 async def read_body(request: Request, limit_bytes: int) -> Any:

@@ -35,6 +35,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from apiserver import errors
+from apiserver.controllerless import not_acted_on_warning
 from apiserver.fieldmanager import update_managed_fields
 from apiserver.fieldvalidation import (
     find_type_errors,
@@ -42,6 +43,7 @@ from apiserver.fieldvalidation import (
     prune_unknown_fields,
 )
 from apiserver.jsoncopy import deep_copy_json
+from apiserver.omitempty import drop_empty_optional
 from apiserver.schema import FieldSchema, schema_for_resource
 from apiserver.storage.interface import (
     KeyExistsError,
@@ -163,6 +165,8 @@ class Registry:
     # --- create -----------------------------------------------------------
     async def create(self, namespace: str | None, body: Any, ctx: RequestContext) -> Obj:
         obj = self.decode_body(body, ctx)
+        drop_empty_optional(obj, self.schema)
+        self._warn_if_not_acted_on(ctx)
         meta = obj["metadata"]
         if self.info.namespaced:
             if meta.get("namespace") not in (None, "", namespace):
@@ -201,6 +205,11 @@ class Registry:
         except BaseException:
             await reservation.release()
             raise
+
+    def _warn_if_not_acted_on(self, ctx: RequestContext) -> None:
+        warning = not_acted_on_warning(self.info)
+        if warning is not None and warning not in ctx.warnings:
+            ctx.warnings.append(warning)
 
     def _set_create_system_fields(self, obj: Obj) -> None:
         meta = obj["metadata"]
@@ -328,8 +337,11 @@ class Registry:
     def prepare_update(self, new: Obj, old: Obj, ctx: RequestContext, subresource: str) -> Obj:
         """System fields, strategy and managedFields for an update; raises 422."""
         new["kind"], new["apiVersion"] = self.info.kind, self.info.api_version
+        drop_empty_optional(new, self.schema)
         new.setdefault("metadata", {})
         self.strategy.prepare_for_subresource_update(subresource, new, old)
+        if not subresource:
+            self._warn_if_not_acted_on(ctx)
         meta, old_meta = new["metadata"], old["metadata"]
         meta["name"] = old_meta["name"]
         if self.info.namespaced:

@@ -8,8 +8,11 @@ upgrade as failed. Each binary message carries a channel byte (0 stdin, 1 stdout
 protocol, so after picking the container the API server dials the kubelet with the
 same subprotocol and copies messages both ways until either side closes.
 
-Failures after the upgrade (no such container, pod not running, kubelet
-unreachable) are a Failure Status on channel 3, which kubectl prints.
+Everything that can fail (no such pod or container, a completed pod, an
+unreachable kubelet) is checked before the upgrade and refused as plain HTTP with a
+Status body (404, 400, ...), as kube-apiserver does: clients raise on it (the
+official client's ApiException, kubectl's `Error from server (NotFound)`). Once
+upgraded, the kubelet's own Status on channel 3 ends the command.
 
 Kubernetes counterpart: pkg/registry/core/pod/rest/subresources.go (ExecREST),
 staging/src/k8s.io/apiserver/pkg/util/proxy/streamtunnel.go,
@@ -20,11 +23,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Awaitable, Coroutine
 from typing import Any
 
+from starlette.responses import Response
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from apiserver import errors
@@ -37,21 +40,20 @@ from tinykube.client.websocket import WebSocketClient, stop_task
 log = logging.getLogger(__name__)
 
 EXEC_PROTOCOLS = ("v5.channel.k8s.io", "v4.channel.k8s.io")
-STATUS_CHANNEL = 3
 
 
-async def send_status(websocket: WebSocket, err: errors.APIError) -> None:
-    status = {**err.status(), "status": "Failure"}
+async def refuse_upgrade(websocket: WebSocket, err: errors.APIError) -> None:
+    """Answer the upgrade request with the error's Status instead of 101."""
+    log.info("stream refused path=%s err=%s", websocket.url.path, err.message)
     with contextlib.suppress(WebSocketDisconnect, RuntimeError):
-        await websocket.send_bytes(bytes([STATUS_CHANNEL]) + json.dumps(status).encode())
-        await websocket.close(1000)
+        await websocket.send_denial_response(
+            Response(err.body(), err.code, media_type="application/json"))
 
 
 async def pod_exec(server: APIServer, kubelets: KubeletClient, websocket: WebSocket,
                    namespace: str, name: str) -> None:
     offered = websocket.scope.get("subprotocols", [])
     subprotocol = next((p for p in offered if p in EXEC_PROTOCOLS), None)
-    await websocket.accept(subprotocol=subprotocol)
     query = websocket.query_params
     try:
         pod = await server.registries[PODS].get(namespace, name)
@@ -66,8 +68,9 @@ async def pod_exec(server: APIServer, kubelets: KubeletClient, websocket: WebSoc
         kubelet = await kubelets.dial(location, f"/exec/{namespace}/{name}/{container}", params,
                                       [subprotocol] if subprotocol else list(EXEC_PROTOCOLS))
     except errors.APIError as err:
-        await send_status(websocket, err)
+        await refuse_upgrade(websocket, err)
         return
+    await websocket.accept(subprotocol=subprotocol)
     log.info("exec pod=%s/%s container=%s node=%s", namespace, name, container, location.node_name)
     await relay(websocket, kubelet)
 

@@ -30,7 +30,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from apiserver import errors
 from apiserver.proxy import spdy
-from apiserver.proxy.exec import relay_until_closed
+from apiserver.proxy.exec import refuse_upgrade, relay_until_closed
 from apiserver.proxy.kubelet_client import KubeletClient
 from apiserver.proxy.logs import node_of
 from apiserver.server import APIServer
@@ -52,7 +52,6 @@ async def pod_port_forward(server: APIServer, kubelets: KubeletClient, websocket
     offered = websocket.scope.get("subprotocols", [])
     subprotocol = SPDY_PROTOCOL if SPDY_PROTOCOL in offered else next(
         (p for p in offered if p in CHANNEL_PROTOCOLS), None)
-    await websocket.accept(subprotocol=subprotocol)
     try:
         pod = await server.registries[PODS].get(namespace, name)
         phase = (pod.get("status") or {}).get("phase")
@@ -61,10 +60,9 @@ async def pod_port_forward(server: APIServer, kubelets: KubeletClient, websocket
                                      f"Current status={phase}")
         location = await kubelets.locate(server, node_of(pod))
     except errors.APIError as err:
-        log.info("port-forward refused pod=%s/%s err=%s", namespace, name, err.message)
-        with contextlib.suppress(WebSocketDisconnect, RuntimeError):
-            await websocket.close(1011, err.message[:120])
+        await refuse_upgrade(websocket, err)
         return
+    await websocket.accept(subprotocol=subprotocol)
 
     async def dial(port: int) -> WebSocketClient:
         return await kubelets.dial(location, f"/portForward/{namespace}/{name}",

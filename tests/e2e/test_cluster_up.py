@@ -205,6 +205,12 @@ def test_load_image_and_node_add_and_remove(cluster: Cluster) -> None:
     status = cluster.run(*TINYKUBE, "status")
     assert status.returncode == 0, status.stdout
     assert "node-3" in status.stdout and "Ready" in status.stdout
+    lines = status.stdout.splitlines()
+    containers = lines[lines.index("containers:") + 1:
+                       next(i for i, line in enumerate(lines) if line.startswith("API server"))]
+    assert "cloud-controller-manager" in status.stdout
+    # one column for the states, the longest service name (cloud-controller-manager) included
+    assert len({row.index(row.split()[1], 2 + len(row.split()[0])) for row in containers}) == 1
 
     removed = cluster.run(*TINYKUBE, "node", "remove", "node-3")
     assert removed.returncode == 0, removed.stderr

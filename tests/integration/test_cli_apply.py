@@ -169,3 +169,23 @@ def test_tinykube_and_kubectl_speak_the_same_apply_protocol(
     assert tinykube(apiserver, "-n", namespace, "apply", "-f", str(third)).stdout == \
         "deployment.apps/web configured\n"
     assert kubectl("apply", "-f", str(third)).stdout == "deployment.apps/web unchanged\n"
+
+
+def test_apply_prints_the_servers_warning_for_a_kind_nothing_acts_on(
+        apiserver: APIServerProcess, namespace: str, tmp_path: Path) -> None:
+    manifest = tmp_path / "hpa.yaml"
+    manifest.write_text(f"""apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata:
+  name: web
+  namespace: {namespace}
+spec:
+  scaleTargetRef: {{apiVersion: apps/v1, kind: Deployment, name: web}}
+  minReplicas: 1
+  maxReplicas: 3
+""")
+    result = tinykube(apiserver, "apply", "-f", str(manifest))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "horizontalpodautoscaler.autoscaling/web created\n"
+    assert result.stderr == ("Warning: tinykube has no autoscaler yet: nothing will scale "
+                             "the target\n")

@@ -109,3 +109,24 @@ def test_describe_missing_object_is_a_server_error(apiserver: APIServerProcess, 
     result = tinykube(apiserver, "-n", namespace, "describe", "deploy", "ghost")
     assert result.returncode == 1
     assert result.stderr.strip() == 'Error from server (NotFound): deployments.apps "ghost" not found'
+
+
+def test_describe_pod_shows_probes_with_kubernetes_defaults(
+        apiserver: APIServerProcess, http: httpx.Client, namespace: str) -> None:
+    body = pod("probed")
+    container = body["spec"]["containers"][0]  # type: ignore[index]
+    container["ports"] = [{"name": "http", "containerPort": 80}]
+    container["livenessProbe"] = {"httpGet": {"port": "http"}}
+    container["readinessProbe"] = {"tcpSocket": {"port": 80}, "periodSeconds": 2}
+    created = create(http, f"/api/v1/namespaces/{namespace}/pods", body)
+    stored = created["spec"]["containers"][0]  # type: ignore[index]
+    assert stored["livenessProbe"] == {  # SetDefaults_Probe, SetDefaults_HTTPGetAction
+        "httpGet": {"port": "http", "path": "/", "scheme": "HTTP"}, "timeoutSeconds": 1,
+        "periodSeconds": 10, "successThreshold": 1, "failureThreshold": 3}
+    result = tinykube(apiserver, "-n", namespace, "describe", "pod", "probed")
+    assert result.returncode == 0, result.stderr
+    lines = [line.strip() for line in result.stdout.splitlines()]
+    assert ("Liveness:   http-get http://:http/ delay=0s timeout=1s period=10s #success=1 "
+            "#failure=3") in lines
+    assert ("Readiness:  tcp-socket :80 delay=0s timeout=1s period=2s #success=1 "
+            "#failure=3") in lines

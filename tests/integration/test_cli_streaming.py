@@ -8,6 +8,8 @@ port is an echo server).
 
 from __future__ import annotations
 
+import asyncio
+import json
 import socket
 import subprocess
 import sys
@@ -19,6 +21,8 @@ import httpx
 import pytest
 
 from tests.integration.cli_helpers import create, tinykube
+from tinykube.client import load_kubeconfig
+from tinykube.client.websocket import HandshakeError, connect_to_server
 from tinykube.system import stop_child
 from tinykube.testing.processes import APIServerProcess, free_port, start_kubelet, wait_until
 
@@ -63,7 +67,23 @@ def test_exec_into_a_missing_container_prints_the_failure(apiserver: APIServerPr
                                                          namespace: str, pod: str) -> None:
     result = tinykube(apiserver, "-n", namespace, "exec", "-c", "sidecar", pod, "--", "ls")
     assert result.returncode == 1
-    assert "sidecar" in result.stderr and result.stderr.startswith("error: ")
+    assert result.stderr == ("Error from server (BadRequest): container sidecar is not valid "
+                             f"for pod {pod}\n")
+
+
+def test_exec_and_port_forward_to_a_missing_pod_are_refused_before_the_upgrade(
+        apiserver: APIServerProcess, namespace: str) -> None:
+    config = load_kubeconfig(apiserver.kubeconfig)
+    base = f"/api/v1/namespaces/{namespace}/pods/absent"
+    for path, query in ((f"{base}/exec", [("command", "ls"), ("stdout", "1")]),
+                        (f"{base}/portforward", [("ports", "80")])):
+        with pytest.raises(HandshakeError) as refused:
+            asyncio.run(connect_to_server(config, path, query, ["v4.channel.k8s.io"]))
+        assert refused.value.status_code == 404
+        assert json.loads(refused.value.body)["message"] == 'pods "absent" not found'
+    result = tinykube(apiserver, "-n", namespace, "exec", "absent", "--", "ls")
+    assert (result.returncode, result.stderr) == (
+        1, 'Error from server (NotFound): pods "absent" not found\n')
 
 
 def test_port_forward_relays_bytes_both_ways(apiserver: APIServerProcess, namespace: str,

@@ -264,3 +264,67 @@ def test_unknown_field_fails_strict_validation_and_writes_nothing(
     assert "unknown field" in result.stderr
     assert "replicaz" in result.stderr
     assert http.get(deployment_path(namespace)).status_code == 404
+
+
+def test_diff_of_an_unchanged_object_with_empty_fields_exits_0(
+        kubectl: Kubectl, namespace: str, tmp_path: Path) -> None:
+    manifest = tmp_path / "empty-fields.yaml"
+    manifest.write_text(f"""apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: empty-fields
+  namespace: {namespace}
+  labels: {{}}
+  annotations: {{}}
+data: {{}}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: empty-fields
+  namespace: {namespace}
+spec:
+  containers:
+  - name: c
+    image: busybox
+    args: []
+    env: []
+    resources: {{}}
+""")
+    kubectl.ok("create", "-f", str(manifest))
+    result = kubectl.run("diff", "-f", str(manifest))
+    assert result.returncode == 0, f"diff found changes:\n{result.stdout}{result.stderr}"
+
+
+def test_create_of_a_kind_list_validates_each_item_against_openapi_v2(
+        kubectl: Kubectl, namespace: str, http: httpx.Client, tmp_path: Path) -> None:
+    manifest = tmp_path / "list.yaml"
+    items = [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name},
+              "data": {"k": name}} for name in ("first", "second")]
+    manifest.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": items}))
+    out = kubectl.ok("create", "-n", namespace, "-f", str(manifest))
+    assert out.splitlines() == ["configmap/first created", "configmap/second created"]
+
+    items[1]["metadata"]["name"] = "third"
+    items[1]["bogus"] = 1  # kubectl's own validation, with the schema read from /openapi/v2
+    manifest.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": items}))
+    refused = kubectl.run("create", "-n", namespace, "-f", str(manifest))
+    assert refused.returncode == 1
+    assert ('ValidationError(ConfigMap): unknown field "bogus" in io.k8s.api.core.v1.ConfigMap'
+            in refused.stderr), refused.stderr
+    assert http.get(f"/api/v1/namespaces/{namespace}/configmaps/third").status_code == 404
+
+
+def test_kinds_nothing_acts_on_are_stored_with_a_warning(
+        kubectl: Kubectl, namespace: str, http: httpx.Client, tmp_path: Path) -> None:
+    manifest = tmp_path / "claim.yaml"
+    manifest.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},
+        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}))
+    result = kubectl.run("apply", "-n", namespace, "-f", str(manifest))
+    assert result.returncode == 0, result.stderr
+    assert ("Warning: tinykube has no volume binder yet: the claim stays Pending, and pods "
+            "that use it wait") in result.stderr
+    assert http.get(f"/api/v1/namespaces/{namespace}/persistentvolumeclaims/data").status_code == 200
+    quiet = kubectl.run("create", "-n", namespace, "configmap", "plain")
+    assert quiet.returncode == 0 and "Warning" not in quiet.stderr

@@ -344,3 +344,26 @@ def test_server_side_apply_through_the_dynamic_client(api_client: client.ApiClie
                                               namespace=namespace, field_manager="tool-b",
                                               force_conflicts=True)
     assert forced.data.k == "two"
+
+
+def test_the_generated_discovery_calls_use_the_slashed_paths(api_client: client.ApiClient) -> None:
+    assert client.VersionApi(api_client).get_code().git_version.startswith("v1.")
+    assert client.CoreApi(api_client).get_api_versions().versions == ["v1"]
+    assert any(r.name == "pods" for r in client.CoreV1Api(api_client).get_api_resources().resources)
+    assert any(r.name == "deployments"
+               for r in client.AppsV1Api(api_client).get_api_resources().resources)
+    groups = client.ApisApi(api_client).get_api_versions().groups
+    assert "apps" in {group.name for group in groups}
+    assert client.AppsApi(api_client).get_api_group().name == "apps"
+
+
+def test_exec_into_a_missing_pod_raises_404(core: client.CoreV1Api, namespace: str) -> None:
+    from kubernetes.stream import stream
+    with pytest.raises(ApiException) as raised:
+        stream(core.connect_get_namespaced_pod_exec, "absent", namespace, command=["ls"],
+               stderr=True, stdout=True, stdin=False, tty=False)
+    # The client turns every failed upgrade into status 0 with the handshake's answer
+    # in the reason (kubernetes/stream/ws_client.py); before, it returned ''.
+    assert raised.value.status == 0
+    assert "Handshake status 404" in raised.value.reason
+    assert 'pods \\"absent\\" not found' in raised.value.reason

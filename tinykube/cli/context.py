@@ -45,8 +45,12 @@ class CLIContext:
         return self.args.namespace or self.config.namespace or "default"
 
     def client(self) -> RESTClient:
-        """A new client; use as `async with ctx.client() as client:`."""
-        return RESTClient(self.config)
+        """A new client; use as `async with ctx.client() as client:`. The server's
+        warnings are printed as kubectl prints them (`Warning: ...` on stderr)."""
+        return RESTClient(self.config, warning_handler=self.print_warning)
+
+    def print_warning(self, text: str) -> None:
+        print(f"Warning: {text}", file=self.err)
 
     def resource(self, name: str) -> ResourceInfo:
         info = INDEX.by_name(name)

@@ -26,6 +26,7 @@ import contextlib
 import json
 import logging
 import random
+import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -82,6 +83,24 @@ def info_for(obj: Body) -> ResourceInfo:
     return info
 
 
+# RFC 7234 warning-value: code, agent, quoted text (Kubernetes sends 299 and "-").
+_WARNING_VALUE = re.compile(r'\s*(\d{3})\s+(\S+)\s+"((?:[^"\\]|\\.)*)"(?:\s+"[^"]*")?\s*,?')
+
+
+def warning_texts(headers: list[str]) -> list[str]:
+    """The texts of the 299 warnings in `Warning` header values."""
+    texts = []
+    for header in headers:
+        for code, _, text in _WARNING_VALUE.findall(header):
+            if code == "299":
+                texts.append(re.sub(r"\\(.)", r"\1", text))
+    return texts
+
+
+def _log_warning(text: str) -> None:
+    log.warning("warning from the API server: %s", text)
+
+
 class RESTClient:
     """An async client for one API server.
 
@@ -90,12 +109,16 @@ class RESTClient:
       `TransportError` (tinykube.client.errors) when the server gives no answer.
     - Throttled answers (Retry-After) are retried at most `max_retries` times;
       `clock` and `jitter` (a random number in [0, 1)) are seams for tests.
+    - Each `Warning: 299 - "..."` header of an answer goes to `warning_handler`
+      (default: logged), as client-go's WarningHandler; the CLI prints them.
     """
 
     def __init__(self, config: ClientConfig, transport: httpx.AsyncBaseTransport | None = None,
                  *, max_retries: int = MAX_RETRIES, clock: Clock | None = None,
-                 jitter: Callable[[], float] = random.random) -> None:
+                 jitter: Callable[[], float] = random.random,
+                 warning_handler: Callable[[str], None] | None = None) -> None:
         self.config = config
+        self.warning_handler = warning_handler or _log_warning
         self.max_retries = max_retries
         self._clock = clock or RealClock()
         self._jitter = jitter
@@ -138,6 +161,8 @@ class RESTClient:
                       "delay_seconds=%.2f attempt=%d", response.status_code, method, path,
                       delay, attempt + 1)
             await self._clock.sleep(delay)
+        for text in warning_texts(response.headers.get_list("warning")):
+            self.warning_handler(text)
         if response.status_code >= 400:
             raise error_from_response(response.status_code, response.content)
         if not response.content:

@@ -468,15 +468,17 @@ def status(say: Say = print) -> int:
     compose_command()
     healthy = True
     say("containers:")
+    services = compose_services()
+    width = max((len(service) for service in services), default=0) + 1
     with engine_client(engine_endpoint()) as client:
-        for service in compose_services():
+        for service in services:
             cid = container_id(service)
             state = "not created"
             if cid:
                 info = client.get(f"/containers/{cid}/json").json()["State"]
                 state = info["Status"] + (f" ({info['Health']['Status']})" if info.get("Health") else "")
             healthy &= state.startswith("running")
-            say(f"  {service:<20} {state}")
+            say(f"  {service:<{width}} {state}")
     if not KUBECONFIG_FILE.exists() or not container_running("apiserver"):
         say("API server: not running")
         return 1
@@ -489,9 +491,10 @@ def status(say: Say = print) -> int:
         say(f"API server {access.server}: not answering ({err})")
         return 1
     say(f"API server {access.server}: ready\nnodes:")
+    width = max((len(name) for name in states), default=0) + 1
     for name, state in sorted(states.items()):
         count = sum(1 for p in pods if (p.get("spec") or {}).get("nodeName") == name)
-        say(f"  {name:<20} {state:<9} {count} pods")
+        say(f"  {name:<{width}} {state:<9} {count} pods")
         healthy &= state == "Ready"
     return 0 if healthy else 1
 

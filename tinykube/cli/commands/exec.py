@@ -30,7 +30,7 @@ from typing import Any
 
 from tinykube.cli.commands.logs import pods_for
 from tinykube.cli.context import CLIContext, CLIError
-from tinykube.client import ClientConfig
+from tinykube.client import ClientConfig, error_from_response
 from tinykube.client.websocket import HandshakeError, WebSocketClient, connect_to_server, stop_task
 
 STDIN, STDOUT, STDERR, STATUS, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255
@@ -38,12 +38,13 @@ STDIN, STDOUT, STDERR, STATUS, RESIZE, CLOSE = 0, 1, 2, 3, 4, 255
 
 async def open_stream(config: ClientConfig, path: str, query: list[tuple[str, str]],
                       subprotocol: str) -> WebSocketClient:
-    """A WebSocket to the API server; a refused upgrade is the CLI's one-line error."""
+    """A WebSocket to the API server. A refused upgrade carries the server's Status
+    (404 for a missing pod, 400 for a missing container): it is raised as the
+    APIStatusError it is, so it prints as kubectl's `Error from server (...)`."""
     try:
         return await connect_to_server(config, path, query, [subprotocol])
     except HandshakeError as err:
-        raise CLIError(f"error upgrading connection: {err.status_code} "
-                       f"{err.body.decode(errors='replace')}".strip()) from None
+        raise error_from_response(err.status_code, err.body) from None
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

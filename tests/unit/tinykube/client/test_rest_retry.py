@@ -106,3 +106,10 @@ async def test_a_5xx_with_retry_after_is_retried() -> None:
     async with client:
         await client.get(CONFIGMAPS, "a", "default")
     assert len(seen) == 2 and len(clock.slept) == 1
+
+
+def test_warning_header_values_are_split_and_unquoted() -> None:
+    from tinykube.client.rest import warning_texts
+    headers = ['299 - "first, with a comma", 299 - "a \\"quoted\\" word"',
+               '199 agent "not a Kubernetes warning"']
+    assert warning_texts(headers) == ["first, with a comma", 'a "quoted" word']
