@@ -275,6 +275,27 @@ def schema_for_resource(info: ResourceInfo) -> FieldSchema:
     return schema_for_model(info.model)
 
 
+def build_schemas(infos: list[ResourceInfo]) -> int:
+    """Build every model's fields under these kinds now; returns how many models.
+
+    Fields are built on first use, which for a whole Pod tree is seconds of pure
+    Python. The API server calls this once, in a thread, before it says ready, so
+    no request pays for it on the event loop."""
+    seen: set[str] = set()
+    pending = [info.model for info in infos]
+    while pending:
+        model = pending.pop()
+        if model in seen:
+            continue
+        seen.add(model)
+        for field in schema_for_model(model).fields.values():
+            while field.items is not None:
+                field = field.items
+            if field.model is not None:
+                pending.append(field.model)
+    return len(seen)
+
+
 @functools.cache
 def _model_fields(model: str) -> Mapping[str, FieldSchema]:
     cls = model_class(model)

@@ -11,6 +11,7 @@ Kubernetes counterpart: pkg/controlplane/instance.go, staging/src/k8s.io/apiserv
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -18,6 +19,7 @@ from apiserver import errors
 from apiserver.allocator import Allocator, parse_port_range, service_ip_values
 from apiserver.decoding import MAX_REQUEST_BODY_BYTES
 from apiserver.registry import Clock, Registry, RequestContext, utc_now
+from apiserver.schema import build_schemas
 from apiserver.storage.interface import KeyNotFoundError, Storage
 from apiserver.strategies import strategy_for
 from apiserver.watchcache import WatchCache
@@ -62,8 +64,9 @@ class APIServer:
         for registry in self.registries.values():
             await registry.cache.start()
         await self._ensure_system_namespaces()
+        models = await asyncio.to_thread(build_schemas, list(self.registries))
         self.ready = True
-        log.info("api server ready resources=%d", len(self.registries))
+        log.info("api server ready resources=%d models=%d", len(self.registries), models)
 
     async def stop(self) -> None:
         self.ready = False

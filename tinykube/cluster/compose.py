@@ -206,7 +206,8 @@ class AdminAccess:
 
     def client(self) -> httpx.Client:
         context = ssl.create_default_context(cadata=self.ca_pem.decode())
-        return httpx.Client(base_url=self.server, verify=context, timeout=5.0,
+        # Generous: on a busy 2-core machine a just-started API server answers slowly.
+        return httpx.Client(base_url=self.server, verify=context, timeout=30.0,
                             headers={"Authorization": f"Bearer {self.token}"})
 
 
