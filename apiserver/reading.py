@@ -25,6 +25,7 @@ from typing import Any
 from apiserver import errors
 from apiserver.registry import Registry
 from apiserver.storage.interface import CompactedError, EventType, StorageEvent
+from apiserver.watchcache import Trigger
 from apiserver.strategy import Obj
 from tinykube.api.selectors import (
     FieldSelector,
@@ -33,6 +34,11 @@ from tinykube.api.selectors import (
     parse_field_selector,
     parse_label_selector,
 )
+
+# The field a kind's watch cache indexes watchers by (upstream's pod
+# NodeNameTriggerFunc): each kubelet's `spec.nodeName=<node>` watch is offered only
+# its own node's pods.
+TRIGGER_FIELDS: dict[str, str] = {"Pod": "spec.nodeName"}
 
 # Field selectors each kind supports beyond metadata.name and metadata.namespace.
 EXTRA_FIELDS: dict[str, tuple[str, ...]] = {
@@ -111,6 +117,14 @@ class Selection:
         if not self.labels.matches(meta.get("labels") or {}):
             return False
         return self.fields.empty() or self.fields.matches(field_set(obj))
+
+    def selects_all(self) -> bool:
+        return not self.namespace and self.labels.empty() and self.fields.empty()
+
+    def sees(self, event: StorageEvent) -> bool:
+        """Whether a watch with this selection sends anything for `event`."""
+        return (event.type is not EventType.DELETED and self.matches(event.obj)) or \
+            (event.prev is not None and self.matches(event.prev))
 
 
 def parse_selection(reg: Registry, namespace: str | None, label_selector: str | None,
@@ -194,6 +208,14 @@ def list_body(reg: Registry, items: list[Obj], revision: str, token: str | None)
             "metadata": metadata, "items": items}
 
 
+def watch_trigger(kind: str) -> Trigger | None:
+    """The trigger function for `kind`'s watch cache, None if it has no trigger field."""
+    trigger_field = TRIGGER_FIELDS.get(kind)
+    if trigger_field is None:
+        return None
+    return lambda obj: field_set(obj)[trigger_field]
+
+
 def parse_resource_version(resource_version: str | None) -> int:
     """A list or watch resourceVersion as a revision (0 for "any"); bad ones are a 400."""
     if resource_version in (None, ""):
@@ -212,7 +234,10 @@ async def watch_events(reg: Registry, selection: Selection,
     """(type, object, revision) for every change the selection sees."""
     after = parse_resource_version(resource_version) or None
     event: StorageEvent
-    async for event in reg.cache.watch(after):
+    trigger_field = TRIGGER_FIELDS.get(reg.info.kind)
+    trigger_value = selection.fields.requires_exact_match(trigger_field) if trigger_field else None
+    wants = None if selection.selects_all() else selection.sees
+    async for event in reg.cache.watch(after, wants, trigger_value):
         now_matches = event.type is not EventType.DELETED and selection.matches(event.obj)
         was_matching = event.prev is not None and selection.matches(event.prev)
         if event.type is EventType.DELETED:

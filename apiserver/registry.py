@@ -303,7 +303,8 @@ class Registry:
                     preconditions.check(key, current)
                 new = await try_update(current)
                 return current if new is None else new
-            return await self.storage.guaranteed_update(key, try_update, preconditions)
+            return await self.storage.guaranteed_update(key, try_update, preconditions,
+                                                        cached=self.cache.cached(key))
         except KeyNotFoundError:
             raise errors.not_found(self.info, name) from None
         except PreconditionError as err:

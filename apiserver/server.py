@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from apiserver import errors
 from apiserver.allocator import Allocator, parse_port_range, service_ip_values
 from apiserver.decoding import MAX_REQUEST_BODY_BYTES
+from apiserver.reading import watch_trigger
 from apiserver.registry import Clock, Registry, RequestContext, utc_now
 from apiserver.schema import build_schemas
 from apiserver.storage.interface import KeyNotFoundError, Storage
@@ -54,7 +55,8 @@ class APIServer:
         self.registries: dict[ResourceInfo, Registry] = {}
         for info in INDEX.resources:
             cache = WatchCache(storage, f"/registry/{info.plural}/",
-                               history_size=self.config.watch_history_size)
+                               history_size=self.config.watch_history_size,
+                               trigger=watch_trigger(info.kind))
             self.registries[info] = Registry(info, storage, strategy_for(info, ips, ports), cache,
                                              self.check_namespace, clock)
         self.namespaces = self.registries[NAMESPACES]

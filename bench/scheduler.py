@@ -15,7 +15,9 @@ process hosting N hollow nodes (`python -m kubelet --container-runtime-endpoint=
    too (that includes one more write per pod).
 
 A measurement, not a test: the target is printed next to the figure and the script
-exits 0 either way. Everything it starts is stopped by PID.
+exits 0 either way. Everything it starts is stopped by PID. With
+TINYKUBE_BENCH_PROFILE_DIR set, the scheduler runs under cProfile and writes
+scheduler.prof there when it stops (read it with `python -m pstats`).
 
 Kubernetes counterpart: test/integration/scheduler_perf (SchedulingBasic),
 perf-tests clusterloader2 with kubemark hollow nodes
@@ -47,6 +49,7 @@ from tinykube.testing.processes import (  # noqa: E402
 )
 
 TARGET_PODS_PER_SECOND = 200.0
+PROFILE_DIR = os.environ.get("TINYKUBE_BENCH_PROFILE_DIR")
 POLL_SECONDS = 0.2  # while setting up: light on the API server
 
 
@@ -158,7 +161,8 @@ def main() -> int:
         raw_rate = args.pods / (end - start)
         print(f"raw API server pod creates:     {raw_rate:8.1f} pods/s ({args.pods} in {end - start:.2f} s)")
 
-        processes.append(spawn(["-m", "scheduler", f"--kubeconfig={kubeconfig}", "--v=1"],
+        profile = ["-m", "cProfile", "-o", str(Path(PROFILE_DIR) / "scheduler.prof")] if PROFILE_DIR else []
+        processes.append(spawn([*profile, "-m", "scheduler", f"--kubeconfig={kubeconfig}", "--v=1"],
                                workdir / "scheduler.log"))
         wait_until(lambda: http.get("/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kube-scheduler")
                    .status_code == 200, 60, "the scheduler to take its lease", POLL_SECONDS)

@@ -6,7 +6,9 @@ never loses a concurrent change:
 - create: `if version(key) == 0 then put`;
 - guaranteed_update: `if mod_revision(key) == read then put (or delete) else get`;
   the `else get` hands a lost race the fresh state for its next attempt without
-  another round trip (as Kubernetes' etcd3 store does);
+  another round trip (as Kubernetes' etcd3 store does). Given the watch cache's
+  copy it skips the first read too, so an update usually costs one request; an
+  error found on that copy is only believed after a fresh read;
 - delete: an unconditional delete that returns the last state (prev_kv).
 
 resourceVersion is etcd's mod_revision; a list's resourceVersion is the header
@@ -138,22 +140,37 @@ class EtcdStorage:
         return RangePage(kvs, response.header.revision, response.more)
 
     async def guaranteed_update(self, key: str, try_update: TryUpdate,
-                                preconditions: Preconditions | None = None) -> Obj:
+                                preconditions: Preconditions | None = None,
+                                cached: Obj | None = None) -> Obj:
         client, etcd_key = self._client, key.encode()
-        got = await client.get(etcd_key)
-        if got is None:
-            raise KeyNotFoundError(key)
-        old_data, old_revision = got.value, got.mod_revision
+        revision = (cached or {}).get("metadata", {}).get("resourceVersion")
+        fresh = cached is None or not str(revision).isdigit()
+        if fresh:
+            old_data, old_revision = await self._read(key)
+        else:  # a copy, as try_update may change what it gets
+            old_data, old_revision = encode(cached or {}), int(revision)
         while True:
             current = decode(old_data, old_revision)
-            if preconditions is not None:
-                preconditions.check(key, current)
-            new = await try_update(current)
+            try:
+                if preconditions is not None:
+                    preconditions.check(key, current)
+                new = await try_update(current)
+            except Exception:
+                if fresh:
+                    raise
+                # Judged on a possibly stale copy: only the store's state counts.
+                fresh = True
+                old_data, old_revision = await self._read(key)
+                continue
             if new is None:
                 operation = client.transactions.delete(etcd_key)
             else:
                 data = encode(new)
                 if same_encoding(data, old_data):
+                    if not fresh:  # no change from a stale copy may still be one from the store's
+                        fresh = True
+                        old_data, old_revision = await self._read(key)
+                        continue
                     return decode(old_data, old_revision)
                 operation = client.transactions.put(etcd_key, data)
             ok, responses = await client.transaction(
@@ -168,8 +185,14 @@ class EtcdStorage:
             if not responses[0]:
                 raise KeyNotFoundError(key)
             log.debug("guaranteed update conflict, retrying key=%s", key)
-            old_data, fresh = responses[0][0]
-            old_revision = fresh.mod_revision
+            old_data, got = responses[0][0]
+            old_revision, fresh = got.mod_revision, True
+
+    async def _read(self, key: str) -> tuple[bytes, int]:
+        got = await self._client.get(key.encode())
+        if got is None:
+            raise KeyNotFoundError(key)
+        return got.value, got.mod_revision
 
     async def delete(self, key: str) -> Obj:
         result = await self._client.delete(key.encode(), prev_kv=True)

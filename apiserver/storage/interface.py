@@ -134,8 +134,14 @@ class Storage(Protocol):
         ...
 
     async def guaranteed_update(self, key: str, try_update: TryUpdate,
-                                preconditions: Preconditions | None = None) -> Obj:
+                                preconditions: Preconditions | None = None,
+                                cached: Obj | None = None) -> Obj:
         """Change the object with `try_update(current)` until the write is not raced.
+
+        `cached` (the watch cache's copy, never changed here) may stand in for the
+        first read. It may be stale: a failed compare-and-swap brings the fresh
+        state, and a precondition or `try_update` failing on it is retried on
+        the object read from the store before the error counts.
 
         - each attempt checks `preconditions` on the current object, then calls
           `try_update` with it (a fresh copy, the caller may change it);

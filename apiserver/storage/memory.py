@@ -100,7 +100,9 @@ class MemoryStorage:
         return data
 
     async def guaranteed_update(self, key: str, try_update: TryUpdate,
-                                preconditions: Preconditions | None = None) -> Obj:
+                                preconditions: Preconditions | None = None,
+                                cached: Obj | None = None) -> Obj:
+        del cached  # reading this store costs nothing: always start from its state
         while True:
             if key not in self._data:
                 raise KeyNotFoundError(key)

@@ -196,6 +196,49 @@ async def none_from_try_update_removes_the_object(storage: Storage, prefix: str)
         await storage.get(key)
 
 
+async def a_stale_cached_copy_never_decides(storage: Storage, prefix: str) -> None:
+    """The watch cache's copy may lag: the write still starts from the stored state,
+    and what try_update or a precondition says about the old copy does not count."""
+    key = f"{prefix}cm"
+    created = await storage.create(key, configmap("cm"))
+    stale = {**created, "data": dict(created["data"])}
+    await storage.guaranteed_update(key, increment)
+    updated = await storage.guaranteed_update(key, increment, cached=stale)
+    assert updated["data"]["count"] == 2 and stale["data"]["count"] == 0  # the copy is not changed
+
+    async def only_after_the_first(current: Obj) -> Obj:
+        if current["data"]["count"] == 0:
+            raise Aborted("judged on the stale copy")
+        return await increment(current)
+
+    updated = await storage.guaranteed_update(key, only_after_the_first, cached=stale)
+    assert updated["data"]["count"] == 3
+
+    async def back_to_zero(current: Obj) -> Obj:
+        current["data"]["count"] = 0
+        return current
+
+    # No change from the stale copy is still a change from the stored object.
+    reset = await storage.guaranteed_update(key, back_to_zero, cached=stale)
+    assert (await storage.get(key))["data"]["count"] == 0 and rv(reset) > rv(updated)
+
+
+async def a_stale_cached_copy_of_an_earlier_object_is_not_believed(storage: Storage,
+                                                                   prefix: str) -> None:
+    key = f"{prefix}cm"
+    earlier = await storage.create(key, configmap("cm", uid="uid-old"))
+    await storage.delete(key)
+    await storage.create(key, configmap("cm", uid="uid-new"))
+    updated = await storage.guaranteed_update(key, increment, Preconditions(uid="uid-new"),
+                                              cached=earlier)
+    assert updated["metadata"]["uid"] == "uid-new" and updated["data"]["count"] == 1
+    with pytest.raises(PreconditionError):
+        await storage.guaranteed_update(key, increment, Preconditions(uid="uid-old"), cached=earlier)
+    await storage.delete(key)
+    with pytest.raises(KeyNotFoundError):
+        await storage.guaranteed_update(key, increment, cached=earlier)
+
+
 CASES: list[Case] = [
     concurrent_updates_are_retried_and_none_is_lost,
     many_concurrent_writers_lose_nothing,
@@ -208,4 +251,6 @@ CASES: list[Case] = [
     an_object_removed_during_try_update_is_not_found,
     an_unchanged_object_is_not_written,
     none_from_try_update_removes_the_object,
+    a_stale_cached_copy_never_decides,
+    a_stale_cached_copy_of_an_earlier_object_is_not_believed,
 ]
