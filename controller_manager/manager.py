@@ -35,6 +35,7 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from controller_manager.deployment import DeploymentController
+from controller_manager.disruption import DisruptionController
 from controller_manager.endpoints import EndpointsController
 from controller_manager.garbagecollector import GarbageCollector
 from controller_manager.namespace import NamespaceController
@@ -67,6 +68,7 @@ CONTROLLERS: dict[str, type[Any]] = {
     NodeLifecycleController.name: NodeLifecycleController,
     EndpointsController.name: EndpointsController,
     NodeIpamController.name: NodeIpamController,
+    DisruptionController.name: DisruptionController,
 }
 
 # Which option sets a controller's worker count; controllers not listed get DEFAULT_WORKERS.
