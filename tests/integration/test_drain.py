@@ -128,7 +128,7 @@ def test_kubectl_drain_evicts_one_pod_at_a_time(plane: ControlPlane, ns: str,
     assert result.returncode == 0, output
     evicted = [line for line in result.stdout.splitlines() if line.endswith(" evicted")]
     assert len(evicted) == 2, output
-    assert f"error when evicting pods/" in result.stderr and "(will retry after 5s)" in result.stderr
+    assert "error when evicting pods/" in result.stderr and "(will retry after 5s)" in result.stderr
     check_drained(plane, ns, node, output)
 
 
