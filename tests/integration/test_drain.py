@@ -21,21 +21,13 @@ from typing import Any
 
 import pytest
 from control_plane_fixtures import ControlPlane, PodWatch, is_active, is_ready, wait_for
+from test_control_plane import plane  # noqa: F401 - the module-scoped fixture, shared
 
 from tinykube.testing.processes import REPO_ROOT
 
 Obj = dict[str, Any]
 VIOLATION = "Cannot evict pod as it would violate the pod's disruption budget."
 MERGE = {"Content-Type": "application/merge-patch+json"}
-
-
-@pytest.fixture(scope="module")
-def plane(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ControlPlane]:
-    started = ControlPlane.start(tmp_path_factory.mktemp("drain-plane"))
-    try:
-        yield started
-    finally:
-        started.stop()
 
 
 def set_unschedulable(plane: ControlPlane, node: str, value: bool) -> None:

@@ -5,19 +5,17 @@ Kubernetes counterpart: pkg/registry/core/pod/storage/eviction_test.go
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
+from test_update_path import ctx, server  # noqa: F401 - the fixture, shared
 
 from apiserver import errors
 from apiserver.eviction import (
     TOO_MANY_PDBS_MESSAGE, VIOLATION_MESSAGE, Action, check_and_decrement, decide_eviction, evict,
     matching_pdbs,
 )
-from apiserver.registry import RequestContext
 from apiserver.server import APIServer
-from apiserver.storage.memory import MemoryStorage
 from tinykube.api.resources import POD_DISRUPTION_BUDGETS, PODS
 
 Obj = dict[str, Any]
@@ -94,18 +92,6 @@ def test_negative_allowed_is_forbidden() -> None:
 
 
 # --- evict over MemoryStorage ---------------------------------------------------------
-
-@pytest.fixture
-async def server() -> AsyncIterator[APIServer]:
-    api = APIServer(MemoryStorage())
-    await api.start()
-    yield api
-    await api.stop()
-
-
-def ctx() -> RequestContext:
-    return RequestContext(field_manager="test")
-
 
 async def running_pod(server: APIServer, name: str = "web-1") -> None:
     pods = server.registries[PODS]
