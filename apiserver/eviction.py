@@ -31,7 +31,6 @@ from typing import Any
 from apiserver import deletion, errors, reading
 from apiserver.registry import Registry, RequestContext
 from apiserver.strategy import Obj
-from tinykube.api.policy import DISRUPTION_ALLOWED_CONDITION, INSUFFICIENT_PODS_REASON
 from tinykube.api.selectors import SelectorError, label_selector_from_dict
 
 log = logging.getLogger(__name__)
@@ -39,6 +38,9 @@ log = logging.getLogger(__name__)
 # Upstream's MaxDisruptedPodSize: more unconfirmed evictions than this are refused.
 MAX_DISRUPTED_POD_SIZE = 2000
 DISRUPTION_BUDGET_CAUSE = "DisruptionBudget"
+# policy/v1 wire values (the API server works on dicts, not tinykube.api.policy models).
+DISRUPTION_ALLOWED_CONDITION = "DisruptionAllowed"
+INSUFFICIENT_PODS_REASON = "InsufficientPods"
 VIOLATION_MESSAGE = "Cannot evict pod as it would violate the pod's disruption budget."
 TOO_MANY_PDBS_MESSAGE = ("This pod has more than one PodDisruptionBudget, which the eviction "
                          "subresource does not support.")
