@@ -44,7 +44,7 @@ Workload = Deployment | ReplicaSet | StatefulSet
 class DisruptionController(Controller):
     """Guarantees:
     - status carries observedGeneration = metadata.generation once synced;
-    - a "NoPods" warning event when the selector matches no pod.
+    - a Normal "NoPods" event when the selector matches no pod, as upstream.
     """
 
     name = "disruption"
