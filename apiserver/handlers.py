@@ -25,13 +25,15 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
-from apiserver import decoding, deletion, errors, patching, protobuf, reading, subresources
+from apiserver import (
+    decoding, deletion, errors, eviction, patching, protobuf, reading, subresources,
+)
 from apiserver.offload import decode_off_loop, list_response
 from apiserver.registry import Registry, RequestContext
 from apiserver.server import APIServer
 from apiserver.tables import to_table
 from apiserver.watchserver import serve_watch
-from tinykube.api.resources import INDEX
+from tinykube.api.resources import INDEX, POD_DISRUPTION_BUDGETS
 
 log = logging.getLogger(__name__)
 
@@ -180,6 +182,11 @@ async def handle_resource(server: APIServer, request: Request, path: str) -> Res
             raise errors.bad_request("Upgrade request required: tinykube serves exec and "
                                      "port-forward over WebSocket only")
         body = await read_body(request, limit)
+        if req.subresource == "eviction":
+            status, code = await eviction.evict(
+                reg, server.registries[POD_DISRUPTION_BUDGETS], req.namespace or "",
+                req.name or "", body, request_context(request, "create"))
+            return json_response(status, code)
         if req.subresource:  # pods/binding: the strategy says what it changes
             return json_response(await reg.create_on_subresource(
                 req.namespace, req.name or "", req.subresource, body), 201)

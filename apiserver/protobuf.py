@@ -3,7 +3,7 @@
 kubectl's typed generators (`kubectl create deployment ...`, `create configmap`,
 `create secret`, `create namespace`, `create service`, `create serviceaccount`,
 `create ingress`) POST `Content-Type: application/vnd.kubernetes.protobuf` with no
-fallback to JSON. `handlers.read_body` hands such bodies to `decode_object`, which
+fallback to JSON, and so do its DELETEs (DeleteOptions) and `drain` (Eviction). `handlers.read_body` hands such bodies to `decode_object`, which
 returns the same dict `json.loads` would have returned for the JSON form, so the
 rest of the server never sees protobuf.
 

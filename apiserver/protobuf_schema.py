@@ -1,7 +1,8 @@
 """Field-number tables for the Kubernetes protobuf messages the API server decodes.
 
 kubectl's typed `create` generators (`kubectl create deployment/configmap/secret/
-namespace/service/serviceaccount/ingress`) send their bodies as Kubernetes protobuf.
+namespace/service/serviceaccount/ingress`) send their bodies as Kubernetes protobuf,
+and so do its typed DELETEs (DeleteOptions) and `kubectl drain` (policy/v1 Eviction).
 The decoder in `apiserver.protobuf` walks the wire bytes; this module tells it, for each
 message type, what every field number means: its JSON name, its kind, whether it
 repeats, and whether it is a Go pointer (a zero value that is present is kept).
@@ -26,6 +27,8 @@ staging/src/k8s.io/apimachinery/pkg/apis/meta/v1/generated.proto
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from tinykube.api.resources import INDEX
 
 # Message types with a JSON form of their own rather than an object of fields.
 # Time and MicroTime are {1: seconds, 2: nanos}; Quantity is {1: string};
@@ -304,6 +307,22 @@ MESSAGES: dict[str, str] = {
     "IngressLoadBalancerStatus": "1 ingress:[IngressLoadBalancerIngress]",
     "IngressLoadBalancerIngress": "1 ip, 2 hostname, 4 ports:[IngressPortStatus]",
     "IngressPortStatus": "1 port:int, 2 protocol, 3 error:str?",
+    # meta.k8s.io/v1 DeleteOptions: kubectl's typed clients send it with every DELETE.
+    "DeleteOptions": (
+        "1 gracePeriodSeconds:int?, 2 preconditions:Preconditions, 3 orphanDependents:bool?, "
+        "4 propagationPolicy:str?, 5 dryRun:[str], "
+        "6 ignoreStoreReadErrorWithClusterBreakingPotential:bool?"),
+    "Preconditions": "1 uid:str?, 2 resourceVersion:str?",
+    # policy/v1
+    "Eviction": "1 metadata:ObjectMeta, 2 deleteOptions:DeleteOptions",
+    "PodDisruptionBudget": (
+        "1 metadata:ObjectMeta, 2 spec:PodDisruptionBudgetSpec, 3 status:PodDisruptionBudgetStatus"),
+    "PodDisruptionBudgetSpec": (
+        "1 minAvailable:IntOrString?, 2 selector:LabelSelector, 3 maxUnavailable:IntOrString?, "
+        "4 unhealthyPodEvictionPolicy:str?"),
+    "PodDisruptionBudgetStatus": (
+        "1 observedGeneration:int, 2 disruptedPods:{Time}, 3 disruptionsAllowed:int, "
+        "4 currentHealthy:int, 5 desiredHealthy:int, 6 expectedPods:int, 7 conditions:[Condition]"),
 }
 
 # (apiVersion, kind) of a runtime.Unknown envelope -> the message of its raw bytes.
@@ -319,6 +338,13 @@ ROOT_MESSAGES: dict[tuple[str, str], str] = {
     ("apps/v1", "StatefulSet"): "StatefulSet",
     ("apps/v1", "DaemonSet"): "DaemonSet",
     ("networking.k8s.io/v1", "Ingress"): "Ingress",
+    ("policy/v1", "PodDisruptionBudget"): "PodDisruptionBudget",
+    ("policy/v1", "Eviction"): "Eviction",
+    # A typed client sends DeleteOptions under its own group version (a pods client
+    # "v1", a deployments client "apps/v1"), or under meta.k8s.io/v1.
+    ("meta.k8s.io/v1", "DeleteOptions"): "DeleteOptions",
+    **{(f"{group}/{version}" if group else version, "DeleteOptions"): "DeleteOptions"
+       for group, version in INDEX.group_versions()},
 }
 
 

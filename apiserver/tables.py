@@ -239,6 +239,15 @@ def print_hpa(obj: Obj, now: datetime) -> list[Any]:
             age(obj, now)]
 
 
+def print_pod_disruption_budget(obj: Obj, now: datetime) -> list[Any]:
+    """kubectl's columns: NAME MIN AVAILABLE MAX UNAVAILABLE ALLOWED DISRUPTIONS AGE."""
+    spec = obj.get("spec") or {}
+    shown = ["N/A" if spec.get(k) is None else str(spec[k])
+             for k in ("minAvailable", "maxUnavailable")]
+    return [name_of(obj), *shown, get_path(obj, "status", "disruptionsAllowed", default=0),
+            age(obj, now)]
+
+
 def print_lease(obj: Obj, now: datetime) -> list[Any]:
     return [name_of(obj), get_path(obj, "spec", "holderIdentity", default=""), age(obj, now)]
 
@@ -348,6 +357,12 @@ PRINTERS: dict[tuple[str, str], TablePrinter] = {
         _col("MaxPods", "The upper limit for the number of replicas.", "integer"),
         _col("Replicas", "Current number of replicas.", "integer"), AGE,
     ), print_hpa),
+    ("policy", "poddisruptionbudgets"): TablePrinter((
+        NAME, _col("Min Available", "The minimum number of pods that must be available."),
+        _col("Max Unavailable", "The maximum number of pods that may be unavailable."),
+        _col("Allowed Disruptions", "Calculated number of pods that may be disrupted at this "
+             "time.", "integer"), AGE,
+    ), print_pod_disruption_budget),
     ("coordination.k8s.io", "leases"): TablePrinter(
         (NAME, _col("Holder", "The identity of the current holder of the lease."), AGE),
         print_lease),

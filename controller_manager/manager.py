@@ -36,6 +36,7 @@ from typing import Any, Protocol
 
 from controller_manager.daemon import DaemonSetsController
 from controller_manager.deployment import DeploymentController
+from controller_manager.disruption import DisruptionController
 from controller_manager.endpoints import EndpointsController
 from controller_manager.garbagecollector import GarbageCollector
 from controller_manager.namespace import NamespaceController
@@ -69,6 +70,7 @@ CONTROLLERS: dict[str, type[Any]] = {
     EndpointsController.name: EndpointsController,
     NodeIpamController.name: NodeIpamController,
     DaemonSetsController.name: DaemonSetsController,
+    DisruptionController.name: DisruptionController,
 }
 
 # Which option sets a controller's worker count; controllers not listed get DEFAULT_WORKERS.

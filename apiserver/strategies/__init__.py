@@ -9,6 +9,7 @@ from apiserver.allocator import Allocator
 from apiserver.strategies.config import ConfigMapStrategy, SecretStrategy
 from apiserver.strategies.namespace import NamespaceStrategy
 from apiserver.strategies.pod import PodStrategy
+from apiserver.strategies.poddisruptionbudget import PodDisruptionBudgetStrategy
 from apiserver.strategies.service import ServiceStrategy
 from apiserver.strategies.workload import WorkloadStrategy
 from apiserver.strategy import Strategy
@@ -35,4 +36,6 @@ def strategy_for(info: ResourceInfo, service_ips: Allocator, node_ports: Allocat
         return SecretStrategy(info)
     if info.kind == "Node":
         return NodeStrategy(info)
+    if info.kind == "PodDisruptionBudget":
+        return PodDisruptionBudgetStrategy(info)
     return Strategy(info)

@@ -3,8 +3,8 @@
 Names are re-exported lazily (PEP 562) so that importing a light sibling such as
 `tinykube.api.resources` does not build every model: `from tinykube.api import Pod`
 imports `tinykube.api.core` on first use. Modules: meta (KubeModel, ObjectMeta, lists,
-Status, helpers), core (core/v1), apps (apps/v1), other (networking, autoscaling,
-coordination, storage) and registry (kind lookup, parse_object).
+Status, helpers), core (core/v1), apps (apps/v1), policy (policy/v1), other (networking,
+autoscaling, coordination, storage) and registry (kind lookup, parse_object).
 
 Kubernetes counterpart: staging/src/k8s.io/api (the typed API packages)
 """
@@ -150,6 +150,13 @@ if TYPE_CHECKING:
         StatefulSetStatus,
         StatefulSetUpdateStrategy,
     )
+    from tinykube.api.policy import (
+        Eviction,
+        PodDisruptionBudget,
+        PodDisruptionBudgetCondition,
+        PodDisruptionBudgetSpec,
+        PodDisruptionBudgetStatus,
+    )
     from tinykube.api.other import (
         CrossVersionObjectReference,
         HPAScalingPolicy,
@@ -267,6 +274,9 @@ _MODULE_OF: dict[str, str] = {
     "ResourceMetricSource": "other", "ResourceMetricStatus": "other", "Scale": "other",
     "ScaleSpec": "other", "ScaleStatus": "other", "ServiceBackendPort": "other",
     "StorageClass": "other",
+    "Eviction": "policy", "PodDisruptionBudget": "policy",
+    "PodDisruptionBudgetCondition": "policy", "PodDisruptionBudgetSpec": "policy",
+    "PodDisruptionBudgetStatus": "policy",
     "deep_copy": "registry", "group_version_kind": "registry", "list_model_for": "registry",
     "model_for": "registry", "parse_object": "registry", "parse_watch_event": "registry",
 }

@@ -71,7 +71,7 @@ RESOURCES: tuple[ResourceInfo, ...] = (
                  ("ns",), ("status", "finalize")),
     ResourceInfo("", "v1", "Node", "nodes", "node", False, "V1Node", ("no",), ("status",)),
     ResourceInfo("", "v1", "Pod", "pods", "pod", True, "V1Pod", ("po",),
-                 ("status", "binding", "log", "exec", "portforward"), _ALL),
+                 ("status", "binding", "eviction", "log", "exec", "portforward"), _ALL),
     ResourceInfo("", "v1", "Service", "services", "service", True, "V1Service", ("svc",),
                  ("status",), _ALL),
     ResourceInfo("", "v1", "Endpoints", "endpoints", "endpoints", True, "V1Endpoints", ("ep",)),
@@ -106,6 +106,9 @@ RESOURCES: tuple[ResourceInfo, ...] = (
                  ("status",), _ALL),
     # coordination.k8s.io/v1
     ResourceInfo("coordination.k8s.io", "v1", "Lease", "leases", "lease", True, "V1Lease"),
+    # policy/v1
+    ResourceInfo("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets",
+                 "poddisruptionbudget", True, "V1PodDisruptionBudget", ("pdb",), ("status",)),
     # storage.k8s.io/v1
     ResourceInfo("storage.k8s.io", "v1", "StorageClass", "storageclasses", "storageclass", False,
                  "V1StorageClass", ("sc",)),
@@ -113,7 +116,8 @@ RESOURCES: tuple[ResourceInfo, ...] = (
 
 # Groups in the order discovery lists them (the core group is served on /api).
 GROUP_ORDER: tuple[str, ...] = (
-    "", "apps", "autoscaling", "networking.k8s.io", "coordination.k8s.io", "storage.k8s.io",
+    "", "apps", "autoscaling", "networking.k8s.io", "policy", "coordination.k8s.io",
+    "storage.k8s.io",
 )
 
 
@@ -187,3 +191,4 @@ INGRESS_CLASSES = INDEX.require("ingressclasses.networking.k8s.io")
 HORIZONTAL_POD_AUTOSCALERS = INDEX.require("horizontalpodautoscalers.autoscaling")
 LEASES = INDEX.require("leases.coordination.k8s.io")
 STORAGE_CLASSES = INDEX.require("storageclasses.storage.k8s.io")
+POD_DISRUPTION_BUDGETS = INDEX.require("poddisruptionbudgets.policy")

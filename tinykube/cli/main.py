@@ -24,12 +24,13 @@ from tinykube.client import APIStatusError, TransportError
 # written yet are skipped, so commands can land one by one.
 COMMAND_MODULES = (
     "create", "get", "run", "expose", "delete", "apply", "edit", "label", "annotate", "patch",
-    "scale", "rollout", "wait", "describe", "events", "logs", "exec", "port_forward", "top",
+    "scale", "rollout", "drain", "wait", "describe", "events", "logs", "exec", "port_forward", "top",
     "explain", "api_resources", "version", "config", "completion", "cluster",
 )
 # Commands registered by a module of another name.
 MODULE_OF_COMMAND = {command: "cluster" for command in
                      ("up", "down", "status", "load-image", "node", "init", "join", "reset")}
+MODULE_OF_COMMAND.update(cordon="drain", uncordon="drain")
 
 
 _GLOBAL_FLAGS_WITH_VALUES = ("--kubeconfig", "--context", "-n", "--namespace", "-s", "--server",
