@@ -17,8 +17,6 @@ staging/src/k8s.io/component-helpers/scheduling/corev1/nodeaffinity/nodeaffinity
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from scheduler.cycle_state import CycleState
 from scheduler.framework import (
     SUCCESS,
@@ -30,62 +28,16 @@ from scheduler.framework import (
 )
 from scheduler.types import NodeInfo, PodInfo
 from tinykube.api.core import NodeAffinity as NodeAffinitySpec
-from tinykube.api.core import NodeSelectorRequirement, NodeSelectorTerm, PreferredSchedulingTerm
+from tinykube.api.core import NodeSelectorTerm, PreferredSchedulingTerm
+from tinykube.api.nodeaffinity import RequiredNodeAffinity, node_selector_term_matches
 
 NAME = "NodeAffinity"
 PRE_FILTER_STATE_KEY = "PreFilter" + NAME
 REASON = "node(s) didn't match Pod's node affinity/selector"
 
 
-def _as_int(text: str | None) -> int | None:
-    try:
-        return int(text) if text is not None else None
-    except ValueError:
-        return None
-
-
-def requirement_matches(requirement: NodeSelectorRequirement, values_by_key: dict[str, str]) -> bool:
-    """One NodeSelectorRequirement (In, NotIn, Exists, DoesNotExist, Gt, Lt)."""
-    key, operator, values = requirement.key, requirement.operator, requirement.values or []
-    present, value = key in values_by_key, values_by_key.get(key)
-    if operator == "In":
-        return present and value in values
-    if operator == "NotIn":
-        return not present or value not in values
-    if operator == "Exists":
-        return present
-    if operator == "DoesNotExist":
-        return not present
-    if operator in ("Gt", "Lt") and len(values) == 1:
-        have, want = _as_int(value), _as_int(values[0])
-        if have is None or want is None:
-            return False
-        return have > want if operator == "Gt" else have < want
-    return False
-
-
 def term_matches(term: NodeSelectorTerm, node: NodeInfo) -> bool:
-    expressions, fields = term.match_expressions or [], term.match_fields or []
-    if not expressions and not fields:
-        return False  # an empty term selects no node
-    if not all(requirement_matches(r, node.labels) for r in expressions):
-        return False
-    node_fields = {"metadata.name": node.name}
-    return all(requirement_matches(r, node_fields) for r in fields)
-
-
-@dataclass(frozen=True)
-class RequiredNodeAffinity:
-    """What a node must match: every nodeSelector pair and (if any) one of the terms."""
-
-    node_selector: dict[str, str]
-    terms: list[NodeSelectorTerm]
-
-    def match(self, node: NodeInfo) -> bool:
-        labels = node.labels
-        if any(labels.get(key) != value for key, value in self.node_selector.items()):
-            return False
-        return not self.terms or any(term_matches(term, node) for term in self.terms)
+    return node_selector_term_matches(term, node.labels, node.name)
 
 
 def _node_affinity(pod: PodInfo) -> NodeAffinitySpec | None:
@@ -95,11 +47,8 @@ def _node_affinity(pod: PodInfo) -> NodeAffinitySpec | None:
 
 def required_node_affinity(pod: PodInfo) -> RequiredNodeAffinity | None:
     """None when the pod constrains nothing."""
-    node_affinity = _node_affinity(pod)
-    required = node_affinity.required_during_scheduling_ignored_during_execution if node_affinity else None
-    terms = (required.node_selector_terms if required else None) or []
-    selector = pod.spec.node_selector or {}
-    return RequiredNodeAffinity(selector, terms) if selector or terms else None
+    required = RequiredNodeAffinity.from_pod_spec(pod.spec)
+    return required if required.constrains else None
 
 
 def preferred_terms(pod: PodInfo) -> list[PreferredSchedulingTerm]:
@@ -121,7 +70,7 @@ class NodeAffinity:
         required: RequiredNodeAffinity | None = state.read(PRE_FILTER_STATE_KEY)
         if required is None:
             return as_error(NAME, f"reading {PRE_FILTER_STATE_KEY!r} from cycleState: not found")
-        return SUCCESS if required.match(node) else unresolvable(NAME, REASON)
+        return SUCCESS if required.matches(node.labels, node.name) else unresolvable(NAME, REASON)
 
     def score(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> int:
         return sum(term.weight for term in preferred_terms(pod) if term_matches(term.preference, node))

@@ -18,19 +18,9 @@ from __future__ import annotations
 from scheduler.cycle_state import CycleState
 from scheduler.framework import SUCCESS, Status, default_normalize_score, unresolvable
 from scheduler.types import NodeInfo, PodInfo
-from tinykube.api.core import Taint, Toleration
+from tinykube.api.nodeaffinity import find_matching_untolerated_taint
 
 NAME = "TaintToleration"
-
-
-def find_untolerated_taint(taints: list[Taint], tolerations: list[Toleration],
-                           effects: tuple[str, ...]) -> Taint | None:
-    for taint in taints:
-        if taint.effect not in effects:
-            continue
-        if not any(t.tolerates_taint(taint) for t in tolerations):
-            return taint
-    return None
 
 
 class TaintToleration:
@@ -39,7 +29,7 @@ class TaintToleration:
     def filter(self, state: CycleState, pod: PodInfo, node: NodeInfo) -> Status:
         if not node.taints:
             return SUCCESS
-        taint = find_untolerated_taint(node.taints, pod.tolerations, ("NoSchedule", "NoExecute"))
+        taint = find_matching_untolerated_taint(node.taints, pod.tolerations, ("NoSchedule", "NoExecute"))
         if taint is None:
             return SUCCESS
         return unresolvable(NAME, f"node(s) had untolerated taint {{{taint.key}: {taint.value or ''}}}")

@@ -72,11 +72,18 @@ class RequiredNodeAffinity:
         required = node_affinity.required_during_scheduling_ignored_during_execution if node_affinity else None
         return cls(dict(spec.node_selector or {}), tuple((required.node_selector_terms if required else None) or ()))
 
+    @property
+    def constrains(self) -> bool:
+        """False when the pod admits every node (no nodeSelector, no required terms)."""
+        return bool(self.node_selector or self.terms)
+
     def match(self, node: Node) -> bool:
-        labels = node.metadata.labels or {}
+        return self.matches(node.metadata.labels or {}, node.metadata.name or "")
+
+    def matches(self, labels: Mapping[str, str], name: str) -> bool:
+        """`match` for a node known by its labels and name (the scheduler's NodeInfo)."""
         if any(labels.get(key) != value for key, value in self.node_selector.items()):
             return False
-        name = node.metadata.name or ""
         return not self.terms or any(node_selector_term_matches(term, labels, name) for term in self.terms)
 
 
