@@ -11,9 +11,12 @@ Kubernetes counterpart: staging/src/k8s.io/apiserver/pkg/server/config.go
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import time
+from typing import Any
+
 from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -151,12 +154,20 @@ class ResourceDispatch:
         await response(scope, receive, send)
 
 
+# FastAPI 0.16x asks OpenTelemetry on every request whether a provider is configured;
+# tinykube configures none, so the answer is always no. Said once here (older
+# FastAPI releases have no such option).
+_NO_TELEMETRY: dict[str, Any] = (
+    {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
+    if "telemetry" in inspect.signature(FastAPI.__init__).parameters else {})
+
+
 def create_app(server: APIServer, metrics: RequestMetrics,
                authenticator: TokenAuthenticator | None,
                in_flight: MaxInFlightLimit | None = None) -> FastAPI:
     """authenticator None means anonymous access (the plain HTTP port); `in_flight`
     is shared by all the listeners of one process (None: no limit)."""
-    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, **_NO_TELEMETRY)
     routes_before_resources: list[BaseRoute] = []
     app.add_middleware(ResourceDispatch, server=server, earlier=routes_before_resources)
     if in_flight is not None:  # inside the chain: after authentication, as upstream
