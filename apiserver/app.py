@@ -11,11 +11,15 @@ Kubernetes counterpart: staging/src/k8s.io/apiserver/pkg/server/config.go
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
+from typing import Any
+
 from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from apiserver import discovery, errors, handlers, health, proxy
@@ -32,6 +36,9 @@ PUBLIC_PATHS = ("/healthz", "/livez", "/readyz", "/version")
 # node checks against the CA hash it was given (kubeadm's RBAC rule for
 # system:anonymous on the kube-public/cluster-info ConfigMap).
 CLUSTER_INFO_PATH = "/api/v1/namespaces/kube-public/configmaps/cluster-info"
+# The generic resource routes: these prefixes, these methods (see ResourceDispatch).
+RESOURCE_PREFIXES = ("/api/", "/apis/")
+RESOURCE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
 def is_public(method: str, path: str) -> bool:
@@ -40,6 +47,12 @@ def is_public(method: str, path: str) -> bool:
 
 def error_response(err: errors.APIError) -> Response:
     return Response(err.body(), err.code, media_type="application/json")
+
+
+def url_path(scope: Scope) -> str:
+    """`Request(scope).url.path` without building the whole URL: the decoded path
+    with the characters a URL cannot hold in its path escaped again."""
+    return scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")
 
 
 class RequestChain:
@@ -68,7 +81,7 @@ class RequestChain:
             return
         started = time.perf_counter()
         request = Request(scope)
-        path = request.url.path
+        path = url_path(scope)
         response_started = False
 
         async def send_observed(message: Message) -> None:
@@ -102,12 +115,61 @@ class RequestChain:
                 scope, receive, send_observed)
 
 
+class ResourceDispatch:
+    """The generic resource routes (`/api/...`, `/apis/...`) served without
+    FastAPI's routing and endpoint layers, which cost as much CPU per create as
+    the create itself.
+
+    A request goes straight to `handlers.handle_resource` when FastAPI would have
+    sent it to its catch-all resource route: an HTTP request with one of that
+    route's methods, under `/api/` or `/apis/`, that no earlier route under those
+    prefixes (discovery, logs, node proxy, metrics.k8s.io) matches. Everything
+    else goes on to the FastAPI app, so the answers are the same either way.
+    """
+
+    def __init__(self, app: ASGIApp, server: APIServer, earlier: list[BaseRoute]) -> None:
+        self.app = app
+        self.server = server
+        self.earlier = earlier  # filled once every route is installed
+        self._earlier_by_method: dict[str, list[BaseRoute]] | None = None
+
+    def _claimed(self, scope: Scope) -> bool:
+        """Whether an earlier route takes this request (only those serving its method
+        can: a route matching the path alone is only a partial match)."""
+        if self._earlier_by_method is None:
+            self._earlier_by_method = {
+                method: [route for route in self.earlier
+                         if method in (getattr(route, "methods", None) or ())]
+                for method in RESOURCE_METHODS}
+        return any(route.matches(scope)[0] == Match.FULL
+                   for route in self._earlier_by_method[scope["method"]])
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in RESOURCE_METHODS \
+                or not scope["path"].startswith(RESOURCE_PREFIXES) or self._claimed(scope):
+            await self.app(scope, receive, send)
+            return
+        response = await handlers.handle_resource(self.server, Request(scope, receive, send),
+                                                  url_path(scope))
+        await response(scope, receive, send)
+
+
+# FastAPI 0.16x asks OpenTelemetry on every request whether a provider is configured;
+# tinykube configures none, so the answer is always no. Said once here (older
+# FastAPI releases have no such option).
+_NO_TELEMETRY: dict[str, Any] = (
+    {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
+    if "telemetry" in inspect.signature(FastAPI.__init__).parameters else {})
+
+
 def create_app(server: APIServer, metrics: RequestMetrics,
                authenticator: TokenAuthenticator | None,
                in_flight: MaxInFlightLimit | None = None) -> FastAPI:
     """authenticator None means anonymous access (the plain HTTP port); `in_flight`
     is shared by all the listeners of one process (None: no limit)."""
-    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None)
+    app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, **_NO_TELEMETRY)
+    routes_before_resources: list[BaseRoute] = []
+    app.add_middleware(ResourceDispatch, server=server, earlier=routes_before_resources)
     if in_flight is not None:  # inside the chain: after authentication, as upstream
         app.add_middleware(MaxInFlightFilter, limit=in_flight)
     app.add_middleware(RequestChain, metrics=metrics, authenticator=authenticator)
@@ -163,8 +225,14 @@ def create_app(server: APIServer, metrics: RequestMetrics,
     # logs, exec, port-forward, node proxy, metrics.k8s.io: before the generic routes
     proxy.install_routes(app, server, authenticator)
 
-    @app.api_route("/api/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
-    @app.api_route("/apis/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+    # The routes above that could take a resource path; ResourceDispatch defers to them.
+    routes_before_resources.extend(
+        route for route in app.router.routes
+        if getattr(route, "path", "").startswith(RESOURCE_PREFIXES))
+
+    # What ResourceDispatch serves; kept so that the FastAPI app alone answers the same.
+    @app.api_route("/api/{path:path}", methods=list(RESOURCE_METHODS))
+    @app.api_route("/apis/{path:path}", methods=list(RESOURCE_METHODS))
     async def resource(request: Request, path: str) -> Response:
         return await handlers.handle_resource(server, request, request.url.path)
 

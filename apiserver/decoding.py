@@ -74,9 +74,17 @@ def parse_json(raw: bytes | str) -> Any:
         raise DecodeError(f"json: exceeded max depth of {MAX_NESTING_DEPTH}") from None
     except ValueError as err:
         raise DecodeError(str(err)) from None
-    if _depth_exceeds(value, MAX_NESTING_DEPTH):
+    if _may_nest_deeper(raw, MAX_NESTING_DEPTH) and _depth_exceeds(value, MAX_NESTING_DEPTH):
         raise DecodeError(f"json: exceeded max depth of {MAX_NESTING_DEPTH}")
     return value
+
+
+def _may_nest_deeper(raw: bytes | str, bound: int) -> bool:
+    """False when `raw` has too few `{` and `[` to open more than `bound` nested
+    containers (every level opens with one); counting is far cheaper than the walk."""
+    if isinstance(raw, bytes):
+        return raw.count(b"{") + raw.count(b"[") > bound
+    return raw.count("{") + raw.count("[") > bound
 
 
 def parse_yaml(raw: bytes | str) -> Any:

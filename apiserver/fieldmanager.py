@@ -25,6 +25,7 @@ from apiserver.fieldpath import (
     ManagerIdentity,
     Path,
     decode_managed_fields,
+    element_sort_key,
     encode_managed_fields,
     field_element,
     key_element,
@@ -405,6 +406,41 @@ def _base_entries(old: Mapping[str, Any] | None, new: Mapping[str, Any],
     return _decode_or_empty(old)
 
 
+def _created_fields_v1(tracked: dict[str, Any], root: ApplySchema) -> dict[str, Any]:
+    """`paths_to_fields_v1(_diff({}, tracked, root).added)` built in one walk: what a
+    create owns. Every path is added, so each value is a member except structs and
+    lists of items (their fields and items are), exactly as `_compare` decides."""
+
+    def node(value: Any, schema: ApplySchema | None) -> tuple[dict[str, Any], bool]:
+        kind = _kind(schema, value)
+        items = None
+        if kind in ("assoc", "set"):
+            items = _index_items(schema, kind, value) if isinstance(value, list) else []
+            if items is None:
+                kind = "leaf"
+        if kind == "leaf" or not value:
+            return {}, True
+        children: dict[str, tuple[dict[str, Any], bool]] = {}
+        if kind in ("struct", "map"):
+            for name, child in value.items():
+                children[field_element(name)] = node(child, _child_schema(schema, kind, name))
+        else:
+            item_schema = _child_schema(schema, kind)
+            for element, item in items or []:
+                children[element] = (node(item, item_schema)[0] if kind == "assoc" else {}, True)
+        return emit(children), kind == "map"
+
+    def emit(children: dict[str, tuple[dict[str, Any], bool]]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for element in sorted(children, key=element_sort_key):
+            child, member = children[element]
+            out[element] = {".": {}, **child} if member and child else child
+        return out
+
+    return emit({field_element(name): node(value, _child_schema(root, "struct", name))
+                 for name, value in tracked.items()})
+
+
 def update_managed_fields(old: dict[str, Any] | None, new: dict[str, Any], *, manager: str, api_version: str,
                           schema: ApplySchema, now: str, subresource: str = "") -> dict[str, Any]:
     """Return a copy of ``new`` whose managedFields credit ``manager`` (operation Update) with
@@ -412,6 +448,16 @@ def update_managed_fields(old: dict[str, Any] | None, new: dict[str, Any], *, ma
     root = _root_schema(schema)
     result = deep_copy_json(new)
     entries = _base_entries(old, new, subresource)
+    if old is None and not entries:  # a plain create: the manager owns everything, alone
+        tracked = _tracked(new, subresource)
+        if tracked:
+            result.setdefault("metadata", {})["managedFields"] = [{
+                "manager": manager, "operation": OPERATION_UPDATE, "apiVersion": api_version,
+                "time": now, "fieldsType": "FieldsV1", "fieldsV1": _created_fields_v1(tracked, root),
+                **({"subresource": subresource} if subresource else {})}]
+        else:
+            result.setdefault("metadata", {}).pop("managedFields", None)
+        return result
     diff = _diff(_tracked(old or {}, subresource), _tracked(new, subresource), root)
     changed = diff.added | diff.modified
     for entry in entries.values():

@@ -47,6 +47,7 @@ from apiserver.storage.interface import (
     decode,
     encode,
     same_encoding,
+    stored_copy,
 )
 from apiserver.storage.paging import KeyValue, RangePage, ResponseTooLarge, prefix_range_end, read_pages
 
@@ -102,7 +103,7 @@ class EtcdStorage:
         )
         if not ok:
             raise KeyExistsError(key)
-        return decode(data, responses[0].response_put.header.revision)
+        return stored_copy(obj, responses[0].response_put.header.revision)
 
     async def get(self, key: str) -> dict[str, Any]:
         result = await self._client.get(key.encode())

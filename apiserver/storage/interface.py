@@ -206,6 +206,15 @@ def decode(data: bytes, revision: int) -> dict[str, Any]:
     return obj
 
 
+def stored_copy(obj: dict[str, Any], revision: int) -> dict[str, Any]:
+    """What `decode(encode(obj), revision)` returns, for an object that is already JSON
+    data (str keys, no tuples): a copy, without a second parse. Only the top level
+    and the metadata are copied; the caller must not change `obj`'s nested values."""
+    meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "resourceVersion"}
+    meta["resourceVersion"] = str(revision)
+    return {**obj, "metadata": meta}
+
+
 def same_encoding(new_data: bytes, old_data: bytes) -> bool:
     """Whether two encodings hold the same object, whatever the key order.
 

@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from bench.slow_clients import yaml_bomb
 from tests.integration.test_bad_inputs import (
     CM,
     DEPLOYMENTS,
@@ -41,15 +42,6 @@ REPLICAS_OVERFLOW = (f'Deployment in version "v1" cannot be handled as a Deploym
                      "of type int32")
 MERGE_PATCH = "application/merge-patch+json"
 APPLY_PATCH = "application/apply-patch+yaml"
-
-
-def yaml_bomb(name: str = "bomb") -> bytes:
-    """The ConfigMap of CVE-2019-11253: 445 bytes that expand to a billion strings."""
-    levels = ['  a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
-    for prev, cur in zip("abcdefgh", "bcdefghi"):
-        levels.append(f"  {cur}: &{cur} [" + ",".join([f"*{prev}"] * 9) + "]")
-    return (f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n"
-            + "\n".join(levels) + "\n").encode()
 
 
 def json_bytes(value: Any) -> bytes:
