@@ -111,8 +111,19 @@ def test_openapi_v3_root_and_group_document(http: httpx.Client) -> None:
         {"group": "apps", "kind": "Deployment", "version": "v1"}]
 
 
-def test_openapi_v2_is_not_served(http: httpx.Client) -> None:
-    assert http.get("/openapi/v2").status_code == 404
+def test_openapi_v2_is_served_as_json_and_as_the_protobuf_kubectl_asks_for(
+        http: httpx.Client) -> None:
+    document = http.get("/openapi/v2", headers={"Accept": "application/json"})
+    assert document.status_code == 200
+    definitions = document.json()["definitions"]
+    assert definitions["io.k8s.api.apps.v1.Deployment"]["x-kubernetes-group-version-kind"] == [
+        {"group": "apps", "kind": "Deployment", "version": "v1"}]
+    protobuf = http.get("/openapi/v2", headers={
+        "Accept": "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"})
+    assert protobuf.status_code == 200
+    assert protobuf.headers["content-type"] == \
+        "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
+    assert protobuf.content.startswith(b"\x0a\x032.0")  # field 1 (swagger): "2.0"
 
 
 def create_pod(http: httpx.Client, namespace: str, name: str) -> None:
