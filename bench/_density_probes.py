@@ -4,7 +4,9 @@ watch, and the latency probes sent every 100 ms.
 - `PodTally` counts pods seen created, bound (spec.nodeName) and Running on a watch
   of the Deployments' namespace, with the monotonic time of each last one.
 - `Probes`, open loop (a probe goes out every 100 ms whether or not the last one
-  was answered): GET of one Node (read latency), and a merge PATCH of an annotation
+  was answered, up to `MAX_OUTSTANDING` unanswered probes of a kind; beyond that
+  a probe is skipped and counted, so that a slow server is not flooded by the
+  bench's own probes): GET of one Node (read latency), and a merge PATCH of an annotation
   `bench/seq` on one probe pod; fan-out latency = the moment a watch on the probe's
   namespace read the event carrying that seq minus the moment just before the PATCH
   was sent.
@@ -26,6 +28,7 @@ from _common import percentile, pod
 
 PROBE_INTERVAL_SECONDS = 0.1
 PROBE_POD = "probe"
+MAX_OUTSTANDING = 10
 
 
 class PodTally:
@@ -113,6 +116,8 @@ class Probes:
         self.fanout_seconds: list[float] = []
         self.sent: dict[str, float] = {}
         self.errors = 0
+        self.skipped = 0
+        self.outstanding = {"get": 0, "patch": 0}
         self.tasks: list[asyncio.Task[None]] = []
         self.pending: set[asyncio.Task[None]] = set()
         self.http = httpx.AsyncClient(base_url=base_url, timeout=60,
@@ -136,25 +141,32 @@ class Probes:
         next_at = time.monotonic()
         while True:
             seq += 1
-            for probe in (self.get_node, lambda s=str(seq): self.patch_probe(s)):
-                task = asyncio.create_task(self.timed(probe))
+            for kind, probe in (("get", self.get_node), ("patch", lambda s=str(seq): self.patch_probe(s))):
+                if self.outstanding[kind] >= MAX_OUTSTANDING:
+                    self.skipped += 1
+                    continue
+                task = asyncio.create_task(self.timed(kind, probe))
                 self.pending.add(task)
                 task.add_done_callback(self.pending.discard)
             next_at += PROBE_INTERVAL_SECONDS
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
 
-    async def timed(self, probe: Callable[[], object]) -> None:
+    async def timed(self, kind: str, probe: Callable[[], object]) -> None:
+        self.outstanding[kind] += 1
         try:
             await probe()  # type: ignore[misc]
         except httpx.HTTPError:
             self.errors += 1
+        finally:
+            self.outstanding[kind] -= 1
 
     async def get_node(self) -> None:
         started = time.monotonic()
         response = await self.http.get(f"/api/v1/nodes/{self.node_name}")
         if response.status_code != 200:
             self.errors += 1
-        self.get_seconds.append(time.monotonic() - started)
+        else:
+            self.get_seconds.append(time.monotonic() - started)
 
     async def patch_probe(self, seq: str) -> None:
         body = {"metadata": {"annotations": {"bench/seq": seq}}}
@@ -163,7 +175,9 @@ class Probes:
                                          headers={"Content-Type": "application/merge-patch+json"})
         if response.status_code != 200:
             self.errors += 1
-        self.patch_seconds.append(time.monotonic() - started)
+            self.sent.pop(seq, None)
+        else:
+            self.patch_seconds.append(time.monotonic() - started)
 
     async def watch(self, resource_version: str) -> None:
         path = f"/api/v1/namespaces/{self.namespace}/pods"
@@ -186,5 +200,6 @@ class Probes:
             (f"PATCH one pod every 100 ms, p50/p99/max ({len(self.patch_seconds):,})", ms(self.patch_seconds), ""),
             (f"watch fan-out PATCH->event, p50/p99/max ({len(self.fanout_seconds):,} of {len(self.sent):,})",
              ms(self.fanout_seconds), ""),
-            ("probe errors", f"{self.errors}", ""),
+            (f"probe errors / probes skipped ({MAX_OUTSTANDING} unanswered)", f"{self.errors} / {self.skipped}",
+             ""),
         ]

@@ -61,6 +61,19 @@ def deployment(name: str, replicas: int) -> dict[str, object]:
                      "template": {"metadata": {"labels": labels}, "spec": template_spec}}}
 
 
+class Rows(list[tuple[str, str, str]]):
+    """The figures, each printed as soon as it is measured (an interrupted run keeps them)."""
+
+    def append(self, row: tuple[str, str, str]) -> None:
+        super().append(row)
+        name, value, target = row
+        print(f"{name:<64}  {value:>22}  {target}".rstrip(), flush=True)
+
+    def extend(self, rows: object) -> None:
+        for row in rows:  # type: ignore[attr-defined]
+            self.append(row)
+
+
 def replica_counts(pods: int, deployments: int) -> list[int]:
     base, extra = divmod(pods, deployments)
     return [base + (1 if i < extra else 0) for i in range(deployments)]
@@ -113,7 +126,7 @@ def main() -> int:
     workdir = Path(tempfile.mkdtemp(prefix="tinykube-bench-density-"))
     children = Children()
     etcd = start_etcd(workdir / "etcd")
-    rows: list[tuple[str, str, str]] = []
+    rows = Rows()
     try:
         api = start_apiserver(etcd.url, workdir / "apiserver")
         kubeconfig = workdir / "kubeconfig-plain"
@@ -177,9 +190,6 @@ def main() -> int:
         rows.append(("API server RSS after the restart", f"{rss_mib(api.proc.process.pid):,.0f} MiB", ""))
         return 0
     finally:
-        width = max((len(name) for name, _, _ in rows), default=0)
-        for name, value, target in rows:
-            print(f"{name:<{width}}  {value:>24}  {target}".rstrip())
         children.stop_all()
         if "api" in locals():
             api.stop()
