@@ -23,7 +23,12 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tinykube.system import stop_child  # noqa: E402
-from tinykube.testing.processes import REPO_ROOT  # noqa: E402
+from tinykube.testing.processes import (  # noqa: E402
+    REPO_ROOT,
+    APIServerProcess,
+    plain_kubeconfig_text,
+    start_apiserver,
+)
 
 POD_IMAGE = "registry.k8s.io/pause:3.10"
 POD_REQUESTS = {"cpu": "10m", "memory": "16Mi"}
@@ -55,6 +60,19 @@ class Children:
     def stop_all(self, timeout_seconds: float = 15.0) -> None:
         for process in reversed(self.processes):
             stop_child(process, timeout_seconds)
+
+
+def start_plain_apiserver(etcd_url: str, workdir: Path, namespaces: tuple[str, ...],
+                          timeout_seconds: float) -> tuple[APIServerProcess, Path, httpx.Client]:
+    """An API server on `etcd_url`, a kubeconfig for its plain HTTP port (for the
+    components), a client on that port, and `namespaces` created."""
+    api = start_apiserver(etcd_url, workdir / "apiserver")
+    kubeconfig = workdir / "kubeconfig-plain"
+    kubeconfig.write_text(plain_kubeconfig_text(api.http_url, "bench"))
+    http = httpx.Client(base_url=api.http_url, timeout=timeout_seconds)
+    for namespace in namespaces:
+        http.post("/api/v1/namespaces", json={"metadata": {"name": namespace}}).raise_for_status()
+    return api, kubeconfig, http
 
 
 def pod_spec(scheduler_name: str = "default-scheduler") -> dict[str, object]:

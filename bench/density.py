@@ -44,10 +44,11 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from _common import (  # noqa: E402
-    Children, chunked_list_seconds, cpu_seconds, create_pods, pod, rss_mib, stop_on_sigterm, timed_get,
+    Children, chunked_list_seconds, cpu_seconds, create_pods, pod, rss_mib, start_plain_apiserver, stop_on_sigterm,
+    timed_get,
 )
 from _density_probes import PodTally, Probes, watch_pods  # noqa: E402
-from tinykube.testing.processes import plain_kubeconfig_text, start_apiserver, start_etcd, wait_until  # noqa: E402
+from tinykube.testing.processes import start_etcd, wait_until  # noqa: E402
 
 TARGET_GET_P99_SECONDS = 1.0
 POLL_SECONDS = 0.5  # while setting up: light on the API server
@@ -128,12 +129,7 @@ def main() -> int:
     etcd = start_etcd(workdir / "etcd")
     rows = Rows()
     try:
-        api = start_apiserver(etcd.url, workdir / "apiserver")
-        kubeconfig = workdir / "kubeconfig-plain"
-        kubeconfig.write_text(plain_kubeconfig_text(api.http_url, "bench"))
-        http = httpx.Client(base_url=api.http_url, timeout=300)
-        for namespace in ("bench-raw", "bench", "bench-probe"):
-            http.post("/api/v1/namespaces", json={"metadata": {"name": namespace}}).raise_for_status()
+        api, kubeconfig, http = start_plain_apiserver(etcd.url, workdir, ("bench-raw", "bench", "bench-probe"), 300)
         print(f"tinykube density benchmark: {os.cpu_count()} CPU cores, Python {sys.version.split()[0]}; "
               f"{args.nodes} hollow nodes in {args.kubelet_processes} kubelet processes, {args.pods:,} pods "
               f"in {args.deployments} Deployments; load average {os.getloadavg()[0]:.1f}", flush=True)

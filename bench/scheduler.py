@@ -36,10 +36,8 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from _common import Children, cpu_seconds, create_pods, stop_on_sigterm  # noqa: E402
+from _common import Children, cpu_seconds, create_pods, start_plain_apiserver, stop_on_sigterm  # noqa: E402
 from tinykube.testing.processes import (  # noqa: E402
-    plain_kubeconfig_text,
-    start_apiserver,
     start_etcd,
     wait_until,
 )
@@ -95,12 +93,7 @@ def main() -> int:
     etcd = start_etcd(workdir / "etcd")
     children = Children()
     try:
-        api = start_apiserver(etcd.url, workdir / "apiserver")
-        kubeconfig = workdir / "kubeconfig-plain"
-        kubeconfig.write_text(plain_kubeconfig_text(api.http_url, "bench"))
-        http = httpx.Client(base_url=api.http_url, timeout=30)
-        for namespace in ("bench-raw", "bench"):
-            http.post("/api/v1/namespaces", json={"metadata": {"name": namespace}}).raise_for_status()
+        api, kubeconfig, http = start_plain_apiserver(etcd.url, workdir, ("bench-raw", "bench"), 30)
 
         print(f"machine: {os.cpu_count()} CPUs, python {sys.version.split()[0]}; "
               f"{args.nodes} hollow nodes, {args.pods} pods, {args.clients} concurrent creators")
