@@ -12,6 +12,12 @@ do). It sits in the request chain after authentication:
 - the health endpoints (`/healthz`, `/livez`, `/readyz`) are not counted either,
   so a load balancer's probe is answered while the server sheds load (Kubernetes'
   priority-and-fairness gives them the exempt priority level);
+- Lease requests (`coordination.k8s.io` leases: node heartbeats and leader
+  election) are not counted: under Kubernetes' priority-and-fairness they have
+  their own priority levels (node-high, leader-election), so a flood of pod writes
+  never starves them. Without this, at density scale every kubelet's lease renewal
+  got 429s, the node lifecycle controller marked the nodes unreachable, and the
+  scheduler lost its leadership;
 - members of `system:masters` are served even over the bound, as upstream;
 - a limit of 0 means no limit for that kind.
 
@@ -33,7 +39,7 @@ from urllib.parse import parse_qs
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from apiserver.auth import UserInfo
-from apiserver.metrics import path_after_version
+from apiserver.metrics import path_after_version, request_resource
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +51,7 @@ HEALTH_PATHS = ("/healthz", "/livez", "/readyz")
 # BasicLongRunningRequestCheck: attach, exec, proxy, log, portforward).
 LONG_RUNNING_SUBRESOURCES = frozenset({"attach", "exec", "proxy", "log", "portforward"})
 READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+LEASES_PREFIX = "/apis/coordination.k8s.io/"
 
 
 def is_long_running(path: str, query_string: bytes) -> bool:
@@ -59,6 +66,11 @@ def is_long_running(path: str, query_string: bytes) -> bool:
     if len(rest) >= 4 and rest[0] == "namespaces":
         rest = rest[2:]  # namespaces/{ns}/{resource}/{name}/{subresource}
     return len(rest) >= 3 and rest[2] in LONG_RUNNING_SUBRESOURCES
+
+
+def is_lease_request(path: str) -> bool:
+    """A request for Leases, which priority-and-fairness serves at its own levels."""
+    return path.startswith(LEASES_PREFIX) and request_resource(path) == "leases"
 
 
 def too_many_requests_body() -> bytes:
@@ -101,7 +113,7 @@ class MaxInFlightFilter:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"].startswith(HEALTH_PATHS) \
-                or is_long_running(scope["path"], scope.get("query_string", b"")):
+                or is_lease_request(scope["path"]) or is_long_running(scope["path"], scope.get("query_string", b"")):
             await self.app(scope, receive, send)
             return
         kind = "readOnly" if scope["method"] in READ_ONLY_METHODS else "mutating"

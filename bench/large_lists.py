@@ -36,6 +36,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from _common import chunked_list_seconds, rss_mib, stop_on_sigterm, timed_get  # noqa: E402
 from apiserver.storage.etcd import EtcdStorage  # noqa: E402
 from tinykube.testing.processes import start_apiserver, start_etcd  # noqa: E402
 
@@ -82,36 +83,13 @@ async def raw_list_seconds(etcd_url: str, prefix: str) -> tuple[float, int]:
         await storage.close()
 
 
-def timed_get(client: httpx.Client, path: str, **params: str) -> tuple[float, httpx.Response]:
-    started = time.perf_counter()
-    response = client.get(path, params=params)
-    return time.perf_counter() - started, response
-
-
-def chunked_list_seconds(client: httpx.Client, path: str) -> tuple[float, int]:
-    started, count, token = time.perf_counter(), 0, ""
-    while True:
-        params = {"limit": "500", **({"continue": token} if token else {})}
-        body = client.get(path, params=params).json()
-        count += len(body["items"])
-        token = body["metadata"].get("continue", "")
-        if not token:
-            return time.perf_counter() - started, count
-
-
-def rss_mib(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pods", type=int, default=10_000)
     parser.add_argument("--config-maps", type=int, default=50)
     parser.add_argument("--config-map-bytes", type=int, default=1_000_000)
     args = parser.parse_args()
+    stop_on_sigterm()
     workdir = Path(tempfile.mkdtemp(prefix="tinykube-bench-lists-"))
     etcd = start_etcd(workdir / "etcd")
     server = start_apiserver(etcd.url, workdir / "apiserver")

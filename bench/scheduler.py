@@ -30,7 +30,6 @@ import asyncio
 import contextlib
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,11 +38,8 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tinykube.system import stop_child  # noqa: E402
+from _common import Children, cpu_seconds, create_pods, start_plain_apiserver, stop_on_sigterm  # noqa: E402
 from tinykube.testing.processes import (  # noqa: E402
-    REPO_ROOT,
-    plain_kubeconfig_text,
-    start_apiserver,
     start_etcd,
     wait_until,
 )
@@ -51,31 +47,6 @@ from tinykube.testing.processes import (  # noqa: E402
 TARGET_PODS_PER_SECOND = 200.0
 PROFILE_DIR = os.environ.get("TINYKUBE_BENCH_PROFILE_DIR")
 POLL_SECONDS = 0.2  # while setting up: light on the API server
-
-
-def pod(name: str, scheduler_name: str = "default-scheduler") -> dict[str, object]:
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "labels": {"app": "bench"}},
-            "spec": {"schedulerName": scheduler_name, "containers": [{
-                "name": "app", "image": "registry.k8s.io/pause:3.10",
-                "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}}}]}}
-
-
-async def create_pods(base_url: str, namespace: str, count: int, clients: int,
-                      scheduler_name: str) -> tuple[float, float]:
-    """Create `count` pods with `clients` concurrent connections: (start, end) monotonic."""
-    names = iter(range(count))
-
-    async def worker() -> None:
-        async with httpx.AsyncClient(base_url=base_url, timeout=60) as http:
-            for i in names:
-                response = await http.post(f"/api/v1/namespaces/{namespace}/pods",
-                                           json=pod(f"pod-{i:05d}", scheduler_name))
-                if response.status_code != 201:
-                    raise RuntimeError(f"create failed: {response.status_code} {response.text[:200]}")
-
-    start = time.monotonic()
-    await asyncio.gather(*(worker() for _ in range(clients)))
-    return start, time.monotonic()
 
 
 async def watch_pods(base_url: str, namespace: str, count: int, resource_version: str,
@@ -112,20 +83,6 @@ async def watch_pods(base_url: str, namespace: str, count: int, resource_version
     return last_bound, last_running
 
 
-def spawn(args: list[str], log_path: Path) -> subprocess.Popen[bytes]:
-    with open(log_path, "ab") as log:
-        return subprocess.Popen([sys.executable, *args], cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT)
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time a process has used so far (Linux /proc)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return float("nan")
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=100)
@@ -133,24 +90,20 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=16)
     parser.add_argument("--deadline-seconds", type=float, default=180.0)
     args = parser.parse_args()
+    stop_on_sigterm()
 
     workdir = Path(tempfile.mkdtemp(prefix="tinykube-bench-scheduler-"))
     etcd = start_etcd(workdir / "etcd")
-    processes: list[subprocess.Popen[bytes]] = []
+    children = Children()
     try:
-        api = start_apiserver(etcd.url, workdir / "apiserver")
-        kubeconfig = workdir / "kubeconfig-plain"
-        kubeconfig.write_text(plain_kubeconfig_text(api.http_url, "bench"))
-        http = httpx.Client(base_url=api.http_url, timeout=30)
-        for namespace in ("bench-raw", "bench"):
-            http.post("/api/v1/namespaces", json={"metadata": {"name": namespace}}).raise_for_status()
+        api, kubeconfig, http = start_plain_apiserver(etcd.url, workdir, ("bench-raw", "bench"), 30)
 
         print(f"machine: {os.cpu_count()} CPUs, python {sys.version.split()[0]}; "
               f"{args.nodes} hollow nodes, {args.pods} pods, {args.clients} concurrent creators")
-        processes.append(spawn(["-m", "kubelet", f"--kubeconfig={kubeconfig}", "--hostname-override=hollow",
+        children.spawn(["-m", "kubelet", f"--kubeconfig={kubeconfig}", "--hostname-override=hollow",
                                 "--container-runtime-endpoint=fake", f"--hollow-nodes={args.nodes}",
                                 "--node-capacity=cpu=4,memory=16Gi,pods=110", "--v=1"],
-                               workdir / "kubelet.log"))
+                               workdir / "kubelet.log")
         started = time.monotonic()
         wait_until(lambda: len(http.get("/api/v1/nodes").json()["items"]) >= args.nodes, 120,
                    f"{args.nodes} hollow nodes to register", POLL_SECONDS)
@@ -162,8 +115,8 @@ def main() -> int:
         print(f"raw API server pod creates:     {raw_rate:8.1f} pods/s ({args.pods} in {end - start:.2f} s)")
 
         profile = ["-m", "cProfile", "-o", str(Path(PROFILE_DIR) / "scheduler.prof")] if PROFILE_DIR else []
-        processes.append(spawn([*profile, "-m", "scheduler", f"--kubeconfig={kubeconfig}", "--v=1"],
-                               workdir / "scheduler.log"))
+        children.spawn([*profile, "-m", "scheduler", f"--kubeconfig={kubeconfig}", "--v=1"],
+                       workdir / "scheduler.log")
         wait_until(lambda: http.get("/apis/coordination.k8s.io/v1/namespaces/kube-system/leases/kube-scheduler")
                    .status_code == 200, 60, "the scheduler to take its lease", POLL_SECONDS)
         wait_until(lambda: "caches synced" in (workdir / "scheduler.log").read_text(), 60,
@@ -181,7 +134,7 @@ def main() -> int:
             return first, created, last_bound, last_running
 
         pids = {"apiserver": api.proc.process.pid, "etcd": etcd.proc.process.pid,
-                "kubelet (hollow nodes)": processes[0].pid, "scheduler": processes[1].pid}
+                "kubelet (hollow nodes)": children.processes[0].pid, "scheduler": children.processes[1].pid}
         cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items()}
         first, created, last_bound, last_running = asyncio.run(end_to_end())
         cpu_used = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items()}
@@ -205,8 +158,7 @@ def main() -> int:
             print(f"spread: {len(per_node)} nodes used, pods per node min {counts[0]} max {counts[-1]}")
         return 0
     finally:
-        for process in reversed(processes):
-            stop_child(process, 15)
+        children.stop_all()
         with contextlib.suppress(Exception):
             api.stop()  # type: ignore[possibly-undefined]
         etcd.stop()

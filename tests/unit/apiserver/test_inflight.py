@@ -89,6 +89,24 @@ async def test_over_the_bound_is_429_with_retry_after_and_a_status() -> None:
     assert limit.in_flight == {"mutating": 0, "readOnly": 0}
 
 
+async def test_lease_requests_pass_over_the_bound() -> None:
+    """Node heartbeats and leader election: their own priority levels upstream."""
+    gate = Gate()
+    limit = MaxInFlightLimit(max_requests_inflight=1, max_mutating_requests_inflight=1)
+    app = MaxInFlightFilter(gate, limit)
+    held = asyncio.create_task(call(app, scope_for("PUT")))
+    while gate.entered < 1:
+        await asyncio.sleep(0)
+    lease = "/apis/coordination.k8s.io/v1/namespaces/kube-node-lease/leases/node-1"
+    renewals = [asyncio.create_task(call(app, scope_for(method, lease))) for method in ("PUT", "GET")]
+    while gate.entered < 3:
+        await asyncio.sleep(0)
+    assert (await call(app, scope_for("POST", "/api/v1/namespaces/leases/configmaps")))[0]["status"] == 429
+    gate.release.set()
+    assert [r[0]["status"] for r in await asyncio.gather(held, *renewals)] == [200, 200, 200]
+    assert limit.dropped == {"mutating": 1}
+
+
 async def test_zero_means_no_limit() -> None:
     gate = Gate()
     app = MaxInFlightFilter(gate, MaxInFlightLimit(0, 0))
