@@ -31,6 +31,7 @@ import yaml
 from starlette.responses import Response
 
 from apiserver.openapi import INFO_VERSION, SCHEMA_PREFIX, openapi_v3_document
+from apiserver.protobuf import encode_length_delimited, encode_varint
 from tinykube.api.resources import INDEX
 
 DEFINITIONS_PREFIX = "#/definitions/"
@@ -114,7 +115,7 @@ def _schema(schema: dict[str, Any]) -> bytes:
     if isinstance(additional, dict):
         out += _message(_SCHEMA_ADDITIONAL, _message(1, _schema(additional)))
     elif isinstance(additional, bool):
-        out += _message(_SCHEMA_ADDITIONAL, _key(2, 0) + _varint(int(additional)))
+        out += _message(_SCHEMA_ADDITIONAL, encode_varint(2 << 3) + encode_varint(int(additional)))
     if schema.get("type"):
         out += _message(_SCHEMA_TYPE, _string(1, schema["type"]))
     if isinstance(schema.get("items"), dict):
@@ -134,21 +135,8 @@ def _any(value: Any) -> bytes:
     return _string(2, yaml.safe_dump(value, default_flow_style=False))
 
 
-def _varint(value: int) -> bytes:
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
-def _key(number: int, wire_type: int) -> bytes:
-    return _varint(number << 3 | wire_type)
-
-
 def _message(number: int, payload: bytes) -> bytes:
-    return _key(number, 2) + _varint(len(payload)) + payload
+    return encode_length_delimited(number, payload)
 
 
 def _string(number: int, text: str) -> bytes:

@@ -206,6 +206,22 @@ def iter_fields(data: bytes) -> Iterator[tuple[int, int, WireValue]]:
                                     "supported")
 
 
+def encode_varint(value: int) -> bytes:
+    """A varint; negative numbers as 10-byte two's complement, as Go writes int64."""
+    value &= (1 << 64) - 1
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def encode_length_delimited(number: int, payload: bytes) -> bytes:
+    """Field `number` holding bytes, a string or an embedded message."""
+    return encode_varint(number << 3 | WIRE_BYTES) + encode_varint(len(payload)) + payload
+
+
 def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
     result = shift = 0
     while True:

@@ -12,27 +12,16 @@ from typing import Any
 import pytest
 
 from apiserver.protobuf import (MalformedProtobuf, UnsupportedProtobuf, decode_object,
-                                format_time)
+                                encode_length_delimited, encode_varint, format_time)
 from apiserver.protobuf_schema import ROOT_MESSAGES, SCALAR_MESSAGES, SCHEMA, WIRE_KINDS
 
 # --- a tiny encoder ----------------------------------------------------------------
 
 
-def varint(value: int) -> bytes:
-    value &= (1 << 64) - 1  # negative numbers are 10-byte two's complement
-    out = bytearray()
-    while True:
-        byte, value = value & 0x7F, value >> 7
-        out.append(byte | (0x80 if value else 0))
-        if not value:
-            return bytes(out)
-
-
 def field(number: int, value: int | bool | str | bytes) -> bytes:
     if isinstance(value, (bool, int)):
-        return varint(number << 3) + varint(int(value))
-    data = value.encode() if isinstance(value, str) else value
-    return varint(number << 3 | 2) + varint(len(data)) + data
+        return encode_varint(number << 3) + encode_varint(int(value))
+    return encode_length_delimited(number, value.encode() if isinstance(value, str) else value)
 
 
 def msg(*fields: bytes) -> bytes:
@@ -306,7 +295,7 @@ def test_kind_not_served_is_refused() -> None:
     (envelope("v1", "ConfigMap", msg(field(1, meta("c"))))[:-9], "ends inside"),
     (envelope("v1", "ConfigMap", msg(field(1, 7))), "expected length-delimited"),
     (envelope("v1", "ConfigMap", msg(field(1, b"\x0a\x02\xff\xfe"))), "UTF-8"),
-    (b"k8s\x00" + varint(1 << 3 | 3), "wire type 3"),
+    (b"k8s\x00" + encode_varint(1 << 3 | 3), "wire type 3"),
 ])
 def test_malformed_bodies(body: bytes, why: str) -> None:
     with pytest.raises(MalformedProtobuf, match=why):
@@ -315,7 +304,7 @@ def test_malformed_bodies(body: bytes, why: str) -> None:
 
 def test_negative_int32_is_decoded_from_ten_byte_varint() -> None:
     raw = msg(field(1, meta("d")), field(2, msg(field(1, -1))))
-    assert varint(-1) == b"\xff" * 9 + b"\x01"
+    assert encode_varint(-1) == b"\xff" * 9 + b"\x01"
     assert decode_object(envelope("apps/v1", "Deployment", raw))["spec"] == {"replicas": -1}
 
 
