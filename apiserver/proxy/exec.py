@@ -70,7 +70,11 @@ async def pod_exec(server: APIServer, kubelets: KubeletClient, websocket: WebSoc
     except errors.APIError as err:
         await refuse_upgrade(websocket, err)
         return
-    await websocket.accept(subprotocol=subprotocol)
+    try:
+        await websocket.accept(subprotocol=subprotocol)
+    except (WebSocketDisconnect, RuntimeError, ConnectionError):  # the client left meanwhile
+        await kubelet.close()
+        return
     log.info("exec pod=%s/%s container=%s node=%s", namespace, name, container, location.node_name)
     await relay(websocket, kubelet)
 
