@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,7 +26,7 @@ from bench.slow_clients import write_events
 from tinykube.api.resources import INDEX
 from tinykube.client.config import ClientConfig
 from tinykube.client.rest import RESTClient
-from tinykube.testing.processes import APIServerProcess, Etcd, start_apiserver
+from tinykube.testing.processes import APIServerProcess, Etcd, start_apiserver, wait_until
 
 CONFIGMAPS = INDEX.by_name("configmaps")
 assert CONFIGMAPS
@@ -63,14 +62,6 @@ class HeldRequest:
         self.sock.close()
 
 
-def wait_until(condition: object, what: str) -> None:
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while not condition():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)
-
-
 def refused_count(http: httpx.Client) -> int:
     for line in http.get("/metrics").text.splitlines():
         if line.startswith('apiserver_request_total{verb="POST",resource="configmaps",code="429"}'):
@@ -103,7 +94,7 @@ def held(limited: APIServerProcess) -> Iterator[tuple[HeldRequest, httpx.Client,
     probe = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "probe"}}
     wait_until(lambda: http.post("/api/v1/namespaces/default/configmaps", json=probe,
                                  params={"dryRun": "All"}).status_code == 429,
-               "the held request to be in flight")
+               DEADLINE_SECONDS, "the held request to be in flight", 0.02)
     yield request, http, name
     request.close()
     http.close()
@@ -151,8 +142,8 @@ def test_the_client_retries_a_429_until_it_gets_through(
         async with RESTClient(ClientConfig(server=limited.http_url)) as client:
             create = asyncio.create_task(client.create(
                 CONFIGMAPS, {"metadata": {"name": name}}, "default"))
-            while refused_count(http) == before:  # the first try was refused
-                await asyncio.sleep(0.02)
+            await asyncio.to_thread(wait_until, lambda: refused_count(http) != before,
+                                    DEADLINE_SECONDS, "the first try to be refused", 0.02)
             assert not create.done()
             await asyncio.to_thread(request.finish)
             return await asyncio.wait_for(create, DEADLINE_SECONDS)
@@ -194,7 +185,7 @@ def test_connections_over_the_cap_get_503(strict: APIServerProcess) -> None:
         for sock in idle:
             sock.close()
     wait_until(lambda: httpx.get(f"{strict.http_url}/readyz").status_code == 200,
-               "the listener to accept again")
+               DEADLINE_SECONDS, "the listener to accept again", 0.02)
 
 
 def rss_mib(pid: int) -> float:
