@@ -51,6 +51,7 @@ EXTRA_FIELDS: dict[str, tuple[str, ...]] = {
     "Namespace": ("status.phase",),
     "Node": ("spec.unschedulable",),
     "ReplicaSet": ("status.replicas",),
+    "ReplicationController": ("status.replicas",),
     "Service": ("spec.clusterIP", "spec.type"),
 }
 

@@ -1,6 +1,6 @@
 """The scale subresource: a view of spec.replicas, not a part of the object.
 
-`scale` (deployments, replicasets, statefulsets) shows and changes spec.replicas
+`scale` (deployments, replicasets, statefulsets, replicationcontrollers) shows and changes spec.replicas
 through an autoscaling/v1 Scale, as `kubectl scale` and the HPA do.
 
 The other subresources are the registry's own paths with the strategy's hooks:
@@ -28,8 +28,11 @@ from tinykube.api.validation import invalid
 def to_scale(obj: Obj) -> Obj:
     meta = obj["metadata"]
     spec, status = obj.get("spec") or {}, obj.get("status") or {}
+    raw_selector = spec.get("selector")
+    if obj.get("kind") == "ReplicationController":  # a plain label map, not a LabelSelector
+        raw_selector = {"matchLabels": raw_selector} if raw_selector else None
     try:
-        selector = str(label_selector_from_dict(spec.get("selector")))
+        selector = str(label_selector_from_dict(raw_selector))
     except SelectorError:
         selector = ""
     return {

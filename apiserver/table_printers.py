@@ -384,6 +384,14 @@ def print_replica_set(obj: Obj, now: datetime) -> list[Any]:
             age(obj, now), names, images, format_label_selector(get_path(obj, "spec", "selector"))]
 
 
+def print_replication_controller(obj: Obj, now: datetime) -> list[Any]:
+    """As a ReplicaSet, but the selector is a label map."""
+    names, images = layout_container_cells(template_containers(obj))
+    return [name_of(obj), get_path(obj, "spec", "replicas", default=1),
+            _int(obj, "status", "replicas"), _int(obj, "status", "readyReplicas"),
+            age(obj, now), names, images, format_labels(get_path(obj, "spec", "selector"))]
+
+
 def print_stateful_set(obj: Obj, now: datetime) -> list[Any]:
     desired = get_path(obj, "spec", "replicas", default=1)
     names, images = layout_container_cells(template_containers(obj))

@@ -46,6 +46,7 @@ from apiserver.table_printers import (
     print_node,
     print_pod,
     print_replica_set,
+    print_replication_controller,
     print_service,
     print_stateful_set,
     translate_timestamp_since,
@@ -286,6 +287,7 @@ PRINTERS: dict[tuple[str, str], TablePrinter] = {
     ("", "pods"): TablePrinter(POD_COLUMNS, print_pod, pod_conditions),
     ("apps", "deployments"): TablePrinter(DEPLOYMENT_COLUMNS, print_deployment),
     ("apps", "replicasets"): TablePrinter(REPLICA_SET_COLUMNS, print_replica_set),
+    ("", "replicationcontrollers"): TablePrinter(REPLICA_SET_COLUMNS, print_replication_controller),
     ("apps", "statefulsets"): TablePrinter(STATEFUL_SET_COLUMNS, print_stateful_set),
     ("apps", "daemonsets"): TablePrinter(DAEMON_SET_COLUMNS, print_daemon_set),
     ("apps", "controllerrevisions"): TablePrinter(

@@ -45,6 +45,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help=f"comma-separated; '*' all, 'foo' on, '-foo' off. Known: {', '.join(CONTROLLERS)}")
     add_leader_election_flags(parser, resource_name=LEASE_NAME, resource_namespace=LEASE_NAMESPACE)
     parser.add_argument("--concurrent-replicaset-syncs", type=int, default=5)
+    parser.add_argument("--concurrent-rc-syncs", type=int, default=5)
     parser.add_argument("--concurrent-deployment-syncs", type=int, default=5)
     parser.add_argument("--concurrent-endpoint-syncs", type=int, default=5)
     parser.add_argument("--concurrent-daemonset-syncs", type=int, default=2)
@@ -70,6 +71,7 @@ def controller_options(args: argparse.Namespace) -> dict[str, Any]:
     """Every flag a controller may read, snake_case; durations get a `_seconds` suffix."""
     options: dict[str, Any] = {
         "concurrent_replicaset_syncs": args.concurrent_replicaset_syncs,
+        "concurrent_rc_syncs": args.concurrent_rc_syncs,
         "concurrent_deployment_syncs": args.concurrent_deployment_syncs,
         "concurrent_endpoint_syncs": args.concurrent_endpoint_syncs,
         "concurrent_daemonset_syncs": args.concurrent_daemonset_syncs,

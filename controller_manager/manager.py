@@ -43,6 +43,7 @@ from controller_manager.namespace import NamespaceController
 from controller_manager.nodeipam import NodeIpamController
 from controller_manager.nodelifecycle import NodeLifecycleController
 from controller_manager.replicaset import ReplicaSetController
+from controller_manager.replication import ReplicationManager
 from tinykube.client import (
     REAL_CLOCK,
     Clock,
@@ -63,6 +64,7 @@ class Controller(Protocol):
 
 CONTROLLERS: dict[str, type[Any]] = {
     ReplicaSetController.name: ReplicaSetController,
+    ReplicationManager.name: ReplicationManager,
     DeploymentController.name: DeploymentController,
     GarbageCollector.name: GarbageCollector,
     NamespaceController.name: NamespaceController,
@@ -76,6 +78,7 @@ CONTROLLERS: dict[str, type[Any]] = {
 # Which option sets a controller's worker count; controllers not listed get DEFAULT_WORKERS.
 WORKERS_OPTION: dict[str, str] = {
     "replicaset": "concurrent_replicaset_syncs",
+    "replicationcontroller": "concurrent_rc_syncs",
     "deployment": "concurrent_deployment_syncs",
     "garbagecollector": "concurrent_gc_syncs",
     "namespace": "concurrent_namespace_syncs",

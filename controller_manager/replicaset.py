@@ -29,10 +29,11 @@ from controller_manager.controller_utils import (
     recheck_owner, slow_start_batch,
 )
 from tinykube.api.apps import ReplicaSet, ReplicaSetCondition, ReplicaSetStatus
+from tinykube.api.meta import KubeObject
 from tinykube.api.core import Pod, pod_is_available, pod_is_ready
 from tinykube.api.meta import get_controller_of, new_controller_ref, now_rfc3339, split_meta_namespace_key
 from tinykube.api.registry import deep_copy
-from tinykube.api.resources import PODS, REPLICA_SETS
+from tinykube.api.resources import PODS, REPLICA_SETS, ResourceInfo
 from tinykube.client import (
     NAMESPACE_INDEX, REAL_CLOCK, Clock, Conflict, ControllerExpectations, EventRecorder, NotFound,
     RESTClient, SharedInformerFactory, meta_namespace_key,
@@ -47,9 +48,23 @@ class ReplicaSetController(Controller):
     """Guarantees:
     - at most `BURST_REPLICAS` creates or deletes per sync, issued in slow-start batches;
     - status is written only when it changed, and always carries observedGeneration.
+
+    The controller reads its objects through `resource`, `as_replica_set` and
+    `from_replica_set`, so a subclass can run the same loop for another kind with the
+    same shape (the ReplicationController manager converts at that boundary).
     """
 
     name = "replicaset"
+    resource: ResourceInfo = REPLICA_SETS
+    model: type[KubeObject] = ReplicaSet
+
+    def as_replica_set(self, obj: Any) -> ReplicaSet:
+        """The cached object as the ReplicaSet this loop works on (never mutate it)."""
+        return obj  # type: ignore[no-any-return]
+
+    def from_replica_set(self, rs: ReplicaSet) -> KubeObject:
+        """The object to write back for a ReplicaSet this loop computed."""
+        return rs
 
     def __init__(self, client: RESTClient, factory: SharedInformerFactory, recorder: EventRecorder,
                  *, clock: Clock = REAL_CLOCK, burst_replicas: int = BURST_REPLICAS,
@@ -57,7 +72,7 @@ class ReplicaSetController(Controller):
         super().__init__(client, recorder, self.sync_replica_set, clock=clock)
         self.burst_replicas = burst_replicas
         self.expectations = UIDTrackingExpectations(ControllerExpectations(clock))
-        self.rs_informer = factory.informer_for(REPLICA_SETS)
+        self.rs_informer = factory.informer_for(self.resource)
         self.pod_informer = factory.informer_for(PODS)
         self.rs_informer.add_event_handler(self.add_rs, self.update_rs, self.delete_rs)
         self.pod_informer.add_event_handler(self.add_pod, self.update_pod, self.delete_pod)
@@ -75,18 +90,23 @@ class ReplicaSetController(Controller):
         self.expectations.delete_expectations(key)
         self.queue.add(key)
 
+    def cached(self, key: str) -> ReplicaSet | None:
+        obj = self.rs_informer.indexer.get(key)
+        return None if obj is None else self.as_replica_set(obj)
+
     def resolve_controller_ref(self, namespace: str, pod: Pod) -> ReplicaSet | None:
         ref = get_controller_of(pod)
-        if ref is None or ref.kind != "ReplicaSet":
+        if ref is None or ref.kind != self.resource.kind:
             return None
-        rs: ReplicaSet | None = self.rs_informer.indexer.get(f"{namespace}/{ref.name}")
+        rs = self.cached(f"{namespace}/{ref.name}")
         if rs is None or rs.metadata.uid != ref.uid:
             return None  # a namesake, not the owner the reference points to
         return rs
 
     def matching_replica_sets(self, pod: Pod) -> list[ReplicaSet]:
         labels = pod.metadata.labels or {}
-        return [rs for rs in self.rs_informer.indexer.by_index(NAMESPACE_INDEX, pod.metadata.namespace or "")
+        in_namespace = self.rs_informer.indexer.by_index(NAMESPACE_INDEX, pod.metadata.namespace or "")
+        return [rs for rs in map(self.as_replica_set, in_namespace)
                 if as_selector(rs.spec.selector if rs.spec else None).matches(labels)]
 
     def add_pod(self, pod: Pod) -> None:
@@ -144,7 +164,7 @@ class ReplicaSetController(Controller):
 
     async def sync_replica_set(self, key: str) -> None:
         namespace, name = split_meta_namespace_key(key)
-        rs: ReplicaSet | None = self.rs_informer.indexer.get(key)
+        rs = self.cached(key)
         if rs is None:
             log.debug("replicaset deleted key=%s", key)
             self.expectations.delete_expectations(key)
@@ -155,7 +175,7 @@ class ReplicaSetController(Controller):
             p for p in self.pod_informer.indexer.by_index(NAMESPACE_INDEX, namespace)
             if _maybe_ours(p, rs.metadata.uid or ""))
         pods = await claim_objects(self.client, PODS, rs, new_controller_ref(rs), selector, candidates,
-                                   recheck_owner(self.client, REPLICA_SETS, rs))
+                                   recheck_owner(self.client, self.resource, rs))
         manage_error: Exception | None = None
         if rs_needs_sync and rs.metadata.deletion_timestamp is None:
             try:
@@ -254,16 +274,17 @@ class ReplicaSetController(Controller):
         for attempt in range(2):
             updated.status = status
             try:
-                result = await self.client.update_status(REPLICA_SETS, updated)
+                result = await self.client.update_status(self.resource, self.from_replica_set(updated))
             except Conflict:
                 if attempt:
                     raise
-                updated = await self.client.get_object(ReplicaSet, rs.metadata.name or "", rs.metadata.namespace)
+                updated = self.as_replica_set(await self.client.get_object(
+                    self.model, rs.metadata.name or "", rs.metadata.namespace))
                 status.observed_generation = updated.metadata.generation
                 continue
             log.debug("updated status rs=%s/%s replicas=%d ready=%s", rs.metadata.namespace,
                       rs.metadata.name, status.replicas, status.ready_replicas)
-            return ReplicaSet.from_dict(result)
+            return self.as_replica_set(self.model.from_dict(result))
         return updated
 
 

@@ -10,6 +10,7 @@ from apiserver.strategies.config import ConfigMapStrategy, SecretStrategy
 from apiserver.strategies.namespace import NamespaceStrategy
 from apiserver.strategies.pod import PodStrategy
 from apiserver.strategies.poddisruptionbudget import PodDisruptionBudgetStrategy
+from apiserver.strategies.replicationcontroller import ReplicationControllerStrategy
 from apiserver.strategies.service import ServiceStrategy
 from apiserver.strategies.workload import WorkloadStrategy
 from apiserver.strategy import Strategy
@@ -30,6 +31,8 @@ def strategy_for(info: ResourceInfo, service_ips: Allocator, node_ports: Allocat
         return NamespaceStrategy(info)
     if info.kind in ("Deployment", "ReplicaSet", "StatefulSet", "DaemonSet"):
         return WorkloadStrategy(info)
+    if info.kind == "ReplicationController":
+        return ReplicationControllerStrategy(info)
     if info.kind == "ConfigMap":
         return ConfigMapStrategy(info)
     if info.kind == "Secret":

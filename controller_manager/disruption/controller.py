@@ -27,18 +27,20 @@ from typing import Any
 from controller_manager.controller_utils import Controller, as_selector
 from controller_manager.disruption.status import calculate_status
 from tinykube.api.apps import Deployment, ReplicaSet, StatefulSet
-from tinykube.api.core import Pod
+from tinykube.api.core import Pod, ReplicationController
 from tinykube.api.meta import OwnerReference, get_controller_of, now_rfc3339, split_meta_namespace_key
 from tinykube.api.policy import PodDisruptionBudget
 from tinykube.api.registry import deep_copy
-from tinykube.api.resources import DEPLOYMENTS, PODS, POD_DISRUPTION_BUDGETS, REPLICA_SETS, STATEFUL_SETS
+from tinykube.api.resources import (
+    DEPLOYMENTS, PODS, POD_DISRUPTION_BUDGETS, REPLICA_SETS, REPLICATION_CONTROLLERS, STATEFUL_SETS,
+)
 from tinykube.client import (
     NAMESPACE_INDEX, REAL_CLOCK, Clock, EventRecorder, RESTClient, SharedInformerFactory,
 )
 
 log = logging.getLogger(__name__)
 
-Workload = Deployment | ReplicaSet | StatefulSet
+Workload = Deployment | ReplicaSet | StatefulSet | ReplicationController
 
 
 class DisruptionController(Controller):
@@ -57,10 +59,11 @@ class DisruptionController(Controller):
         self.rs_informer = factory.informer_for(REPLICA_SETS)
         self.deployment_informer = factory.informer_for(DEPLOYMENTS)
         self.sts_informer = factory.informer_for(STATEFUL_SETS)
+        self.rc_informer = factory.informer_for(REPLICATION_CONTROLLERS)
         self.pdb_informer.add_event_handler(self.enqueue, lambda old, cur: self.enqueue(cur),
                                             self.enqueue)
         self.pod_informer.add_event_handler(self.add_pod, self.update_pod, self.add_pod)
-        for informer in (self.rs_informer, self.deployment_informer, self.sts_informer):
+        for informer in (self.rs_informer, self.deployment_informer, self.sts_informer, self.rc_informer):
             informer.add_event_handler(self.add_workload, self.update_workload, self.add_workload)
 
     # --- event handlers: only turn events into keys ------------------------------------
@@ -92,13 +95,15 @@ class DisruptionController(Controller):
     # --- scales -------------------------------------------------------------------------
 
     def find_scale(self, ref: OwnerReference, namespace: str) -> tuple[str, int] | None:
-        """(uid, replicas) of the Deployment, ReplicaSet or StatefulSet behind `ref`;
-        a ReplicaSet of a Deployment counts as its Deployment."""
-        if ref.kind == "StatefulSet":
-            sts: StatefulSet | None = self.sts_informer.indexer.get(f"{namespace}/{ref.name}")
-            if sts is None or sts.metadata.uid != ref.uid:
+        """(uid, replicas) of the Deployment, ReplicaSet, StatefulSet or ReplicationController
+        behind `ref`; a ReplicaSet of a Deployment counts as its Deployment."""
+        simple = {"StatefulSet": self.sts_informer, "ReplicationController": self.rc_informer}
+        if ref.kind in simple:
+            workload: StatefulSet | ReplicationController | None = \
+                simple[ref.kind].indexer.get(f"{namespace}/{ref.name}")
+            if workload is None or workload.metadata.uid != ref.uid:
                 return None
-            return ref.uid or "", _replicas(sts)
+            return ref.uid or "", _replicas(workload)
         if ref.kind != "ReplicaSet":
             return None
         rs: ReplicaSet | None = self.rs_informer.indexer.get(f"{namespace}/{ref.name}")

@@ -19,6 +19,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -262,6 +263,43 @@ def test_deleting_a_deployment_removes_its_replica_sets_and_pods(plane: ControlP
     wait_for(lambda: not replica_sets(plane, ns, "doomed"), "the garbage collector to delete the ReplicaSet")
     wait_for(lambda: not plane.get(f"/api/v1/namespaces/{ns}/pods")["items"], "its pods to be deleted and gone")
     assert plane.http.get(f"/apis/apps/v1/namespaces/{ns}/deployments/doomed").status_code == 404
+
+
+def test_a_replication_controller_keeps_scales_and_takes_its_pods_along(
+        plane: ControlPlane, ns: str, tmp_path: Path) -> None:
+    """core/v1 ReplicationController: the selector defaults to the template's labels, the
+    ReplicaSet loop keeps its pods, `kubectl scale rc` works through /scale, `get rc`
+    prints kubectl's columns, and deleting it deletes its pods."""
+    rc = {"apiVersion": "v1", "kind": "ReplicationController", "metadata": {"name": "legacy"},
+          "spec": {"replicas": 2, "template": {
+              "metadata": {"labels": {"app": "legacy"}},
+              "spec": {"containers": [{"name": "c", "image": "nginx:1.26"}]}}}}
+    created = plane.http.post(f"/api/v1/namespaces/{ns}/replicationcontrollers", json=rc)
+    assert created.status_code == 201, created.text
+    assert created.json()["spec"]["selector"] == {"app": "legacy"}
+    assert created.json()["metadata"]["labels"] == {"app": "legacy"}
+    wait_for(lambda: running_ready(plane, ns, "legacy", 2), "2 Ready pods of the RC")
+    owners = {ref["kind"] for p in pods(plane, ns, "legacy") for ref in p["metadata"]["ownerReferences"]}
+    assert owners == {"ReplicationController"}
+
+    def kubectl(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["kubectl", "--kubeconfig", str(plane.api.kubeconfig), "--cache-dir",
+                               str(tmp_path), "-n", ns, *args], capture_output=True, text=True, timeout=60)
+
+    scaled = kubectl("scale", "rc", "legacy", "--replicas=3")
+    assert scaled.returncode == 0, scaled.stderr
+    wait_for(lambda: running_ready(plane, ns, "legacy", 3), "3 Ready pods after kubectl scale rc")
+    wait_for(lambda: (plane.get(f"/api/v1/namespaces/{ns}/replicationcontrollers/legacy").get("status")
+                      or {}).get("readyReplicas") == 3, "the RC's status to count 3 ready")
+    table = kubectl("get", "rc", "-o", "wide")
+    assert table.returncode == 0, table.stderr
+    header, row = table.stdout.splitlines()[:2]
+    assert header.split() == ["NAME", "DESIRED", "CURRENT", "READY", "AGE", "CONTAINERS", "IMAGES", "SELECTOR"]
+    assert row.split()[:4] == ["legacy", "3", "3", "3"] and row.split()[-1] == "app=legacy"
+
+    deleted = kubectl("delete", "rc", "legacy")
+    assert deleted.returncode == 0, deleted.stderr
+    wait_for(lambda: not pods(plane, ns, "legacy"), "the RC's pods to be deleted with it")
 
 
 def test_a_silent_node_is_tainted_and_its_pods_move_to_the_others(plane: ControlPlane, ns: str) -> None:

@@ -498,6 +498,36 @@ class PodTemplateSpec(KubeModel):
     spec: PodSpec | None = None
 
 
+class ReplicationControllerSpec(KubeModel):
+    """The v1 ancestor of ReplicaSetSpec: `selector` is a plain label map, and
+    defaults (in the API server) to the template's labels."""
+
+    replicas: int | None = None
+    min_ready_seconds: int | None = None
+    selector: dict[str, str] | None = None
+    template: PodTemplateSpec | None = None
+
+
+class ReplicationControllerCondition(Condition):
+    pass
+
+
+class ReplicationControllerStatus(KubeModel):
+    replicas: int = 0
+    fully_labeled_replicas: int | None = None
+    ready_replicas: int | None = None
+    available_replicas: int | None = None
+    observed_generation: int | None = None
+    conditions: list[ReplicationControllerCondition] | None = None
+
+
+class ReplicationController(KubeObject):
+    api_version: str = "v1"
+    kind: str = "ReplicationController"
+    spec: ReplicationControllerSpec | None = None
+    status: ReplicationControllerStatus | None = None
+
+
 def pod_is_ready(pod: Pod) -> bool:
     """Whether the pod's Ready condition is True (podutil.IsPodReady)."""
     ready = get_condition(pod.status.conditions if pod.status else None, "Ready")

@@ -18,7 +18,7 @@ from tinykube.api.meta import DeleteOptions, KubeList, KubeModel, KubeObject, St
 
 KINDS: tuple[type[KubeModel], ...] = (
     core.Namespace, core.Node, core.Pod, core.Service, core.Endpoints, core.ConfigMap,
-    core.Secret, core.Event, core.ServiceAccount, core.Binding,
+    core.Secret, core.Event, core.ServiceAccount, core.Binding, core.ReplicationController,
     other.PersistentVolume, other.PersistentVolumeClaim,
     apps.Deployment, apps.ReplicaSet, apps.StatefulSet, apps.DaemonSet, apps.ControllerRevision,
     other.Ingress, other.IngressClass, other.HorizontalPodAutoscaler, other.Scale, other.Lease, other.StorageClass,

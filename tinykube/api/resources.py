@@ -84,6 +84,9 @@ RESOURCES: tuple[ResourceInfo, ...] = (
                  "persistentvolumeclaim", True, "V1PersistentVolumeClaim", ("pvc",), ("status",)),
     ResourceInfo("", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", True,
                  "V1ServiceAccount", ("sa",)),
+    ResourceInfo("", "v1", "ReplicationController", "replicationcontrollers",
+                 "replicationcontroller", True, "V1ReplicationController", ("rc",),
+                 ("status", "scale"), _ALL),
     # apps/v1
     ResourceInfo("apps", "v1", "Deployment", "deployments", "deployment", True, "V1Deployment",
                  ("deploy",), ("status", "scale"), _ALL),
@@ -181,6 +184,7 @@ EVENTS = INDEX.require("events")
 PERSISTENT_VOLUMES = INDEX.require("persistentvolumes")
 PERSISTENT_VOLUME_CLAIMS = INDEX.require("persistentvolumeclaims")
 SERVICE_ACCOUNTS = INDEX.require("serviceaccounts")
+REPLICATION_CONTROLLERS = INDEX.require("replicationcontrollers")
 DEPLOYMENTS = INDEX.require("deployments.apps")
 REPLICA_SETS = INDEX.require("replicasets.apps")
 STATEFUL_SETS = INDEX.require("statefulsets.apps")

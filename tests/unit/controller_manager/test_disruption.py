@@ -146,3 +146,17 @@ def test_pod_events_enqueue_matching_budgets_only() -> None:
     assert len(controller.queue) == 0
     controller.add_pod(Pod.from_dict(pod("web-x", LABELS)))
     assert len(controller.queue) == 1
+
+
+async def test_a_replication_controller_gives_the_expected_scale() -> None:
+    rc = {"apiVersion": "v1", "kind": "ReplicationController",
+          "metadata": {"name": "legacy", "namespace": "default", "uid": "uid-legacy", "resourceVersion": "1"},
+          "spec": {"replicas": 4, "selector": LABELS,
+                   "template": {"metadata": {"labels": LABELS},
+                                "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}}
+    pods = [pod(f"legacy-{i}", LABELS, owner=rc) for i in range(3)]
+    controller, client = make_controller(pdb({"maxUnavailable": "50%"}), pods)
+    cache_add(controller.rc_informer, rc)
+    await controller.sync_pod_disruption_budget("default/web")
+    status = client.writes("poddisruptionbudgets", "update_status")[0].body["status"]
+    assert (status["expectedPods"], status["desiredHealthy"], status["disruptionsAllowed"]) == (4, 2, 1)

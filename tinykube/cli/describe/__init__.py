@@ -32,6 +32,7 @@ DESCRIBERS: dict[str, Describer] = {
     "Pod": describe_pod,
     "Deployment": describe_workload,
     "ReplicaSet": describe_workload,
+    "ReplicationController": describe_workload,
     "StatefulSet": describe_workload,
     "DaemonSet": describe_workload,
     "Service": describe_service,

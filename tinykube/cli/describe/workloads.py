@@ -1,4 +1,5 @@
-"""Describe the workload controllers: Deployments, ReplicaSets, StatefulSets, DaemonSets.
+"""Describe the workload controllers: Deployments, ReplicaSets (and ReplicationControllers),
+StatefulSets, DaemonSets.
 
 Each shows its selector, replica counts and pod template; a Deployment also
 shows its strategy, conditions and its old and new ReplicaSets (found through
@@ -34,6 +35,9 @@ async def describe_workload(client: RESTClient, info: ResourceInfo, obj: Obj) ->
     meta, spec, status = obj.get("metadata") or {}, obj.get("spec") or {}, obj.get("status") or {}
     if info.kind == "Deployment":
         return await _describe_deployment(client, obj)
+    if info.kind == "ReplicationController":  # a plain label map: read it as matchLabels
+        spec = {**spec, "selector": {"matchLabels": spec.get("selector") or {}}}
+        obj = {**obj, "spec": spec}
     w.write(0, f"Name:\t{meta.get('name', '')}")
     w.write(0, f"Namespace:\t{meta.get('namespace', '')}")
     if info.kind in ("StatefulSet", "DaemonSet"):
@@ -43,7 +47,7 @@ async def describe_workload(client: RESTClient, info: ResourceInfo, obj: Obj) ->
     owner = controller_of(obj)
     if owner:
         w.write(0, f"Controlled By:\t{owner}")
-    if info.kind == "ReplicaSet":
+    if info.kind in ("ReplicaSet", "ReplicationController"):
         w.write(0, f"Replicas:\t{status.get('replicas', 0)} current / {spec.get('replicas', 1)} desired")
     elif info.kind == "StatefulSet":
         w.write(0, f"Replicas:\t{spec.get('replicas', 1)} desired | {status.get('replicas', 0)} total")
