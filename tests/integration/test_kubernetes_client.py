@@ -220,6 +220,25 @@ def test_deployment_scale_subresource(apps: client.AppsV1Api, namespace: str) ->
     assert apps.read_namespaced_deployment("scaled", namespace).spec.replicas == 4
 
 
+def test_replication_controller_with_its_scale_and_a_bad_selector(core: client.CoreV1Api,
+                                                                   namespace: str) -> None:
+    body = {"apiVersion": "v1", "kind": "ReplicationController", "metadata": {"name": "rc"},
+            "spec": {"replicas": 1, "template": {
+                "metadata": {"labels": {"app": "rc"}},
+                "spec": {"containers": [{"name": "c", "image": "nginx"}]}}}}
+    created = core.create_namespaced_replication_controller(namespace, body)
+    assert isinstance(created, client.V1ReplicationController)
+    assert created.spec.selector == {"app": "rc"}
+    core.patch_namespaced_replication_controller_scale("rc", namespace, {"spec": {"replicas": 4}})
+    scale = core.read_namespaced_replication_controller_scale("rc", namespace)
+    assert (scale.spec.replicas, scale.status.selector) == (4, "app=rc")
+    bad = {**body, "metadata": {"name": "bad"}, "spec": {**body["spec"], "selector": {"app": "x"}}}
+    status = expect_api_error(422, core.create_namespaced_replication_controller, namespace, bad)
+    assert status["message"] == (
+        'ReplicationController "bad" is invalid: spec.template.metadata.labels: Invalid value: '
+        'map[string]string{"app":"rc"}: `selector` does not match template `labels`')
+
+
 def test_deployment_status_subresource(apps: client.AppsV1Api, namespace: str) -> None:
     apps.create_namespaced_deployment(namespace, deployment_manifest("st", 1))
     patched = apps.patch_namespaced_deployment_status("st", namespace, {

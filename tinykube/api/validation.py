@@ -197,6 +197,10 @@ def _show(value: Any) -> str:
         return str(value)
     if isinstance(value, str):
         return json.dumps(value)
+    if isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        # A Go map[string]string under %#v: sorted keys, no space after the colon.
+        entries = ", ".join(f"{json.dumps(k)}:{json.dumps(v)}" for k, v in sorted(value.items()))
+        return f"map[string]string{{{entries}}}"
     return json.dumps(value, default=str, sort_keys=True)
 
 

@@ -36,7 +36,7 @@ def test_selector_labels_and_replicas_default_from_the_template() -> None:
 
 def test_a_selector_that_misses_the_template_labels_is_invalid() -> None:
     assert errors_of(rc({"selector": {"app": "other"}, "template": template({"app": "web"})})) == [
-        'spec.template.metadata.labels: Invalid value: {"app": "web"}: '
+        'spec.template.metadata.labels: Invalid value: map[string]string{"app":"web"}: '
         '`selector` does not match template `labels`']
 
 
