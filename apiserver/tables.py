@@ -94,6 +94,23 @@ def print_endpoints(obj: Obj, now: datetime) -> list[Any]:
     return [name_of(obj), format_endpoints(obj), age(obj, now)]
 
 
+def list_with_more(items: list[str], limit: int = 3) -> str:
+    """kubectl's listWithMoreString: up to `limit` items, then "+ N more...", or "<unset>"."""
+    text = ",".join(items[:limit])
+    if len(items) > limit:
+        return f"{text} + {len(items) - limit} more..."
+    return text or "<unset>"
+
+
+def print_endpoint_slice(obj: Obj, now: datetime) -> list[Any]:
+    """ADDRESSTYPE, PORTS (numbers, a name or "*" for all) and ENDPOINTS (addresses)."""
+    ports = [str(p.get("port") if p.get("port") is not None else p.get("name") or "*")
+             for p in obj.get("ports") or []]
+    addresses = [str(a) for e in obj.get("endpoints") or [] for a in e.get("addresses") or []]
+    return [name_of(obj), obj.get("addressType", ""), list_with_more(ports), list_with_more(addresses),
+            age(obj, now)]
+
+
 def print_config_map(obj: Obj, now: datetime) -> list[Any]:
     size = len(obj.get("data") or {}) + len(obj.get("binaryData") or {})
     return [name_of(obj), size, age(obj, now)]
@@ -300,6 +317,11 @@ PRINTERS: dict[tuple[str, str], TablePrinter] = {
     ("", "endpoints"): TablePrinter(
         (NAME, _col("Endpoints", "Endpoints of the service, as ip:port pairs."), AGE),
         print_endpoints),
+    ("discovery.k8s.io", "endpointslices"): TablePrinter(
+        (NAME, _col("AddressType", "Type of address known by this EndpointSlice."),
+         _col("Ports", "Ports in this EndpointSlice."),
+         _col("Endpoints", "Endpoints in this EndpointSlice."), AGE),
+        print_endpoint_slice),
     ("", "configmaps"): TablePrinter(
         (NAME, _col("Data", "Number of keys in data and binaryData.", "integer"), AGE),
         print_config_map),

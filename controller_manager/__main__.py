@@ -48,6 +48,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--concurrent-rc-syncs", type=int, default=5)
     parser.add_argument("--concurrent-deployment-syncs", type=int, default=5)
     parser.add_argument("--concurrent-endpoint-syncs", type=int, default=5)
+    parser.add_argument("--concurrent-service-endpoint-syncs", type=int, default=5,
+                        help="workers of the EndpointSlice controller")
+    parser.add_argument("--max-endpoints-per-slice", type=int, default=100,
+                        help="the most endpoints one EndpointSlice holds (1-1000)")
+    parser.add_argument("--mirroring-concurrent-service-endpoint-syncs", type=int, default=5,
+                        help="workers of the EndpointSlice mirroring controller")
+    parser.add_argument("--mirroring-max-endpoints-per-subset", type=int, default=1000,
+                        help="the most addresses of one Endpoints subset that are mirrored (1-1000)")
     parser.add_argument("--concurrent-daemonset-syncs", type=int, default=2)
     parser.add_argument("--concurrent-gc-syncs", type=int, default=20)
     parser.add_argument("--concurrent-namespace-syncs", type=int, default=10)
@@ -60,6 +68,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--cluster-cidr", default="10.244.0.0/16", help="the pod network of the cluster")
     parser.add_argument("--node-cidr-mask-size", type=int, default=24, help="the size of each node's pod CIDR")
     args = parser.parse_args(argv)
+    for flag in ("max_endpoints_per_slice", "mirroring_max_endpoints_per_subset"):
+        if not 1 <= getattr(args, flag) <= 1000:
+            parser.error(f"argument --{flag.replace('_', '-')}: must be between 1 and 1000")
     try:
         args.controller_names = select_controllers(args.controllers.split(","), CONTROLLERS)
     except ValueError as err:
@@ -74,6 +85,10 @@ def controller_options(args: argparse.Namespace) -> dict[str, Any]:
         "concurrent_rc_syncs": args.concurrent_rc_syncs,
         "concurrent_deployment_syncs": args.concurrent_deployment_syncs,
         "concurrent_endpoint_syncs": args.concurrent_endpoint_syncs,
+        "concurrent_service_endpoint_syncs": args.concurrent_service_endpoint_syncs,
+        "max_endpoints_per_slice": args.max_endpoints_per_slice,
+        "mirroring_concurrent_service_endpoint_syncs": args.mirroring_concurrent_service_endpoint_syncs,
+        "mirroring_max_endpoints_per_subset": args.mirroring_max_endpoints_per_subset,
         "concurrent_daemonset_syncs": args.concurrent_daemonset_syncs,
         "concurrent_gc_syncs": args.concurrent_gc_syncs,
         "concurrent_namespace_syncs": args.concurrent_namespace_syncs,

@@ -7,7 +7,7 @@ sets `publishNotReadyAddresses`), each subset with the ports the pods serve. Thi
 is what kube-proxy programs and cluster DNS answers from.
 
 - A pod event enqueues every Service whose selector matches the pod's old or new
-  labels (`service_selectors` keeps each Service's parsed selector), so a readiness
+  labels (`ServicePodIndex` keeps each Service's parsed selector), so a readiness
   change reaches the Endpoints within one sync.
 - A Service's targetPort is a number, or the name of a container port, resolved per
   pod (two pods may serve one named port on different numbers: two subsets).
@@ -25,6 +25,7 @@ import logging
 from typing import Any
 
 from controller_manager.controller_utils import Controller
+from controller_manager.servicepods import ServicePodIndex
 from tinykube.api.core import (
     EndpointAddress, EndpointPort, Endpoints, EndpointSubset, ObjectReference, Pod, Service, ServicePort,
     pod_is_ready, pod_is_terminal,
@@ -32,7 +33,7 @@ from tinykube.api.core import (
 from tinykube.api.meta import ObjectMeta, split_meta_namespace_key
 from tinykube.api.registry import deep_copy
 from tinykube.api.resources import ENDPOINTS, PODS, SERVICES
-from tinykube.api.selectors import LabelSelector, label_selector_from_dict
+from tinykube.api.selectors import label_selector_from_dict
 from tinykube.client import (
     NAMESPACE_INDEX, REAL_CLOCK, Clock, EventRecorder, NotFound, RESTClient, SharedInformerFactory,
     meta_namespace_key,
@@ -119,13 +120,12 @@ class EndpointsController(Controller):
         self.service_informer = factory.informer_for(SERVICES)
         self.pod_informer = factory.informer_for(PODS)
         self.endpoints_informer = factory.informer_for(ENDPOINTS)
-        # Service key -> its parsed selector (services without a selector are absent).
-        self.service_selectors: dict[str, LabelSelector] = {}
+        self.service_pods = ServicePodIndex(self.service_informer.indexer)
         self.service_informer.add_event_handler(
             on_add=self.on_service, on_update=lambda old, new: self.on_service(new),
-            on_delete=self.on_service_delete)
+            on_delete=lambda service: self.queue.add(self.service_pods.forget(service)))
         self.pod_informer.add_event_handler(
-            on_add=self.on_pod_add, on_update=self.on_pod_update, on_delete=self.on_pod_delete)
+            on_add=self.on_pod, on_update=self.on_pod_update, on_delete=self.on_pod)
         # Only deletions: reacting to our own updates would loop on any field the
         # server normalizes differently from what we compute.
         self.endpoints_informer.add_event_handler(on_delete=self.enqueue)
@@ -133,44 +133,15 @@ class EndpointsController(Controller):
     # --- handlers: events become Service keys -----------------------------------------
 
     def on_service(self, service: Service) -> None:
-        key = meta_namespace_key(service)
-        selector = service.spec.selector if service.spec else None
-        if selector:
-            self.service_selectors[key] = label_selector_from_dict({"matchLabels": selector})
-        else:
-            self.service_selectors.pop(key, None)
-        self.queue.add(key)
+        self.queue.add(self.service_pods.set_service(service))
 
-    def on_service_delete(self, service: Service) -> None:
-        key = meta_namespace_key(service)
-        self.service_selectors.pop(key, None)
-        self.queue.add(key)
-
-    def services_for_labels(self, namespace: str, labels: dict[str, str]) -> set[str]:
-        keys = set()
-        for service in self.service_informer.indexer.by_index(NAMESPACE_INDEX, namespace):
-            key = meta_namespace_key(service)
-            selector = self.service_selectors.get(key)
-            if selector is not None and selector.matches(labels):
-                keys.add(key)
-        return keys
-
-    def on_pod_add(self, pod: Pod) -> None:
-        for key in self.services_for_labels(pod.metadata.namespace or "", pod.metadata.labels or {}):
+    def on_pod(self, pod: Pod) -> None:
+        for key in self.service_pods.services_for_pod(pod):
             self.queue.add(key)
 
     def on_pod_update(self, old: Pod, new: Pod) -> None:
-        if old.metadata.resource_version == new.metadata.resource_version:
-            return  # a resync or relist replaying what we have seen
-        namespace = new.metadata.namespace or ""
-        keys = self.services_for_labels(namespace, new.metadata.labels or {})
-        if (old.metadata.labels or {}) != (new.metadata.labels or {}):
-            keys |= self.services_for_labels(namespace, old.metadata.labels or {})
-        for key in keys:
+        for key in self.service_pods.services_for_pod_update(old, new):
             self.queue.add(key)
-
-    def on_pod_delete(self, pod: Pod) -> None:
-        self.on_pod_add(pod)
 
     # --- the loop ----------------------------------------------------------------------
 

@@ -38,6 +38,7 @@ from controller_manager.daemon import DaemonSetsController
 from controller_manager.deployment import DeploymentController
 from controller_manager.disruption import DisruptionController
 from controller_manager.endpoints import EndpointsController
+from controller_manager.endpointslice import EndpointSliceController, EndpointSliceMirroringController
 from controller_manager.garbagecollector import GarbageCollector
 from controller_manager.namespace import NamespaceController
 from controller_manager.nodeipam import NodeIpamController
@@ -70,6 +71,8 @@ CONTROLLERS: dict[str, type[Any]] = {
     NamespaceController.name: NamespaceController,
     NodeLifecycleController.name: NodeLifecycleController,
     EndpointsController.name: EndpointsController,
+    EndpointSliceController.name: EndpointSliceController,
+    EndpointSliceMirroringController.name: EndpointSliceMirroringController,
     NodeIpamController.name: NodeIpamController,
     DaemonSetsController.name: DaemonSetsController,
     DisruptionController.name: DisruptionController,
@@ -83,6 +86,8 @@ WORKERS_OPTION: dict[str, str] = {
     "garbagecollector": "concurrent_gc_syncs",
     "namespace": "concurrent_namespace_syncs",
     "endpoint": "concurrent_endpoint_syncs",
+    "endpointslice": "concurrent_service_endpoint_syncs",
+    "endpointslicemirroring": "mirroring_concurrent_service_endpoint_syncs",
     "daemonset": "concurrent_daemonset_syncs",
 }
 DEFAULT_WORKERS = 5

@@ -1,4 +1,4 @@
-"""The iptables proxier: watch Services and Endpoints, and after each batch of changes
+"""The iptables proxier: watch Services and EndpointSlices, and after each batch of changes
 recompute the node's whole rule set and apply it in one `iptables-restore`.
 
 - Changes are batched: a sync starts at most every `min_sync_seconds` (the first
@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 
 from kube_proxy.rules import JUMPS, build_rules, chains_in, service_ports
-from tinykube.api.resources import ENDPOINTS, SERVICES
+from tinykube.api.resources import ENDPOINT_SLICES, SERVICES
 from tinykube.client import RESTClient, SharedInformer
 from tinykube.system import Runner, run_command
 
@@ -61,9 +61,9 @@ class Proxier:
         self.sync_seconds = sync_seconds
         self.stats = SyncStats()
         self.services = SharedInformer(client, SERVICES, indexers={}, typed=True)
-        self.endpoints = SharedInformer(client, ENDPOINTS, indexers={}, typed=True)
+        self.endpoint_slices = SharedInformer(client, ENDPOINT_SLICES, indexers={}, typed=True)
         self._changed = asyncio.Event()
-        for informer in (self.services, self.endpoints):
+        for informer in (self.services, self.endpoint_slices):
             informer.add_event_handler(on_add=self._on_change, on_update=lambda old, new: self._on_change(new),
                                        on_delete=self._on_change)
 
@@ -71,11 +71,11 @@ class Proxier:
         self._changed.set()
 
     def synced(self) -> bool:
-        return self.services.has_synced() and self.endpoints.has_synced()
+        return self.services.has_synced() and self.endpoint_slices.has_synced()
 
     async def run(self) -> None:
         self.services.start()
-        self.endpoints.start()
+        self.endpoint_slices.start()
         last = 0.0
         try:
             while True:
@@ -94,11 +94,11 @@ class Proxier:
                 await self.sync()
         finally:
             await self.services.stop()
-            await self.endpoints.stop()
+            await self.endpoint_slices.stop()
 
     async def sync(self) -> bool:
         started = time.perf_counter()
-        ports = service_ports(self.services.indexer.list(), self.endpoints.indexer.list())
+        ports = service_ports(self.services.indexer.list(), self.endpoint_slices.indexer.list())
         try:
             _, saved = await self._run(["iptables-save", "-t", "nat"])
             text = build_rules(ports, self.node_name, self.cluster_cidr, chains_in(saved))

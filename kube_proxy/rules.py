@@ -1,4 +1,4 @@
-"""The iptables rules for a node's Services, computed in full from Services and Endpoints.
+"""The iptables rules for a node's Services, computed in full from Services and EndpointSlices.
 
 A pure function of its inputs: `build_rules` returns the text that one
 `iptables-restore --noflush` applies as a single transaction. Every chain it owns is
@@ -39,7 +39,10 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from tinykube.api.core import Endpoints, Service, ServiceSpec
+from tinykube.api.core import Service, ServiceSpec
+from tinykube.api.discovery import (
+    SERVICE_NAME_LABEL, EndpointSlice, endpoint_is_ready, endpoint_is_serving_terminating,
+)
 
 MASQ_MARK = "0x4000/0x4000"
 # Our chains in each table; anything named with these prefixes that a sync does not
@@ -102,9 +105,18 @@ class ServicePort:
                           f"{endpoint.ip}:{endpoint.port}")
 
 
-def service_ports(services: Iterable[Service], endpoints: Iterable[Endpoints]) -> list[ServicePort]:
-    """Services and their Endpoints, as ServicePorts (headless and ExternalName left out)."""
-    by_key = {(e.metadata.namespace, e.metadata.name): e for e in endpoints}
+def service_ports(services: Iterable[Service], slices: Iterable[EndpointSlice]) -> list[ServicePort]:
+    """Services and their EndpointSlices, as ServicePorts (headless and ExternalName left out).
+
+    A Service port's endpoints are the ready endpoints of every slice labelled with the
+    Service's name that serves a port of the same name and protocol; when none is ready,
+    the ones still serving while they terminate take the traffic (so connections drain
+    instead of being refused during a rollout's last moments)."""
+    by_service: dict[tuple[str | None, str], list[EndpointSlice]] = {}
+    for slice_ in slices:
+        service_name = (slice_.metadata.labels or {}).get(SERVICE_NAME_LABEL)
+        if service_name and slice_.address_type == "IPv4":
+            by_service.setdefault((slice_.metadata.namespace, service_name), []).append(slice_)
     result = []
     for service in services:
         meta, spec = service.metadata, service.spec or ServiceSpec()
@@ -117,25 +129,30 @@ def service_ports(services: Iterable[Service], endpoints: Iterable[Endpoints]) -
         if spec.session_affinity == "ClientIP":
             client_ip = spec.session_affinity_config.client_ip if spec.session_affinity_config else None
             affinity = (client_ip.timeout_seconds if client_ip else None) or 10800
-        found = by_key.get((meta.namespace, meta.name))
-        subsets = (found.subsets if found else None) or []
+        found = by_service.get((meta.namespace, name), [])
         for port in spec.ports or []:
             protocol = port.protocol or "TCP"
             if protocol not in ("TCP", "UDP"):
                 continue  # SCTP is not supported
             port_name = port.name or ""
-            ready = []
-            for subset in subsets:
-                target = next((p for p in subset.ports or []
+            ready, terminating = [], []
+            for slice_ in found:
+                target = next((p for p in slice_.ports or []
                                if (p.name or "") == port_name and (p.protocol or "TCP") == protocol), None)
-                if target is not None:
-                    ready += [Endpoint(a.ip, target.port, a.node_name or "") for a in subset.addresses or []]
+                if target is None or target.port is None:
+                    continue
+                for endpoint in slice_.endpoints or []:
+                    chosen = Endpoint(endpoint.addresses[0], target.port, endpoint.node_name or "")
+                    if endpoint_is_ready(endpoint):
+                        ready.append(chosen)
+                    elif endpoint_is_serving_terminating(endpoint):
+                        terminating.append(chosen)
             result.append(ServicePort(
                 namespace, name, port_name, protocol, cluster_ip, port.port,
                 (port.node_port or 0) if external else 0,
                 list(spec.external_ips or []) + load_balancer_ips(service),
                 spec.external_traffic_policy == "Local" and external,
-                affinity, sorted(set(ready), key=lambda e: (e.ip, e.port))))
+                affinity, sorted(set(ready or terminating), key=lambda e: (e.ip, e.port))))
     return sorted(result, key=lambda p: p.key)
 
 

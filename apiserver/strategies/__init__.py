@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from apiserver.allocator import Allocator
 from apiserver.strategies.config import ConfigMapStrategy, SecretStrategy
+from apiserver.strategies.endpointslice import EndpointSliceStrategy
 from apiserver.strategies.namespace import NamespaceStrategy
 from apiserver.strategies.pod import PodStrategy
 from apiserver.strategies.poddisruptionbudget import PodDisruptionBudgetStrategy
@@ -33,6 +34,8 @@ def strategy_for(info: ResourceInfo, service_ips: Allocator, node_ports: Allocat
         return WorkloadStrategy(info)
     if info.kind == "ReplicationController":
         return ReplicationControllerStrategy(info)
+    if info.kind == "EndpointSlice":
+        return EndpointSliceStrategy(info)
     if info.kind == "ConfigMap":
         return ConfigMapStrategy(info)
     if info.kind == "Secret":

@@ -302,6 +302,45 @@ def test_a_replication_controller_keeps_scales_and_takes_its_pods_along(
     wait_for(lambda: not pods(plane, ns, "legacy"), "the RC's pods to be deleted with it")
 
 
+def test_endpoint_slices_follow_pods_and_mirror_hand_written_endpoints(
+        plane: ControlPlane, ns: str, tmp_path: Path) -> None:
+    """The EndpointSlice controller lists a Service's Ready pods (kubectl prints them),
+    follows a scale-down, and the mirroring controller copies a selectorless Service's
+    hand-written Endpoints into a slice of its own."""
+    create_deployment(plane, ns, deployment("sliced", 3))
+    service = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "sliced"},
+               "spec": {"selector": {"app": "sliced"}, "ports": [{"name": "http", "port": 80, "targetPort": 8080}]}}
+    assert plane.http.post(f"/api/v1/namespaces/{ns}/services", json=service).status_code == 201
+    found = wait_for(lambda: running_ready(plane, ns, "sliced", 3), "3 Ready pods")
+
+    def ready_addresses(service_name: str) -> set[str]:
+        slices = plane.get(f"/apis/discovery.k8s.io/v1/namespaces/{ns}/endpointslices",
+                           labelSelector=f"kubernetes.io/service-name={service_name}")["items"]
+        return {a for s in slices for e in s.get("endpoints") or []
+                if (e.get("conditions") or {}).get("ready") for a in e["addresses"]}
+
+    ips = {p["status"]["podIP"] for p in found}
+    wait_for(lambda: ready_addresses("sliced") == ips, "a slice with the 3 pods' IPs")
+    table = subprocess.run(["kubectl", "--kubeconfig", str(plane.api.kubeconfig), "--cache-dir", str(tmp_path),
+                            "-n", ns, "get", "endpointslices"], capture_output=True, text=True, timeout=60)
+    assert table.returncode == 0, table.stderr
+    header, row = table.stdout.splitlines()[:2]
+    assert header.split() == ["NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"]
+    assert row.split()[1:3] == ["IPv4", "8080"] and row.startswith("sliced-")
+
+    scale(plane, ns, "sliced", 1)
+    kept = wait_for(lambda: running_ready(plane, ns, "sliced", 1), "1 Ready pod after scaling down")
+    wait_for(lambda: ready_addresses("sliced") == {kept[0]["status"]["podIP"]}, "the slice to drop 2 pods")
+
+    external = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "external"},
+                "spec": {"ports": [{"name": "db", "port": 5432}]}}
+    assert plane.http.post(f"/api/v1/namespaces/{ns}/services", json=external).status_code == 201
+    endpoints = {"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "external"},
+                 "subsets": [{"addresses": [{"ip": "192.0.2.10"}], "ports": [{"name": "db", "port": 5432}]}]}
+    assert plane.http.post(f"/api/v1/namespaces/{ns}/endpoints", json=endpoints).status_code == 201
+    wait_for(lambda: ready_addresses("external") == {"192.0.2.10"}, "a mirrored slice for the Endpoints")
+
+
 def test_a_silent_node_is_tainted_and_its_pods_move_to_the_others(plane: ControlPlane, ns: str) -> None:
     create_deployment(plane, ns, deployment("survivor", 6))
     wait_for(lambda: rollout_complete(plane, ns, "survivor"), "6 Ready pods")

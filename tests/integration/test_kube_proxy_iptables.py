@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from kube_proxy.proxier import Proxier
-from tinykube.api.core import Endpoints, Service
+from tinykube.api.core import Service
+from tinykube.api.discovery import EndpointSlice
 from tinykube.api.registry import deep_copy
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0 or shutil.which("iptables-restore") is None,
@@ -60,17 +61,19 @@ SERVICE = Service.from_dict({
 EMPTY = Service.from_dict({
     "metadata": {"name": "idle", "namespace": "demo", "resourceVersion": "1"},
     "spec": {"type": "ClusterIP", "clusterIP": "10.96.0.51", "ports": [{"port": 53, "protocol": "UDP"}]}})
-ENDPOINTS = Endpoints.from_dict({
-    "metadata": {"name": "web", "namespace": "demo", "resourceVersion": "1"},
-    "subsets": [{"ports": [{"name": "http", "port": 8080}],
-                 "addresses": [{"ip": "10.244.0.2", "nodeName": "node-1"}, {"ip": "10.244.1.2", "nodeName": "node-2"}]}]})
+ENDPOINTS = EndpointSlice.from_dict({
+    "metadata": {"name": "web-x1y2z", "namespace": "demo", "resourceVersion": "1",
+                 "labels": {"kubernetes.io/service-name": "web"}},
+    "addressType": "IPv4", "ports": [{"name": "http", "port": 8080, "protocol": "TCP"}],
+    "endpoints": [{"addresses": ["10.244.0.2"], "nodeName": "node-1", "conditions": {"ready": True}},
+                  {"addresses": ["10.244.1.2"], "nodeName": "node-2", "conditions": {"ready": True}}]})
 
 
 async def test_syncs_apply_atomically_stay_idempotent_and_clean_up(netns: int) -> None:
     proxier = Proxier(None, "node-1", "10.244.0.0/16", runner=in_netns(netns))  # type: ignore[arg-type]
     for obj in (SERVICE, EMPTY):
         proxier.services.indexer.add(obj)
-    proxier.endpoints.indexer.add(ENDPOINTS)
+    proxier.endpoint_slices.indexer.add(ENDPOINTS)
 
     assert await proxier.sync()
     first = save(netns)
@@ -95,7 +98,7 @@ async def test_syncs_apply_atomically_stay_idempotent_and_clean_up(netns: int) -
 async def test_a_rejected_rule_set_fails_the_sync_and_keeps_the_old_rules(netns: int) -> None:
     proxier = Proxier(None, "node-1", "10.244.0.0/16", runner=in_netns(netns))  # type: ignore[arg-type]
     proxier.services.indexer.add(SERVICE)
-    proxier.endpoints.indexer.add(ENDPOINTS)
+    proxier.endpoint_slices.indexer.add(ENDPOINTS)
     assert await proxier.sync()
     before = save(netns)
     broken = deep_copy(SERVICE)

@@ -112,6 +112,9 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     # policy/v1
     ResourceInfo("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets",
                  "poddisruptionbudget", True, "V1PodDisruptionBudget", ("pdb",), ("status",)),
+    # discovery.k8s.io/v1
+    ResourceInfo("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice", True,
+                 "V1EndpointSlice"),
     # storage.k8s.io/v1
     ResourceInfo("storage.k8s.io", "v1", "StorageClass", "storageclasses", "storageclass", False,
                  "V1StorageClass", ("sc",)),
@@ -120,7 +123,7 @@ RESOURCES: tuple[ResourceInfo, ...] = (
 # Groups in the order discovery lists them (the core group is served on /api).
 GROUP_ORDER: tuple[str, ...] = (
     "", "apps", "autoscaling", "networking.k8s.io", "policy", "coordination.k8s.io",
-    "storage.k8s.io",
+    "storage.k8s.io", "discovery.k8s.io",
 )
 
 
@@ -196,3 +199,4 @@ HORIZONTAL_POD_AUTOSCALERS = INDEX.require("horizontalpodautoscalers.autoscaling
 LEASES = INDEX.require("leases.coordination.k8s.io")
 STORAGE_CLASSES = INDEX.require("storageclasses.storage.k8s.io")
 POD_DISRUPTION_BUDGETS = INDEX.require("poddisruptionbudgets.policy")
+ENDPOINT_SLICES = INDEX.require("endpointslices.discovery.k8s.io")

@@ -166,6 +166,7 @@ NOT_SUPPORTED = "FieldValueNotSupported"
 DUPLICATE = "FieldValueDuplicate"
 FORBIDDEN = "FieldValueForbidden"
 TOO_LONG = "FieldValueTooLong"
+TOO_MANY = "FieldValueTooMany"
 
 
 @dataclass(frozen=True)
@@ -226,6 +227,10 @@ def duplicate(field: str, value: Any) -> FieldError:
 
 def forbidden(field: str, detail: str) -> FieldError:
     return FieldError(FORBIDDEN, field, f"Forbidden: {detail}")
+
+
+def too_many(field: str, actual: int, max_items: int) -> FieldError:
+    return FieldError(TOO_MANY, field, f"Too many: {actual}: must have at most {max_items} items")
 
 
 def too_long(field: str, max_length: int) -> FieldError:

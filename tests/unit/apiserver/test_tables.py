@@ -523,3 +523,14 @@ def test_hpa_cells(metrics: list[Any], current: list[Any], targets: str) -> None
         "status": {"currentReplicas": 2, "currentMetrics": current}}
     assert cells("horizontalpodautoscalers", obj) == ["web", "Deployment/web", targets, "1", 5, 2,
                                                       "10m"]
+
+
+def test_endpoint_slice_cells_list_ports_and_addresses_with_more() -> None:
+    many = {"metadata": meta("web-abc"), "addressType": "IPv4",
+            "ports": [{"name": "http", "port": 8080}, {"name": "all"}],
+            "endpoints": [{"addresses": [f"10.0.0.{i}"]} for i in range(1, 6)]}
+    assert headers("endpointslices") == ["NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"]
+    assert cells("endpointslices", many) == [
+        "web-abc", "IPv4", "8080,all", "10.0.0.1,10.0.0.2,10.0.0.3 + 2 more...", "10m"]
+    empty = {"metadata": meta("web-def"), "addressType": "IPv4", "endpoints": []}
+    assert cells("endpointslices", empty)[2:4] == ["<unset>", "<unset>"]

@@ -1,4 +1,4 @@
-"""kube-proxy's rules, computed from Services and Endpoints (pure; no iptables here)."""
+"""kube-proxy's rules, computed from Services and EndpointSlices (pure; no iptables here)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,6 @@ from typing import Any
 from kube_proxy.rules import build_rules, chains_in, service_ports
 from tinykube.api.core import (
     ClientIPConfig,
-    EndpointAddress,
-    EndpointPort,
-    Endpoints,
-    EndpointSubset,
     LoadBalancerIngress,
     LoadBalancerStatus,
     Service,
@@ -19,6 +15,7 @@ from tinykube.api.core import (
     ServiceStatus,
     SessionAffinityConfig,
 )
+from tinykube.api.discovery import SERVICE_NAME_LABEL, Endpoint, EndpointConditions, EndpointPort, EndpointSlice
 from tinykube.api.meta import ObjectMeta
 
 CIDR = "10.244.0.0/16"
@@ -31,17 +28,24 @@ def service(name: str, cluster_ip: str = "10.96.0.50", type_: str = "ClusterIP",
                    spec=ServiceSpec(type=type_, cluster_ip=cluster_ip, ports=[port], **spec))
 
 
-def endpoints(name: str, ready: list[tuple[str, str]], not_ready: list[str] | None = None) -> Endpoints:
-    subset = EndpointSubset(ports=[EndpointPort(name="http", port=8080, protocol="TCP")],
-                            addresses=[EndpointAddress(ip=ip, node_name=node) for ip, node in ready] or None,
-                            not_ready_addresses=[EndpointAddress(ip=ip) for ip in not_ready or []] or None)
-    return Endpoints(metadata=ObjectMeta(name=name, namespace="web"), subsets=[subset])
+def endpoints(name: str, ready: list[tuple[str, str]], not_ready: list[str] | None = None,
+              terminating: list[str] | None = None) -> EndpointSlice:
+    """The slice the EndpointSlice controller writes for Service `name`: ready endpoints,
+    not-ready ones, and ones still serving while they terminate."""
+    endpoints = [Endpoint(addresses=[ip], node_name=node, conditions=EndpointConditions(ready=True))
+                 for ip, node in ready]
+    endpoints += [Endpoint(addresses=[ip], conditions=EndpointConditions(ready=False)) for ip in not_ready or []]
+    endpoints += [Endpoint(addresses=[ip], conditions=EndpointConditions(ready=False, serving=True, terminating=True))
+                  for ip in terminating or []]
+    return EndpointSlice(metadata=ObjectMeta(name=f"{name}-abcde", namespace="web",
+                                             labels={SERVICE_NAME_LABEL: name}),
+                         ports=[EndpointPort(name="http", port=8080, protocol="TCP")], endpoints=endpoints)
 
 
 THREE = [("10.244.0.2", "node-1"), ("10.244.1.2", "node-2"), ("10.244.1.3", "node-2")]
 
 
-def rules_for(services: list[Service], eps: list[Endpoints], node: str = "node-1",
+def rules_for(services: list[Service], eps: list[EndpointSlice], node: str = "node-1",
               existing: tuple[str, ...] = ()) -> list[str]:
     return build_rules(service_ports(services, eps), node, CIDR, existing).splitlines()
 
@@ -128,3 +132,20 @@ def test_chain_names_fit_iptables_and_are_stable() -> None:
     chains = {c for c in chains_in("\n".join(lines)) if c.startswith("KUBE-")}
     assert all(len(c) <= 28 for c in chains)
     assert rules_for([service("web")], [endpoints("web", THREE)]) == rules_for([service("web")], [endpoints("web", THREE)])
+
+
+def test_terminating_endpoints_serve_only_when_no_endpoint_is_ready() -> None:
+    draining = rules_for([service("web")], [endpoints("web", [], terminating=["10.244.0.7"])])
+    assert [line.split()[-1] for line in draining if "-j DNAT" in line] == ["10.244.0.7:8080"]
+    mixed = rules_for([service("web")], [endpoints("web", [("10.244.0.2", "node-1")], terminating=["10.244.0.7"])])
+    assert [line.split()[-1] for line in mixed if "-j DNAT" in line] == ["10.244.0.2:8080"]
+
+
+def test_endpoints_of_every_slice_of_the_service_count_and_other_services_slices_do_not() -> None:
+    first = endpoints("web", THREE[:1])
+    second = endpoints("web", THREE[1:])
+    second.metadata.name = "web-fghij"
+    other = endpoints("db", [("10.244.2.2", "node-3")])
+    lines = rules_for([service("web")], [first, second, other])
+    assert sorted(line.split()[-1] for line in lines if "-j DNAT" in line) == [
+        "10.244.0.2:8080", "10.244.1.2:8080", "10.244.1.3:8080"]
