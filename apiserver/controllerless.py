@@ -18,8 +18,6 @@ from tinykube.api.resources import ResourceInfo
 
 # (group, kind) -> what a user would otherwise wait for in vain.
 NOT_ACTED_ON: dict[tuple[str, str], str] = {
-    ("apps", "StatefulSet"): "tinykube has no StatefulSet controller yet: "
-                             "no pods will be created for this StatefulSet",
     ("autoscaling", "HorizontalPodAutoscaler"): "tinykube has no autoscaler yet: "
                                                 "nothing will scale the target",
     ("", "PersistentVolumeClaim"): "tinykube has no volume binder yet: the claim stays "

@@ -37,8 +37,8 @@ from tinykube.api.registry import deep_copy
 from tinykube.api.resources import PODS, ResourceInfo
 from tinykube.api.selectors import LabelSelector, label_selector_from_dict
 from tinykube.client import (
-    REAL_CLOCK, Clock, ControllerExpectations, EventRecorder, NotFound, PatchType, RateLimitingQueue,
-    RESTClient, meta_namespace_key, run_workers,
+    NAMESPACE_INDEX, REAL_CLOCK, Clock, Conflict, ControllerExpectations, EventRecorder, NotFound, PatchType,
+    RateLimitingQueue, RESTClient, SharedInformer, meta_namespace_key, run_workers,
 )
 from tinykube.client.workqueue import RateLimiter
 
@@ -318,6 +318,50 @@ async def claim_objects(client: RESTClient, info: ResourceInfo, owner: KubeObjec
     if first_error is not None:
         raise first_error
     return claimed
+
+
+def resolve_controller_ref(obj: KubeObject, kind: str, owners: SharedInformer) -> Any | None:
+    """The `kind` object in `owners`' cache that controls `obj`, if it is still the one
+    the reference names (same UID: a namesake is not the owner)."""
+    ref = get_controller_of(obj)
+    if ref is None or ref.kind != kind:
+        return None
+    owner = owners.indexer.get(f"{obj.metadata.namespace}/{ref.name}")
+    if owner is None or owner.metadata.uid != ref.uid:
+        return None
+    return owner
+
+
+def owners_selecting(obj: KubeObject, owners: SharedInformer) -> list[Any]:
+    """The owners in `obj`'s namespace whose spec.selector matches its labels: those
+    that may adopt it when it is an orphan."""
+    labels = obj.metadata.labels or {}
+    return [owner for owner in owners.indexer.by_index(NAMESPACE_INDEX, obj.metadata.namespace or "")
+            if as_selector(owner.spec.selector if owner.spec else None).matches(labels)]
+
+
+def owned_or_orphan(obj: KubeObject, owner_uid: str) -> bool:
+    """Controlled by the owner with `owner_uid`, or by no controller at all."""
+    ref = get_controller_of(obj)
+    return ref is None or ref.uid == owner_uid
+
+
+async def store_status(client: RESTClient, info: ResourceInfo, owner: Any, status: Any) -> None:
+    """Write `status` to a DaemonSet or StatefulSet `owner` (from a cache: not mutated),
+    with its observedGeneration and the stored collisionCount; one retry on Conflict
+    with a fresh read (the collisionCount may just have been bumped)."""
+    updated = deep_copy(owner)
+    for attempt in range(2):
+        status.observed_generation = updated.metadata.generation
+        status.collision_count = updated.status.collision_count if updated.status else None
+        updated.status = status
+        try:
+            await client.update_status(info, updated)
+            return
+        except Conflict:
+            if attempt:
+                raise
+            updated = await client.get_object(type(owner), owner.metadata.name or "", owner.metadata.namespace)
 
 
 def recheck_owner(client: RESTClient, info: ResourceInfo, owner: KubeObject) -> Callable[[], Awaitable[None]]:

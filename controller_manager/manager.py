@@ -45,6 +45,7 @@ from controller_manager.nodeipam import NodeIpamController
 from controller_manager.nodelifecycle import NodeLifecycleController
 from controller_manager.replicaset import ReplicaSetController
 from controller_manager.replication import ReplicationManager
+from controller_manager.statefulset import StatefulSetController
 from tinykube.client import (
     REAL_CLOCK,
     Clock,
@@ -76,6 +77,7 @@ CONTROLLERS: dict[str, type[Any]] = {
     NodeIpamController.name: NodeIpamController,
     DaemonSetsController.name: DaemonSetsController,
     DisruptionController.name: DisruptionController,
+    StatefulSetController.name: StatefulSetController,
 }
 
 # Which option sets a controller's worker count; controllers not listed get DEFAULT_WORKERS.
@@ -89,6 +91,7 @@ WORKERS_OPTION: dict[str, str] = {
     "endpointslice": "concurrent_service_endpoint_syncs",
     "endpointslicemirroring": "mirroring_concurrent_service_endpoint_syncs",
     "daemonset": "concurrent_daemonset_syncs",
+    "statefulset": "concurrent_statefulset_syncs",
 }
 DEFAULT_WORKERS = 5
 

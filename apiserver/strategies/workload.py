@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from apiserver.strategies.podspec import default_pod_spec, validate_pod_spec
+from apiserver.strategies.statefulset import validate_stateful_set_spec, validate_stateful_set_update
 from apiserver.strategy import Obj, Strategy
 from tinykube.api.selectors import SelectorError, label_selector_from_dict
 from tinykube.api.validation import FieldError, invalid, required
@@ -31,6 +32,7 @@ _DEFAULTS: dict[str, dict[str, Any]] = {
     "StatefulSet": {
         "replicas": 1, "revisionHistoryLimit": 10, "podManagementPolicy": "OrderedReady",
         "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 0}},
+        "persistentVolumeClaimRetentionPolicy": {"whenDeleted": "Retain", "whenScaled": "Retain"},
     },
     "DaemonSet": {
         "revisionHistoryLimit": 10,
@@ -73,10 +75,15 @@ class WorkloadStrategy(Strategy):
             _set_template_generation(new, generation)
 
     def validate(self, obj: Obj) -> list[FieldError]:
-        return super().validate(obj) + _validate_workload_spec(obj.get("spec"))
+        errs = super().validate(obj) + _validate_workload_spec(obj.get("spec"))
+        if self.info.kind == "StatefulSet" and isinstance(obj.get("spec"), dict):
+            errs += validate_stateful_set_spec(obj["spec"])
+        return errs
 
     def validate_update(self, new: Obj, old: Obj) -> list[FieldError]:
         errs = super().validate_update(new, old) + _validate_workload_spec(new.get("spec"))
+        if self.info.kind == "StatefulSet" and isinstance(new.get("spec"), dict):
+            errs += validate_stateful_set_spec(new["spec"]) + validate_stateful_set_update(new, old)
         new_selector = (new.get("spec") or {}).get("selector")
         old_selector = (old.get("spec") or {}).get("selector")
         if new_selector != old_selector:

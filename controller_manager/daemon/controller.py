@@ -31,12 +31,12 @@ import asyncio
 import logging
 from typing import Any
 
+from controller_manager import history
 from controller_manager.controller_utils import (
     BURST_REPLICAS, SLOW_START_INITIAL_BATCH_SIZE, Controller, UIDTrackingExpectations, as_selector,
-    claim_objects, create_controlled_pod, delete_controlled_pod, get_pod_from_template, recheck_owner,
-    slow_start_batch,
+    claim_objects, create_controlled_pod, delete_controlled_pod, get_pod_from_template, owned_or_orphan,
+    owners_selecting, recheck_owner, resolve_controller_ref, slow_start_batch, store_status,
 )
-from controller_manager.daemon import history
 from controller_manager.daemon.backoff import Backoff
 from controller_manager.daemon.status import calculate_status
 from controller_manager.daemon.update import allows_surge, is_rolling_update, rolling_update_plan
@@ -50,7 +50,7 @@ from tinykube.api.meta import get_controller_of, new_controller_ref, split_meta_
 from tinykube.api.registry import deep_copy
 from tinykube.api.resources import CONTROLLER_REVISIONS, DAEMON_SETS, NODES, PODS, ResourceInfo
 from tinykube.client import (
-    NAMESPACE_INDEX, REAL_CLOCK, Clock, Conflict, ControllerExpectations, EventRecorder, RESTClient,
+    NAMESPACE_INDEX, REAL_CLOCK, Clock, ControllerExpectations, EventRecorder, RESTClient,
     SharedInformer, SharedInformerFactory, meta_namespace_key,
 )
 
@@ -92,20 +92,13 @@ class DaemonSetsController(Controller):
         self.queue.add(key)
 
     def resolve_controller_ref(self, obj: Pod | ControllerRevision) -> DaemonSet | None:
-        ref = get_controller_of(obj)
-        if ref is None or ref.kind != KIND:
-            return None
-        ds: DaemonSet | None = self.ds_informer.indexer.get(f"{obj.metadata.namespace}/{ref.name}")
-        if ds is None or ds.metadata.uid != ref.uid:
-            return None  # a namesake, not the owner the reference points to
+        ds: DaemonSet | None = resolve_controller_ref(obj, KIND, self.ds_informer)
         return ds
 
     def enqueue_matching(self, obj: Pod | ControllerRevision) -> None:
         """An orphan: every DaemonSet whose selector matches may adopt it."""
-        labels = obj.metadata.labels or {}
-        for ds in self.ds_informer.indexer.by_index(NAMESPACE_INDEX, obj.metadata.namespace or ""):
-            if as_selector(ds.spec.selector if ds.spec else None).matches(labels):
-                self.enqueue(ds)
+        for ds in owners_selecting(obj, self.ds_informer):
+            self.enqueue(ds)
 
     def add_pod(self, pod: Pod) -> None:
         if pod.metadata.deletion_timestamp is not None:
@@ -196,7 +189,7 @@ class DaemonSetsController(Controller):
     async def claim(self, info: ResourceInfo, informer: SharedInformer, ds: DaemonSet, namespace: str) -> list[Any]:
         """The pods or revisions `ds` controls, after adopting and releasing."""
         candidates = [o for o in informer.indexer.by_index(NAMESPACE_INDEX, namespace)
-                      if _maybe_ours(o, ds.metadata.uid or "")]
+                      if owned_or_orphan(o, ds.metadata.uid or "")]
         return await claim_objects(self.client, info, ds, new_controller_ref(ds),
                                    as_selector(ds.spec.selector if ds.spec else None), candidates,
                                    recheck_owner(self.client, DAEMON_SETS, ds))
@@ -313,18 +306,7 @@ class DaemonSetsController(Controller):
             self.queue.add_after(key, min_ready)
 
     async def store_daemon_set_status(self, ds: DaemonSet, status: DaemonSetStatus) -> None:
-        updated = deep_copy(ds)
-        for attempt in range(2):
-            status.observed_generation = updated.metadata.generation
-            status.collision_count = updated.status.collision_count if updated.status else None
-            updated.status = status
-            try:
-                await self.client.update_status(DAEMON_SETS, updated)
-                return
-            except Conflict:
-                if attempt:
-                    raise
-                updated = await self.client.get_object(DaemonSet, ds.metadata.name or "", ds.metadata.namespace)
+        await store_status(self.client, DAEMON_SETS, ds, status)
 
 
 def nodes_to_daemon_pods(pods: list[Pod], include_deleted_terminal: bool = True) -> dict[str, list[Pod]]:
@@ -349,9 +331,3 @@ def _oldest_first(pod: Pod) -> tuple[str, str]:
 
 def _ready_changed(old: Pod, cur: Pod) -> bool:
     return pod_is_ready(old) != pod_is_ready(cur)
-
-
-def _maybe_ours(obj: Pod | ControllerRevision, owner_uid: str) -> bool:
-    """Owned by us, or by no controller at all."""
-    ref = get_controller_of(obj)
-    return ref is None or ref.uid == owner_uid

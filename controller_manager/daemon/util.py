@@ -21,6 +21,7 @@ pkg/controller/daemon/daemon_controller.go (NodeShouldRunDaemonPod, predicates)
 
 from __future__ import annotations
 
+from controller_manager.history import CONTROLLER_REVISION_HASH_LABEL
 from tinykube.api.apps import DaemonSet
 from tinykube.api.core import (
     Affinity, Node, NodeAffinity, NodeSelector, NodeSelectorRequirement, NodeSelectorTerm, Pod, PodSpec,
@@ -30,10 +31,9 @@ from tinykube.api.meta import ObjectMeta
 from tinykube.api.nodeaffinity import RequiredNodeAffinity, find_matching_untolerated_taint
 from tinykube.api.registry import deep_copy
 
-# Labels on daemon pods and ControllerRevisions (apps.ControllerRevisionHashLabelKey,
-# apps.DaemonSetTemplateGenerationKey) and the annotation the API server keeps the
+# The label on daemon pods (apps.DaemonSetTemplateGenerationKey), next to the shared
+# CONTROLLER_REVISION_HASH_LABEL, and the annotation the API server keeps the
 # template generation in (apps/v1 has no spec.templateGeneration).
-CONTROLLER_REVISION_HASH_LABEL = "controller-revision-hash"
 POD_TEMPLATE_GENERATION_LABEL = "pod-template-generation"
 TEMPLATE_GENERATION_ANNOTATION = "deprecated.daemonset.template.generation"
 

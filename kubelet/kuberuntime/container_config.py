@@ -86,7 +86,9 @@ def generate_pod_sandbox_config(pod: Pod, attempt: int, *, cluster_dns: str = ""
                   for c in spec.containers for p in c.ports or [] if p.host_port)
     return PodSandboxConfig(
         PodSandboxMetadata(meta.name or "", meta.namespace or "", meta.uid or "", attempt),
-        hostname=spec.hostname or meta.name or "",
+        hostname=(spec.hostname or meta.name or "")[:63],
+        hostname_domain=(f"{spec.subdomain}.{meta.namespace or 'default'}.svc.{cluster_domain}"
+                         if spec.subdomain else ""),
         labels={**pod_labels(pod), SANDBOX_ATTEMPT_LABEL: str(attempt), NODE_NAME_LABEL: node_name},
         port_mappings=ports, dns_config=dns_config(pod, cluster_dns, cluster_domain),
         host_network=bool(spec.host_network))

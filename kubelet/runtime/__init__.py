@@ -73,6 +73,9 @@ class DNSConfig:
 class PodSandboxConfig:
     metadata: PodSandboxMetadata
     hostname: str = ""
+    # `<subdomain>.<ns>.svc.<cluster domain>` for a pod with spec.subdomain, else "": the
+    # sandbox's domain name, so /etc/hosts maps its IP to `<hostname>.<domain>`.
+    hostname_domain: str = ""
     labels: dict[str, str] = field(default_factory=dict)
     annotations: dict[str, str] = field(default_factory=dict)
     port_mappings: tuple[PortMapping, ...] = ()

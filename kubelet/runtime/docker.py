@@ -8,7 +8,8 @@ of that name whose subnet is the node's `spec.podCIDR` (bridge `cbr0`, made by
 those rules), so pod IPs are cluster-routable. Without one they use Docker's
 default bridge; with host networking they join the node's namespace. App containers join it with
 `network_mode=container:<sandbox>` and `ipc_mode=container:<sandbox>`, so they share
-localhost, the sandbox's hostname and its resolv.conf, and run with `init=True`
+localhost, the sandbox's hostname (and, for a pod with a subdomain, its domain name, so
+/etc/hosts maps the pod IP to `<hostname>.<subdomain>.<ns>.svc.cluster.local`) and its resolv.conf, and run with `init=True`
 (docker-init as PID 1 forwards SIGTERM and reaps zombies).
 
 Every container carries Docker labels: the pod's uid/name/namespace, the container
@@ -205,6 +206,8 @@ class DockerRuntime(DockerImageService, DockerStreamingService):
                 host.update(dns=list(dns.servers) or None, dns_search=list(dns.searches) or None,
                             dns_opt=list(dns.options) or None)
             create["hostname"] = (config.hostname or meta.name)[:63]
+            if config.hostname_domain:
+                create["domainname"] = config.hostname_domain
             bound = [p for p in config.port_mappings if p.host_port > 0]
             if bound:
                 create["ports"] = [(p.container_port, p.protocol.lower()) for p in bound]

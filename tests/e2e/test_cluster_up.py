@@ -643,3 +643,43 @@ def test_up_with_a_half_built_image_says_it_is_incomplete(cluster: Cluster) -> N
     finally:
         assert docker("tag", good, TINYKUBE_IMAGE).returncode == 0
         docker("rmi", built.stdout.strip())
+
+
+STATEFUL_MANIFEST = """
+apiVersion: v1
+kind: Service
+metadata: {name: db, namespace: web-demo}
+spec:
+  clusterIP: None
+  selector: {app: db}
+  ports: [{name: http, port: 8080}]
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: db, namespace: web-demo}
+spec:
+  replicas: 2
+  serviceName: db
+  selector: {matchLabels: {app: db}}
+  template:
+    metadata: {labels: {app: db}}
+    spec:
+      containers:
+      - name: echo
+        image: tinykube/echo:1
+        ports: [{name: http, containerPort: 8080}]
+"""
+
+
+def test_a_stateful_set_pod_resolves_by_its_stable_name(cluster: Cluster, tmp_path: Path) -> None:
+    manifest = tmp_path / "db.yaml"
+    manifest.write_text(STATEFUL_MANIFEST)
+    cluster.ok("apply", "-f", str(manifest))
+    wait_for(lambda: len(ready_addresses(cluster, "db")) == 2, 90, "db-0 and db-1 ready behind the headless Service")
+    db0 = cluster.get("pod", "db-0", "-n", NAMESPACE)
+    assert db0["status"]["phase"] == "Running" and db0["spec"]["hostname"] == "db-0"
+    pod = client_pod(cluster)
+    looked_up = cluster.ok("exec", "-n", NAMESPACE, pod, "--", "nslookup", f"db-0.db.{NAMESPACE}.svc.cluster.local")
+    assert db0["status"]["podIP"] in looked_up, looked_up
+    fqdn = cluster.ok("exec", "-n", NAMESPACE, "db-0", "--", "cat", "/etc/hosts")
+    assert f"db-0.db.{NAMESPACE}.svc.cluster.local" in fqdn, fqdn

@@ -9,13 +9,14 @@
   the ReplicaSet's others.
 - `deployment_status` is kubectl's status viewer: a message and whether the
   rollout is done; a ProgressDeadlineExceeded condition is an error.
-- A DaemonSet's history is the ControllerRevisions it controls, numbered by their
-  `revision` field; undo sends the chosen revision's `data` (a strategic merge
-  patch that replaces spec.template) back to the DaemonSet, as kubectl does.
+- A DaemonSet's or StatefulSet's history is the ControllerRevisions it controls,
+  numbered by their `revision` field; undo sends the chosen revision's `data` (a
+  strategic merge patch that replaces spec.template) back to it, as kubectl does.
 
 Kubernetes counterpart: staging/src/k8s.io/kubectl/pkg/polymorphichelpers/rollback.go,
 .../polymorphichelpers/history.go, .../polymorphichelpers/rollout_status.go
-(DaemonSetRollbacker, DaemonSetHistoryViewer, DaemonSetStatusViewer)
+(DaemonSetRollbacker, DaemonSetHistoryViewer, DaemonSetStatusViewer, StatefulSetRollbacker,
+StatefulSetStatusViewer)
 """
 
 from __future__ import annotations
@@ -156,7 +157,7 @@ def revision_template(revision: Mapping[str, Any]) -> Obj:
 
 
 def daemon_set_patch(daemon_set: Mapping[str, Any]) -> Obj:
-    """The patch the DaemonSet controller stores as a revision's data (its getPatch)."""
+    """The patch the DaemonSet and StatefulSet controllers store as a revision's data (getPatch)."""
     template = ((daemon_set.get("spec") or {}).get("template")) or {}
     return {"spec": {"template": {**template, "$patch": "replace"}}}
 
@@ -171,7 +172,8 @@ class RevisionRollback:
 
 def rollback_daemon_set(daemon_set: Mapping[str, Any], revisions: list[Obj],
                         to_revision: int = 0) -> RevisionRollback:
-    """kubectl's DaemonSetRollbacker: send the revision's data back as a patch."""
+    """kubectl's DaemonSetRollbacker (and StatefulSetRollbacker, the same): send the
+    revision's data back as a patch."""
     history_ = owned_revisions(daemon_set, revisions)
     if to_revision == 0 and len(history_) <= 1:
         raise RolloutError("no last revision to roll back to")
@@ -207,3 +209,32 @@ def daemon_set_status(daemon_set: Mapping[str, Any]) -> tuple[str, bool]:
         return (f'Waiting for daemon set "{name}" rollout to finish: {available} of {desired} '
                 "updated pods are available..."), False
     return f'daemon set "{name}" successfully rolled out', True
+
+
+def stateful_set_status(stateful_set: Mapping[str, Any]) -> tuple[str, bool]:
+    """kubectl's StatefulSetStatusViewer: a message and whether the rollout is done."""
+    spec, status = stateful_set.get("spec") or {}, stateful_set.get("status") or {}
+    strategy = spec.get("updateStrategy") or {}
+    if (strategy.get("type") or "RollingUpdate") != "RollingUpdate":
+        raise RolloutError("rollout status is only available for RollingUpdate strategy type")
+    generation = int(stateful_set["metadata"].get("generation") or 0)
+    observed = int(status.get("observedGeneration") or 0)
+    if observed == 0 or generation > observed:
+        return "Waiting for statefulset spec update to be observed...", False
+    replicas = int(spec.get("replicas", 1))
+    ready = int(status.get("readyReplicas") or 0)
+    updated = int(status.get("updatedReplicas") or 0)
+    if ready < replicas:
+        return f"Waiting for {replicas - ready} pods to be ready...", False
+    rolling = strategy.get("rollingUpdate")
+    if rolling is not None:
+        partition = rolling.get("partition")
+        if partition is not None and updated < replicas - int(partition):
+            return (f"Waiting for partitioned roll out to finish: {updated} out of {replicas - int(partition)} "
+                    "new pods have been updated..."), False
+        return f"partitioned roll out complete: {updated} new pods have been updated...", True
+    if status.get("updateRevision") != status.get("currentRevision"):
+        return (f"waiting for statefulset rolling update to complete {updated} pods at revision "
+                f"{status.get('updateRevision')}..."), False
+    return (f"statefulset rolling update complete {int(status.get('currentReplicas') or 0)} pods at revision "
+            f"{status.get('currentRevision')}..."), True

@@ -8,7 +8,7 @@ import pytest
 from controller_fakes import FakeClient, cache_add, parsed, pod, typed_factory
 
 from controller_manager.daemon import DaemonSetsController
-from controller_manager.daemon.history import get_patch
+from controller_manager.history import get_patch
 from controller_manager.daemon.util import CONTROLLER_REVISION_HASH_LABEL, POD_TEMPLATE_GENERATION_LABEL
 from controller_manager.deployment.util import compute_hash
 from tinykube.api.apps import DaemonSet

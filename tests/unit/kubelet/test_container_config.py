@@ -135,6 +135,12 @@ def test_sandbox_config_host_ports_and_dns() -> None:
     assert config.dns_config == DNSConfig(("10.96.0.10",), ("ns.svc.cluster.local", "svc.cluster.local",
                                                             "cluster.local"), ("ndots:5",))
     assert config.labels["io.tinykube.node-name"] == "n1"
+    assert config.hostname_domain == ""
+
+
+def test_sandbox_config_hostname_and_subdomain_give_the_pod_its_fqdn() -> None:
+    config = generate_pod_sandbox_config(pod({"name": "app"}, hostname="db-0", subdomain="db"), 0)
+    assert (config.hostname, config.hostname_domain) == ("db-0", "db.ns.svc.cluster.local")
 
 
 @pytest.mark.parametrize(("spec", "cluster_dns", "want"), [

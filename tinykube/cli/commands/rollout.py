@@ -2,8 +2,8 @@
 
 The logic (revisions, rollback patch, status messages) is in `tinykube.cli.rollout`;
 this module fetches, patches and prints. Deployments keep their history in
-ReplicaSets; DaemonSets in ControllerRevisions (status, history, undo and restart;
-pause and resume are Deployments' only, as in kubectl).
+ReplicaSets; DaemonSets and StatefulSets in ControllerRevisions (status, history,
+undo and restart; pause and resume are Deployments' only, as in kubectl).
 
 Kubernetes counterpart: staging/src/k8s.io/kubectl/pkg/cmd/rollout/
 """
@@ -30,7 +30,7 @@ ACTIONS = ("status", "history", "undo", "restart", "pause", "resume")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    parser = subparsers.add_parser("rollout", help="manage the rollout of a deployment or daemonset")
+    parser = subparsers.add_parser("rollout", help="manage the rollout of a deployment, daemonset or statefulset")
     actions = parser.add_subparsers(dest="action", metavar="ACTION", required=True)
     for action in ACTIONS:
         sub = actions.add_parser(action, help=f"rollout {action}")
@@ -56,7 +56,7 @@ async def run(ctx: CLIContext) -> int:
             handler = handlers.get(ctx.args.action)
             if handler is None:
                 raise CLIError(f"no {ctx.args.action} for {info.group_resource}: tinykube rolls "
-                               "out deployments and daemonsets only")
+                               "out deployments, daemonsets and statefulsets only")
             obj = await client.get(info, name, ctx.namespace)
             try:
                 await handler(ctx, client, info, obj)
@@ -67,7 +67,7 @@ async def run(ctx: CLIContext) -> int:
 
 async def _status(ctx: CLIContext, client: RESTClient, info: ResourceInfo, obj: Obj) -> None:
     last: list[str] = []
-    status_of = logic.daemon_set_status if info.kind == "DaemonSet" else logic.deployment_status
+    status_of = STATUS_VIEWERS[info.kind]
 
     def report(current: Obj | None) -> None:
         if current is None:
@@ -165,13 +165,13 @@ async def _set_paused(ctx: CLIContext, client: RESTClient, info: ResourceInfo,
     print(f"{object_ref(info, name)} {'paused' if paused else 'resumed'}", file=ctx.out)
 
 
-async def _daemon_set_history(ctx: CLIContext, client: RESTClient, info: ResourceInfo,
+async def _revision_history(ctx: CLIContext, client: RESTClient, info: ResourceInfo,
                               daemon_set: Obj) -> None:
     revisions = logic.owned_revisions(daemon_set, await _selected(client, CONTROLLER_REVISIONS, daemon_set))
     _print_history(ctx, object_ref(info, daemon_set["metadata"]["name"]), revisions, logic.revision_template)
 
 
-async def _daemon_set_undo(ctx: CLIContext, client: RESTClient, info: ResourceInfo, daemon_set: Obj) -> None:
+async def _revision_undo(ctx: CLIContext, client: RESTClient, info: ResourceInfo, daemon_set: Obj) -> None:
     plan = logic.rollback_daemon_set(daemon_set, await _selected(client, CONTROLLER_REVISIONS, daemon_set), ctx.args.revision)
     ref = object_ref(info, daemon_set["metadata"]["name"])
     if plan.patch is None:
@@ -185,8 +185,8 @@ async def _daemon_set_undo(ctx: CLIContext, client: RESTClient, info: ResourceIn
 
 HANDLERS = {"status": _status, "history": _history, "undo": _undo, "restart": _restart,
             "pause": _set_paused, "resume": _set_paused}
-HANDLERS_BY_KIND = {
-    "Deployment": HANDLERS,
-    "DaemonSet": {"status": _status, "history": _daemon_set_history, "undo": _daemon_set_undo,
-                  "restart": _restart},
-}
+REVISION_HANDLERS = {"status": _status, "history": _revision_history, "undo": _revision_undo,
+                     "restart": _restart}
+HANDLERS_BY_KIND = {"Deployment": HANDLERS, "DaemonSet": REVISION_HANDLERS, "StatefulSet": REVISION_HANDLERS}
+STATUS_VIEWERS = {"Deployment": logic.deployment_status, "DaemonSet": logic.daemon_set_status,
+                  "StatefulSet": logic.stateful_set_status}

@@ -1,10 +1,12 @@
-"""A DaemonSet's history: one ControllerRevision per pod template it has had.
+"""A workload's history: one ControllerRevision per pod template it has had.
+
+Shared by the DaemonSet and StatefulSet controllers (the "owner" below is either).
 
 - A revision's `data` is the strategic merge patch that restores the template,
   `{"spec": {"template": {..., "$patch": "replace"}}}` (getPatch); a revision
-  "matches" a DaemonSet when its data equals the DaemonSet's patch. `kubectl
-  rollout undo daemonset` sends exactly this data back as a patch.
-- The current revision is named `<ds>-<hash>`, where hash = ComputeHash(template,
+  "matches" an owner when its data equals the owner's patch. `kubectl rollout undo`
+  sends exactly this data back as a patch.
+- The current revision is named `<owner>-<hash>`, where hash = ComputeHash(template,
   collisionCount) (the Deployment controller's hash); the hash is also its
   `controller-revision-hash` label and the label on every pod made from it.
 - Revisions are numbered 1, 2, ...; rolling back to an old template makes its
@@ -12,10 +14,13 @@
 - A name taken by a revision of another template (a hash collision) bumps
   status.collisionCount and fails the sync; the retry hashes differently.
 - Old revisions beyond spec.revisionHistoryLimit are deleted, oldest first,
-  unless a live pod still carries their hash.
+  unless a live pod still carries their hash (or the caller names them as kept:
+  a StatefulSet's currentRevision).
 
 Kubernetes counterpart: pkg/controller/daemon/update.go (constructHistory,
-cleanupHistory, snapshot, dedupCurHistories, Match, getPatch)
+cleanupHistory, snapshot, dedupCurHistories, Match, getPatch),
+pkg/controller/history/controller_history.go, pkg/controller/statefulset/stateful_set_utils.go
+(getPatch, ApplyRevision)
 """
 
 from __future__ import annotations
@@ -24,30 +29,33 @@ import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from controller_manager.daemon.util import CONTROLLER_REVISION_HASH_LABEL
 from controller_manager.deployment.util import compute_hash
-from tinykube.api.apps import ControllerRevision, DaemonSet, DaemonSetStatus
-from tinykube.api.core import Pod
+from tinykube.api.apps import ControllerRevision, DaemonSet, DaemonSetStatus, StatefulSet, StatefulSetStatus
+from tinykube.api.core import Pod, PodTemplateSpec
 from tinykube.api.meta import ObjectMeta, new_controller_ref
 from tinykube.api.registry import deep_copy
-from tinykube.api.resources import CONTROLLER_REVISIONS, DAEMON_SETS
+from tinykube.api.resources import CONTROLLER_REVISIONS, DAEMON_SETS, STATEFUL_SETS
 from tinykube.client import AlreadyExists, NotFound, RESTClient
 
 log = logging.getLogger(__name__)
 
+# The label on revisions and on the pods made from them (apps.ControllerRevisionHashLabelKey).
+CONTROLLER_REVISION_HASH_LABEL = "controller-revision-hash"
 DEFAULT_REVISION_HISTORY_LIMIT = 10
+
+Owner = DaemonSet | StatefulSet
 
 
 class HashCollision(Exception):
     """A revision of another template holds this template's name; collisionCount was bumped."""
 
 
-def get_patch(ds: DaemonSet) -> dict[str, Any]:
+def get_patch(ds: Owner) -> dict[str, Any]:
     template = ds.spec.template.to_dict() if ds.spec and ds.spec.template else {}
     return {"spec": {"template": {**template, "$patch": "replace"}}}
 
 
-def match(ds: DaemonSet, revision: ControllerRevision) -> bool:
+def match(ds: Owner, revision: ControllerRevision) -> bool:
     return revision.data == get_patch(ds)
 
 
@@ -59,7 +67,14 @@ def revision_hash(revision: ControllerRevision) -> str:
     return (revision.metadata.labels or {}).get(CONTROLLER_REVISION_HASH_LABEL, "")
 
 
-def new_revision(ds: DaemonSet, revision: int) -> ControllerRevision:
+def revision_template(revision: ControllerRevision) -> PodTemplateSpec:
+    """The pod template a revision restores (ApplyRevision, for the template only)."""
+    template = dict(((revision.data or {}).get("spec") or {}).get("template") or {})
+    template.pop("$patch", None)
+    return PodTemplateSpec.from_dict(template)
+
+
+def new_revision(ds: Owner, revision: int) -> ControllerRevision:
     hash_ = compute_hash(ds.spec.template if ds.spec else None, ds.status.collision_count if ds.status else None)
     template_labels = (ds.spec.template.metadata.labels or {}) \
         if ds.spec and ds.spec.template and ds.spec.template.metadata else {}
@@ -72,7 +87,7 @@ def new_revision(ds: DaemonSet, revision: int) -> ControllerRevision:
         data=get_patch(ds), revision=revision)
 
 
-async def snapshot(client: RESTClient, ds: DaemonSet, revision: int) -> ControllerRevision:
+async def snapshot(client: RESTClient, ds: Owner, revision: int) -> ControllerRevision:
     """Create the revision of ds's current template (or find it already created)."""
     body = new_revision(ds, revision)
     try:
@@ -81,17 +96,17 @@ async def snapshot(client: RESTClient, ds: DaemonSet, revision: int) -> Controll
         existing = await client.get_object(ControllerRevision, body.metadata.name or "", ds.metadata.namespace)
         if match(ds, existing):
             return existing
-    fresh = await client.get_object(DaemonSet, ds.metadata.name or "", ds.metadata.namespace)
-    status = fresh.status or DaemonSetStatus()
+    fresh = await client.get_object(type(ds), ds.metadata.name or "", ds.metadata.namespace)
+    status = fresh.status or (DaemonSetStatus() if isinstance(fresh, DaemonSet) else StatefulSetStatus())
     status.collision_count = (status.collision_count or 0) + 1
-    fresh.status = status
-    await client.update_status(DAEMON_SETS, fresh)
-    log.info("hash collision daemonset=%s/%s collisionCount=%d", ds.metadata.namespace, ds.metadata.name,
-             status.collision_count)
-    raise HashCollision(f"hash collision for DaemonSet {ds.metadata.name}: bumped collisionCount")
+    fresh.status = status  # type: ignore[assignment]
+    await client.update_status(DAEMON_SETS if isinstance(fresh, DaemonSet) else STATEFUL_SETS, fresh)
+    log.info("hash collision owner=%s/%s/%s collisionCount=%d", ds.kind, ds.metadata.namespace,
+             ds.metadata.name, status.collision_count)
+    raise HashCollision(f"hash collision for {ds.kind} {ds.metadata.name}: bumped collisionCount")
 
 
-async def construct_history(client: RESTClient, ds: DaemonSet, revisions: Sequence[ControllerRevision],
+async def construct_history(client: RESTClient, ds: Owner, revisions: Sequence[ControllerRevision],
                             pods: Sequence[Pod]) -> tuple[ControllerRevision, list[ControllerRevision]]:
     """(current revision, old revisions) from the revisions `ds` controls; creates,
     deduplicates or renumbers the current one as needed."""
@@ -126,21 +141,24 @@ async def _dedup(client: RESTClient, duplicate: ControllerRevision, keep: Contro
         pass
 
 
-async def cleanup_history(client: RESTClient, ds: DaemonSet, old: Sequence[ControllerRevision],
-                          pods: Iterable[Pod]) -> None:
+async def cleanup_history(client: RESTClient, ds: Owner, old: Sequence[ControllerRevision],
+                          pods: Iterable[Pod], keep: Iterable[str] = ()) -> None:
+    """Delete the oldest of `old` beyond the history limit; never one a live pod uses
+    or one named in `keep`."""
     limit = ds.spec.revision_history_limit if ds.spec and ds.spec.revision_history_limit is not None \
         else DEFAULT_REVISION_HISTORY_LIMIT
     to_kill = len(old) - limit
     if to_kill <= 0:
         return
     live_hashes = {(p.metadata.labels or {}).get(CONTROLLER_REVISION_HASH_LABEL) for p in pods}
+    kept = set(keep)
     for revision in sorted(old, key=lambda r: r.revision):
         if to_kill <= 0:
             break
-        if revision_hash(revision) in live_hashes:
+        if revision_hash(revision) in live_hashes or revision.metadata.name in kept:
             continue
-        log.info("deleting old revision daemonset=%s/%s revision=%s", ds.metadata.namespace, ds.metadata.name,
-                 revision.metadata.name)
+        log.info("deleting old revision owner=%s/%s/%s revision=%s", ds.kind, ds.metadata.namespace,
+                 ds.metadata.name, revision.metadata.name)
         try:
             await client.delete(CONTROLLER_REVISIONS, revision.metadata.name or "", revision.metadata.namespace)
         except NotFound:
