@@ -111,6 +111,19 @@ def web_pods_by_node(cluster: Cluster) -> dict[str, int]:
     return counts
 
 
+def ingress_ip(cluster: Cluster, service_name: str) -> str:
+    """The Service's load balancer address, "" before it has one."""
+    service = cluster.get("service", service_name, "-n", NAMESPACE)
+    return str((((service.get("status") or {}).get("loadBalancer") or {}).get("ingress") or [{}])[0].get("ip", ""))
+
+
+def answers_through(address: str) -> bool:
+    try:
+        return httpx.get(f"http://{address}/", timeout=3).text.startswith("pod=web-")
+    except httpx.HTTPError:
+        return False
+
+
 @pytest.fixture(scope="module")
 def cluster(docker_engine: DockerDaemon) -> Iterator[Cluster]:
     env = {**os.environ, "TINYKUBE_PROJECT": PROJECT, "TINYKUBE_API_PORT": str(free_port()),
@@ -146,6 +159,13 @@ def test_make_up_from_nothing_runs_the_example_on_both_nodes_and_keeps_it_across
     for cidr in ("10.244.0.0/16", "10.96.0.0/16"):  # stray cluster packets die on this host
         assert "unreachable" in cluster.run("ip", "-4", "route", "show", cidr).stdout
 
+    # A load balancer's address is the Service's for its life: the same after down and up.
+    cluster.ok("expose", "deployment", "web", "-n", NAMESPACE, "--name", "web-lb", "--type", "LoadBalancer",
+               "--port", "80", "--target-port", "8080")
+    wait_for(lambda: bool(ingress_ip(cluster, "web-lb")), 120, "web-lb to get an external address")
+    address = ingress_ip(cluster, "web-lb")
+    wait_for(lambda: answers_through(address), 60, f"web-lb answering on {address}")
+
     down = cluster.run(*TINYKUBE, "down")
     assert down.returncode == 0, down.stderr
     assert cluster.run("docker", "ps", "-q", "--filter", f"label=com.docker.compose.project={PROJECT}").stdout == ""
@@ -155,10 +175,13 @@ def test_make_up_from_nothing_runs_the_example_on_both_nodes_and_keeps_it_across
     assert cluster.get("deployment", "web", "-n", NAMESPACE)["spec"]["replicas"] == 4
     assert cluster.get("configmap", "web-config", "-n", NAMESPACE)["data"]["greeting"] == "hello-from-tinykube"
     wait_for(lambda: sum(web_pods_by_node(cluster).values()) == 4, 120, "4 web pods Running after down and up")
+    wait_for(lambda: answers_through(address), 120, f"web-lb answering on {address} again after down and up")
+    assert ingress_ip(cluster, "web-lb") == address
 
 
 def test_a_stopped_node_loses_its_pods_to_the_other_and_comes_back_schedulable(cluster: Cluster) -> None:
     wait_for(lambda: web_pods_by_node(cluster).get("node-2", 0) > 0, 120, "web pods on node-2")
+    address = ingress_ip(cluster, "web-lb")  # from the first test
     node2 = cluster.node_container("node-2")
     assert docker("stop", node2).returncode == 0
     try:
@@ -183,6 +206,9 @@ def test_a_stopped_node_loses_its_pods_to_the_other_and_comes_back_schedulable(c
                              f"taints={node['spec'].get('taints')}\n{logs.stdout[-3000:]}{logs.stderr[-3000:]}") from None
     cluster.ok("scale", "deployment", "web", "-n", NAMESPACE, "--replicas=8")
     wait_for(lambda: web_pods_by_node(cluster).get("node-2", 0) > 0, 120, "new web pods scheduled on node-2")
+    # The load balancer followed the node set (node-2 out, then back) at the same address.
+    assert address and ingress_ip(cluster, "web-lb") == address
+    wait_for(lambda: answers_through(address), 60, f"web-lb answering on {address} after node-2's return")
 
 
 def test_load_image_and_node_add_and_remove(cluster: Cluster) -> None:
@@ -387,13 +413,8 @@ def test_three_replicas_share_the_load_and_a_not_ready_one_gets_none(cluster: Cl
 def test_a_load_balancer_service_answers_on_its_external_address_from_this_host(cluster: Cluster) -> None:
     cluster.ok("expose", "deployment", "share", "-n", NAMESPACE, "--name", "share-lb", "--type", "LoadBalancer",
                "--port", "80", "--target-port", "8080")
-
-    def ingress_ip() -> str:
-        service = cluster.get("service", "share-lb", "-n", NAMESPACE)
-        return str((((service.get("status") or {}).get("loadBalancer") or {}).get("ingress") or [{}])[0].get("ip", ""))
-
-    wait_for(lambda: bool(ingress_ip()), 120, "share-lb to get an external address")
-    address = ingress_ip()
+    wait_for(lambda: bool(ingress_ip(cluster, "share-lb")), 120, "share-lb to get an external address")
+    address = ingress_ip(cluster, "share-lb")
     assert address in cluster.ok("get", "service", "share-lb", "-n", NAMESPACE)  # the EXTERNAL-IP column
     seen = set()
     for _ in range(20):

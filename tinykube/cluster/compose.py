@@ -40,7 +40,7 @@ from typing import Any
 import httpx
 import yaml
 
-from tinykube.cluster import images
+from tinykube.cluster import images, network
 from tinykube.cluster.engine import DockerUnavailable, ensure_docker, engine_client, engine_endpoint
 
 PROJECT = os.environ.get("TINYKUBE_PROJECT", "tinykube")
@@ -48,6 +48,7 @@ PROJECT_DIR = images.PROJECT_DIR
 COMPOSE_FILE = PROJECT_DIR / "docker-compose.yml"
 STATE_DIR = PROJECT_DIR / "var" / PROJECT
 NODES_FILE = STATE_DIR / "nodes.yml"
+SUBNET_FILE = STATE_DIR / "subnet"  # the network's subnet, kept across down/up (network.py)
 KUBECONFIG_FILE = PROJECT_DIR / "kubeconfig" if PROJECT == "tinykube" else STATE_DIR / "kubeconfig"
 NODE_ROLE_LABEL = "io.tinykube.role"
 # What every node's engine gets: the sample images, and the tinykube image for the
@@ -91,8 +92,10 @@ def compose(*args: str) -> subprocess.CompletedProcess[str]:
     command = compose_command() + ["-p", PROJECT, "--project-directory", str(PROJECT_DIR)]
     for path in compose_files():
         command += ["-f", str(path)]
+    saved = network.load_saved(SUBNET_FILE)
+    subnet_env = network.compose_environment(saved) if saved is not None else {}
     result = subprocess.run(command + list(args), text=True, cwd=PROJECT_DIR, capture_output=True,
-                            env={**os.environ, "TINYKUBE_NETWORK": PROJECT})
+                            env={**os.environ, "TINYKUBE_NETWORK": PROJECT, **subnet_env})
     if result.returncode != 0:
         output = (result.stderr or result.stdout).strip().splitlines()
         errors = [line for line in output if "error" in line.lower()] or output
@@ -405,6 +408,7 @@ def up(say: Say = print, extra_ca_dir: Path | None = None) -> None:
     verify_image(images.TINYKUBE_IMAGE)
     if not built:
         say("  up to date")
+    choose_network_subnet()
     say(f"starting etcd, the control plane and the nodes (compose project '{PROJECT}')")
     compose("up", "-d", "--remove-orphans")
     access = write_kubeconfig()
@@ -423,6 +427,15 @@ The kubeconfig is {KUBECONFIG_FILE} (your ~/.kube/config is left alone). Next:
   tinykube get pods -n web-demo -o wide
 
 `tinykube status` shows the cluster, `tinykube down` stops it (objects survive).""")
+
+
+def choose_network_subnet() -> None:
+    """Keep the saved subnet of the cluster network, or pick a free one (network.py)."""
+    with engine_client(engine_endpoint()) as client:
+        in_use = network.docker_subnets(client, except_network=PROJECT) + network.host_routes()
+    chosen = network.choose_subnet(network.load_saved(SUBNET_FILE), in_use)
+    SUBNET_FILE.parent.mkdir(parents=True, exist_ok=True)
+    SUBNET_FILE.write_text(f"{chosen}\n")
 
 
 def verify_image(tag: str) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from cloud_controller_manager.fake_provider import FakeProvider
 from cloud_controller_manager.lbproxy import Balancer, parse_listen
-from cloud_controller_manager.provider import Backend, config_hash, proxy_args
+from cloud_controller_manager.provider import Backend, config_hash, free_load_balancer_ip, proxy_args
 from cloud_controller_manager.service_controller import FINALIZER, ServiceController, ready_node_ips
 from tinykube.api.core import (
     LoadBalancerStatus,
@@ -121,3 +122,30 @@ async def test_the_balancer_spreads_connections_and_skips_a_backend_that_refuses
     assert set(answers) == {b"first", b"second"} and b"" not in answers
     for server in (front, first, second):
         server.close()
+
+
+def network(containers: list[str], subnet: str = "172.30.7.0/24",
+            ip_range: str | None = "172.30.7.0/25") -> dict[str, Any]:
+    config = {"Subnet": subnet, "Gateway": "172.30.7.1"}
+    if ip_range:
+        config["IPRange"] = ip_range
+    return {"IPAM": {"Config": [config]},
+            "Containers": {f"id{i}": {"IPv4Address": f"{ip}/24"} for i, ip in enumerate(containers)}}
+
+
+def test_load_balancers_get_addresses_outside_the_range_docker_hands_out() -> None:
+    nodes = ["172.30.7.2", "172.30.7.3"]
+    assert free_load_balancer_ip(network(nodes), None) == "172.30.7.128"
+    assert free_load_balancer_ip(network([*nodes, "172.30.7.128"]), None) == "172.30.7.129"
+
+
+def test_a_service_keeps_its_address_while_it_is_free() -> None:
+    assert free_load_balancer_ip(network(["172.30.7.2"]), "172.30.7.140") == "172.30.7.140"
+    # taken by another load balancer meanwhile, or in the nodes' range: the next free one
+    assert free_load_balancer_ip(network(["172.30.7.140"]), "172.30.7.140") == "172.30.7.128"
+    assert free_load_balancer_ip(network([]), "172.30.7.5") == "172.30.7.128"
+
+
+def test_without_a_configured_subnet_and_range_the_engine_chooses() -> None:
+    assert free_load_balancer_ip({"IPAM": {"Config": []}, "Containers": {}}, "172.30.7.140") is None
+    assert free_load_balancer_ip(network([], ip_range=None), None) is None
