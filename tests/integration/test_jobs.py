@@ -5,16 +5,19 @@ three hollow nodes whose fake runtime ends each container as its env says
 A Job of 5 completions and parallelism 2 completes with 5 successes and never more
 than 2 active pods (checked at every pod event); a failing Job stops at its
 backoffLimit with BackoffLimitExceeded; a finished Job with ttlSecondsAfterFinished
-is deleted together with its pods. The module has its own cluster.
+is deleted together with its pods; `tinykube create/get/describe/delete job` work
+as kubectl's do. The module has its own cluster.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from control_plane_fixtures import ControlPlane, Obj, PodWatch, is_active, wait_for
 from test_control_plane import ns, plane  # noqa: F401  (fixtures: this module gets a cluster of its own)
 
+from tests.integration.cli_helpers import tinykube as run_cli
 from tinykube.api.batch import JOB_TRACKING_FINALIZER
 
 JOB_DEADLINE_SECONDS = 90.0
@@ -93,3 +96,33 @@ def test_finished_job_with_ttl_is_deleted_with_its_pods(plane: ControlPlane, ns:
     wait_for(lambda: plane.http.get(f"/apis/batch/v1/namespaces/{ns}/jobs/brief").status_code == 404,
              "Job brief deleted by its TTL", JOB_DEADLINE_SECONDS)
     wait_for(lambda: not job_pods(plane, ns, "brief"), "the pods of Job brief deleted", JOB_DEADLINE_SECONDS)
+
+
+def test_cli_create_get_describe_and_delete_job(plane: ControlPlane, ns: str) -> None:  # noqa: F811
+    created = run_cli(plane.api, "-n", ns, "create", "job", "hello", "--image=busybox:1", "--", "echo", "hi")
+    assert created.returncode == 0, created.stderr
+    assert created.stdout.strip() == "job.batch/hello created"
+    stored = get_job(plane, ns, "hello")
+    container = stored["spec"]["template"]["spec"]["containers"][0]
+    assert (container["name"], container["command"]) == ("hello", ["echo", "hi"])
+    # `echo hi` runs forever on a hollow node (no FAKE_* env): the Job stays Running.
+    wait_for(lambda: (get_job(plane, ns, "hello").get("status") or {}).get("active") == 1, "Job hello active")
+
+    listing = run_cli(plane.api, "-n", ns, "get", "jobs")
+    assert listing.returncode == 0, listing.stderr
+    header, row = listing.stdout.splitlines()[:2]
+    assert header.split() == ["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"]
+    assert row.split()[:3] == ["hello", "Running", "0/1"]
+
+    described = run_cli(plane.api, "-n", ns, "describe", "job", "hello")
+    assert described.returncode == 0, described.stderr
+    for line in ("Parallelism:", "Completions:", "Completion Mode:", "Start Time:", "Pods Statuses:",
+                 "Pod Template:", "Events:"):
+        assert line in described.stdout, f"{line!r} missing from:\n{described.stdout}"
+    assert re.search(r"Pods Statuses: +1 Active \([01] Ready\) / 0 Succeeded / 0 Failed", described.stdout)
+    assert "SuccessfulCreate" in described.stdout
+
+    deleted = run_cli(plane.api, "-n", ns, "delete", "job", "hello")
+    assert deleted.returncode == 0, deleted.stderr
+    wait_for(lambda: not job_pods(plane, ns, "hello"), "the pods of Job hello deleted with it",
+             JOB_DEADLINE_SECONDS)
