@@ -8,8 +8,8 @@
   OnFailure or Never, Indexed needs completions, a podFailurePolicy needs Never;
   after create the selector, template, completions (but see below), completionMode
   and podFailurePolicy do not change.
-- A CronJob's jobTemplate gets the same defaults and Job spec checks (its schedule
-  is checked by the CronJob strategy's owner, the cron work).
+- A CronJob's jobTemplate gets the pod template defaults and the Job spec checks
+  (its schedule is left to the CronJob controller's work).
 
 Kubernetes counterpart: pkg/registry/batch/job/strategy.go,
 pkg/registry/batch/cronjob/strategy.go, pkg/apis/batch/v1/defaults.go,
@@ -21,6 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from apiserver.strategies.jobspec import default_job_spec, validate_job_spec, validate_job_spec_update
+from apiserver.strategies.podspec import default_pod_spec
 from apiserver.strategy import Obj, Strategy
 from tinykube.api.batch import (
     CONTROLLER_UID_LABEL,
@@ -113,9 +114,11 @@ class CronJobStrategy(Strategy):
             return
         for key, value in CRON_JOB_DEFAULTS.items():
             spec.setdefault(key, value)
-        job_spec = (spec.get("jobTemplate") or {}).get("spec")
-        if isinstance(job_spec, dict):
-            default_job_spec(job_spec)
+        # Only the pod template is defaulted: a jobTemplate's Job fields get their
+        # defaults when its Job is created (SetDefaults_Job is for Jobs, not JobSpecs).
+        pod_spec = (((spec.get("jobTemplate") or {}).get("spec") or {}).get("template") or {}).get("spec")
+        if isinstance(pod_spec, dict):
+            default_pod_spec(pod_spec)
 
     def prepare_for_create(self, obj: Obj) -> None:
         super().prepare_for_create(obj)

@@ -101,7 +101,8 @@ def test_cron_job_defaults_and_job_template_validation(http: httpx.Client, names
     spec = response.json()["spec"]
     assert (spec["concurrencyPolicy"], spec["suspend"], spec["successfulJobsHistoryLimit"],
             spec["failedJobsHistoryLimit"]) == ("Allow", False, 3, 1)
-    assert spec["jobTemplate"]["spec"]["backoffLimit"] == 6
+    assert "backoffLimit" not in spec["jobTemplate"]["spec"]  # defaulted on the Job, as upstream
+    assert spec["jobTemplate"]["spec"]["template"]["spec"]["dnsPolicy"] == "ClusterFirst"
     bad = {"spec": {**job("x")["spec"], "completions": -1}}
     response = http.post(path, json={"apiVersion": "batch/v1", "kind": "CronJob",
                                      "metadata": {"name": "bad"},
@@ -109,6 +110,22 @@ def test_cron_job_defaults_and_job_template_validation(http: httpx.Client, names
     assert response.status_code == 422
     assert ("spec.jobTemplate.spec.completions: Invalid value: -1: must be greater than or "
             "equal to 0") in response.json()["message"]
+
+
+def test_a_deleted_pod_waits_for_the_job_tracking_finalizer(http: httpx.Client, namespace: str) -> None:
+    pods = f"/api/v1/namespaces/{namespace}/pods"
+    pod = {"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": "tracked", "finalizers": ["batch.kubernetes.io/job-tracking"]},
+           "spec": {"containers": [{"name": "main", "image": "busybox:1"}]}}
+    assert http.post(pods, json=pod).status_code == 201
+    assert http.delete(f"{pods}/tracked").status_code == 200
+    held = http.get(f"{pods}/tracked").json()
+    assert held["metadata"]["deletionTimestamp"]
+    patch = {"metadata": {"$deleteFromPrimitiveList/finalizers": ["batch.kubernetes.io/job-tracking"]}}
+    response = http.patch(f"{pods}/tracked", json=patch,
+                          headers={"Content-Type": "application/strategic-merge-patch+json"})
+    assert response.status_code == 200, response.text
+    assert http.get(f"{pods}/tracked").status_code == 404
 
 
 @pytest.mark.skipif(KUBECTL is None, reason="kubectl is not installed on this machine")
