@@ -40,12 +40,14 @@ from controller_manager.disruption import DisruptionController
 from controller_manager.endpoints import EndpointsController
 from controller_manager.endpointslice import EndpointSliceController, EndpointSliceMirroringController
 from controller_manager.garbagecollector import GarbageCollector
+from controller_manager.job import JobController
 from controller_manager.namespace import NamespaceController
 from controller_manager.nodeipam import NodeIpamController
 from controller_manager.nodelifecycle import NodeLifecycleController
 from controller_manager.replicaset import ReplicaSetController
 from controller_manager.replication import ReplicationManager
 from controller_manager.statefulset import StatefulSetController
+from controller_manager.ttlafterfinished import TTLAfterFinishedController
 from tinykube.client import (
     REAL_CLOCK,
     Clock,
@@ -78,6 +80,8 @@ CONTROLLERS: dict[str, type[Any]] = {
     DaemonSetsController.name: DaemonSetsController,
     DisruptionController.name: DisruptionController,
     StatefulSetController.name: StatefulSetController,
+    JobController.name: JobController,
+    TTLAfterFinishedController.name: TTLAfterFinishedController,
 }
 
 # Which option sets a controller's worker count; controllers not listed get DEFAULT_WORKERS.
@@ -92,6 +96,8 @@ WORKERS_OPTION: dict[str, str] = {
     "endpointslicemirroring": "mirroring_concurrent_service_endpoint_syncs",
     "daemonset": "concurrent_daemonset_syncs",
     "statefulset": "concurrent_statefulset_syncs",
+    "job": "concurrent_job_syncs",
+    "ttl-after-finished": "concurrent_ttl_after_finished_syncs",
 }
 DEFAULT_WORKERS = 5
 

@@ -115,6 +115,10 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     # discovery.k8s.io/v1
     ResourceInfo("discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice", True,
                  "V1EndpointSlice"),
+    # batch/v1
+    ResourceInfo("batch", "v1", "Job", "jobs", "job", True, "V1Job", (), ("status",), _ALL),
+    ResourceInfo("batch", "v1", "CronJob", "cronjobs", "cronjob", True, "V1CronJob", ("cj",),
+                 ("status",), _ALL),
     # storage.k8s.io/v1
     ResourceInfo("storage.k8s.io", "v1", "StorageClass", "storageclasses", "storageclass", False,
                  "V1StorageClass", ("sc",)),
@@ -122,7 +126,7 @@ RESOURCES: tuple[ResourceInfo, ...] = (
 
 # Groups in the order discovery lists them (the core group is served on /api).
 GROUP_ORDER: tuple[str, ...] = (
-    "", "apps", "autoscaling", "networking.k8s.io", "policy", "coordination.k8s.io",
+    "", "apps", "autoscaling", "batch", "networking.k8s.io", "policy", "coordination.k8s.io",
     "storage.k8s.io", "discovery.k8s.io",
 )
 
@@ -200,3 +204,5 @@ LEASES = INDEX.require("leases.coordination.k8s.io")
 STORAGE_CLASSES = INDEX.require("storageclasses.storage.k8s.io")
 POD_DISRUPTION_BUDGETS = INDEX.require("poddisruptionbudgets.policy")
 ENDPOINT_SLICES = INDEX.require("endpointslices.discovery.k8s.io")
+JOBS = INDEX.require("jobs.batch")
+CRON_JOBS = INDEX.require("cronjobs.batch")

@@ -5,7 +5,8 @@ apply). The generators build the object kubectl would build:
 `create deployment NAME --image=IMG [--replicas=N] [--port=P]`,
 `create configmap NAME --from-literal=k=v --from-file=[key=]path`,
 `create secret generic NAME ...` (values base64-encoded), `create namespace NAME`,
-`create service clusterip|nodeport NAME --tcp=port[:targetPort]`.
+`create service clusterip|nodeport NAME --tcp=port[:targetPort]`,
+`create job NAME --image=IMG [-- COMMAND ARG...]` (restartPolicy Never).
 `--dry-run=client -o yaml` prints the object instead of sending it.
 
 Kubernetes counterpart: staging/src/k8s.io/kubectl/pkg/cmd/create/
@@ -120,6 +121,19 @@ def service(args: argparse.Namespace) -> Obj:
             "metadata": {"name": args.name, "labels": {"app": args.name}}, "spec": spec}
 
 
+def job(args: argparse.Namespace) -> Obj:
+    """kubectl create job: one container named after the Job, the words after `--`
+    its command."""
+    if not args.image:
+        raise CLIError("required flag(s) \"image\" not set")
+    container: Obj = {"name": args.name, "image": args.image}
+    command = list(getattr(args, "extra_args", []) or [])
+    if command:
+        container["command"] = command
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": args.name},
+            "spec": {"template": {"spec": {"containers": [container], "restartPolicy": "Never"}}}}
+
+
 async def create_objects(ctx: CLIContext, objects: list[tuple[Obj, str | None]]) -> int:
     """POST each object (or print it for --dry-run=client / -o); exit code."""
     args = ctx.args
@@ -223,6 +237,13 @@ def register(subparsers: Any) -> None:
     p.add_argument("name")
     add_output_flags(p)
     p.set_defaults(func=generator(namespace))
+
+    p = kinds.add_parser("job", help="a Job running an image to completion",
+                         usage="tinykube create job NAME --image=IMAGE [-- COMMAND ARG...]")
+    p.add_argument("name")
+    p.add_argument("--image", help="the container image")
+    add_output_flags(p)
+    p.set_defaults(func=generator(job), takes_extra_args=True)
 
     p = kinds.add_parser("service", aliases=["svc"], help="a Service")
     service_kinds = p.add_subparsers(dest="service_type", metavar="TYPE")
