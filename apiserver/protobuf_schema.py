@@ -323,6 +323,38 @@ MESSAGES: dict[str, str] = {
     "PodDisruptionBudgetStatus": (
         "1 observedGeneration:int, 2 disruptedPods:{Time}, 3 disruptionsAllowed:int, "
         "4 currentHealthy:int, 5 desiredHealthy:int, 6 expectedPods:int, 7 conditions:[Condition]"),
+    # batch/v1: `kubectl create job` and `kubectl create cronjob` send these.
+    "Job": "1 metadata:ObjectMeta, 2 spec:JobSpec, 3 status:JobStatus",
+    "JobSpec": (
+        "1 parallelism:int?, 2 completions:int?, 3 activeDeadlineSeconds:int?, "
+        "4 selector:LabelSelector, 5 manualSelector:bool?, 6 template:PodTemplateSpec, "
+        "7 backoffLimit:int?, 8 ttlSecondsAfterFinished:int?, 9 completionMode:str?, "
+        "10 suspend:bool?, 11 podFailurePolicy:PodFailurePolicy, 12 backoffLimitPerIndex:int?, "
+        "13 maxFailedIndexes:int?, 14 podReplacementPolicy:str?, 15 managedBy:str?, "
+        "16 successPolicy:SuccessPolicy"),
+    "JobStatus": (
+        "1 conditions:[JobCondition], 2 startTime:Time, 3 completionTime:Time, 4 active:int, "
+        "5 succeeded:int, 6 failed:int, 7 completedIndexes, 8 uncountedTerminatedPods:"
+        "UncountedTerminatedPods, 9 ready:int?, 10 failedIndexes:str?, 11 terminating:int?"),
+    "JobCondition": (
+        "1 type, 2 status, 3 lastProbeTime:Time, 4 lastTransitionTime:Time, 5 reason, 6 message"),
+    "UncountedTerminatedPods": "1 succeeded:[str], 2 failed:[str]",
+    "PodFailurePolicy": "1 rules:[PodFailurePolicyRule]",
+    "PodFailurePolicyRule": (
+        "1 action, 2 onExitCodes:PodFailurePolicyOnExitCodesRequirement, "
+        "3 onPodConditions:[PodFailurePolicyOnPodConditionsPattern]"),
+    "PodFailurePolicyOnExitCodesRequirement": "1 containerName:str?, 2 operator, 3 values:[int]",
+    "PodFailurePolicyOnPodConditionsPattern": "1 type, 2 status",
+    "SuccessPolicy": "1 rules:[SuccessPolicyRule]",
+    "SuccessPolicyRule": "1 succeededIndexes:str?, 2 succeededCount:int?",
+    "CronJob": "1 metadata:ObjectMeta, 2 spec:CronJobSpec, 3 status:CronJobStatus",
+    "CronJobSpec": (
+        "1 schedule, 2 startingDeadlineSeconds:int?, 3 concurrencyPolicy, 4 suspend:bool?, "
+        "5 jobTemplate:JobTemplateSpec, 6 successfulJobsHistoryLimit:int?, "
+        "7 failedJobsHistoryLimit:int?, 8 timeZone:str?"),
+    "JobTemplateSpec": "1 metadata:ObjectMeta, 2 spec:JobSpec",
+    "CronJobStatus": (
+        "1 active:[ObjectReference], 4 lastScheduleTime:Time, 5 lastSuccessfulTime:Time"),
 }
 
 # (apiVersion, kind) of a runtime.Unknown envelope -> the message of its raw bytes.
@@ -340,6 +372,8 @@ ROOT_MESSAGES: dict[tuple[str, str], str] = {
     ("networking.k8s.io/v1", "Ingress"): "Ingress",
     ("policy/v1", "PodDisruptionBudget"): "PodDisruptionBudget",
     ("policy/v1", "Eviction"): "Eviction",
+    ("batch/v1", "Job"): "Job",
+    ("batch/v1", "CronJob"): "CronJob",
     # A typed client sends DeleteOptions under its own group version (a pods client
     # "v1", a deployments client "apps/v1"), or under meta.k8s.io/v1.
     ("meta.k8s.io/v1", "DeleteOptions"): "DeleteOptions",

@@ -50,6 +50,7 @@ from apiserver.table_printers import (
     print_stateful_set,
     translate_timestamp_since,
 )
+from apiserver.table_printers_batch import BATCH_PRINTERS
 from tinykube.api.resources import ResourceInfo
 
 __all__ = ["PRINTERS", "human_duration", "printer_for", "to_table"]
@@ -374,6 +375,7 @@ PRINTERS: dict[tuple[str, str], TablePrinter] = {
              "boolean"), AGE,
     ), print_storage_class),
 }
+PRINTERS.update(BATCH_PRINTERS)
 DEFAULT_PRINTER = TablePrinter((NAME, AGE), print_default)
 
 

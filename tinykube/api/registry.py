@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from tinykube.api import apps, core, other, policy
+from tinykube.api import apps, batch, core, other, policy
 from tinykube.api.meta import DeleteOptions, KubeList, KubeModel, KubeObject, Status, WatchEvent
 
 KINDS: tuple[type[KubeModel], ...] = (
@@ -23,6 +23,7 @@ KINDS: tuple[type[KubeModel], ...] = (
     apps.Deployment, apps.ReplicaSet, apps.StatefulSet, apps.DaemonSet, apps.ControllerRevision,
     other.Ingress, other.IngressClass, other.HorizontalPodAutoscaler, other.Scale, other.Lease, other.StorageClass,
     policy.PodDisruptionBudget, policy.Eviction,
+    batch.Job, batch.CronJob,
     Status, DeleteOptions,
 )
 

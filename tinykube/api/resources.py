@@ -109,6 +109,10 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     # policy/v1
     ResourceInfo("policy", "v1", "PodDisruptionBudget", "poddisruptionbudgets",
                  "poddisruptionbudget", True, "V1PodDisruptionBudget", ("pdb",), ("status",)),
+    # batch/v1
+    ResourceInfo("batch", "v1", "Job", "jobs", "job", True, "V1Job", (), ("status",), _ALL),
+    ResourceInfo("batch", "v1", "CronJob", "cronjobs", "cronjob", True, "V1CronJob", ("cj",),
+                 ("status",), _ALL),
     # storage.k8s.io/v1
     ResourceInfo("storage.k8s.io", "v1", "StorageClass", "storageclasses", "storageclass", False,
                  "V1StorageClass", ("sc",)),
@@ -116,7 +120,7 @@ RESOURCES: tuple[ResourceInfo, ...] = (
 
 # Groups in the order discovery lists them (the core group is served on /api).
 GROUP_ORDER: tuple[str, ...] = (
-    "", "apps", "autoscaling", "networking.k8s.io", "policy", "coordination.k8s.io",
+    "", "apps", "autoscaling", "batch", "networking.k8s.io", "policy", "coordination.k8s.io",
     "storage.k8s.io",
 )
 
@@ -192,3 +196,5 @@ HORIZONTAL_POD_AUTOSCALERS = INDEX.require("horizontalpodautoscalers.autoscaling
 LEASES = INDEX.require("leases.coordination.k8s.io")
 STORAGE_CLASSES = INDEX.require("storageclasses.storage.k8s.io")
 POD_DISRUPTION_BUDGETS = INDEX.require("poddisruptionbudgets.policy")
+JOBS = INDEX.require("jobs.batch")
+CRON_JOBS = INDEX.require("cronjobs.batch")

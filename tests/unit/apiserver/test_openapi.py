@@ -59,7 +59,7 @@ def test_root_lists_every_group_version_with_its_hash() -> None:
 
 
 def test_unserved_group_version() -> None:
-    assert openapi_v3_document("batch", "v1") is None
+    assert openapi_v3_document("batch", "v1beta1") is None
     assert openapi_v3_document("apps", "v1beta1") is None
 
 

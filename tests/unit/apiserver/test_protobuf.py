@@ -286,8 +286,8 @@ def test_unsupported_volume_type_names_the_field() -> None:
 
 
 def test_kind_not_served_is_refused() -> None:
-    with pytest.raises(UnsupportedProtobuf, match="batch/v1 Job"):
-        decode_object(envelope("batch/v1", "Job", msg(field(1, meta("j")))))
+    with pytest.raises(UnsupportedProtobuf, match="batch/v1beta1 Job"):
+        decode_object(envelope("batch/v1beta1", "Job", msg(field(1, meta("j")))))
 
 
 @pytest.mark.parametrize(("body", "why"), [
