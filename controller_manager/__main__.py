@@ -50,6 +50,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--concurrent-daemonset-syncs", type=int, default=2)
     parser.add_argument("--concurrent-gc-syncs", type=int, default=20)
     parser.add_argument("--concurrent-namespace-syncs", type=int, default=10)
+    parser.add_argument("--concurrent-cron-job-syncs", type=int, default=5)
     parser.add_argument("--node-monitor-period", type=duration, default=5.0)
     parser.add_argument("--node-monitor-grace-period", type=duration, default=40.0)
     parser.add_argument("--pod-eviction-timeout", type=duration, default=None,
@@ -75,6 +76,7 @@ def controller_options(args: argparse.Namespace) -> dict[str, Any]:
         "concurrent_daemonset_syncs": args.concurrent_daemonset_syncs,
         "concurrent_gc_syncs": args.concurrent_gc_syncs,
         "concurrent_namespace_syncs": args.concurrent_namespace_syncs,
+        "concurrent_cron_job_syncs": args.concurrent_cron_job_syncs,
         "node_monitor_period_seconds": args.node_monitor_period,
         "node_monitor_grace_period_seconds": args.node_monitor_grace_period,
         "allocate_node_cidrs": args.allocate_node_cidrs,

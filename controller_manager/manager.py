@@ -34,6 +34,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+from controller_manager.cronjob import CronJobController
 from controller_manager.daemon import DaemonSetsController
 from controller_manager.deployment import DeploymentController
 from controller_manager.disruption import DisruptionController
@@ -71,6 +72,7 @@ CONTROLLERS: dict[str, type[Any]] = {
     NodeIpamController.name: NodeIpamController,
     DaemonSetsController.name: DaemonSetsController,
     DisruptionController.name: DisruptionController,
+    CronJobController.name: CronJobController,
 }
 
 # Which option sets a controller's worker count; controllers not listed get DEFAULT_WORKERS.
@@ -81,6 +83,7 @@ WORKERS_OPTION: dict[str, str] = {
     "namespace": "concurrent_namespace_syncs",
     "endpoint": "concurrent_endpoint_syncs",
     "daemonset": "concurrent_daemonset_syncs",
+    "cronjob": "concurrent_cron_job_syncs",
 }
 DEFAULT_WORKERS = 5
 
