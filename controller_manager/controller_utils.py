@@ -40,6 +40,7 @@ from tinykube.client import (
     REAL_CLOCK, Clock, ControllerExpectations, EventRecorder, NotFound, PatchType, RateLimitingQueue,
     RESTClient, meta_namespace_key, run_workers,
 )
+from tinykube.client.cache import Indexer
 from tinykube.client.workqueue import RateLimiter
 
 log = logging.getLogger(__name__)
@@ -80,6 +81,16 @@ class Controller:
         """Until cancelled: `workers` tasks take keys and sync them."""
         log.info("starting controller=%s workers=%d", self.name, workers)
         await run_workers(self.name, self.queue, self.sync_handler, workers)
+
+
+def resolve_controller_ref(indexer: Indexer, obj: KubeObject, kind: str) -> Any:
+    """The cached owner of `kind` that `obj`'s controller reference names, if its UID matches
+    (a namesake created after the owner was deleted is not the owner)."""
+    ref = get_controller_of(obj)
+    if ref is None or ref.kind != kind:
+        return None
+    owner = indexer.get(f"{obj.metadata.namespace}/{ref.name}")
+    return owner if owner is not None and owner.metadata.uid == ref.uid else None
 
 
 def as_selector(selector: meta.LabelSelector | None) -> LabelSelector:

@@ -26,11 +26,11 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from controller_manager.controller_utils import Controller
+from controller_manager.controller_utils import Controller, resolve_controller_ref
 from controller_manager.cronjob import utils
 from tinykube.api.batch import ConcurrencyPolicy, CronJob, CronJobStatus, Job, JobConditionType
 from tinykube.api.cron import CronParseError, Schedule, parse_standard
-from tinykube.api.meta import format_rfc3339, get_controller_of, is_controlled_by, parse_rfc3339
+from tinykube.api.meta import format_rfc3339, is_controlled_by, parse_rfc3339
 from tinykube.api.registry import deep_copy
 from tinykube.api.resources import CRON_JOBS, JOBS
 from tinykube.client import (
@@ -63,13 +63,8 @@ class CronJobController(Controller):
     # --- event handlers: only turn events into keys ------------------------------------
 
     def resolve_controller_ref(self, job: Job) -> CronJob | None:
-        ref = get_controller_of(job)
-        if ref is None or ref.kind != KIND:
-            return None
-        cron_job: CronJob | None = self.cron_job_informer.indexer.get(f"{job.metadata.namespace}/{ref.name}")
-        if cron_job is None or cron_job.metadata.uid != ref.uid:
-            return None  # a namesake, not the owner the reference points to
-        return cron_job
+        owner: CronJob | None = resolve_controller_ref(self.cron_job_informer.indexer, job, KIND)
+        return owner
 
     def job_changed(self, job: Job) -> None:
         cron_job = self.resolve_controller_ref(job)

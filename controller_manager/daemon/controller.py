@@ -34,7 +34,7 @@ from typing import Any
 from controller_manager.controller_utils import (
     BURST_REPLICAS, SLOW_START_INITIAL_BATCH_SIZE, Controller, UIDTrackingExpectations, as_selector,
     claim_objects, create_controlled_pod, delete_controlled_pod, get_pod_from_template, recheck_owner,
-    slow_start_batch,
+    resolve_controller_ref, slow_start_batch,
 )
 from controller_manager.daemon import history
 from controller_manager.daemon.backoff import Backoff
@@ -92,12 +92,7 @@ class DaemonSetsController(Controller):
         self.queue.add(key)
 
     def resolve_controller_ref(self, obj: Pod | ControllerRevision) -> DaemonSet | None:
-        ref = get_controller_of(obj)
-        if ref is None or ref.kind != KIND:
-            return None
-        ds: DaemonSet | None = self.ds_informer.indexer.get(f"{obj.metadata.namespace}/{ref.name}")
-        if ds is None or ds.metadata.uid != ref.uid:
-            return None  # a namesake, not the owner the reference points to
+        ds: DaemonSet | None = resolve_controller_ref(self.ds_informer.indexer, obj, KIND)
         return ds
 
     def enqueue_matching(self, obj: Pod | ControllerRevision) -> None:
