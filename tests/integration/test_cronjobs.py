@@ -5,6 +5,8 @@ An every-minute CronJob gets its Job at the next minute boundary (so the one tes
 waits does so for at most ~60 s): named `<cronjob>-<unix minutes>`, owned by the
 CronJob, annotated with its scheduled time, and listed in `status.active` with
 `lastScheduleTime` set. A schedule Kubernetes refuses is a 422 with its message.
+`tinykube create cronjob` / `create job --from=cronjob/X` and kubectl's same commands
+work against the API server.
 """
 
 from __future__ import annotations
@@ -78,7 +80,16 @@ def test_an_invalid_schedule_is_refused_with_kubernetes_message(plane: ControlPl
 
 
 
-def test_tinykube_and_kubectl_create_cronjob(plane: ControlPlane, ns: str, tmp_path: Path) -> None:
+def assert_manual_job_of(plane: ControlPlane, ns: str, job_name: str, cron_job_name: str) -> None:
+    job = plane.get(f"/apis/batch/v1/namespaces/{ns}/jobs/{job_name}")
+    assert job["metadata"]["annotations"]["cronjob.kubernetes.io/instantiate"] == "manual"
+    [owner] = job["metadata"]["ownerReferences"]
+    cron = plane.get(f"{cron_jobs_path(ns)}/{cron_job_name}")
+    assert (owner["kind"], owner["name"], owner["uid"]) == ("CronJob", cron_job_name, cron["metadata"]["uid"])
+    assert job["spec"]["template"]["spec"]["containers"][0]["image"] == "busybox:1"
+
+
+def test_tinykube_and_kubectl_create_cronjob_and_a_job_from_it(plane: ControlPlane, ns: str, tmp_path: Path) -> None:
     result = run_cli(plane.api, "-n", ns, "create", "cronjob", "hourly", "--image=busybox:1",
                      "--schedule=0 * * * *", "--", "echo", "hi", timeout_seconds=60)
     assert result.returncode == 0, result.stderr
@@ -88,6 +99,13 @@ def test_tinykube_and_kubectl_create_cronjob(plane: ControlPlane, ns: str, tmp_p
     pod_spec = spec["jobTemplate"]["spec"]["template"]["spec"]
     assert pod_spec["restartPolicy"] == "OnFailure"
     assert pod_spec["containers"][0]["command"] == ["echo", "hi"]
+    made_job = run_cli(plane.api, "-n", ns, "create", "job", "hourly-now", "--from=cronjob/hourly", timeout_seconds=60)
+    assert made_job.returncode == 0, made_job.stderr
+    assert made_job.stdout.strip() == "job.batch/hourly-now created"
+    assert_manual_job_of(plane, ns, "hourly-now", "hourly")
+    missing = run_cli(plane.api, "-n", ns, "create", "job", "x", "--from=cronjob/nothing", timeout_seconds=60)
+    assert missing.returncode != 0
+    assert 'Error from server (NotFound): cronjobs.batch "nothing" not found' in missing.stderr
     if KUBECTL is None:
         pytest.skip("kubectl is not installed")
     made = subprocess.run([KUBECTL, "--kubeconfig", str(plane.api.kubeconfig), "--cache-dir", str(tmp_path),
@@ -95,6 +113,11 @@ def test_tinykube_and_kubectl_create_cronjob(plane: ControlPlane, ns: str, tmp_p
                           capture_output=True, text=True, timeout=60)
     assert made.returncode == 0, made.stderr
     assert plane.get(f"{cron_jobs_path(ns)}/nightly")["spec"]["concurrencyPolicy"] == "Allow"
+    from_kubectl = subprocess.run([KUBECTL, "--kubeconfig", str(plane.api.kubeconfig), "--cache-dir", str(tmp_path),
+                                   "-n", ns, "create", "job", "nightly-now", "--from=cronjob/nightly"],
+                                  capture_output=True, text=True, timeout=60)
+    assert from_kubectl.returncode == 0, from_kubectl.stderr
+    assert_manual_job_of(plane, ns, "nightly-now", "nightly")
     refused = subprocess.run([KUBECTL, "--kubeconfig", str(plane.api.kubeconfig), "--cache-dir", str(tmp_path),
                               "-n", ns, "create", "cronjob", "broken", "--image=busybox:1", "--schedule=99 * * * *"],
                              capture_output=True, text=True, timeout=60)

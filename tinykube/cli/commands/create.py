@@ -6,7 +6,8 @@ apply). The generators build the object kubectl would build:
 `create configmap NAME --from-literal=k=v --from-file=[key=]path`,
 `create secret generic NAME ...` (values base64-encoded), `create namespace NAME`,
 `create service clusterip|nodeport NAME --tcp=port[:targetPort]`,
-`create cronjob NAME --image=IMG --schedule=SPEC [-- CMD]` (create_cronjob.py).
+`create cronjob NAME --image=IMG --schedule=SPEC [-- CMD]` and
+`create job NAME (--image=IMG [-- CMD] | --from=cronjob/X)` (create_cronjob.py).
 `--dry-run=client -o yaml` prints the object instead of sending it.
 
 Kubernetes counterpart: staging/src/k8s.io/kubectl/pkg/cmd/create/
@@ -22,7 +23,7 @@ from typing import Any
 
 from tinykube.api.resources import INDEX, ResourceInfo
 from tinykube.cli.commands.apply import add_file_flags, load, resource_for, set_namespace
-from tinykube.cli.commands.create_cronjob import cron_job, register_cron_job
+from tinykube.cli.commands.create_cronjob import cron_job, register_cron_job, register_job
 from tinykube.cli.context import CLIContext, CLIError
 from tinykube.cli.printers import ObjectPrinter, PrinterError, kind_prefix
 from tinykube.client import APIStatusError
@@ -212,6 +213,7 @@ def register(subparsers: Any) -> None:
         p.set_defaults(func=generator(build))
 
     register_cron_job(kinds, add_output_flags, generator(cron_job))
+    register_job(kinds, add_output_flags, create_objects)
 
     p = kinds.add_parser("secret", help="a Secret")
     secret_kinds = p.add_subparsers(dest="secret_type", metavar="TYPE")

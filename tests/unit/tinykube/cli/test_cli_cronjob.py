@@ -7,7 +7,7 @@ import argparse
 import pytest
 
 from tinykube.api.resources import CRON_JOBS
-from tinykube.cli.commands.create_cronjob import cron_job
+from tinykube.cli.commands.create_cronjob import cron_job, job_from_cron_job, job_from_image
 from tinykube.cli.context import CLIError
 from tinykube.cli.describe.cronjobs import describe_cron_job
 
@@ -56,3 +56,22 @@ async def test_describe_cronjob_shows_schedule_policies_and_runs() -> None:
     assert lines["Last Schedule Time"] == "Thu, 01 Jan 2026 00:05:00 +0000"
     assert lines["Active Jobs"] == "tick-29446565, tick-29446566"
     assert "busybox:1" in text
+
+
+def test_a_job_from_a_cron_job_is_marked_manual_and_owned_by_it() -> None:
+    stored = cron_job(args())
+    stored["metadata"]["uid"] = "uid-tick"
+    stored["spec"]["jobTemplate"]["metadata"] = {"labels": {"app": "tick"}, "annotations": {"team": "ops"}}
+    job = job_from_cron_job(stored, "tick-manual")
+    assert job["metadata"] == {
+        "name": "tick-manual", "labels": {"app": "tick"},
+        "annotations": {"cronjob.kubernetes.io/instantiate": "manual", "team": "ops"},
+        "ownerReferences": [{"apiVersion": "batch/v1", "kind": "CronJob", "name": "tick", "uid": "uid-tick",
+                             "controller": True}]}
+    assert job["spec"] == stored["spec"]["jobTemplate"]["spec"]
+
+
+def test_a_job_from_an_image_never_restarts() -> None:
+    job = job_from_image(args(name="once"))
+    assert job["spec"]["template"]["spec"] == {
+        "containers": [{"name": "once", "image": "busybox:1", "command": ["echo", "hi"]}], "restartPolicy": "Never"}
