@@ -50,6 +50,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--concurrent-daemonset-syncs", type=int, default=2)
     parser.add_argument("--concurrent-gc-syncs", type=int, default=20)
     parser.add_argument("--concurrent-namespace-syncs", type=int, default=10)
+    parser.add_argument("--concurrent-job-syncs", type=int, default=5)
+    parser.add_argument("--concurrent-ttl-after-finished-syncs", type=int, default=5)
     parser.add_argument("--concurrent-cron-job-syncs", type=int, default=5)
     parser.add_argument("--node-monitor-period", type=duration, default=5.0)
     parser.add_argument("--node-monitor-grace-period", type=duration, default=40.0)
@@ -76,6 +78,8 @@ def controller_options(args: argparse.Namespace) -> dict[str, Any]:
         "concurrent_daemonset_syncs": args.concurrent_daemonset_syncs,
         "concurrent_gc_syncs": args.concurrent_gc_syncs,
         "concurrent_namespace_syncs": args.concurrent_namespace_syncs,
+        "concurrent_job_syncs": args.concurrent_job_syncs,
+        "concurrent_ttl_after_finished_syncs": args.concurrent_ttl_after_finished_syncs,
         "concurrent_cron_job_syncs": args.concurrent_cron_job_syncs,
         "node_monitor_period_seconds": args.node_monitor_period,
         "node_monitor_grace_period_seconds": args.node_monitor_grace_period,

@@ -40,10 +40,12 @@ from controller_manager.deployment import DeploymentController
 from controller_manager.disruption import DisruptionController
 from controller_manager.endpoints import EndpointsController
 from controller_manager.garbagecollector import GarbageCollector
+from controller_manager.job import JobController
 from controller_manager.namespace import NamespaceController
 from controller_manager.nodeipam import NodeIpamController
 from controller_manager.nodelifecycle import NodeLifecycleController
 from controller_manager.replicaset import ReplicaSetController
+from controller_manager.ttlafterfinished import TTLAfterFinishedController
 from tinykube.client import (
     REAL_CLOCK,
     Clock,
@@ -72,6 +74,8 @@ CONTROLLERS: dict[str, type[Any]] = {
     NodeIpamController.name: NodeIpamController,
     DaemonSetsController.name: DaemonSetsController,
     DisruptionController.name: DisruptionController,
+    JobController.name: JobController,
+    TTLAfterFinishedController.name: TTLAfterFinishedController,
     CronJobController.name: CronJobController,
 }
 
@@ -83,6 +87,8 @@ WORKERS_OPTION: dict[str, str] = {
     "namespace": "concurrent_namespace_syncs",
     "endpoint": "concurrent_endpoint_syncs",
     "daemonset": "concurrent_daemonset_syncs",
+    "job": "concurrent_job_syncs",
+    "ttl-after-finished": "concurrent_ttl_after_finished_syncs",
     "cronjob": "concurrent_cron_job_syncs",
 }
 DEFAULT_WORKERS = 5

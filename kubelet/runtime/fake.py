@@ -12,6 +12,11 @@ probes and hooks), `absent_images` / `pull_errors` (an image missing from the
 engine and what a pull says), and the `events()` stream (`die`, `oom`) that the
 kubelet consumes. `configs` keeps each container's ContainerConfig.
 
+A pod spec scripts its own containers through two env variables, so integration
+tests on hollow nodes can run Jobs: `FAKE_RUN_SECONDS` (a container with it exits
+after that many seconds, 0 at once) and `FAKE_EXIT_CODE` (the code it then exits
+with, default 0). A container with neither runs until stopped.
+
 Kubernetes counterpart: pkg/kubelet/cri/remote/fake/fake_runtime.go,
 staging/src/k8s.io/cri-api/pkg/apis/testing/fake_runtime_service.go
 """
@@ -42,6 +47,9 @@ from kubelet.runtime import (
 )
 
 FAKE_VERSION = "fake://0.1.0"
+# The env variables a container's spec uses to script its own exit (see the module doc).
+FAKE_RUN_SECONDS_ENV = "FAKE_RUN_SECONDS"
+FAKE_EXIT_CODE_ENV = "FAKE_EXIT_CODE"
 
 
 class FakeRuntime:
@@ -176,6 +184,29 @@ class FakeRuntime:
         if container.name in self.exit_on_start:
             exit_code, reason = self.exit_on_start[container.name]
             self.exit_container(container_id, exit_code, reason)
+            return
+        self._schedule_scripted_exit(container_id)
+
+    def _schedule_scripted_exit(self, container_id: str) -> None:
+        """Honour FAKE_RUN_SECONDS / FAKE_EXIT_CODE from the container's env."""
+        envs = dict(self.configs[container_id].envs) if container_id in self.configs else {}
+        if FAKE_RUN_SECONDS_ENV not in envs and FAKE_EXIT_CODE_ENV not in envs:
+            return
+        run_seconds = float(envs.get(FAKE_RUN_SECONDS_ENV) or 0)
+        exit_code = int(envs.get(FAKE_EXIT_CODE_ENV) or 0)
+        started_at_ns = self.containers[container_id].started_at_ns
+
+        def exit_now() -> None:
+            container = self.containers.get(container_id)
+            # Only the run this timer was set for: not one stopped or restarted meanwhile.
+            if (container is not None and container.state is ContainerState.RUNNING
+                    and container.started_at_ns == started_at_ns):
+                self.exit_container(container_id, exit_code)
+
+        if run_seconds <= 0:
+            exit_now()
+        else:
+            asyncio.get_running_loop().call_later(run_seconds, exit_now)
 
     async def stop_container(self, container_id: str, timeout_seconds: int) -> None:
         self._record("stop_container", container_id)

@@ -274,6 +274,65 @@ def test_a_daemon_set_runs_one_pod_per_node_and_one_more_after_node_add(cluster:
         cluster.tinykube("delete", "namespace", "daemon-demo", "--wait=false")
 
 
+# --- Jobs on real containers ------------------------------------------------------------
+
+JOBS_MANIFEST = """
+apiVersion: v1
+kind: Namespace
+metadata: {name: job-demo}
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: five, namespace: job-demo}
+spec:
+  completions: 5
+  parallelism: 2
+  template:
+    spec:
+      restartPolicy: Never
+      terminationGracePeriodSeconds: 1
+      containers:
+      - {name: main, image: tinykube/busybox:1, command: [sh, -c, "sleep 1"]}
+---
+apiVersion: batch/v1
+kind: Job
+metadata: {name: fails, namespace: job-demo}
+spec:
+  backoffLimit: 1
+  template:
+    spec:
+      restartPolicy: Never
+      terminationGracePeriodSeconds: 1
+      containers:
+      - {name: main, image: tinykube/busybox:1, command: [sh, -c, "exit 1"]}
+"""
+
+
+def test_jobs_complete_on_real_containers_and_a_failing_one_stops_at_its_backoff_limit(
+        cluster: Cluster, tmp_path: Path) -> None:
+    manifest = tmp_path / "jobs.yaml"
+    manifest.write_text(JOBS_MANIFEST)
+
+    def condition(name: str, condition_type: str) -> dict[str, Any] | None:
+        job = cluster.get("job", name, "-n", "job-demo")
+        return next((c for c in job.get("status", {}).get("conditions") or []
+                     if c["type"] == condition_type and c["status"] == "True"), None)
+
+    cluster.ok("apply", "-f", str(manifest))
+    try:
+        wait_for(lambda: condition("five", "Complete") is not None, 120, "Job five Complete")
+        assert cluster.get("job", "five", "-n", "job-demo")["status"]["succeeded"] == 5
+        # One failure, 10 s of backoff, a second failure: past backoffLimit 1.
+        wait_for(lambda: condition("fails", "Failed") is not None, 90, "Job fails Failed")
+        failed = condition("fails", "Failed")
+        assert failed is not None and failed["reason"] == "BackoffLimitExceeded"
+        table = cluster.ok("get", "jobs", "-n", "job-demo").splitlines()
+        assert table[0].split() == ["NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"]
+        rows = {line.split()[0]: line.split()[1:3] for line in table[1:]}
+        assert rows == {"five": ["Complete", "5/5"], "fails": ["Failed", "0/1"]}
+    finally:
+        cluster.tinykube("delete", "namespace", "job-demo", "--wait=false")
+
 CRON_JOB_MANIFEST = """
 apiVersion: v1
 kind: Namespace

@@ -6,8 +6,9 @@ apply). The generators build the object kubectl would build:
 `create configmap NAME --from-literal=k=v --from-file=[key=]path`,
 `create secret generic NAME ...` (values base64-encoded), `create namespace NAME`,
 `create service clusterip|nodeport NAME --tcp=port[:targetPort]`,
-`create cronjob NAME --image=IMG --schedule=SPEC [-- CMD]` and
-`create job NAME (--image=IMG [-- CMD] | --from=cronjob/X)` (create_cronjob.py).
+`create job NAME --image=IMG [-- COMMAND ARG...]` (restartPolicy Never)
+or `--from=cronjob/X`, and `create cronjob NAME --image=IMG --schedule=SPEC [-- CMD]`
+(both in create_cronjob.py).
 `--dry-run=client -o yaml` prints the object instead of sending it.
 
 Kubernetes counterpart: staging/src/k8s.io/kubectl/pkg/cmd/create/
@@ -23,7 +24,7 @@ from typing import Any
 
 from tinykube.api.resources import INDEX, ResourceInfo
 from tinykube.cli.commands.apply import add_file_flags, load, resource_for, set_namespace
-from tinykube.cli.commands.create_cronjob import cron_job, register_cron_job, register_job
+from tinykube.cli.commands.create_cronjob import create_job, cron_job, register_cron_job
 from tinykube.cli.context import CLIContext, CLIError
 from tinykube.cli.printers import ObjectPrinter, PrinterError, kind_prefix
 from tinykube.client import APIStatusError
@@ -123,6 +124,19 @@ def service(args: argparse.Namespace) -> Obj:
             "metadata": {"name": args.name, "labels": {"app": args.name}}, "spec": spec}
 
 
+def job(args: argparse.Namespace) -> Obj:
+    """kubectl create job: one container named after the Job, the words after `--`
+    its command."""
+    if not args.image:
+        raise CLIError("required flag(s) \"image\" not set")
+    container: Obj = {"name": args.name, "image": args.image}
+    command = list(getattr(args, "extra_args", []) or [])
+    if command:
+        container["command"] = command
+    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": args.name},
+            "spec": {"template": {"spec": {"containers": [container], "restartPolicy": "Never"}}}}
+
+
 async def create_objects(ctx: CLIContext, objects: list[tuple[Obj, str | None]]) -> int:
     """POST each object (or print it for --dry-run=client / -o); exit code."""
     args = ctx.args
@@ -213,7 +227,6 @@ def register(subparsers: Any) -> None:
         p.set_defaults(func=generator(build))
 
     register_cron_job(kinds, add_output_flags, generator(cron_job))
-    register_job(kinds, add_output_flags, create_objects)
 
     p = kinds.add_parser("secret", help="a Secret")
     secret_kinds = p.add_subparsers(dest="secret_type", metavar="TYPE")
@@ -229,6 +242,14 @@ def register(subparsers: Any) -> None:
     p.add_argument("name")
     add_output_flags(p)
     p.set_defaults(func=generator(namespace))
+
+    p = kinds.add_parser("job", help="a Job running an image to completion",
+                         usage="tinykube create job NAME (--image=IMAGE [-- COMMAND ARG...] | --from=cronjob/NAME)")
+    p.add_argument("name")
+    p.add_argument("--image", help="the container image")
+    p.add_argument("--from", dest="from_", metavar="cronjob/NAME", help="create the Job from this CronJob's template")
+    add_output_flags(p)
+    p.set_defaults(func=create_job(create_objects, job), takes_extra_args=True)
 
     p = kinds.add_parser("service", aliases=["svc"], help="a Service")
     service_kinds = p.add_subparsers(dest="service_type", metavar="TYPE")

@@ -1,10 +1,9 @@
 """`tinykube create cronjob NAME --image=IMG --schedule=SPEC [--restart=R] [-- CMD...]` and
-`tinykube create job NAME (--image=IMG [-- CMD...] | --from=cronjob/X)`.
+`tinykube create job NAME --from=cronjob/X` (the `--image` form is create.py's `job`).
 
 Build what kubectl builds. A CronJob: one container named after it running the image
 (with CMD as its command), restartPolicy OnFailure unless `--restart` says Never, the
-schedule as given (the API server validates it). A Job from an image: the same
-container, restartPolicy Never. A Job `--from` a CronJob: its jobTemplate's spec,
+schedule as given (the API server validates it). A Job `--from` a CronJob: its jobTemplate's spec,
 labels and annotations, plus `cronjob.kubernetes.io/instantiate: manual` and an
 ownerReference to the CronJob (controller, without blockOwnerDeletion), so the CronJob
 counts it among its Jobs and deleting the CronJob deletes it.
@@ -46,15 +45,6 @@ def cron_job(args: argparse.Namespace) -> Obj:
                                                                     "restartPolicy": args.restart}}}}}}
 
 
-def job_from_image(args: argparse.Namespace) -> Obj:
-    container: Obj = {"name": args.name, "image": args.image}
-    command = list(getattr(args, "extra_args", []) or [])
-    if command:
-        container["command"] = command
-    return {"apiVersion": "batch/v1", "kind": "Job", "metadata": {"name": args.name},
-            "spec": {"template": {"spec": {"containers": [container], "restartPolicy": "Never"}}}}
-
-
 def job_from_cron_job(cron_job: Obj, name: str) -> Obj:
     """kubectl's createJobFromCronJob: the template's Job, marked manual, owned by the CronJob."""
     template = (cron_job.get("spec") or {}).get("jobTemplate") or {}
@@ -69,7 +59,9 @@ def job_from_cron_job(cron_job: Obj, name: str) -> Obj:
     return {"apiVersion": "batch/v1", "kind": "Job", "metadata": meta, "spec": template.get("spec") or {}}
 
 
-def create_job(create_objects: CreateObjects) -> Callable[[CLIContext], Awaitable[int]]:
+def create_job(create_objects: CreateObjects,
+               from_image: Callable[[argparse.Namespace], Obj]) -> Callable[[CLIContext], Awaitable[int]]:
+    """The `create job` command: `--from=cronjob/X` here, `--image` through `from_image`."""
     async def run(ctx: CLIContext) -> int:
         args = ctx.args
         if args.image and args.from_:
@@ -83,20 +75,8 @@ def create_job(create_objects: CreateObjects) -> Callable[[CLIContext], Awaitabl
             async with ctx.client() as client:
                 cron_job = await client.get(CRON_JOBS, source, ctx.namespace)
             return await create_objects(ctx, [(job_from_cron_job(cron_job, args.name), None)])
-        if not args.image:
-            raise CLIError("either --image or --from must be specified")
-        return await create_objects(ctx, [(job_from_image(args), None)])
+        return await create_objects(ctx, [(from_image(args), None)])
     return run
-
-
-def register_job(kinds: Any, add_output_flags: Callable[[argparse.ArgumentParser], None],
-                 create_objects: CreateObjects) -> None:
-    p = kinds.add_parser("job", help="a Job running an image, or a CronJob's Job now (--from)")
-    p.add_argument("name")
-    p.add_argument("--image", help="the container image")
-    p.add_argument("--from", dest="from_", metavar="cronjob/NAME", help="create the Job from this CronJob")
-    add_output_flags(p)
-    p.set_defaults(func=create_job(create_objects), takes_extra_args=True)
 
 
 def register_cron_job(kinds: Any, add_output_flags: Callable[[argparse.ArgumentParser], None],

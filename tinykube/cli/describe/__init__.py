@@ -19,6 +19,7 @@ from tinykube.cli.describe.cronjobs import describe_cron_job
 from tinykube.cli.describe.events import events_for, write_events
 from tinykube.cli.describe.format import PrefixWriter
 from tinykube.cli.describe.generic import describe_generic
+from tinykube.cli.describe.jobs import describe_job
 from tinykube.cli.describe.namespaces import describe_namespace
 from tinykube.cli.describe.nodes import describe_node
 from tinykube.cli.describe.pods import describe_pod
@@ -41,6 +42,7 @@ DESCRIBERS: dict[str, Describer] = {
     "Namespace": describe_namespace,
     "ConfigMap": describe_config_map,
     "Secret": describe_secret,
+    "Job": describe_job,
     "CronJob": describe_cron_job,
 }
 # Kinds whose describe has no Events section in kubectl.

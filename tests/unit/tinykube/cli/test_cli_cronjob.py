@@ -7,7 +7,7 @@ import argparse
 import pytest
 
 from tinykube.api.resources import CRON_JOBS
-from tinykube.cli.commands.create_cronjob import cron_job, job_from_cron_job, job_from_image
+from tinykube.cli.commands.create_cronjob import cron_job, job_from_cron_job
 from tinykube.cli.context import CLIError
 from tinykube.cli.describe.cronjobs import describe_cron_job
 
@@ -70,8 +70,3 @@ def test_a_job_from_a_cron_job_is_marked_manual_and_owned_by_it() -> None:
                              "controller": True}]}
     assert job["spec"] == stored["spec"]["jobTemplate"]["spec"]
 
-
-def test_a_job_from_an_image_never_restarts() -> None:
-    job = job_from_image(args(name="once"))
-    assert job["spec"]["template"]["spec"] == {
-        "containers": [{"name": "once", "image": "busybox:1", "command": ["echo", "hi"]}], "restartPolicy": "Never"}
