@@ -62,6 +62,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--concurrent-statefulset-syncs", type=int, default=5)
     parser.add_argument("--concurrent-job-syncs", type=int, default=5)
     parser.add_argument("--concurrent-ttl-after-finished-syncs", type=int, default=5)
+    parser.add_argument("--concurrent-cron-job-syncs", type=int, default=5)
     parser.add_argument("--node-monitor-period", type=duration, default=5.0)
     parser.add_argument("--node-monitor-grace-period", type=duration, default=40.0)
     parser.add_argument("--pod-eviction-timeout", type=duration, default=None,
@@ -98,6 +99,7 @@ def controller_options(args: argparse.Namespace) -> dict[str, Any]:
         "concurrent_statefulset_syncs": args.concurrent_statefulset_syncs,
         "concurrent_job_syncs": args.concurrent_job_syncs,
         "concurrent_ttl_after_finished_syncs": args.concurrent_ttl_after_finished_syncs,
+        "concurrent_cron_job_syncs": args.concurrent_cron_job_syncs,
         "node_monitor_period_seconds": args.node_monitor_period,
         "node_monitor_grace_period_seconds": args.node_monitor_grace_period,
         "allocate_node_cidrs": args.allocate_node_cidrs,

@@ -34,6 +34,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+from controller_manager.cronjob import CronJobController
 from controller_manager.daemon import DaemonSetsController
 from controller_manager.deployment import DeploymentController
 from controller_manager.disruption import DisruptionController
@@ -82,6 +83,7 @@ CONTROLLERS: dict[str, type[Any]] = {
     StatefulSetController.name: StatefulSetController,
     JobController.name: JobController,
     TTLAfterFinishedController.name: TTLAfterFinishedController,
+    CronJobController.name: CronJobController,
 }
 
 # Which option sets a controller's worker count; controllers not listed get DEFAULT_WORKERS.
@@ -98,6 +100,7 @@ WORKERS_OPTION: dict[str, str] = {
     "statefulset": "concurrent_statefulset_syncs",
     "job": "concurrent_job_syncs",
     "ttl-after-finished": "concurrent_ttl_after_finished_syncs",
+    "cronjob": "concurrent_cron_job_syncs",
 }
 DEFAULT_WORKERS = 5
 

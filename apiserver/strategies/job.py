@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from apiserver.strategies.cronjob import validate_cron_job_name, validate_cron_job_time
 from apiserver.strategies.jobspec import default_job_spec, validate_job_spec, validate_job_spec_update
 from apiserver.strategies.podspec import default_pod_spec
 from apiserver.strategy import Obj, Strategy
@@ -129,10 +130,12 @@ class CronJobStrategy(Strategy):
         self._default(new)
 
     def validate(self, obj: Obj) -> list[FieldError]:
-        return super().validate(obj) + validate_cron_job_spec(obj.get("spec"))
+        return (super().validate(obj) + validate_cron_job_name(obj) + validate_cron_job_time(obj)
+                + validate_cron_job_spec(obj.get("spec")))
 
     def validate_update(self, new: Obj, old: Obj) -> list[FieldError]:
-        return super().validate_update(new, old) + validate_cron_job_spec(new.get("spec"))
+        return (super().validate_update(new, old) + validate_cron_job_time(new, old)
+                + validate_cron_job_spec(new.get("spec")))
 
 
 def validate_cron_job_spec(spec: Any) -> list[FieldError]:

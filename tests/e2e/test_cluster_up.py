@@ -359,6 +359,52 @@ def test_jobs_complete_on_real_containers_and_a_failing_one_stops_at_its_backoff
     finally:
         cluster.tinykube("delete", "namespace", "job-demo", "--wait=false")
 
+CRON_JOB_MANIFEST = """
+apiVersion: v1
+kind: Namespace
+metadata: {name: cron-demo}
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: hello, namespace: cron-demo}
+spec:
+  schedule: "*/1 * * * *"
+  successfulJobsHistoryLimit: 1
+  jobTemplate:
+    spec:
+      template:
+        spec:
+          restartPolicy: OnFailure
+          containers:
+          - {name: hello, image: tinykube/busybox:1, command: [echo, hi]}
+"""
+
+
+def test_a_cron_job_runs_every_minute_and_keeps_one_successful_job(cluster: Cluster, tmp_path: Path) -> None:
+    """Two runs, ~2 minutes: the first Job's pod prints hi; after the second only one Job is kept."""
+    manifest = tmp_path / "cronjob.yaml"
+    manifest.write_text(CRON_JOB_MANIFEST)
+
+    def succeeded_jobs() -> list[str]:
+        jobs = cluster.get("jobs", "-n", "cron-demo")["items"]
+        return sorted(j["metadata"]["name"] for j in jobs if (j.get("status") or {}).get("succeeded"))
+
+    def last_successful() -> str | None:
+        status = cluster.get("cronjob", "hello", "-n", "cron-demo").get("status") or {}
+        return status.get("lastSuccessfulTime")
+
+    cluster.ok("apply", "-f", str(manifest))
+    try:
+        wait_for(lambda: len(succeeded_jobs()) == 1, 70 + 30, "the first Job to succeed")
+        [first] = succeeded_jobs()
+        pods = cluster.get("pods", "-n", "cron-demo", "-l", f"job-name={first}")["items"]
+        assert cluster.ok("logs", pods[0]["metadata"]["name"], "-n", "cron-demo").strip() == "hi"
+        wait_for(lambda: succeeded_jobs() not in ([], [first]), 60 + 30, "the second run's Job to succeed")
+        wait_for(lambda: len(succeeded_jobs()) == 1, 30, "the history limit to leave one successful Job")
+        assert last_successful() is not None
+    finally:
+        cluster.tinykube("delete", "namespace", "cron-demo", "--wait=false")
+
 
 # --- Services, kube-proxy and cluster DNS on the same cluster -------------------------
 

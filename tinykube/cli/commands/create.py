@@ -6,7 +6,9 @@ apply). The generators build the object kubectl would build:
 `create configmap NAME --from-literal=k=v --from-file=[key=]path`,
 `create secret generic NAME ...` (values base64-encoded), `create namespace NAME`,
 `create service clusterip|nodeport NAME --tcp=port[:targetPort]`,
-`create job NAME --image=IMG [-- COMMAND ARG...]` (restartPolicy Never).
+`create job NAME --image=IMG [-- COMMAND ARG...]` (restartPolicy Never)
+or `--from=cronjob/X`, and `create cronjob NAME --image=IMG --schedule=SPEC [-- CMD]`
+(both in create_cronjob.py).
 `--dry-run=client -o yaml` prints the object instead of sending it.
 
 Kubernetes counterpart: staging/src/k8s.io/kubectl/pkg/cmd/create/
@@ -22,6 +24,7 @@ from typing import Any
 
 from tinykube.api.resources import INDEX, ResourceInfo
 from tinykube.cli.commands.apply import add_file_flags, load, resource_for, set_namespace
+from tinykube.cli.commands.create_cronjob import create_job, cron_job, register_cron_job
 from tinykube.cli.context import CLIContext, CLIError
 from tinykube.cli.printers import ObjectPrinter, PrinterError, kind_prefix
 from tinykube.client import APIStatusError
@@ -223,6 +226,8 @@ def register(subparsers: Any) -> None:
         add_output_flags(p)
         p.set_defaults(func=generator(build))
 
+    register_cron_job(kinds, add_output_flags, generator(cron_job))
+
     p = kinds.add_parser("secret", help="a Secret")
     secret_kinds = p.add_subparsers(dest="secret_type", metavar="TYPE")
     g = secret_kinds.add_parser("generic", help="a generic (Opaque) Secret")
@@ -239,11 +244,12 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=generator(namespace))
 
     p = kinds.add_parser("job", help="a Job running an image to completion",
-                         usage="tinykube create job NAME --image=IMAGE [-- COMMAND ARG...]")
+                         usage="tinykube create job NAME (--image=IMAGE [-- COMMAND ARG...] | --from=cronjob/NAME)")
     p.add_argument("name")
     p.add_argument("--image", help="the container image")
+    p.add_argument("--from", dest="from_", metavar="cronjob/NAME", help="create the Job from this CronJob's template")
     add_output_flags(p)
-    p.set_defaults(func=generator(job), takes_extra_args=True)
+    p.set_defaults(func=create_job(create_objects, job), takes_extra_args=True)
 
     p = kinds.add_parser("service", aliases=["svc"], help="a Service")
     service_kinds = p.add_subparsers(dest="service_type", metavar="TYPE")

@@ -15,6 +15,7 @@ from typing import Any
 
 from tinykube.api.resources import ResourceInfo
 from tinykube.cli.describe.config import describe_config_map, describe_secret
+from tinykube.cli.describe.cronjobs import describe_cron_job
 from tinykube.cli.describe.events import events_for, write_events
 from tinykube.cli.describe.format import PrefixWriter
 from tinykube.cli.describe.generic import describe_generic
@@ -43,6 +44,7 @@ DESCRIBERS: dict[str, Describer] = {
     "ConfigMap": describe_config_map,
     "Secret": describe_secret,
     "Job": describe_job,
+    "CronJob": describe_cron_job,
 }
 # Kinds whose describe has no Events section in kubectl.
 WITHOUT_EVENTS = frozenset({"Secret", "Endpoints", "Namespace"})
