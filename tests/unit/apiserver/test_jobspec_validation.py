@@ -43,7 +43,7 @@ def test_defaults() -> None:
                                       '"NonIndexed", "Indexed"'),
     ({"backoffLimitPerIndex": 1}, "spec.backoffLimitPerIndex: Forbidden: not supported by tinykube"),
     ({"selector": {"matchLabels": {"a": "c"}}},
-     'spec.template.metadata.labels: Invalid value: {"a": "b"}: `selector` does not match template `labels`'),
+     'spec.template.metadata.labels: Invalid value: map[string]string{"a":"b"}: `selector` does not match template `labels`'),
     ({"podFailurePolicy": {"rules": [{"action": "FailJob", "onExitCodes": {"operator": "In", "values": [0]}}]}},
      "spec.podFailurePolicy.rules[0].onExitCodes.values[0]: Invalid value: 0: must not be 0 for the In operator"),
     ({"podFailurePolicy": {"rules": [{"action": "Count", "onExitCodes": {"operator": "In", "values": [3, 1]}}]}},
