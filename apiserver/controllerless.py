@@ -22,8 +22,6 @@ NOT_ACTED_ON: dict[tuple[str, str], str] = {
                              "no pods will be created for this StatefulSet",
     ("autoscaling", "HorizontalPodAutoscaler"): "tinykube has no autoscaler yet: "
                                                 "nothing will scale the target",
-    ("", "PersistentVolumeClaim"): "tinykube has no volume binder yet: the claim stays "
-                                   "Pending, and pods that use it wait",
 }
 
 

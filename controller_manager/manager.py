@@ -43,6 +43,7 @@ from controller_manager.namespace import NamespaceController
 from controller_manager.nodeipam import NodeIpamController
 from controller_manager.nodelifecycle import NodeLifecycleController
 from controller_manager.replicaset import ReplicaSetController
+from controller_manager.volume.persistentvolume import PersistentVolumeController
 from tinykube.client import (
     REAL_CLOCK,
     Clock,
@@ -71,6 +72,7 @@ CONTROLLERS: dict[str, type[Any]] = {
     NodeIpamController.name: NodeIpamController,
     DaemonSetsController.name: DaemonSetsController,
     DisruptionController.name: DisruptionController,
+    PersistentVolumeController.name: PersistentVolumeController,
 }
 
 # Which option sets a controller's worker count; controllers not listed get DEFAULT_WORKERS.
