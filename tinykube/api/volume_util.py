@@ -36,6 +36,11 @@ ANN_BETA_STORAGE_CLASS = "volume.beta.kubernetes.io/storage-class"
 DEFAULT_CLASS_ANNOTATIONS = ("storageclass.kubernetes.io/is-default-class",
                              "storageclass.beta.kubernetes.io/is-default-class")
 HOSTNAME_LABEL = "kubernetes.io/hostname"
+# The host-path provisioner's name, and where its volumes live on every node: the
+# controller manager writes this path into the PVs, the node's kubelet creates the
+# directories (hostPath DirectoryOrCreate) and removes those whose PV is gone.
+LOCAL_PATH_PROVISIONER = "tinykube.io/local-path"
+LOCAL_PATH_DIR = "/var/lib/tinykube/local-path"
 
 BINDING_WAIT_FOR_FIRST_CONSUMER = "WaitForFirstConsumer"
 FILESYSTEM = "Filesystem"

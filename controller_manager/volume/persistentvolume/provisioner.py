@@ -37,12 +37,12 @@ from tinykube.api.volume_util import (
     ANN_DYNAMICALLY_PROVISIONED,
     ANN_SELECTED_NODE,
     FILESYSTEM,
+    LOCAL_PATH_DIR,
+    LOCAL_PATH_PROVISIONER,
     node_affinity_for,
 )
 
-PROVISIONER_NAME = "tinykube.io/local-path"
-# On every node (node container, lab host); the kubelet's cleanup reads the same path.
-LOCAL_PATH_DIR = "/var/lib/tinykube/local-path"
+PROVISIONER_NAME = LOCAL_PATH_PROVISIONER
 SUPPORTED_ACCESS_MODES = ("ReadWriteOnce", "ReadWriteOncePod", "ReadOnlyMany")
 
 

@@ -8,9 +8,8 @@ import pytest
 from controller_fakes import FakeClient, cache_add, typed_factory
 
 from controller_manager.volume.persistentvolume import PersistentVolumeController
-from controller_manager.volume.persistentvolume.provisioner import LOCAL_PATH_DIR
-from tinykube.api.volume_util import find_matching_volume
 from tinykube.api.other import PersistentVolume, PersistentVolumeClaim
+from tinykube.api.volume_util import LOCAL_PATH_DIR, find_matching_volume
 from tinykube.client import EventRecorder
 
 Obj = dict[str, Any]
