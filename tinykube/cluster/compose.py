@@ -304,7 +304,8 @@ def apply_addons(access: AdminAccess, say: Say) -> None:
 # Where each kind the add-ons use lives in the API.
 ADDON_API_PATHS = {"Service": ("/api/v1", "services"), "ConfigMap": ("/api/v1", "configmaps"),
                    "Secret": ("/api/v1", "secrets"), "Deployment": ("/apis/apps/v1", "deployments"),
-                   "IngressClass": ("/apis/networking.k8s.io/v1", "ingressclasses")}
+                   "IngressClass": ("/apis/networking.k8s.io/v1", "ingressclasses"),
+                   "StorageClass": ("/apis/storage.k8s.io/v1", "storageclasses")}
 
 
 def wait_addons_ready(access: AdminAccess, say: Say, timeout_seconds: float = READY_TIMEOUT_SECONDS) -> None:
