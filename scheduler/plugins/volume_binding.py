@@ -110,7 +110,10 @@ class VolumeBinding:
                  classes: Store | None = None, *, bind_timeout_seconds: float = DEFAULT_BIND_TIMEOUT_SECONDS,
                  monotonic: Callable[[], float] | None = None) -> None:
         self.client = client
-        self.claims, self.volumes, self.classes = claims or MapStore(), volumes or MapStore(), classes or MapStore()
+        # `is None`, not `or`: an informer's empty cache is falsy (it has a length)
+        self.claims = MapStore() if claims is None else claims
+        self.volumes = MapStore() if volumes is None else volumes
+        self.classes = MapStore() if classes is None else classes
         self.bind_timeout_seconds = bind_timeout_seconds
         self.monotonic = monotonic or (lambda: asyncio.get_running_loop().time())
         self.assumed: dict[str, str] = {}  # volume name -> claim key, from Reserve until the bind is seen
