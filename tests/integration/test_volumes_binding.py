@@ -17,6 +17,8 @@ import uuid
 from control_plane_fixtures import ControlPlane, Obj, wait_for
 from test_control_plane import ns, plane  # noqa: F401  (fixtures: this module gets a cluster of its own)
 
+from tests.integration.cli_helpers import tinykube
+
 LOCAL_PATH = "tinykube.io/local-path"
 
 
@@ -119,6 +121,17 @@ def test_a_wait_for_first_consumer_claim_is_provisioned_where_its_pod_runs(plane
     assert pv["spec"]["hostPath"] == {"path": f"/var/lib/tinykube/local-path/{name}", "type": "DirectoryOrCreate"}
     assert event(plane, ns, "ProvisioningSucceeded", "data")["message"] == \
         f"Successfully provisioned volume {name} using {LOCAL_PATH}"
+
+    claims = tinykube(plane.api, "-n", ns, "get", "pvc").stdout.splitlines()
+    assert claims[0].split() == ["NAME", "STATUS", "VOLUME", "CAPACITY", "ACCESS", "MODES", "STORAGECLASS",
+                                 "VOLUMEATTRIBUTESCLASS", "AGE"]
+    assert claims[1].split()[:6] == ["data", "Bound", name, "1Gi", "RWO", class_name]
+    volumes = tinykube(plane.api, "get", "pv", name).stdout.splitlines()
+    assert volumes[1].split()[:6] == [name, "1Gi", "RWO", "Delete", "Bound", f"{ns}/data"]
+    described = tinykube(plane.api, "-n", ns, "describe", "pvc", "data").stdout
+    assert "Used By:       db" in described and "ProvisioningSucceeded" in described, described
+    described = tinykube(plane.api, "describe", "pv", name).stdout
+    assert f"Term 0:        kubernetes.io/hostname in [{node}]" in described, described
 
     plane.http.delete(f"/api/v1/namespaces/{ns}/pods/db", params={"gracePeriodSeconds": "0"}).raise_for_status()
     plane.http.delete(f"/api/v1/namespaces/{ns}/persistentvolumeclaims/data").raise_for_status()

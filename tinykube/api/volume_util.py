@@ -46,6 +46,15 @@ BINDING_WAIT_FOR_FIRST_CONSUMER = "WaitForFirstConsumer"
 FILESYSTEM = "Filesystem"
 
 
+_ACCESS_MODES = (("ReadWriteOnce", "RWO"), ("ReadOnlyMany", "ROX"), ("ReadWriteMany", "RWX"),
+                 ("ReadWriteOncePod", "RWOP"))
+
+
+def access_modes_as_string(modes: list[str] | None) -> str:
+    """`RWO,ROX`: kubectl's short form, in its fixed order."""
+    return ",".join(short for mode, short in _ACCESS_MODES if mode in (modes or []))
+
+
 def claim_class(claim: PersistentVolumeClaim) -> str | None:
     """The claim's class: the beta annotation, else spec.storageClassName (None: unset)."""
     annotated = (claim.metadata.annotations or {}).get(ANN_BETA_STORAGE_CLASS)
