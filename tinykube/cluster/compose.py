@@ -52,7 +52,7 @@ KUBECONFIG_FILE = PROJECT_DIR / "kubeconfig" if PROJECT == "tinykube" else STATE
 NODE_ROLE_LABEL = "io.tinykube.role"
 # What every node's engine gets: the sample images, and the tinykube image for the
 # add-ons that run as pods (cluster DNS, the Ingress controller).
-NODE_IMAGES = [*images.SAMPLE_IMAGES, images.TINYKUBE_IMAGE]
+NODE_IMAGES = [*images.SAMPLE_IMAGES, images.TINYKUBE_IMAGE, images.REDIS_IMAGE]
 ADDONS_DIR = Path(__file__).resolve().parent / "addons"
 # The pod network and the Service range (docker-compose.yml, the API server's default).
 CLUSTER_RANGES = ("10.244.0.0/16", "10.96.0.0/16")
@@ -403,6 +403,7 @@ def up(say: Say = print, extra_ca_dir: Path | None = None) -> None:
     say("images:")
     built = any(images.build_sample_images(progress=lambda line: say(f"  {line}")).values())
     built |= images.build_tinykube_image(extra_ca_dir=extra_ca_dir, progress=lambda line: say(f"  {line}"))
+    built |= images.build_redis_image(progress=lambda line: say(f"  {line}"))
     verify_image(images.TINYKUBE_IMAGE)
     if not built:
         say("  up to date")
