@@ -32,8 +32,8 @@ from ingress_controller.proxy import self_signed
 from tinykube.cluster.engine import DockerDaemon
 from tinykube.cluster.images import (
     DEBOOTSTRAP_BASE_IMAGE,
-    SAMPLE_IMAGES,
     REDIS_IMAGE,
+    SAMPLE_IMAGES,
     TINYKUBE_IMAGE,
     build_sample_images,
 )
