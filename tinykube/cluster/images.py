@@ -343,30 +343,30 @@ def build_tinykube_image(endpoint: str | None = None, extra_ca_dir: Path | None 
     """Make sure tinykube/tinykube:latest is current; True when it was built now."""
     with engine_client(endpoint or engine_endpoint(), timeout_seconds=900.0) as client:
         base = ensure_base_image(client, progress)
-        base_id = client.get(f"/images/{base}/json").json()["Id"]
         deps_dir, own_dir = ensure_wheels(progress)
         context, digest = tinykube_context(deps_dir, own_dir, extra_ca_dir)
-        digest = hashlib.sha256((digest + base_id).encode()).hexdigest()
-        if image_digest_label(client, TINYKUBE_IMAGE) == digest:
-            return False
-        progress(f"building {TINYKUBE_IMAGE} on {base}")
-        build_image(client, TINYKUBE_IMAGE, context, digest, {"BASE": base}, progress)
-        return True
+        return build_on_base(client, TINYKUBE_IMAGE, base, context, digest, progress)
+
+
+def build_on_base(client: httpx.Client, tag: str, base: str, context: bytes, context_digest: str,
+                  progress: Progress = _quiet) -> bool:
+    """Build `tag` FROM `base` unless it is current (its digest covers the base's id too)."""
+    base_id = client.get(f"/images/{base}/json").json()["Id"]
+    digest = hashlib.sha256((context_digest + base_id).encode()).hexdigest()
+    if image_digest_label(client, tag) == digest:
+        return False
+    progress(f"building {tag} on {base}")
+    build_image(client, tag, context, digest, {"BASE": base}, progress)
+    return True
 
 
 def build_redis_image(endpoint: str | None = None, progress: Progress = _quiet) -> bool:
     """Make sure tinykube/redis:1 is current (on the same base); True when it was built now."""
     with engine_client(endpoint or engine_endpoint(), timeout_seconds=900.0) as client:
         base = ensure_base_image(client, progress)
-        base_id = client.get(f"/images/{base}/json").json()["Id"]
         files: dict[str, bytes | Path] = {p.name: p for p in sorted((SAMPLE_IMAGES_DIR / "redis").iterdir())}
         context, digest = tar_context(files)
-        digest = hashlib.sha256((digest + base_id).encode()).hexdigest()
-        if image_digest_label(client, REDIS_IMAGE) == digest:
-            return False
-        progress(f"building {REDIS_IMAGE} on {base}")
-        build_image(client, REDIS_IMAGE, context, digest, {"BASE": base}, progress)
-        return True
+        return build_on_base(client, REDIS_IMAGE, base, context, digest, progress)
 
 
 def main() -> None:
