@@ -11,6 +11,7 @@ from apiserver.strategies.namespace import NamespaceStrategy
 from apiserver.strategies.pod import PodStrategy
 from apiserver.strategies.poddisruptionbudget import PodDisruptionBudgetStrategy
 from apiserver.strategies.service import ServiceStrategy
+from apiserver.strategies.storage import PersistentVolumeClaimStrategy, PersistentVolumeStrategy
 from apiserver.strategies.workload import WorkloadStrategy
 from apiserver.strategy import Strategy
 from tinykube.api.resources import ResourceInfo
@@ -38,4 +39,8 @@ def strategy_for(info: ResourceInfo, service_ips: Allocator, node_ports: Allocat
         return NodeStrategy(info)
     if info.kind == "PodDisruptionBudget":
         return PodDisruptionBudgetStrategy(info)
+    if info.kind == "PersistentVolumeClaim":
+        return PersistentVolumeClaimStrategy(info)
+    if info.kind == "PersistentVolume":
+        return PersistentVolumeStrategy(info)
     return Strategy(info)
