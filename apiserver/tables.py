@@ -53,6 +53,7 @@ from apiserver.table_printers import (
 )
 from apiserver.table_printers_batch import BATCH_PRINTERS
 from tinykube.api.resources import ResourceInfo
+from tinykube.api.volume_util import DEFAULT_CLASS_ANNOTATIONS, access_modes_as_string
 
 __all__ = ["PRINTERS", "human_duration", "printer_for", "to_table"]
 
@@ -156,14 +157,6 @@ def print_event(obj: Obj, now: datetime) -> list[Any]:
     return [last, obj.get("type") or "", obj.get("reason") or "", target,
             involved.get("fieldPath") or "", f"{component}, {instance}" if instance else component,
             str(obj.get("message") or "").strip(), first, int(count), name_of(obj)]
-
-
-_ACCESS_MODES = (("ReadWriteOnce", "RWO"), ("ReadOnlyMany", "ROX"), ("ReadWriteMany", "RWX"),
-                 ("ReadWriteOncePod", "RWOP"))
-
-
-def access_modes_as_string(modes: list[str] | None) -> str:
-    return ",".join(short for mode, short in _ACCESS_MODES if mode in (modes or []))
 
 
 def print_persistent_volume(obj: Obj, now: datetime) -> list[Any]:
@@ -271,13 +264,9 @@ def print_lease(obj: Obj, now: datetime) -> list[Any]:
     return [name_of(obj), get_path(obj, "spec", "holderIdentity", default=""), age(obj, now)]
 
 
-_DEFAULT_CLASS_ANNOTATIONS = ("storageclass.kubernetes.io/is-default-class",
-                              "storageclass.beta.kubernetes.io/is-default-class")
-
-
 def print_storage_class(obj: Obj, now: datetime) -> list[Any]:
     annotations = get_path(obj, "metadata", "annotations", default={})
-    is_default = any(annotations.get(key) == "true" for key in _DEFAULT_CLASS_ANNOTATIONS)
+    is_default = any(annotations.get(key) == "true" for key in DEFAULT_CLASS_ANNOTATIONS)
     return [name_of(obj) + (" (default)" if is_default else ""), obj.get("provisioner") or "",
             obj.get("reclaimPolicy") or "Delete", obj.get("volumeBindingMode") or "Immediate",
             bool(obj.get("allowVolumeExpansion")), age(obj, now)]

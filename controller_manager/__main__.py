@@ -71,6 +71,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="give every Node a spec.podCIDR out of --cluster-cidr (node IPAM)")
     parser.add_argument("--cluster-cidr", default="10.244.0.0/16", help="the pod network of the cluster")
     parser.add_argument("--node-cidr-mask-size", type=int, default=24, help="the size of each node's pod CIDR")
+    parser.add_argument("--enable-hostpath-provisioner", type=boolean, default=False, nargs="?", const=True,
+                        help="provision claims of provisioner tinykube.io/local-path as node-local directories")
+    parser.add_argument("--pvclaimbinder-sync-period", type=duration, default=15.0,
+                        help="how often the volume binder resyncs every claim and volume")
     args = parser.parse_args(argv)
     for flag in ("max_endpoints_per_slice", "mirroring_max_endpoints_per_subset"):
         if not 1 <= getattr(args, flag) <= 1000:
@@ -105,6 +109,8 @@ def controller_options(args: argparse.Namespace) -> dict[str, Any]:
         "allocate_node_cidrs": args.allocate_node_cidrs,
         "cluster_cidr": args.cluster_cidr,
         "node_cidr_mask_size": args.node_cidr_mask_size,
+        "enable_hostpath_provisioner": args.enable_hostpath_provisioner,
+        "pvclaimbinder_sync_period_seconds": args.pvclaimbinder_sync_period,
     }
     if args.pod_eviction_timeout is not None:
         options["pod_eviction_timeout_seconds"] = args.pod_eviction_timeout

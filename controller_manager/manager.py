@@ -49,6 +49,7 @@ from controller_manager.replicaset import ReplicaSetController
 from controller_manager.replication import ReplicationManager
 from controller_manager.statefulset import StatefulSetController
 from controller_manager.ttlafterfinished import TTLAfterFinishedController
+from controller_manager.volume.persistentvolume import PersistentVolumeController
 from tinykube.client import (
     REAL_CLOCK,
     Clock,
@@ -84,6 +85,7 @@ CONTROLLERS: dict[str, type[Any]] = {
     JobController.name: JobController,
     TTLAfterFinishedController.name: TTLAfterFinishedController,
     CronJobController.name: CronJobController,
+    PersistentVolumeController.name: PersistentVolumeController,
 }
 
 # Which option sets a controller's worker count; controllers not listed get DEFAULT_WORKERS.

@@ -5,6 +5,8 @@
   the `PodSyncer` (pod workers, sync, status manager, housekeeping).
 - With a pod network (`--network-plugin=host-gw`) the node first waits for its
   podCIDR, then runs the host-gw agent (`HostGatewayNetwork`).
+- A node that writes volumes deletes the data of local-path volumes whose PV is gone
+  (`LocalPathReclaimer`).
 - With a port, the kubelet API (`KubeletServer`) serves logs, exec, port-forward
   and stats.
 Stopping (cancelling `run`) stops every part; running containers are left alone.
@@ -26,6 +28,7 @@ from kubelet.pod_sync import PodSyncer
 from kubelet.runtime import POD_BRIDGE
 from kubelet.server import KubeletServer, ServerConfig
 from kubelet.server.app import ServerRuntime
+from kubelet.volumes.local_path import LocalPathReclaimer
 from tinykube.api.resources import PODS
 from tinykube.client import RESTClient, SharedInformer
 from tinykube.client.clock import REAL_CLOCK, Clock
@@ -71,10 +74,15 @@ class Kubelet:
         self.pod_informer.start()
         pods = asyncio.create_task(self.pod_syncer.run(self.pod_informer.has_synced),
                                    name=f"pod housekeeping {self.config.name}")
+        volumes = self.pod_syncer.volumes  # None on hollow nodes: they write no volumes
+        reclaim = None if volumes is None else asyncio.create_task(
+            LocalPathReclaimer(self.client, volumes.paths_in_use).run(), name=f"local-path reclaim {self.config.name}")
         try:
             await self.node_status.run()
         finally:
             pods.cancel()
+            if reclaim is not None:
+                reclaim.cancel()
             if network is not None:
                 network.cancel()
             if api is not None:

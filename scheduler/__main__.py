@@ -1,7 +1,7 @@
 """`python -m scheduler`: the kube-scheduler process.
 
 Builds a client from `--kubeconfig` (or `--master`), starts the typed pod and node
-informers, waits for their caches, and schedules while it holds the
+informers (and claim, volume and StorageClass informers for VolumeBinding), waits for their caches, and schedules while it holds the
 kube-system/kube-scheduler Lease (`--leader-elect`, on by default, as upstream).
 Losing the lease exits with status 1, so a supervisor restarts a process that
 rejoins as a candidate; SIGTERM/SIGINT release the lease and exit 0.
@@ -24,9 +24,10 @@ import sys
 import uuid
 
 from scheduler.plugins import DEFAULT_SCHEDULER_NAME, default_profile
+from scheduler.plugins.volume_binding import VolumeBinding
 from scheduler.queue import SchedulingQueue
 from scheduler.scheduler import NON_TERMINAL_PODS, Scheduler
-from tinykube.api.resources import NODES, PODS
+from tinykube.api.resources import NODES, PERSISTENT_VOLUME_CLAIMS, PERSISTENT_VOLUMES, PODS, STORAGE_CLASSES
 from tinykube.client import EventRecorder, LeaderElector, RESTClient, SharedInformer
 from tinykube.component import (
     add_client_flags,
@@ -56,16 +57,24 @@ async def run(args: argparse.Namespace, stopping: asyncio.Event) -> int:
     recorder = EventRecorder(client, DEFAULT_SCHEDULER_NAME, identity)
     queue = SchedulingQueue(initial_backoff_seconds=args.pod_initial_backoff_seconds,
                             max_backoff_seconds=args.pod_max_backoff_seconds)
-    sched = Scheduler(client, recorder, framework=default_profile(client, args.scheduler_name), queue=queue)
+    storage = [SharedInformer(client, info, indexers={}, typed=True)
+               for info in (PERSISTENT_VOLUME_CLAIMS, PERSISTENT_VOLUMES, STORAGE_CLASSES)]
+    volume_binding = VolumeBinding(client, *(informer.indexer for informer in storage))
+    sched = Scheduler(client, recorder, queue=queue,
+                      framework=default_profile(client, args.scheduler_name, volume_binding=volume_binding))
     pods = SharedInformer(client, PODS, field_selector=NON_TERMINAL_PODS, indexers={}, typed=True)
     nodes = SharedInformer(client, NODES, indexers={}, typed=True)
     sched.add_event_handlers(pods, nodes)
+    for informer in storage:  # a claim, volume or class change may make waiting pods schedulable
+        informer.add_event_handler(lambda obj: sched.storage_changed(volume_binding),
+                                   lambda old, cur: sched.storage_changed(volume_binding),
+                                   lambda obj: sched.storage_changed(volume_binding))
 
     async def lead() -> None:
-        pods.start()
-        nodes.start()
-        await pods.wait_for_cache_sync()
-        await nodes.wait_for_cache_sync()
+        for informer in (pods, nodes, *storage):
+            informer.start()
+        for informer in (pods, nodes, *storage):
+            await informer.wait_for_cache_sync()
         log.info("caches synced pods=%d nodes=%d", len(pods.indexer), len(nodes.indexer))
         await sched.run()
 
@@ -83,13 +92,12 @@ async def run(args: argparse.Namespace, stopping: asyncio.Event) -> int:
         log.error("leaderelection lost identity=%s", identity)
         return 1
     finally:
-        await asyncio.shield(_shut_down(pods, nodes, recorder, client))
+        await asyncio.shield(_shut_down([pods, nodes, *storage], recorder, client))
 
 
-async def _shut_down(pods: SharedInformer, nodes: SharedInformer, recorder: EventRecorder,
-                     client: RESTClient) -> None:
-    await pods.stop()
-    await nodes.stop()
+async def _shut_down(informers: list[SharedInformer], recorder: EventRecorder, client: RESTClient) -> None:
+    for informer in informers:
+        await informer.stop()
     try:
         await asyncio.wait_for(recorder.shut_down(), 2.0)
     except TimeoutError:

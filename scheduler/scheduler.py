@@ -149,6 +149,12 @@ class Scheduler:
     def on_node_delete(self, node: Node) -> None:
         self.cache.remove_node(node)
 
+    def storage_changed(self, volume_binding: Any) -> None:
+        """A claim, volume or StorageClass changed: wake PreBinds waiting on bindings, and
+        retry pods that were unschedulable for their volumes."""
+        volume_binding.notify()
+        self.queue.move_all_to_active_or_backoff("StorageChange")
+
     # --- the loop ----------------------------------------------------------------------
 
     async def run(self) -> None:

@@ -14,6 +14,7 @@ from apiserver.strategies.pod import PodStrategy
 from apiserver.strategies.poddisruptionbudget import PodDisruptionBudgetStrategy
 from apiserver.strategies.replicationcontroller import ReplicationControllerStrategy
 from apiserver.strategies.service import ServiceStrategy
+from apiserver.strategies.storage import PersistentVolumeClaimStrategy, PersistentVolumeStrategy
 from apiserver.strategies.workload import WorkloadStrategy
 from apiserver.strategy import Strategy
 from tinykube.api.resources import ResourceInfo
@@ -49,4 +50,8 @@ def strategy_for(info: ResourceInfo, service_ips: Allocator, node_ports: Allocat
         return JobStrategy(info)
     if info.kind == "CronJob":
         return CronJobStrategy(info)
+    if info.kind == "PersistentVolumeClaim":
+        return PersistentVolumeClaimStrategy(info)
+    if info.kind == "PersistentVolume":
+        return PersistentVolumeStrategy(info)
     return Strategy(info)

@@ -126,8 +126,11 @@ def security_context(pod: Pod, container: Container) -> SecurityContext:
 
 
 def _always_read_only(volume: Volume) -> bool:
-    """configMap, secret, downwardAPI and projected volumes are mounted read-only, as upstream."""
-    return bool(volume.config_map or volume.secret or volume.downward_api or volume.projected)
+    """configMap, secret, downwardAPI and projected volumes are mounted read-only, as upstream;
+    so is a persistentVolumeClaim with `readOnly: true`."""
+    claim = volume.persistent_volume_claim
+    return bool(volume.config_map or volume.secret or volume.downward_api or volume.projected
+                or (claim is not None and claim.read_only))
 
 
 def container_mounts(pod: Pod, container: Container, volume_paths: Mapping[str, str]) -> tuple[Mount, ...]:

@@ -8,7 +8,8 @@ container configs, or raises `VolumeError` naming the first volume that is not
 ready (the pod then stays ContainerCreating with a FailedMount event).
 
 `cleanup_pod(uid)` unmounts any tmpfs and removes `<root>/pods/<uid>`; host paths
-and PV paths live outside that directory and are never touched.
+and PV paths live outside that directory and are never touched (`paths_in_use` tells
+the local-path reclaim which PV directories pods still mount).
 
 Kubernetes counterpart: pkg/kubelet/volumemanager/volume_manager.go (WaitForAttachAndMount),
 pkg/kubelet/kubelet_volumes.go (cleanupOrphanedPodDirs), pkg/volume/util/subpath
@@ -77,6 +78,7 @@ class VolumeManager:
         self.root_dir, self.client = root_dir, client
         self.mounter = mounter or SystemMounter()
         self.allocatable = allocatable or {}
+        self.claim_paths: dict[str, dict[str, str]] = {}  # pod uid -> volume name -> PV path it mounts
 
     def pod_dir(self, uid: str) -> str:
         return os.path.join(self.root_dir, "pods", uid)
@@ -104,7 +106,9 @@ class VolumeManager:
             await asyncio.to_thread(check_host_path, path, volume.host_path.type or "")
             return path
         if volume.persistent_volume_claim is not None:
-            return await claim_path(self.client, namespace, volume.persistent_volume_claim.claim_name)
+            path = await claim_path(self.client, namespace, volume.persistent_volume_claim.claim_name)
+            self.claim_paths.setdefault(uid, {})[name] = path
+            return path
         payload: dict[str, FileProjection]
         if volume.config_map is not None:
             kind = "configMap"
@@ -141,7 +145,12 @@ class VolumeManager:
         return path
 
     async def cleanup_pod(self, uid: str) -> None:
+        self.claim_paths.pop(uid, None)
         await asyncio.to_thread(self._cleanup, uid)
+
+    def paths_in_use(self) -> set[str]:
+        """The PV paths pods on this node mount (the local-path reclaim leaves them alone)."""
+        return {path for paths in self.claim_paths.values() for path in paths.values()}
 
     def _cleanup(self, uid: str) -> None:
         pod_dir = self.pod_dir(uid)

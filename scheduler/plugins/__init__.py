@@ -6,7 +6,8 @@ finds the extension points it implements. Filters run in this order and stop at
 the first failure for a node, so a node that is both tainted and full is reported
 as tainted, as in Kubernetes. Weights are upstream's defaults: TaintToleration 3,
 NodeAffinity 2, spreading 2 (PodTopologySpread's weight), NodeResourcesFit 1,
-BalancedAllocation 1. DefaultBinder binds.
+BalancedAllocation 1. VolumeBinding filters by the pod's claims and binds them in
+PreBind. DefaultBinder binds.
 
 Kubernetes counterpart: pkg/scheduler/apis/config/v1/default_plugins.go
 """
@@ -23,12 +24,16 @@ from scheduler.plugins.node_resources_fit import NodeResourcesFit
 from scheduler.plugins.node_unschedulable import NodeUnschedulable
 from scheduler.plugins.selector_spread import SelectorSpread
 from scheduler.plugins.taint_toleration import TaintToleration
+from scheduler.plugins.volume_binding import VolumeBinding
 from scheduler.runtime import Framework, PluginEntry
 
 DEFAULT_SCHEDULER_NAME = "default-scheduler"
 
 
-def default_profile(client: BindingClient, scheduler_name: str = DEFAULT_SCHEDULER_NAME) -> Framework:
+def default_profile(client: BindingClient, scheduler_name: str = DEFAULT_SCHEDULER_NAME, *,
+                    volume_binding: VolumeBinding | None = None) -> Framework:
+    """`volume_binding` reads the scheduler's claim, volume and class caches; without
+    it (tests) the plugin sees no claims, so pods with claims are unschedulable."""
     return Framework(scheduler_name, [
         PluginEntry(NodeUnschedulable()),
         PluginEntry(NodeName()),
@@ -36,6 +41,7 @@ def default_profile(client: BindingClient, scheduler_name: str = DEFAULT_SCHEDUL
         PluginEntry(NodeAffinity(), weight=2),
         PluginEntry(NodePorts()),
         PluginEntry(NodeResourcesFit()),
+        PluginEntry(volume_binding or VolumeBinding(client)),  # type: ignore[arg-type]
         PluginEntry(SelectorSpread(), weight=2),
         PluginEntry(LeastAllocated(), weight=1),
         PluginEntry(BalancedAllocation(), weight=1),

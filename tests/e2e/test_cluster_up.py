@@ -32,6 +32,7 @@ from ingress_controller.proxy import self_signed
 from tinykube.cluster.engine import DockerDaemon
 from tinykube.cluster.images import (
     DEBOOTSTRAP_BASE_IMAGE,
+    REDIS_IMAGE,
     SAMPLE_IMAGES,
     TINYKUBE_IMAGE,
     build_sample_images,
@@ -90,7 +91,7 @@ def docker(*args: str) -> subprocess.CompletedProcess[str]:
 def remove_tinykube_images() -> None:
     """No tinykube image at all, as on a fresh machine (a cluster still using them is a
     conflict the developer must resolve: the test says so instead of skipping)."""
-    for tag in [TINYKUBE_IMAGE, DEBOOTSTRAP_BASE_IMAGE, *SAMPLE_IMAGES]:
+    for tag in [TINYKUBE_IMAGE, REDIS_IMAGE, DEBOOTSTRAP_BASE_IMAGE, *SAMPLE_IMAGES]:  # children before the base
         if docker("image", "inspect", tag).returncode != 0:
             continue
         removed = docker("rmi", tag)
@@ -720,6 +721,69 @@ def assert_pods_reach_each_other_across_nodes(cluster: Cluster) -> None:
     wait_for(reached, 30, "a node-1 pod to reach a node-2 pod by pod IP")
     assert f"pod={server['metadata']['name']}" in answers[-1]
     assert f":{client['status']['podIP']}]" in answers[-1], answers[-1]  # client=[::ffff:10.244.x.y]
+
+
+# --- a database: StatefulSet, claims and node-local volumes on the same cluster ---------
+
+REDIS_EXAMPLE = REPO_ROOT / "examples" / "redis-statefulset.yaml"
+REDIS_NAMESPACE = "redis-demo"
+
+
+def ready_redis_pods(cluster: Cluster) -> dict[str, dict[str, Any]]:
+    pods = cluster.get("pods", "-n", REDIS_NAMESPACE, "-l", "app=redis")["items"]
+    return {p["metadata"]["name"]: p for p in pods
+            if p["status"].get("phase") == "Running" and not p["metadata"].get("deletionTimestamp")
+            and all(c.get("ready") for c in p["status"].get("containerStatuses") or [{}])}
+
+
+def redis_cli(cluster: Cluster, *command: str) -> str:
+    """redis-cli in redis-0, through the pod's stable DNS name."""
+    return cluster.ok("exec", "-n", REDIS_NAMESPACE, "redis-0", "--", "redis-cli", "-h", "redis-0.redis",
+                      *command).strip()
+
+
+def claim_volume(cluster: Cluster, claim: str) -> str:
+    return str(cluster.get("pvc", claim, "-n", REDIS_NAMESPACE)["spec"].get("volumeName") or "")
+
+
+def data_dir_exists(cluster: Cluster, node: str, volume: str) -> bool:
+    found = cluster.run("docker", "exec", cluster.node_container(node), "test", "-d",
+                        f"/var/lib/tinykube/local-path/{volume}")
+    return found.returncode == 0
+
+
+def test_redis_keeps_its_data_and_its_node_across_a_pod_delete_and_deletes_it_with_its_claims(
+        cluster: Cluster) -> None:
+    cluster.ok("apply", "-f", str(REDIS_EXAMPLE))
+    try:
+        wait_for(lambda: set(ready_redis_pods(cluster)) == {"redis-0", "redis-1"}, 300, "redis-0 and redis-1 Ready")
+        first = ready_redis_pods(cluster)["redis-0"]
+        node, volume = first["spec"]["nodeName"], claim_volume(cluster, "data-redis-0")
+        assert volume and claim_volume(cluster, "data-redis-1")
+        assert redis_cli(cluster, "SET", "greeting", "hello") == "OK"
+        assert data_dir_exists(cluster, node, volume)
+
+        cluster.ok("delete", "pod", "redis-0", "-n", REDIS_NAMESPACE)
+        wait_for(lambda: (p := ready_redis_pods(cluster).get("redis-0")) is not None
+                 and p["metadata"]["uid"] != first["metadata"]["uid"], 240, "a new redis-0 Ready")
+        again = ready_redis_pods(cluster)["redis-0"]
+        assert again["spec"]["nodeName"] == node, "redis-0 must follow its volume to its node"
+        assert claim_volume(cluster, "data-redis-0") == volume
+        assert redis_cli(cluster, "GET", "greeting") == "hello"
+
+        cluster.ok("scale", "statefulset/redis", "--replicas=1", "-n", REDIS_NAMESPACE)
+        wait_for(lambda: not any(p["metadata"]["name"] == "redis-1" for p in cluster.get(
+            "pods", "-n", REDIS_NAMESPACE, "-l", "app=redis")["items"]), 120, "redis-1 removed")
+        assert claim_volume(cluster, "data-redis-1"), "scaling down keeps redis-1's claim"
+
+        cluster.ok("delete", "statefulset", "redis", "-n", REDIS_NAMESPACE)
+        wait_for(lambda: not cluster.get("pods", "-n", REDIS_NAMESPACE, "-l", "app=redis")["items"], 120,
+                 "the StatefulSet's pods gone")
+        cluster.ok("delete", "pvc", "--all", "-n", REDIS_NAMESPACE)
+        wait_for(lambda: cluster.tinykube("get", "pv", volume).returncode != 0, 120, "reclaim Delete: the PV gone")
+        wait_for(lambda: not data_dir_exists(cluster, node, volume), 60, "the node to delete the data directory")
+    finally:
+        cluster.tinykube("delete", "namespace", REDIS_NAMESPACE, "--wait=false")
 
 
 def one_error_line(result: subprocess.CompletedProcess[str]) -> str:

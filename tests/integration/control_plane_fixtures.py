@@ -48,6 +48,8 @@ LEADER_FLAGS = ("--leader-elect=true", f"--leader-elect-lease-duration={LEASE_DU
 # Node lifecycle, lab settings: Unknown 10 s after the last heartbeat, evicted 5 s later.
 NODE_LIFECYCLE_FLAGS = ("--node-monitor-period=1s", "--node-monitor-grace-period=10s",
                         "--pod-eviction-timeout=5s")
+# Claims of a tinykube.io/local-path class are provisioned (as `up` and lab clusters do).
+STORAGE_FLAGS = ("--enable-hostpath-provisioner=true", "--pvclaimbinder-sync-period=5s")
 # Hollow kubelets: Lease renewed every 1 s, Ready heartbeat every 2 s.
 KUBELET_FLAGS = (f"--node-capacity=cpu={NODE_CPU},memory=8Gi", "--node-lease-duration-seconds=4",
                  "--node-status-update-frequency=2s")
@@ -141,7 +143,8 @@ class ControlPlane:
 
     def start_manager(self) -> Component:
         manager = self.spawn(f"controller-manager-{len(self.managers)}", "-m", "controller_manager",
-                             f"--kubeconfig={self.api.kubeconfig}", *LEADER_FLAGS, *NODE_LIFECYCLE_FLAGS)
+                             f"--kubeconfig={self.api.kubeconfig}", *LEADER_FLAGS, *NODE_LIFECYCLE_FLAGS,
+                             *STORAGE_FLAGS)
         self.managers.append(manager)
         wait_for(manager.leader_identity, f"{manager.name} to become a candidate")
         return manager

@@ -53,7 +53,7 @@ KUBECONFIG_FILE = PROJECT_DIR / "kubeconfig" if PROJECT == "tinykube" else STATE
 NODE_ROLE_LABEL = "io.tinykube.role"
 # What every node's engine gets: the sample images, and the tinykube image for the
 # add-ons that run as pods (cluster DNS, the Ingress controller).
-NODE_IMAGES = [*images.SAMPLE_IMAGES, images.TINYKUBE_IMAGE]
+NODE_IMAGES = [*images.SAMPLE_IMAGES, images.TINYKUBE_IMAGE, images.REDIS_IMAGE]
 ADDONS_DIR = Path(__file__).resolve().parent / "addons"
 # The pod network and the Service range (docker-compose.yml, the API server's default).
 CLUSTER_RANGES = ("10.244.0.0/16", "10.96.0.0/16")
@@ -307,7 +307,8 @@ def apply_addons(access: AdminAccess, say: Say) -> None:
 # Where each kind the add-ons use lives in the API.
 ADDON_API_PATHS = {"Service": ("/api/v1", "services"), "ConfigMap": ("/api/v1", "configmaps"),
                    "Secret": ("/api/v1", "secrets"), "Deployment": ("/apis/apps/v1", "deployments"),
-                   "IngressClass": ("/apis/networking.k8s.io/v1", "ingressclasses")}
+                   "IngressClass": ("/apis/networking.k8s.io/v1", "ingressclasses"),
+                   "StorageClass": ("/apis/storage.k8s.io/v1", "storageclasses")}
 
 
 def wait_addons_ready(access: AdminAccess, say: Say, timeout_seconds: float = READY_TIMEOUT_SECONDS) -> None:
@@ -405,6 +406,7 @@ def up(say: Say = print, extra_ca_dir: Path | None = None) -> None:
     say("images:")
     built = any(images.build_sample_images(progress=lambda line: say(f"  {line}")).values())
     built |= images.build_tinykube_image(extra_ca_dir=extra_ca_dir, progress=lambda line: say(f"  {line}"))
+    built |= images.build_redis_image(progress=lambda line: say(f"  {line}"))
     verify_image(images.TINYKUBE_IMAGE)
     if not built:
         say("  up to date")

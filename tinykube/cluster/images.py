@@ -6,6 +6,8 @@ No registry is reachable on the machines tinykube is made on, so nothing is pull
   built FROM scratch out of `sample-images/<name>/` (next to this module, so an
   installed tinykube can build them on a lab host) plus the host's static busybox
   (Debian's `busybox-static`).
+- `tinykube/redis:1`, the database sample, is Debian's redis-server on the same
+  Debian base as the next one (sample-images/redis/; the debootstrap base holds it).
 - `tinykube/tinykube:latest`, the image of every component, is built from
   `deploy/images/tinykube/Dockerfile` on a Debian base: `debian:bookworm-slim` when
   the engine has it or can pull it, otherwise `tinykube/debian-base:bookworm`, a
@@ -54,6 +56,9 @@ PAUSE_IMAGE = "tinykube/pause:1"
 ECHO_IMAGE = "tinykube/echo:1"
 SAMPLE_IMAGES = {PAUSE_IMAGE: "pause", BUSYBOX_IMAGE: "busybox", ECHO_IMAGE: "echo"}
 TINYKUBE_IMAGE = "tinykube/tinykube:latest"
+# The database sample: Debian's redis-server on the tinykube image's Debian base.
+REDIS_IMAGE = "tinykube/redis:1"
+REDIS_PACKAGES = ("redis-server", "redis-tools")
 PUBLIC_BASE_IMAGE = "debian:bookworm-slim"
 DEBOOTSTRAP_BASE_IMAGE = "tinykube/debian-base:bookworm"
 DEBIAN_MIRROR = os.environ.get("TINYKUBE_DEBIAN_MIRROR", "http://deb.debian.org/debian")
@@ -170,6 +175,11 @@ def packages() -> list[str]:
     return (IMAGES_DIR / "tinykube" / "packages.txt").read_text().split()
 
 
+def base_packages() -> list[str]:
+    """What a debootstrap base holds: the tinykube image's packages and the redis sample's."""
+    return [*packages(), *REDIS_PACKAGES]
+
+
 def ensure_base_image(client: httpx.Client, progress: Progress = _quiet) -> str:
     """The base for the tinykube image: $TINYKUBE_BASE_IMAGE, debian:bookworm-slim
     (present or pullable), or a debootstrap base made now."""
@@ -180,7 +190,7 @@ def ensure_base_image(client: httpx.Client, progress: Progress = _quiet) -> str:
         return chosen
     if image_exists(client, PUBLIC_BASE_IMAGE):
         return PUBLIC_BASE_IMAGE
-    expected = hashlib.sha256(" ".join(packages()).encode() + DEBIAN_MIRROR.encode()).hexdigest()
+    expected = hashlib.sha256(" ".join(base_packages()).encode() + DEBIAN_MIRROR.encode()).hexdigest()
     if image_digest_label(client, DEBOOTSTRAP_BASE_IMAGE) == expected:
         return DEBOOTSTRAP_BASE_IMAGE
     name, _, tag = PUBLIC_BASE_IMAGE.partition(":")
@@ -204,7 +214,7 @@ def debootstrap_base(client: httpx.Client, digest: str, progress: Progress = _qu
     BUILD_DIR.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="rootfs-", dir=BUILD_DIR) as workdir:
         root = Path(workdir) / "root"
-        command = [debootstrap, "--variant=minbase", f"--include={','.join(packages())}",
+        command = [debootstrap, "--variant=minbase", f"--include={','.join(base_packages())}",
                    "bookworm", str(root), DEBIAN_MIRROR]
         result = subprocess.run(command, capture_output=True, text=True)
         if result.returncode != 0:
@@ -333,15 +343,30 @@ def build_tinykube_image(endpoint: str | None = None, extra_ca_dir: Path | None 
     """Make sure tinykube/tinykube:latest is current; True when it was built now."""
     with engine_client(endpoint or engine_endpoint(), timeout_seconds=900.0) as client:
         base = ensure_base_image(client, progress)
-        base_id = client.get(f"/images/{base}/json").json()["Id"]
         deps_dir, own_dir = ensure_wheels(progress)
         context, digest = tinykube_context(deps_dir, own_dir, extra_ca_dir)
-        digest = hashlib.sha256((digest + base_id).encode()).hexdigest()
-        if image_digest_label(client, TINYKUBE_IMAGE) == digest:
-            return False
-        progress(f"building {TINYKUBE_IMAGE} on {base}")
-        build_image(client, TINYKUBE_IMAGE, context, digest, {"BASE": base}, progress)
-        return True
+        return build_on_base(client, TINYKUBE_IMAGE, base, context, digest, progress)
+
+
+def build_on_base(client: httpx.Client, tag: str, base: str, context: bytes, context_digest: str,
+                  progress: Progress = _quiet) -> bool:
+    """Build `tag` FROM `base` unless it is current (its digest covers the base's id too)."""
+    base_id = client.get(f"/images/{base}/json").json()["Id"]
+    digest = hashlib.sha256((context_digest + base_id).encode()).hexdigest()
+    if image_digest_label(client, tag) == digest:
+        return False
+    progress(f"building {tag} on {base}")
+    build_image(client, tag, context, digest, {"BASE": base}, progress)
+    return True
+
+
+def build_redis_image(endpoint: str | None = None, progress: Progress = _quiet) -> bool:
+    """Make sure tinykube/redis:1 is current (on the same base); True when it was built now."""
+    with engine_client(endpoint or engine_endpoint(), timeout_seconds=900.0) as client:
+        base = ensure_base_image(client, progress)
+        files: dict[str, bytes | Path] = {p.name: p for p in sorted((SAMPLE_IMAGES_DIR / "redis").iterdir())}
+        context, digest = tar_context(files)
+        return build_on_base(client, REDIS_IMAGE, base, context, digest, progress)
 
 
 def main() -> None:
@@ -349,6 +374,7 @@ def main() -> None:
         print(f"{tag}: {'built' if was_built else 'up to date'}")
     built = build_tinykube_image(progress=print)
     print(f"{TINYKUBE_IMAGE}: {'built' if built else 'up to date'}")
+    print(f"{REDIS_IMAGE}: {'built' if build_redis_image(progress=print) else 'up to date'}")
 
 
 if __name__ == "__main__":

@@ -52,6 +52,8 @@ LOG_DIR = Path(os.environ.get("TINYKUBE_LOG_DIR", "/var/log/tinykube"))
 DATA_DIR = Path(os.environ.get("TINYKUBE_DATA_DIR", "/var/lib/tinykube"))
 SYSTEMD_DIR = Path("/etc/systemd/system")
 CLUSTER_INFO = "/api/v1/namespaces/kube-public/configmaps/cluster-info"
+STANDARD_STORAGE_CLASS = "/apis/storage.k8s.io/v1/storageclasses/standard"
+STORAGE_ADDON = Path(__file__).resolve().parent / "addons" / "storage.yaml"
 CLUSTER_CIDR = "10.244.0.0/16"  # pod IPs; each node routes the others' /24s (host-gw)
 KUBELET_TOKEN_SECRET = "/api/v1/namespaces/kube-system/secrets/tinykube-kubelet-api-token"
 
@@ -168,7 +170,7 @@ def init(advertise_address: str, config_dir: Path, say: Say, port: int = 6443) -
           "the API server to become ready")
     start_component("controller-manager", python_module(
         "controller_manager", f"--kubeconfig={config.kubeconfig('controller-manager')}",
-        "--allocate-node-cidrs=true", f"--cluster-cidr={CLUSTER_CIDR}"), say)
+        "--allocate-node-cidrs=true", f"--cluster-cidr={CLUSTER_CIDR}", "--enable-hostpath-provisioner=true"), say)
     start_component("scheduler", python_module(
         "scheduler", f"--kubeconfig={config.kubeconfig('scheduler')}"), say)
     ca_pem = config.ca_file.read_bytes()
@@ -178,6 +180,8 @@ def init(advertise_address: str, config_dir: Path, say: Say, port: int = 6443) -
             "apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": "cluster-info", "namespace": "kube-public"},
             "data": {"kubeconfig": bootstrap.kubeconfig_text(server, "", ca_data=ca_pem)}})
+        _apply(admin, "/apis/storage.k8s.io/v1/storageclasses", STANDARD_STORAGE_CLASS,
+               yaml.safe_load(STORAGE_ADDON.read_text()))  # the default StorageClass, as `up` installs it
         _apply(admin, "/api/v1/namespaces/kube-system/secrets", KUBELET_TOKEN_SECRET, {
             "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
             "metadata": {"name": "tinykube-kubelet-api-token", "namespace": "kube-system"},

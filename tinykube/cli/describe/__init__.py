@@ -24,6 +24,11 @@ from tinykube.cli.describe.namespaces import describe_namespace
 from tinykube.cli.describe.nodes import describe_node
 from tinykube.cli.describe.pods import describe_pod
 from tinykube.cli.describe.services import describe_endpoints, describe_service
+from tinykube.cli.describe.storage import (
+    describe_persistent_volume,
+    describe_persistent_volume_claim,
+    describe_storage_class,
+)
 from tinykube.cli.describe.workloads import describe_workload
 from tinykube.client import RESTClient
 
@@ -45,6 +50,9 @@ DESCRIBERS: dict[str, Describer] = {
     "Secret": describe_secret,
     "Job": describe_job,
     "CronJob": describe_cron_job,
+    "PersistentVolume": describe_persistent_volume,
+    "PersistentVolumeClaim": describe_persistent_volume_claim,
+    "StorageClass": describe_storage_class,
 }
 # Kinds whose describe has no Events section in kubectl.
 WITHOUT_EVENTS = frozenset({"Secret", "Endpoints", "Namespace"})
