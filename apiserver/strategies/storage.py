@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from apiserver.strategy import Obj, Strategy
 from tinykube.api.quantity import parse_quantity
-from tinykube.api.validation import FieldError, invalid, not_supported, required
+from tinykube.api.validation import FieldError, forbidden, invalid, not_supported, required
 
 ACCESS_MODES = ["ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod"]
 RECLAIM_POLICIES = ["Delete", "Recycle", "Retain"]
@@ -69,7 +69,7 @@ def validate_volume_spec(spec: Obj) -> list[FieldError]:
     if not sources:
         errs.append(required("spec", "must specify a volume type"))
     elif len(sources) > 1:
-        errs.append(invalid(f"spec.{sources[1]}", spec[sources[1]], "may not specify more than 1 volume type"))
+        errs.append(forbidden(f"spec.{sources[1]}", "may not specify more than 1 volume type"))
     elif sources[0] not in MOUNTABLE_SOURCES:
         errs.append(not_supported(f"spec.{sources[0]}", sources[0], list(MOUNTABLE_SOURCES)))
     elif sources[0] == "local" and not spec.get("nodeAffinity"):
