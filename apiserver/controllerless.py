@@ -20,8 +20,6 @@ from tinykube.api.resources import ResourceInfo
 NOT_ACTED_ON: dict[tuple[str, str], str] = {
     ("apps", "StatefulSet"): "tinykube has no StatefulSet controller yet: "
                              "no pods will be created for this StatefulSet",
-    ("autoscaling", "HorizontalPodAutoscaler"): "tinykube has no autoscaler yet: "
-                                                "nothing will scale the target",
     ("", "PersistentVolumeClaim"): "tinykube has no volume binder yet: the claim stays "
                                    "Pending, and pods that use it wait",
 }

@@ -58,6 +58,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="give every Node a spec.podCIDR out of --cluster-cidr (node IPAM)")
     parser.add_argument("--cluster-cidr", default="10.244.0.0/16", help="the pod network of the cluster")
     parser.add_argument("--node-cidr-mask-size", type=int, default=24, help="the size of each node's pod CIDR")
+    parser.add_argument("--concurrent-horizontal-pod-autoscaler-syncs", type=int, default=5)
+    parser.add_argument("--horizontal-pod-autoscaler-sync-period", type=duration, default=15.0,
+                        help="how often each HorizontalPodAutoscaler is evaluated")
+    parser.add_argument("--horizontal-pod-autoscaler-tolerance", type=float, default=0.1,
+                        help="the usage ratio's distance from 1.0 below which nothing is scaled")
+    parser.add_argument("--horizontal-pod-autoscaler-downscale-stabilization", type=duration, default=300.0,
+                        help="the window whose highest recommendation a scale-down may not go below")
+    parser.add_argument("--horizontal-pod-autoscaler-cpu-initialization-period", type=duration, default=300.0,
+                        help="after a pod starts, cpu samples count only once it is ready")
+    parser.add_argument("--horizontal-pod-autoscaler-initial-readiness-delay", type=duration, default=30.0,
+                        help="after a pod starts, readiness changes count as its initial readiness")
     args = parser.parse_args(argv)
     try:
         args.controller_names = select_controllers(args.controllers.split(","), CONTROLLERS)
@@ -80,6 +91,15 @@ def controller_options(args: argparse.Namespace) -> dict[str, Any]:
         "allocate_node_cidrs": args.allocate_node_cidrs,
         "cluster_cidr": args.cluster_cidr,
         "node_cidr_mask_size": args.node_cidr_mask_size,
+        "concurrent_horizontal_pod_autoscaler_syncs": args.concurrent_horizontal_pod_autoscaler_syncs,
+        "horizontal_pod_autoscaler_sync_period_seconds": args.horizontal_pod_autoscaler_sync_period,
+        "horizontal_pod_autoscaler_tolerance": args.horizontal_pod_autoscaler_tolerance,
+        "horizontal_pod_autoscaler_downscale_stabilization_seconds":
+            args.horizontal_pod_autoscaler_downscale_stabilization,
+        "horizontal_pod_autoscaler_cpu_initialization_period_seconds":
+            args.horizontal_pod_autoscaler_cpu_initialization_period,
+        "horizontal_pod_autoscaler_initial_readiness_delay_seconds":
+            args.horizontal_pod_autoscaler_initial_readiness_delay,
     }
     if args.pod_eviction_timeout is not None:
         options["pod_eviction_timeout_seconds"] = args.pod_eviction_timeout

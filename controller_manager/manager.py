@@ -42,6 +42,7 @@ from controller_manager.garbagecollector import GarbageCollector
 from controller_manager.namespace import NamespaceController
 from controller_manager.nodeipam import NodeIpamController
 from controller_manager.nodelifecycle import NodeLifecycleController
+from controller_manager.podautoscaler import HorizontalController
 from controller_manager.replicaset import ReplicaSetController
 from tinykube.client import (
     REAL_CLOCK,
@@ -71,6 +72,7 @@ CONTROLLERS: dict[str, type[Any]] = {
     NodeIpamController.name: NodeIpamController,
     DaemonSetsController.name: DaemonSetsController,
     DisruptionController.name: DisruptionController,
+    HorizontalController.name: HorizontalController,
 }
 
 # Which option sets a controller's worker count; controllers not listed get DEFAULT_WORKERS.
@@ -81,6 +83,7 @@ WORKERS_OPTION: dict[str, str] = {
     "namespace": "concurrent_namespace_syncs",
     "endpoint": "concurrent_endpoint_syncs",
     "daemonset": "concurrent_daemonset_syncs",
+    "horizontalpodautoscaling": "concurrent_horizontal_pod_autoscaler_syncs",
 }
 DEFAULT_WORKERS = 5
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from apiserver.allocator import Allocator
 from apiserver.strategies.config import ConfigMapStrategy, SecretStrategy
+from apiserver.strategies.horizontalpodautoscaler import HorizontalPodAutoscalerStrategy
 from apiserver.strategies.namespace import NamespaceStrategy
 from apiserver.strategies.pod import PodStrategy
 from apiserver.strategies.poddisruptionbudget import PodDisruptionBudgetStrategy
@@ -38,4 +39,6 @@ def strategy_for(info: ResourceInfo, service_ips: Allocator, node_ports: Allocat
         return NodeStrategy(info)
     if info.kind == "PodDisruptionBudget":
         return PodDisruptionBudgetStrategy(info)
+    if info.kind == "HorizontalPodAutoscaler":
+        return HorizontalPodAutoscalerStrategy(info)
     return Strategy(info)
