@@ -49,9 +49,19 @@ def _stat_file(text: str | None) -> dict[str, int]:
     return values
 
 
+def _meminfo(proc: Path) -> dict[str, int]:
+    """/proc/meminfo in bytes ("MemTotal:  16 kB" → {"MemTotal": 16384})."""
+    values: dict[str, int] = {}
+    for line in (_read(proc / "meminfo") or "").splitlines():
+        name, _, rest = line.partition(":")
+        parts = rest.split()
+        if parts and parts[0].isdigit():
+            values[name] = int(parts[0]) * (1024 if parts[1:] == ["kB"] else 1)
+    return values
+
+
 def mem_total_bytes(proc: Path = Path("/proc")) -> int:
-    meminfo = _stat_file((_read(proc / "meminfo") or "").replace(":", ""))
-    return meminfo.get("MemTotal", 0) * 1024
+    return _meminfo(proc).get("MemTotal", 0)
 
 
 def cgroup_v1_usage(root: Path, mem_total: int) -> MachineUsage | None:
@@ -84,11 +94,11 @@ def proc_usage(proc: Path = Path("/proc")) -> MachineUsage | None:
         fields = [int(v) for v in (_read(proc / "stat") or "").splitlines()[0].split()[1:]]
     except (ValueError, IndexError):
         return None
-    meminfo = _stat_file((_read(proc / "meminfo") or "").replace(":", ""))
+    meminfo = _meminfo(proc)
     idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
     busy_ns = (sum(fields[:8]) - idle) * 1_000_000_000 // os.sysconf("SC_CLK_TCK")
-    available = meminfo.get("MemAvailable", meminfo.get("MemFree", 0)) * 1024
-    return MachineUsage(busy_ns, meminfo.get("MemTotal", 0) * 1024 - available, available)
+    available = meminfo.get("MemAvailable", meminfo.get("MemFree", 0))
+    return MachineUsage(busy_ns, meminfo.get("MemTotal", 0) - available, available)
 
 
 def read_machine_usage(root: Path = CGROUP_ROOT, proc: Path = Path("/proc")) -> MachineUsage | None:
