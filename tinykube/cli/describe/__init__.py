@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tinykube.api.resources import ResourceInfo
+from tinykube.cli.describe.autoscaling import describe_hpa
 from tinykube.cli.describe.config import describe_config_map, describe_secret
 from tinykube.cli.describe.events import events_for, write_events
 from tinykube.cli.describe.format import PrefixWriter
@@ -40,6 +41,7 @@ DESCRIBERS: dict[str, Describer] = {
     "Namespace": describe_namespace,
     "ConfigMap": describe_config_map,
     "Secret": describe_secret,
+    "HorizontalPodAutoscaler": describe_hpa,
 }
 # Kinds whose describe has no Events section in kubectl.
 WITHOUT_EVENTS = frozenset({"Secret", "Endpoints", "Namespace"})
