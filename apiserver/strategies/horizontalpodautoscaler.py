@@ -1,4 +1,4 @@
-"""HorizontalPodAutoscaler (autoscaling/v2): defaults and spec validation.
+"""HorizontalPodAutoscaler (autoscaling/v2 and v1): defaults and spec validation.
 
 Defaults as the v2 API's: minReplicas 1, no metrics → cpu at 80 % utilization, and a
 given `behavior` completed with the default scale-up and scale-down rules (a
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from apiserver.conversions import hpa_v1_to_v2
 from apiserver.strategy import Obj, Strategy
 from tinykube.api.quantity import parse_quantity
 from tinykube.api.validation import FieldError, forbidden, invalid, not_supported, required
@@ -154,16 +155,31 @@ def validate_hpa_spec(spec: Obj) -> list[FieldError]:
 
 
 class HorizontalPodAutoscalerStrategy(Strategy):
+    """autoscaling/v2, and autoscaling/v1 (validated as the v2 object it converts to,
+    as Kubernetes validates the internal version)."""
+
+    def _default(self, obj: Obj) -> None:
+        spec = obj.setdefault("spec", {})
+        if self.info.version == "v1":
+            spec.setdefault("minReplicas", 1)
+        else:
+            default_hpa_spec(spec)
+
+    def _validate_spec(self, obj: Obj) -> list[FieldError]:
+        if self.info.version == "v1":
+            return validate_hpa_spec(hpa_v1_to_v2(obj).get("spec") or {})
+        return validate_hpa_spec(obj.get("spec") or {})
+
     def prepare_for_create(self, obj: Obj) -> None:
         super().prepare_for_create(obj)
-        default_hpa_spec(obj.setdefault("spec", {}))
+        self._default(obj)
 
     def prepare_for_update(self, new: Obj, old: Obj) -> None:
         super().prepare_for_update(new, old)
-        default_hpa_spec(new.setdefault("spec", {}))
+        self._default(new)
 
     def validate(self, obj: Obj) -> list[FieldError]:
-        return super().validate(obj) + validate_hpa_spec(obj.get("spec") or {})
+        return super().validate(obj) + self._validate_spec(obj)
 
     def validate_update(self, new: Obj, old: Obj) -> list[FieldError]:
-        return super().validate_update(new, old) + validate_hpa_spec(new.get("spec") or {})
+        return super().validate_update(new, old) + self._validate_spec(new)

@@ -11,6 +11,7 @@ seconds, not minutes.
 
 from __future__ import annotations
 
+import shutil
 import signal
 import subprocess
 import sys
@@ -191,3 +192,52 @@ def test_defaults_fill_min_replicas_and_the_cpu_metric(http: httpx.Client, names
     assert made["spec"]["minReplicas"] == 1
     assert made["spec"]["metrics"] == [{"type": "Resource", "resource": {
         "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 80}}}]
+
+
+def test_autoscaling_v1_is_a_view_of_the_same_objects(apiserver: APIServerProcess, http: httpx.Client,
+                                                       namespace: str, tmp_path: Path) -> None:
+    v1 = f"/apis/autoscaling/v1/namespaces/{namespace}/horizontalpodautoscalers"
+    v2 = f"/apis/autoscaling/v2/namespaces/{namespace}/horizontalpodautoscalers"
+    made = create(http, v1, {"apiVersion": "autoscaling/v1", "kind": "HorizontalPodAutoscaler",
+                             "metadata": {"name": "old"},
+                             "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
+                                      "maxReplicas": 4, "targetCPUUtilizationPercentage": 60}})
+    assert (made["apiVersion"], made["spec"]["minReplicas"]) == ("autoscaling/v1", 1)
+    stored = http.get(f"{v2}/old").json()
+    assert stored["spec"]["metrics"] == [{"type": "Resource", "resource": {
+        "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 60}}}]
+    behavior = {"scaleDown": {"stabilizationWindowSeconds": 10, "selectPolicy": "Max",
+                              "policies": [{"type": "Pods", "value": 1, "periodSeconds": 15}]}}
+    create(http, v2, hpa(1, 3, behavior=behavior) | {"metadata": {"name": "new"}})
+    listed = {i["metadata"]["name"]: i for i in http.get(v1).json()["items"]}
+    assert set(listed) == {"old", "new"}
+    assert listed["new"]["apiVersion"] == "autoscaling/v1"
+    assert listed["new"]["spec"]["targetCPUUtilizationPercentage"] == 80
+    # A write through v1 keeps what only v2 can say (carried in annotations).
+    view = listed["new"]
+    view["spec"]["maxReplicas"] = 6
+    assert http.put(f"{v1}/new", json=view).status_code == 200
+    after = http.get(f"{v2}/new").json()
+    assert after["spec"]["maxReplicas"] == 6 and after["spec"]["behavior"]["scaleDown"] == behavior["scaleDown"]
+    assert not (after["metadata"].get("annotations") or {})
+    bad = http.post(v1, json={"metadata": {"name": "bad"}, "spec": {
+        "scaleTargetRef": {"kind": "Deployment", "name": "web"}, "minReplicas": 3, "maxReplicas": 2}})
+    assert bad.status_code == 422 and "must be greater than or equal to `minReplicas`" in bad.text
+
+    group = http.get("/apis/autoscaling").json()
+    assert group["preferredVersion"]["version"] == "v2"
+    assert [v["version"] for v in group["versions"]] == ["v2", "v1"]
+    table = tinykube(apiserver, "-n", namespace, "get", "hpa.v1.autoscaling", "old")
+    assert "Deployment/web   cpu: <unknown>/60%   1         4" in table.stdout, table.stdout
+
+    if shutil.which("kubectl") is None:
+        return
+    kubectl = ["kubectl", "--kubeconfig", str(apiserver.kubeconfig), "--cache-dir", str(tmp_path / "cache"),
+               "-n", namespace]
+    create(http, f"/apis/apps/v1/namespaces/{namespace}/deployments", web("nowhere"))
+    made_by_kubectl = subprocess.run([*kubectl, "autoscale", "deployment", "web", "--min=2", "--max=5",
+                                      "--cpu-percent=70"], capture_output=True, text=True, timeout=60)
+    assert made_by_kubectl.returncode == 0, made_by_kubectl.stderr
+    assert http.get(f"{v2}/web").json()["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 70
+    got = subprocess.run([*kubectl, "get", "hpa.v1.autoscaling", "web"], capture_output=True, text=True, timeout=60)
+    assert "Deployment/web" in got.stdout and "/70%" in got.stdout, got.stdout + got.stderr
