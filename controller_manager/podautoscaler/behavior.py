@@ -68,7 +68,6 @@ def with_defaults(rules: HPAScalingRules | None, default: HPAScalingRules) -> HP
 class ScaleEvent:
     change: int
     timestamp: float
-    outdated: bool = False
 
 
 @dataclass(frozen=True)
@@ -84,34 +83,37 @@ def _changes_in_period(period_seconds: int, events: list[ScaleEvent], now: float
     return sum(e.change for e in events if e.timestamp > cutoff)
 
 
-def scale_up_limit(current: int, up_events: list[ScaleEvent], down_events: list[ScaleEvent],
-                   rules: HPAScalingRules, now: float) -> int:
+def _policy_limit(current: int, up_events: list[ScaleEvent], down_events: list[ScaleEvent],
+                  rules: HPAScalingRules, now: float, direction: int) -> int:
+    """The furthest each policy lets the count move in `direction` (+1 up, -1 down) from
+    where its period started, combined by selectPolicy: Max allows the largest
+    change, Min the smallest, Disabled none."""
     if rules.select_policy == "Disabled":
         return current
-    pick: Callable[[int, int], int] = min if rules.select_policy == "Min" else max
+    largest_change = rules.select_policy != "Min"
+    pick: Callable[[int, int], int] = max if largest_change == (direction > 0) else min
     result: int | None = None
     for policy in rules.policies or []:
         start = (current - _changes_in_period(policy.period_seconds, up_events, now)
                  + _changes_in_period(policy.period_seconds, down_events, now))
-        proposed = (start + policy.value if policy.type == "Pods"
-                    else int(math.ceil(start * (1 + policy.value / 100))))
+        if policy.type == "Pods":
+            proposed = start + direction * policy.value
+        elif direction > 0:  # rounded up, so a small count can still grow
+            proposed = int(math.ceil(start * (1 + policy.value / 100)))
+        else:
+            proposed = int(start * (1 - policy.value / 100))
         result = proposed if result is None else pick(result, proposed)
     return current if result is None else result
+
+
+def scale_up_limit(current: int, up_events: list[ScaleEvent], down_events: list[ScaleEvent],
+                   rules: HPAScalingRules, now: float) -> int:
+    return _policy_limit(current, up_events, down_events, rules, now, +1)
 
 
 def scale_down_limit(current: int, up_events: list[ScaleEvent], down_events: list[ScaleEvent],
                      rules: HPAScalingRules, now: float) -> int:
-    if rules.select_policy == "Disabled":
-        return current
-    pick: Callable[[int, int], int] = max if rules.select_policy == "Min" else min
-    result: int | None = None
-    for policy in rules.policies or []:
-        start = (current - _changes_in_period(policy.period_seconds, up_events, now)
-                 + _changes_in_period(policy.period_seconds, down_events, now))
-        proposed = (start - policy.value if policy.type == "Pods"
-                    else int(start * (1 - policy.value / 100)))
-        result = proposed if result is None else pick(result, proposed)
-    return current if result is None else result
+    return _policy_limit(current, up_events, down_events, rules, now, -1)
 
 
 class Stabilizer:

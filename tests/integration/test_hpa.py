@@ -12,7 +12,6 @@ seconds, not minutes.
 from __future__ import annotations
 
 import shutil
-import signal
 import subprocess
 import sys
 import uuid
@@ -24,6 +23,7 @@ import httpx
 import pytest
 
 from tests.integration.cli_helpers import create, tinykube
+from tinykube.system import stop_child
 from tinykube.testing.processes import REPO_ROOT, APIServerProcess, start_kubelet, wait_until
 
 Obj = dict[str, Any]
@@ -53,12 +53,8 @@ def manager(apiserver: APIServerProcess, tmp_path_factory: pytest.TempPathFactor
     try:
         yield log_path
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_child(process, 15)
+    assert "Traceback" not in log_path.read_text(errors="replace")
 
 
 def web(node: str) -> Obj:

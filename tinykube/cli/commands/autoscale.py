@@ -15,7 +15,7 @@ import sys
 from typing import Any
 
 from tinykube.cli.context import CLIContext, CLIError
-from tinykube.cli.printers import ObjectPrinter, PrinterError
+from tinykube.cli.generators import add_target_arguments, output_printer, report, target_of
 
 Obj = dict[str, Any]
 SCALABLE_KINDS = ("Deployment", "ReplicaSet", "StatefulSet")
@@ -59,40 +59,26 @@ def build_hpa(args: Any, info_api_version: str, kind: str, name: str, namespace:
 
 async def run(ctx: CLIContext) -> int:
     args = ctx.args
-    kind_arg, sep, name = args.resource.partition("/")
-    if not sep:
-        if not args.name:
-            raise CLIError("you must provide a name: tinykube autoscale TYPE NAME --max=MAXPODS")
-        name = args.name
+    kind_arg, name = target_of(args, "tinykube autoscale TYPE NAME --max=MAXPODS")
     info = ctx.resource(kind_arg)
     if info.kind not in SCALABLE_KINDS:
         raise CLIError(f"cannot autoscale a {info.kind}: tinykube autoscales Deployments, ReplicaSets and "
                        "StatefulSets")
-    printer = None
-    if args.output:
-        try:
-            printer = ObjectPrinter(args.output)
-        except PrinterError as err:
-            raise CLIError(str(err)) from None
+    printer = output_printer(args.output)
     hpas = ctx.resource("horizontalpodautoscalers.autoscaling")
     async with ctx.client() as client:
         await client.get(info, name, ctx.namespace)  # the target must exist, as kubectl checks
         hpa = build_hpa(args, info.api_version, info.kind, name, ctx.namespace)
         if args.dry_run != "client":
             hpa = await client.create(hpas, hpa, ctx.namespace, field_manager="kubectl-autoscale")
-    if printer is not None:
-        ctx.out.write(printer.render([(hpas, hpa)], True))
-    else:
-        suffix = " (dry run)" if args.dry_run == "client" else ""
-        print(f"horizontalpodautoscaler.autoscaling/{hpa['metadata']['name']} autoscaled{suffix}", file=ctx.out)
+    report(ctx, printer, hpas, hpa, "autoscaled", args.dry_run)
     return 0
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("autoscale", help="autoscale a deployment, replica set or stateful set",
                                    description="Create a HorizontalPodAutoscaler for an existing workload.")
-    parser.add_argument("resource", metavar="TYPE[/NAME]")
-    parser.add_argument("name", nargs="?")
+    add_target_arguments(parser)
     parser.add_argument("--min", type=int, default=-1, help="the lower limit for the number of pods")
     parser.add_argument("--max", type=int, default=-1, help="the upper limit for the number of pods (required)")
     parser.add_argument("--cpu", help="target cpu: a percentage of requests (70%%) or a quantity per pod (500m)")
