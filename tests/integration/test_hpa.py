@@ -223,6 +223,10 @@ def test_autoscaling_v1_is_a_view_of_the_same_objects(apiserver: APIServerProces
     group = http.get("/apis/autoscaling").json()
     assert group["preferredVersion"]["version"] == "v2"
     assert [v["version"] for v in group["versions"]] == ["v2", "v1"]
+    aggregated = http.get("/apis", headers={
+        "Accept": "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"}).json()
+    autoscaling = next(g for g in aggregated["items"] if g["metadata"]["name"] == "autoscaling")
+    assert [v["version"] for v in autoscaling["versions"]] == ["v2", "v1"]  # the first is preferred
     table = tinykube(apiserver, "-n", namespace, "get", "hpa.v1.autoscaling", "old")
     assert "Deployment/web   cpu: <unknown>/60%   1         4" in table.stdout, table.stdout
 
