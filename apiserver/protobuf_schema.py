@@ -355,6 +355,16 @@ MESSAGES: dict[str, str] = {
     "JobTemplateSpec": "1 metadata:ObjectMeta, 2 spec:JobSpec",
     "CronJobStatus": (
         "1 active:[ObjectReference], 4 lastScheduleTime:Time, 5 lastSuccessfulTime:Time"),
+    # autoscaling/v1: `kubectl autoscale` (1.32) sends its HorizontalPodAutoscaler so
+    "V1HorizontalPodAutoscaler": (
+        "1 metadata:ObjectMeta, 2 spec:V1HorizontalPodAutoscalerSpec, 3 status:V1HorizontalPodAutoscalerStatus"),
+    "V1HorizontalPodAutoscalerSpec": (
+        "1 scaleTargetRef:CrossVersionObjectReference, 2 minReplicas:int?, 3 maxReplicas:int, "
+        "4 targetCPUUtilizationPercentage:int?"),
+    "CrossVersionObjectReference": "1 kind, 2 name, 3 apiVersion",
+    "V1HorizontalPodAutoscalerStatus": (
+        "1 observedGeneration:int?, 2 lastScaleTime:Time?, 3 currentReplicas:int, 4 desiredReplicas:int, "
+        "5 currentCPUUtilizationPercentage:int?"),
 }
 
 # (apiVersion, kind) of a runtime.Unknown envelope -> the message of its raw bytes.
@@ -374,6 +384,7 @@ ROOT_MESSAGES: dict[tuple[str, str], str] = {
     ("policy/v1", "Eviction"): "Eviction",
     ("batch/v1", "Job"): "Job",
     ("batch/v1", "CronJob"): "CronJob",
+    ("autoscaling/v1", "HorizontalPodAutoscaler"): "V1HorizontalPodAutoscaler",
     # A typed client sends DeleteOptions under its own group version (a pods client
     # "v1", a deployments client "apps/v1"), or under meta.k8s.io/v1.
     ("meta.k8s.io/v1", "DeleteOptions"): "DeleteOptions",

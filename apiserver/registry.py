@@ -35,7 +35,6 @@ from datetime import datetime, timezone
 from typing import Any
 
 from apiserver import errors
-from apiserver.controllerless import not_acted_on_warning
 from apiserver.fieldmanager import update_managed_fields
 from apiserver.fieldvalidation import (
     find_type_errors,
@@ -56,6 +55,7 @@ from apiserver.storage.interface import (
 from apiserver.strategy import FieldRejected, Obj, Reservation, Strategy, spec_of
 from apiserver.watchcache import WatchCache
 from tinykube.api.resources import ResourceInfo
+from tinykube.api.validation import finalizer_warnings
 
 log = logging.getLogger(__name__)
 
@@ -166,8 +166,8 @@ class Registry:
     async def create(self, namespace: str | None, body: Any, ctx: RequestContext) -> Obj:
         obj = self.decode_body(body, ctx)
         drop_empty_optional(obj, self.schema)
-        self._warn_if_not_acted_on(ctx)
         meta = obj["metadata"]
+        ctx.warnings.extend(finalizer_warnings(meta.get("finalizers")))
         if self.info.namespaced:
             if meta.get("namespace") not in (None, "", namespace):
                 raise errors.bad_request(
@@ -205,11 +205,6 @@ class Registry:
         except BaseException:
             await reservation.release()
             raise
-
-    def _warn_if_not_acted_on(self, ctx: RequestContext) -> None:
-        warning = not_acted_on_warning(self.info)
-        if warning is not None and warning not in ctx.warnings:
-            ctx.warnings.append(warning)
 
     def _set_create_system_fields(self, obj: Obj) -> None:
         meta = obj["metadata"]
@@ -341,9 +336,8 @@ class Registry:
         drop_empty_optional(new, self.schema)
         new.setdefault("metadata", {})
         self.strategy.prepare_for_subresource_update(subresource, new, old)
-        if not subresource:
-            self._warn_if_not_acted_on(ctx)
         meta, old_meta = new["metadata"], old["metadata"]
+        ctx.warnings.extend(finalizer_warnings(meta.get("finalizers"), old_meta.get("finalizers")))
         meta["name"] = old_meta["name"]
         if self.info.namespaced:
             meta["namespace"] = old_meta["namespace"]

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from apiserver import errors
 from apiserver.allocator import Allocator, parse_port_range, service_ip_values
+from apiserver.conversions import storage_for_version
 from apiserver.decoding import MAX_REQUEST_BODY_BYTES
 from apiserver.reading import watch_trigger
 from apiserver.registry import Clock, Registry, RequestContext, utc_now
@@ -54,10 +55,11 @@ class APIServer:
                           parse_port_range(self.config.service_node_port_range))
         self.registries: dict[ResourceInfo, Registry] = {}
         for info in INDEX.resources:
-            cache = WatchCache(storage, f"/registry/{info.plural}/",
+            served = storage_for_version(storage, info)
+            cache = WatchCache(served, f"/registry/{info.plural}/",
                                history_size=self.config.watch_history_size,
                                trigger=watch_trigger(info.kind))
-            self.registries[info] = Registry(info, storage, strategy_for(info, ips, ports), cache,
+            self.registries[info] = Registry(info, served, strategy_for(info, ips, ports), cache,
                                              self.check_namespace, clock)
         self.namespaces = self.registries[NAMESPACES]
         self.ready = False

@@ -20,6 +20,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from apiserver.conversions import hpa_v1_to_v2
 from apiserver.jsoncopy import deep_copy_json
 from apiserver.table_printers import (
     AGE,
@@ -240,6 +241,8 @@ def format_hpa_metrics(specs: list[Obj], statuses: list[Obj]) -> str:
 
 
 def print_hpa(obj: Obj, now: datetime) -> list[Any]:
+    if obj.get("apiVersion") == "autoscaling/v1":  # the same columns from the v2 fields
+        obj = hpa_v1_to_v2(dict(obj))
     spec = obj.get("spec") or {}
     ref = spec.get("scaleTargetRef") or {}
     min_replicas = spec.get("minReplicas")

@@ -75,6 +75,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="provision claims of provisioner tinykube.io/local-path as node-local directories")
     parser.add_argument("--pvclaimbinder-sync-period", type=duration, default=15.0,
                         help="how often the volume binder resyncs every claim and volume")
+    parser.add_argument("--concurrent-horizontal-pod-autoscaler-syncs", type=int, default=5)
+    parser.add_argument("--horizontal-pod-autoscaler-sync-period", type=duration, default=15.0,
+                        help="how often each HorizontalPodAutoscaler is evaluated")
+    parser.add_argument("--horizontal-pod-autoscaler-tolerance", type=float, default=0.1,
+                        help="the usage ratio's distance from 1.0 below which nothing is scaled")
+    parser.add_argument("--horizontal-pod-autoscaler-downscale-stabilization", type=duration, default=300.0,
+                        help="the window whose highest recommendation a scale-down may not go below")
+    parser.add_argument("--horizontal-pod-autoscaler-cpu-initialization-period", type=duration, default=300.0,
+                        help="after a pod starts, cpu samples count only once it is ready")
+    parser.add_argument("--horizontal-pod-autoscaler-initial-readiness-delay", type=duration, default=30.0,
+                        help="after a pod starts, readiness changes count as its initial readiness")
     args = parser.parse_args(argv)
     for flag in ("max_endpoints_per_slice", "mirroring_max_endpoints_per_subset"):
         if not 1 <= getattr(args, flag) <= 1000:
@@ -111,6 +122,15 @@ def controller_options(args: argparse.Namespace) -> dict[str, Any]:
         "node_cidr_mask_size": args.node_cidr_mask_size,
         "enable_hostpath_provisioner": args.enable_hostpath_provisioner,
         "pvclaimbinder_sync_period_seconds": args.pvclaimbinder_sync_period,
+        "concurrent_horizontal_pod_autoscaler_syncs": args.concurrent_horizontal_pod_autoscaler_syncs,
+        "horizontal_pod_autoscaler_sync_period_seconds": args.horizontal_pod_autoscaler_sync_period,
+        "horizontal_pod_autoscaler_tolerance": args.horizontal_pod_autoscaler_tolerance,
+        "horizontal_pod_autoscaler_downscale_stabilization_seconds":
+            args.horizontal_pod_autoscaler_downscale_stabilization,
+        "horizontal_pod_autoscaler_cpu_initialization_period_seconds":
+            args.horizontal_pod_autoscaler_cpu_initialization_period,
+        "horizontal_pod_autoscaler_initial_readiness_delay_seconds":
+            args.horizontal_pod_autoscaler_initial_readiness_delay,
     }
     if args.pod_eviction_timeout is not None:
         options["pod_eviction_timeout_seconds"] = args.pod_eviction_timeout

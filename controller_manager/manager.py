@@ -45,6 +45,7 @@ from controller_manager.job import JobController
 from controller_manager.namespace import NamespaceController
 from controller_manager.nodeipam import NodeIpamController
 from controller_manager.nodelifecycle import NodeLifecycleController
+from controller_manager.podautoscaler import HorizontalController
 from controller_manager.replicaset import ReplicaSetController
 from controller_manager.replication import ReplicationManager
 from controller_manager.statefulset import StatefulSetController
@@ -86,6 +87,7 @@ CONTROLLERS: dict[str, type[Any]] = {
     TTLAfterFinishedController.name: TTLAfterFinishedController,
     CronJobController.name: CronJobController,
     PersistentVolumeController.name: PersistentVolumeController,
+    HorizontalController.name: HorizontalController,
 }
 
 # Which option sets a controller's worker count; controllers not listed get DEFAULT_WORKERS.
@@ -103,6 +105,7 @@ WORKERS_OPTION: dict[str, str] = {
     "job": "concurrent_job_syncs",
     "ttl-after-finished": "concurrent_ttl_after_finished_syncs",
     "cronjob": "concurrent_cron_job_syncs",
+    "horizontalpodautoscaling": "concurrent_horizontal_pod_autoscaler_syncs",
 }
 DEFAULT_WORKERS = 5
 

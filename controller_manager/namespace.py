@@ -28,7 +28,7 @@ from controller_manager.controller_utils import Controller
 from tinykube.api.core import Namespace, NamespaceSpec
 from tinykube.api.meta import KubeObject, parse_rfc3339
 from tinykube.api.registry import deep_copy
-from tinykube.api.resources import NAMESPACES, RESOURCES, ResourceInfo
+from tinykube.api.resources import NAMESPACES, PREFERRED_RESOURCES, ResourceInfo
 from tinykube.client import REAL_CLOCK, Clock, Conflict, EventRecorder, NotFound, RESTClient, SharedInformerFactory
 from tinykube.client.workqueue import ItemExponentialFailureRateLimiter
 
@@ -50,7 +50,7 @@ class ContentRemaining(Exception):
 
 def namespaced_resources() -> list[ResourceInfo]:
     """Every namespaced resource that can be listed and deleted (discovery, upstream)."""
-    return [info for info in RESOURCES if info.namespaced and {"list", "delete"} <= set(info.verbs)]
+    return [info for info in PREFERRED_RESOURCES if info.namespaced and {"list", "delete"} <= set(info.verbs)]
 
 
 class NamespaceController(Controller):

@@ -33,6 +33,7 @@ import logging
 import socket
 import sys
 import zlib
+from collections.abc import Callable
 
 from kubelet.backoff import DEFAULT_INITIAL_SECONDS, DEFAULT_MAX_SECONDS
 from kubelet.kubelet import Kubelet, NodeRuntime
@@ -131,6 +132,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def pod_annotations_of(kubelet: Kubelet) -> Callable[[str, str], dict[str, str]]:
+    """A hollow node's view of its pods' current annotations (the fake runtime's usage)."""
+    def annotations(namespace: str, name: str) -> dict[str, str]:
+        pod = kubelet.pod_informer.indexer.get(f"{namespace}/{name}")
+        return dict(pod.metadata.annotations or {}) if pod is not None else {}
+    return annotations
+
+
 def fake_pod_cidr(node_name: str) -> str:
     """A stand-in /24 when neither --pod-cidr nor spec.podCIDR gives one (hollow nodes only)."""
     return f"10.244.{zlib.crc32(node_name.encode()) % 256}.0/24"
@@ -208,9 +217,12 @@ async def run(args: argparse.Namespace, stopping: asyncio.Event) -> int:
                 endpoint, args.pod_infra_container_image, POD_NETWORK if host_gw else None)
             if host_gw and args.pod_cidr:
                 await runtime.update_runtime_config(args.pod_cidr)
-            kubelets.append(Kubelet(client, runtime, node, pod_syncer(args, client, runtime, node),
-                                    api_server=api_server_config(args, node),
-                                    pod_network_cidr=args.non_masquerade_cidr if host_gw else None))
+            kubelet = Kubelet(client, runtime, node, pod_syncer(args, client, runtime, node),
+                              api_server=api_server_config(args, node),
+                              pod_network_cidr=args.non_masquerade_cidr if host_gw else None)
+            if isinstance(runtime, FakeRuntime):
+                runtime.pod_annotations = pod_annotations_of(kubelet)
+            kubelets.append(kubelet)
         log.info("starting kubelet nodes=%d runtime=%s", len(kubelets), endpoint)
         try:
             async with asyncio.TaskGroup() as group:

@@ -9,6 +9,7 @@ from apiserver.allocator import Allocator
 from apiserver.strategies.config import ConfigMapStrategy, SecretStrategy
 from apiserver.strategies.endpointslice import EndpointSliceStrategy
 from apiserver.strategies.job import CronJobStrategy, JobStrategy
+from apiserver.strategies.horizontalpodautoscaler import HorizontalPodAutoscalerStrategy
 from apiserver.strategies.namespace import NamespaceStrategy
 from apiserver.strategies.pod import PodStrategy
 from apiserver.strategies.poddisruptionbudget import PodDisruptionBudgetStrategy
@@ -54,4 +55,6 @@ def strategy_for(info: ResourceInfo, service_ips: Allocator, node_ports: Allocat
         return PersistentVolumeClaimStrategy(info)
     if info.kind == "PersistentVolume":
         return PersistentVolumeStrategy(info)
+    if info.kind == "HorizontalPodAutoscaler":
+        return HorizontalPodAutoscalerStrategy(info)
     return Strategy(info)

@@ -36,7 +36,7 @@ from controller_manager.garbagecollector.graph import (
     FINALIZER_FOREGROUND, FINALIZER_ORPHAN, GraphBuilder, GraphNode, ObjectReference, owner_identity,
 )
 from tinykube.api.meta import KubeObject, ObjectMeta, OwnerReference
-from tinykube.api.resources import INDEX, RESOURCES, ResourceInfo
+from tinykube.api.resources import INDEX, PREFERRED_RESOURCES, ResourceInfo
 from tinykube.client import (
     REAL_CLOCK, Clock, Conflict, EventRecorder, NotFound, RateLimitingQueue, RESTClient,
     SharedInformerFactory,
@@ -51,7 +51,7 @@ MAX_CONFLICT_RETRIES = 5
 
 
 def default_monitored_resources() -> list[ResourceInfo]:
-    return [info for info in RESOURCES if info.plural not in IGNORED_RESOURCES
+    return [info for info in PREFERRED_RESOURCES if info.plural not in IGNORED_RESOURCES
             and {"list", "watch", "delete"} <= set(info.verbs)]
 
 

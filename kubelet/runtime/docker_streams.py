@@ -253,12 +253,7 @@ class DockerStreamingService:
     async def container_stats(self, container_id: str) -> ContainerStats:
         """One sample; nano cores come from the previous sample of the same container."""
         stats = await self.engine.call(self.engine.api.stats, container_id, stream=False, one_shot=True)
-        usage = int(((stats.get("cpu_stats") or {}).get("cpu_usage") or {}).get("total_usage") or 0)
-        now_ns = parse_timestamp_ns(stats.get("read")) or time.time_ns()
-        memory = stats.get("memory_stats") or {}
-        detail = memory.get("stats") or {}
-        inactive = int(detail.get("total_inactive_file", detail.get("inactive_file", 0)) or 0)
-        working_set = max(0, int(memory.get("usage") or 0) - inactive)
+        usage, working_set, now_ns = parse_docker_stats(stats)
         nano_cores = 0
         previous = self.cpu_samples.get(container_id)
         if previous is not None and now_ns > previous[1] and usage >= previous[0]:
@@ -298,3 +293,16 @@ class DockerStreamingService:
                 await stream.aclose()
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, 5.0)
+
+
+def parse_docker_stats(stats: dict[str, Any]) -> tuple[int, int, int]:
+    """(cumulative cpu ns, memory working set bytes, sample time ns) of one `GET
+    /containers/{id}/stats?stream=false` document, cgroup v1 or v2: the working set is
+    usage minus inactive file pages (v1 `total_inactive_file`, v2 `inactive_file`), as
+    the kubelet computes it."""
+    usage = int(((stats.get("cpu_stats") or {}).get("cpu_usage") or {}).get("total_usage") or 0)
+    now_ns = parse_timestamp_ns(stats.get("read")) or time.time_ns()
+    memory = stats.get("memory_stats") or {}
+    detail = memory.get("stats") or {}
+    inactive = int(detail.get("total_inactive_file", detail.get("inactive_file", 0)) or 0)
+    return usage, max(0, int(memory.get("usage") or 0) - inactive), now_ns

@@ -16,6 +16,10 @@ A pod spec scripts its own containers through two env variables, so integration
 tests on hollow nodes can run Jobs: `FAKE_RUN_SECONDS` (a container with it exits
 after that many seconds, 0 at once) and `FAKE_EXIT_CODE` (the code it then exits
 with, default 0). A container with neither runs until stopped.
+Usage for the stats summary (and so metrics.k8s.io, `top` and the autoscaler):
+`usage` per container name, or, on a hollow node, the pod annotation
+`hollow.tinykube.io/usage: "cpu=250m,memory=64Mi"`, read at every scrape, so a test
+changes a running pod's load by annotating it (each of its containers reports that).
 
 Kubernetes counterpart: pkg/kubelet/cri/remote/fake/fake_runtime.go,
 staging/src/k8s.io/cri-api/pkg/apis/testing/fake_runtime_service.go
@@ -45,11 +49,13 @@ from kubelet.runtime import (
     RuntimeServiceError,
     SandboxState,
 )
+from tinykube.api.quantity import parse_quantity
 
 FAKE_VERSION = "fake://0.1.0"
 # The env variables a container's spec uses to script its own exit (see the module doc).
 FAKE_RUN_SECONDS_ENV = "FAKE_RUN_SECONDS"
 FAKE_EXIT_CODE_ENV = "FAKE_EXIT_CODE"
+USAGE_ANNOTATION = "hollow.tinykube.io/usage"
 
 
 class FakeRuntime:
@@ -84,6 +90,9 @@ class FakeRuntime:
         # the kubelet API's streaming calls (see "streaming sessions" below)
         self.log_lines: dict[str, list[tuple[int, bytes]]] = {}
         self.usage: dict[str, tuple[int, int]] = {}
+        # (namespace, name) -> the pod's current annotations; the hollow kubelet sets it
+        # so `USAGE_ANNOTATION` changes a pod's reported usage while it runs.
+        self.pod_annotations: Callable[[str, str], dict[str, str]] | None = None
         self.refused_ports: set[int] = set()
         self.resizes: list[tuple[int, int]] = []
         self._log_written = asyncio.Event()
@@ -358,13 +367,35 @@ class FakeRuntime:
         return FakeStreamSession(self.resizes, echo=True, tty=True, channel=0)
 
     async def container_stats(self, container_id: str) -> ContainerStats:
-        """`usage[container name] = (nano cores, working set bytes)`; default 1m and 4 MiB."""
+        """Each container's usage: the pod's `USAGE_ANNOTATION` when it has one, else
+        `usage[container name] = (nano cores, working set bytes)`, else 1m and 4 MiB."""
         container = self._container(container_id)
         nano_cores, memory = self.usage.get(container.name, (1_000_000, 4 << 20))
+        sandbox = self.sandboxes.get(container.pod_sandbox_id)
+        if self.pod_annotations is not None and sandbox is not None:
+            annotation = self.pod_annotations(sandbox.metadata.namespace, sandbox.metadata.name).get(USAGE_ANNOTATION)
+            if annotation:
+                nano_cores, memory = parse_usage_annotation(annotation, (nano_cores, memory))
         now = self._clock_ns()
         return ContainerStats(container_id, nano_cores,
                               nano_cores * max(0, now - container.started_at_ns) // 1_000_000_000,
                               memory, now)
+
+
+def parse_usage_annotation(text: str, default: tuple[int, int]) -> tuple[int, int]:
+    """`cpu=250m,memory=64Mi` (either part optional) → (nano cores, bytes); a malformed
+    value keeps the default."""
+    nano_cores, memory = default
+    for part in text.split(","):
+        key, _, value = part.strip().partition("=")
+        try:
+            if key == "cpu":
+                nano_cores = int(parse_quantity(value) * 1_000_000_000)
+            elif key == "memory":
+                memory = int(parse_quantity(value))
+        except ValueError:
+            continue
+    return nano_cores, memory
 
 
 def _rfc3339_nano(ns: int) -> str:

@@ -8,8 +8,8 @@
                "containers": [{"name", "startTime", "cpu", "memory"}], "cpu", "memory"}]}
 
 Container figures come from the runtime (`container_stats`), pod figures are the
-sum of their containers. Node figures come from the machine (`/proc/stat`,
-`/proc/meminfo`): usageNanoCores is the rate between two reads, so the first read
+sum of their containers. Node figures are the node's root cgroup (`machine_usage`:
+on a compose node its own container, not the host): usageNanoCores is the rate between two reads, so the first read
 after start reports the pods' sum instead. The metrics API in the API server builds
 NodeMetrics and PodMetrics from this document, as metrics-server does.
 
@@ -21,44 +21,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
 from kubelet.runtime import ContainerStats, RuntimeServiceError
 from kubelet.server.containers import ContainerLister, container_name, running_containers
+from kubelet.server.machine_usage import MachineUsage, read_machine_usage
 
 log = logging.getLogger(__name__)
 
 
 class StatsRuntime(ContainerLister, Protocol):
     async def container_stats(self, container_id: str) -> ContainerStats: ...
-
-
-@dataclass(frozen=True)
-class MachineUsage:
-    cpu_usage_core_nano_seconds: int
-    memory_working_set_bytes: int
-    memory_available_bytes: int
-
-
-def read_machine_usage() -> MachineUsage | None:
-    """Busy CPU time of all cores (/proc/stat) and memory in use (/proc/meminfo)."""
-    try:
-        with open("/proc/stat") as stat:
-            fields = [int(v) for v in stat.readline().split()[1:]]
-        with open("/proc/meminfo") as meminfo:
-            mem = {line.split(":")[0]: int(line.split()[1]) * 1024 for line in meminfo}
-    except (OSError, ValueError, IndexError):
-        return None
-    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
-    ticks_per_second = os.sysconf("SC_CLK_TCK")
-    busy_ns = (sum(fields[:8]) - idle) * 1_000_000_000 // ticks_per_second
-    available = mem.get("MemAvailable", mem.get("MemFree", 0))
-    return MachineUsage(busy_ns, mem.get("MemTotal", 0) - available, available)
 
 
 def _time(ns: int) -> str:

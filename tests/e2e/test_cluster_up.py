@@ -784,6 +784,109 @@ def test_redis_keeps_its_data_and_its_node_across_a_pod_delete_and_deletes_it_wi
         wait_for(lambda: not data_dir_exists(cluster, node, volume), 60, "the node to delete the data directory")
     finally:
         cluster.tinykube("delete", "namespace", REDIS_NAMESPACE, "--wait=false")
+def ensure_up(cluster: Cluster) -> None:
+    """The cluster of the first test; brought up here when a test runs alone (`-k`)."""
+    if cluster.kubeconfig.exists() and cluster.tinykube("get", "nodes", timeout=30).returncode == 0:
+        return
+    up = cluster.run(*TINYKUBE, "up")
+    assert up.returncode == 0, f"tinykube up failed:\n{up.stdout[-3000:]}\n{up.stderr[-3000:]}"
+
+
+def metrics_usage(cluster: Cluster, namespace: str, pod: str) -> dict[str, str]:
+    found = cluster.run("curl", "-sk", "--max-time", "10", "-H", f"Authorization: Bearer {kubeconfig_token(cluster)}",
+                        f"{kubeconfig_server(cluster)}/apis/metrics.k8s.io/v1beta1/namespaces/{namespace}/pods/{pod}")
+    if found.returncode != 0 or not found.stdout.startswith("{"):
+        return {}
+    containers = json.loads(found.stdout).get("containers") or [{}]
+    return dict(containers[0].get("usage") or {})
+
+
+def kubeconfig_server(cluster: Cluster) -> str:
+    return str(yaml.safe_load(cluster.kubeconfig.read_text())["clusters"][0]["cluster"]["server"])
+
+
+def kubeconfig_token(cluster: Cluster) -> str:
+    return str(yaml.safe_load(cluster.kubeconfig.read_text())["users"][0]["user"]["token"])
+
+
+HPA_APP = """
+apiVersion: v1
+kind: Namespace
+metadata: {name: hpa-e2e}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: burner, namespace: hpa-e2e}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: burner}}
+  template:
+    metadata: {labels: {app: burner}}
+    spec:
+      containers:
+      - name: echo
+        image: tinykube/echo:1
+        imagePullPolicy: IfNotPresent
+        ports: [{name: http, containerPort: 8080}]
+        resources: {requests: {cpu: 100m}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: burner, namespace: hpa-e2e}
+spec:
+  selector: {app: burner}
+  ports: [{port: 80, targetPort: http}]
+"""
+LOAD_CLIENT = """
+apiVersion: v1
+kind: Pod
+metadata: {name: load, namespace: hpa-e2e}
+spec:
+  containers:
+  - name: load
+    image: tinykube/busybox:1
+    imagePullPolicy: IfNotPresent
+    command: ["sh", "-c", "while true; do wget -q -O- 'http://burner/?burn=300' >/dev/null; done"]
+"""
+
+
+def test_a_busy_deployment_is_autoscaled_up_and_back_down(cluster: Cluster, tmp_path: Path) -> None:
+    """Real metrics drive the autoscaler: a load client burning CPU in the echo pods
+    (100m requests, target 50 %) scales the Deployment up within two minutes; once the
+    client is gone, the compose cluster's 30 s downscale stabilization brings it back to one."""
+    ensure_up(cluster)
+    (tmp_path / "app.yaml").write_text(HPA_APP)
+    (tmp_path / "load.yaml").write_text(LOAD_CLIENT)
+    cluster.ok("apply", "-f", str(tmp_path / "app.yaml"))
+    made = cluster.ok("autoscale", "deployment", "burner", "-n", "hpa-e2e", "--min=1", "--max=4", "--cpu=50%")
+    assert "horizontalpodautoscaler.autoscaling/burner autoscaled" in made
+    cluster.ok("apply", "-f", str(tmp_path / "load.yaml"))
+
+    def replicas() -> int:
+        return int(cluster.get("deployment", "burner", "-n", "hpa-e2e")["spec"]["replicas"])
+
+    wait_for(lambda: replicas() >= 2, 120, "the HPA to scale burner up under load")
+    busy = next(p["metadata"]["name"] for p in cluster.get("pods", "-n", "hpa-e2e", "-l", "app=burner")["items"])
+    usage: dict[str, str] = {}
+
+    def measured() -> bool:  # the node's container stats, as metrics.k8s.io serves them
+        usage.update(metrics_usage(cluster, "hpa-e2e", busy))
+        return usage.get("cpu", "0n") != "0n" and usage.get("memory", "0Ki") != "0Ki"
+
+    wait_for(measured, 60, f"non-zero cpu and memory for {busy}")
+    table = cluster.ok("get", "hpa", "-n", "hpa-e2e")
+    assert table.split("\n")[0].split() == ["NAME", "REFERENCE", "TARGETS", "MINPODS", "MAXPODS", "REPLICAS",
+                                             "AGE"], table
+    assert "Deployment/burner" in table and "cpu: " in table, table
+    nodes = cluster.ok("top", "nodes")
+    memory = [line.split()[3] for line in nodes.splitlines()[1:]]
+    assert len(memory) == 2 and all(m.endswith("Mi") for m in memory), nodes
+
+    cluster.ok("delete", "pod", "load", "-n", "hpa-e2e", "--grace-period=0")
+    wait_for(lambda: replicas() == 1, 150, "the HPA to scale burner back to 1 without load")
+    described = cluster.ok("describe", "hpa", "burner", "-n", "hpa-e2e")
+    assert "New size: 1; reason: All metrics below target" in described, described
+    cluster.ok("delete", "namespace", "hpa-e2e")
 
 
 def one_error_line(result: subprocess.CompletedProcess[str]) -> str:

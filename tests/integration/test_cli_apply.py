@@ -171,21 +171,24 @@ def test_tinykube_and_kubectl_speak_the_same_apply_protocol(
     assert kubectl("apply", "-f", str(third)).stdout == "deployment.apps/web unchanged\n"
 
 
-def test_apply_prints_the_servers_warning_for_a_kind_nothing_acts_on(
-        apiserver: APIServerProcess, namespace: str, tmp_path: Path) -> None:
-    manifest = tmp_path / "hpa.yaml"
-    manifest.write_text(f"""apiVersion: autoscaling/v2
-kind: HorizontalPodAutoscaler
+def test_apply_prints_the_servers_warning(apiserver: APIServerProcess, namespace: str, tmp_path: Path) -> None:
+    """A Warning header from the server (here: a finalizer without a domain) is printed
+    on stderr as kubectl prints it, and the object is still written."""
+    manifest = tmp_path / "tidy.yaml"
+    manifest.write_text(f"""apiVersion: v1
+kind: ConfigMap
 metadata:
-  name: web
+  name: tidy
   namespace: {namespace}
-spec:
-  scaleTargetRef: {{apiVersion: apps/v1, kind: Deployment, name: web}}
-  minReplicas: 1
-  maxReplicas: 3
+  finalizers: [tidy-up, example.com/cleanup]
 """)
     result = tinykube(apiserver, "apply", "-f", str(manifest))
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "horizontalpodautoscaler.autoscaling/web created\n"
-    assert result.stderr == ("Warning: tinykube has no autoscaler yet: nothing will scale "
-                             "the target\n")
+    assert result.stdout == "configmap/tidy created\n"
+    assert result.stderr == ('Warning: metadata.finalizers: "tidy-up": prefer a domain-qualified finalizer '
+                             "name to avoid accidental conflicts with other finalizer writers\n")
+    again = tinykube(apiserver, "apply", "-f", str(manifest))
+    assert again.returncode == 0 and again.stderr == "", again.stderr  # warned when added only
+    cleared = tinykube(apiserver, "-n", namespace, "patch", "configmap", "tidy", "--type=merge",
+                       "-p", '{"metadata": {"finalizers": null}}')
+    assert cleared.returncode == 0, cleared.stderr  # so the namespace can go

@@ -313,24 +313,3 @@ def test_create_of_a_kind_list_validates_each_item_against_openapi_v2(
     assert ('ValidationError(ConfigMap): unknown field "bogus" in io.k8s.api.core.v1.ConfigMap'
             in refused.stderr), refused.stderr
     assert http.get(f"/api/v1/namespaces/{namespace}/configmaps/third").status_code == 404
-
-
-def test_kinds_nothing_acts_on_are_stored_with_a_warning(
-        kubectl: Kubectl, namespace: str, http: httpx.Client, tmp_path: Path) -> None:
-    manifest = tmp_path / "hpa.yaml"
-    manifest.write_text(yaml.safe_dump({
-        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "web"},
-        "spec": {"scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web"},
-                 "maxReplicas": 3}}))
-    result = kubectl.run("apply", "-n", namespace, "-f", str(manifest))
-    assert result.returncode == 0, result.stderr
-    assert "Warning: tinykube has no autoscaler yet: nothing will scale the target" in result.stderr
-    assert http.get(f"/apis/autoscaling/v2/namespaces/{namespace}/horizontalpodautoscalers/web").status_code == 200
-    claim = tmp_path / "claim.yaml"  # the volume binder acts on claims: no warning any more
-    claim.write_text(yaml.safe_dump({
-        "apiVersion": "v1", "kind": "PersistentVolumeClaim", "metadata": {"name": "data"},
-        "spec": {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "1Gi"}}}}))
-    bound = kubectl.run("apply", "-n", namespace, "-f", str(claim))
-    assert bound.returncode == 0 and "Warning" not in bound.stderr, bound.stderr
-    quiet = kubectl.run("create", "-n", namespace, "configmap", "plain")
-    assert quiet.returncode == 0 and "Warning" not in quiet.stderr

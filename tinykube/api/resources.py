@@ -107,6 +107,10 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     ResourceInfo("autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers",
                  "horizontalpodautoscaler", True, "V2HorizontalPodAutoscaler", ("hpa",),
                  ("status",), _ALL),
+    # autoscaling/v1: the same stored objects, converted (apiserver/conversions.py); after
+    # v2, so names and discovery prefer v2
+    ResourceInfo("autoscaling", "v1", "HorizontalPodAutoscaler", "horizontalpodautoscalers",
+                 "horizontalpodautoscaler", True, "V1HorizontalPodAutoscaler", ("hpa",), ("status",)),
     # coordination.k8s.io/v1
     ResourceInfo("coordination.k8s.io", "v1", "Lease", "leases", "lease", True, "V1Lease"),
     # policy/v1
@@ -161,8 +165,12 @@ class ResourceIndex:
         """Resolve what a user typed: `po`, `pods`, `pod`, `Pod`, `deployments.apps`."""
         lowered = name.lower()
         plural, _, group = lowered.partition(".")
+        version, _, versioned_group = group.partition(".")  # `hpa.v1.autoscaling`
+        pinned = any(i.version == version and i.group == versioned_group for i in self.resources)
         for info in self.resources:
-            if group and info.group != group and not info.group.startswith(group + "."):
+            if pinned and (info.version, info.group) != (version, versioned_group):
+                continue
+            if not pinned and group and info.group != group and not info.group.startswith(group + "."):
                 continue
             if plural in (info.plural, info.singular, info.kind.lower()) or plural in info.short_names:
                 return info
@@ -178,6 +186,12 @@ class ResourceIndex:
 
 
 INDEX = ResourceIndex()
+# One entry per resource, its preferred (first listed) version: what components that
+# walk every kind (garbage collector, namespace deletion) use, as upstream uses
+# discovery's preferred versions; other versions are views of the same objects.
+PREFERRED_RESOURCES: tuple[ResourceInfo, ...] = tuple(
+    info for index, info in enumerate(RESOURCES)
+    if not any((i.group, i.plural) == (info.group, info.plural) for i in RESOURCES[:index]))
 
 # Typed constants for the resources components name in code (no Optional to unwrap).
 NAMESPACES = INDEX.require("namespaces")

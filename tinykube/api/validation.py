@@ -241,6 +241,20 @@ def too_long(field: str, max_length: int) -> FieldError:
 
 FINALIZER_ORPHAN_DEPENDENTS = "orphan"
 FINALIZER_DELETE_DEPENDENTS = "foregroundDeletion"
+# Finalizer names Kubernetes itself defines without a domain (IsStandardFinalizerName).
+STANDARD_FINALIZERS = ("kubernetes", FINALIZER_ORPHAN_DEPENDENTS, FINALIZER_DELETE_DEPENDENTS)
+
+
+def finalizer_warnings(finalizers: Any, previous: Any = ()) -> list[str]:
+    """kube-apiserver's warning for each added finalizer without a domain prefix."""
+    if not isinstance(finalizers, list):
+        return []
+    before = set(previous) if isinstance(previous, list) else set()
+    return [f'metadata.finalizers: "{name}": prefer a domain-qualified finalizer name to avoid '
+            "accidental conflicts with other finalizer writers"
+            for name in finalizers
+            if isinstance(name, str) and "/" not in name and name not in STANDARD_FINALIZERS
+            and name not in before]
 # Kinds that may never own another object (apiVersion, kind).
 BANNED_OWNERS: frozenset[tuple[str, str]] = frozenset({("v1", "Event")})
 

@@ -24,7 +24,7 @@ from tinykube.client import APIStatusError, TransportError
 # written yet are skipped, so commands can land one by one.
 COMMAND_MODULES = (
     "create", "get", "run", "expose", "delete", "apply", "edit", "label", "annotate", "patch",
-    "scale", "rollout", "drain", "wait", "describe", "events", "logs", "exec", "port_forward", "top",
+    "scale", "autoscale", "rollout", "drain", "wait", "describe", "events", "logs", "exec", "port_forward", "top",
     "explain", "api_resources", "version", "config", "completion", "cluster",
 )
 # Commands registered by a module of another name.

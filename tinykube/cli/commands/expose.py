@@ -13,7 +13,7 @@ import argparse
 from typing import Any
 
 from tinykube.cli.context import CLIContext, CLIError
-from tinykube.cli.printers import ObjectPrinter, PrinterError
+from tinykube.cli.generators import add_target_arguments, output_printer, report, target_of
 
 Obj = dict[str, Any]
 
@@ -68,20 +68,11 @@ def build_service(args: argparse.Namespace, kind: str, obj: Obj) -> Obj:
 
 async def run(ctx: CLIContext) -> int:
     args = ctx.args
-    kind_arg, sep, name = args.resource.partition("/")
-    if not sep:
-        if not args.name:
-            raise CLIError("you must provide a name: tinykube expose TYPE NAME")
-        name = args.name
+    kind_arg, name = target_of(args, "tinykube expose TYPE NAME")
     info = ctx.resource(kind_arg)
     if info.kind not in ("Deployment", "ReplicaSet", "Service", "Pod", "StatefulSet"):
         raise CLIError(f"cannot expose a {info.kind}")
-    printer = None
-    if args.output:
-        try:
-            printer = ObjectPrinter(args.output)
-        except PrinterError as err:
-            raise CLIError(str(err)) from None
+    printer = output_printer(args.output)
     services = ctx.resource("services")
     async with ctx.client() as client:
         obj = await client.get(info, name, ctx.namespace)
@@ -90,19 +81,14 @@ async def run(ctx: CLIContext) -> int:
         if args.dry_run != "client":
             service = await client.create(services, service, ctx.namespace,
                                           field_manager="kubectl-expose")
-    if printer is not None:
-        ctx.out.write(printer.render([(services, service)], True))
-    else:
-        suffix = " (dry run)" if args.dry_run == "client" else ""
-        print(f"service/{service['metadata']['name']} exposed{suffix}", file=ctx.out)
+    report(ctx, printer, services, service, "exposed", args.dry_run)
     return 0
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("expose", help="expose a deployment, pod or service as a Service",
                                    description="Create a Service selecting the pods of an object.")
-    parser.add_argument("resource", metavar="TYPE[/NAME]")
-    parser.add_argument("name", nargs="?")
+    add_target_arguments(parser)
     parser.add_argument("--port", type=int, help="the Service's port")
     parser.add_argument("--target-port", help="the pods' port (number or name)")
     parser.add_argument("--protocol", default="TCP", choices=("TCP", "UDP", "SCTP"))

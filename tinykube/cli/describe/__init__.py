@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from tinykube.api.resources import ResourceInfo
+from tinykube.cli.describe.autoscaling import describe_hpa
 from tinykube.cli.describe.config import describe_config_map, describe_secret
 from tinykube.cli.describe.cronjobs import describe_cron_job
 from tinykube.cli.describe.events import events_for, write_events
@@ -53,6 +54,7 @@ DESCRIBERS: dict[str, Describer] = {
     "PersistentVolume": describe_persistent_volume,
     "PersistentVolumeClaim": describe_persistent_volume_claim,
     "StorageClass": describe_storage_class,
+    "HorizontalPodAutoscaler": describe_hpa,
 }
 # Kinds whose describe has no Events section in kubectl.
 WITHOUT_EVENTS = frozenset({"Secret", "Endpoints", "Namespace"})

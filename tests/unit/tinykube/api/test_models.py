@@ -609,9 +609,11 @@ def test_watch_events() -> None:
 
 
 def test_registry_agrees_with_served_resources() -> None:
-    from tinykube.api.resources import RESOURCES
+    """Every resource has a model in its preferred version; other served versions
+    (autoscaling/v1 HPA) are the API server's converted views, which no component reads."""
+    from tinykube.api.resources import PREFERRED_RESOURCES
 
-    for info in RESOURCES:
+    for info in PREFERRED_RESOURCES:
         model = registry.model_for(info.api_version, info.kind)
         assert model is not None, info.kind
         assert registry.group_version_kind(model) == (info.api_version, info.kind)
@@ -671,10 +673,10 @@ def _check_wire_names(model: type[KubeModel], k8s_name: str, seen: dict[type[Kub
 
 
 def test_declared_fields_use_the_official_wire_names() -> None:
-    from tinykube.api.resources import RESOURCES
+    from tinykube.api.resources import PREFERRED_RESOURCES
 
     roots = dict(K8S_MODEL_OF)
-    for info in RESOURCES:
+    for info in PREFERRED_RESOURCES:
         model = registry.model_for(info.api_version, info.kind)
         assert model is not None
         roots[model] = info.model
