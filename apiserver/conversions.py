@@ -1,5 +1,7 @@
 """Conversions between served versions of one stored resource (see storage/converting.py).
 
+(events.k8s.io/v1 Events are core/v1 Events renamed: conversions_events.py.)
+
 autoscaling/v1 HorizontalPodAutoscaler ⇄ autoscaling/v2 (the stored version), as
 Kubernetes converts them: v1's targetCPUUtilizationPercentage is a v2 `Resource` cpu
 metric with a Utilization target, currentCPUUtilizationPercentage its current
@@ -20,6 +22,7 @@ import copy
 import json
 from typing import Any
 
+from apiserver.conversions_events import core_to_events_v1, events_v1_to_core
 from apiserver.storage.converting import Converter, ConvertingStorage
 from apiserver.storage.interface import Storage
 from tinykube.api.resources import ResourceInfo
@@ -122,6 +125,7 @@ def hpa_v1_to_v2(served: Obj) -> Obj:
 # (group, version, plural) of a served version -> its converter to the stored version.
 CONVERTERS: dict[tuple[str, str, str], Converter] = {
     ("autoscaling", "v1", "horizontalpodautoscalers"): Converter(to_stored=hpa_v1_to_v2, from_stored=hpa_v2_to_v1),
+    ("events.k8s.io", "v1", "events"): Converter(to_stored=events_v1_to_core, from_stored=core_to_events_v1),
 }
 
 

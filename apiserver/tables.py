@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from apiserver.conversions import hpa_v1_to_v2
+from apiserver.conversions_events import events_v1_to_core as core_event
 from apiserver.jsoncopy import deep_copy_json
 from apiserver.table_printers import (
     AGE,
@@ -136,6 +137,11 @@ def print_secret(obj: Obj, now: datetime) -> list[Any]:
 
 def print_service_account(obj: Obj, now: datetime) -> list[Any]:
     return [name_of(obj), len(obj.get("secrets") or []), age(obj, now)]
+
+
+def print_events_v1_event(obj: Obj, now: datetime) -> list[Any]:
+    """An events.k8s.io/v1 Event prints as the core Event it is stored as."""
+    return print_event(core_event(obj), now)
 
 
 def print_event(obj: Obj, now: datetime) -> list[Any]:
@@ -293,6 +299,21 @@ def _col(name: str, description: str, type_: str = "string", priority: int = 0) 
     return Column(name, type_, description, priority)
 
 
+EVENT_COLUMNS = (
+    _col("Last Seen", "When the event was last observed."),
+    _col("Type", "Type of this event (Normal, Warning)."),
+    _col("Reason", "Short, machine understandable reason for the event."),
+    _col("Object", "The object this event is about."),
+    _col("Subobject", "The part of the object (e.g. a container) the event is about.",
+         priority=1),
+    _col("Source", "The component that reported this event.", priority=1),
+    _col("Message", "A human-readable description of the event."),
+    _col("First Seen", "When the event was first observed.", priority=1),
+    _col("Count", "The number of times this event has occurred.", "integer", 1),
+    Column("Name", format="name", priority=1, description=NAME.description),
+)
+
+
 PRINTERS: dict[tuple[str, str], TablePrinter] = {
     ("", "pods"): TablePrinter(POD_COLUMNS, print_pod, pod_conditions),
     ("apps", "deployments"): TablePrinter(DEPLOYMENT_COLUMNS, print_deployment),
@@ -324,19 +345,8 @@ PRINTERS: dict[tuple[str, str], TablePrinter] = {
     ("", "serviceaccounts"): TablePrinter(
         (NAME, _col("Secrets", "The number of secrets listed by the service account.",
                     "integer"), AGE), print_service_account),
-    ("", "events"): TablePrinter((
-        _col("Last Seen", "When the event was last observed."),
-        _col("Type", "Type of this event (Normal, Warning)."),
-        _col("Reason", "Short, machine understandable reason for the event."),
-        _col("Object", "The object this event is about."),
-        _col("Subobject", "The part of the object (e.g. a container) the event is about.",
-             priority=1),
-        _col("Source", "The component that reported this event.", priority=1),
-        _col("Message", "A human-readable description of the event."),
-        _col("First Seen", "When the event was first observed.", priority=1),
-        _col("Count", "The number of times this event has occurred.", "integer", 1),
-        Column("Name", format="name", priority=1, description=NAME.description),
-    ), print_event),
+    ("", "events"): TablePrinter(EVENT_COLUMNS, print_event),
+    ("events.k8s.io", "events"): TablePrinter(EVENT_COLUMNS, print_events_v1_event),
     ("", "persistentvolumes"): TablePrinter((
         NAME, _col("Capacity", "The storage capacity of the volume."),
         _col("Access Modes", "The ways the volume can be mounted."),

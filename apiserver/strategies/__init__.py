@@ -8,6 +8,7 @@ from __future__ import annotations
 from apiserver.allocator import Allocator
 from apiserver.strategies.config import ConfigMapStrategy, SecretStrategy
 from apiserver.strategies.endpointslice import EndpointSliceStrategy
+from apiserver.strategies.event import EventsV1Strategy
 from apiserver.strategies.job import CronJobStrategy, JobStrategy
 from apiserver.strategies.horizontalpodautoscaler import HorizontalPodAutoscalerStrategy
 from apiserver.strategies.namespace import NamespaceStrategy
@@ -37,6 +38,8 @@ def strategy_for(info: ResourceInfo, service_ips: Allocator, node_ports: Allocat
         return WorkloadStrategy(info)
     if info.kind == "ReplicationController":
         return ReplicationControllerStrategy(info)
+    if (info.group, info.kind) == ("events.k8s.io", "Event"):
+        return EventsV1Strategy(info)
     if info.kind == "EndpointSlice":
         return EndpointSliceStrategy(info)
     if info.kind == "ConfigMap":

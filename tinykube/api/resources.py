@@ -33,6 +33,9 @@ class ResourceInfo:
     short_names: tuple[str, ...] = ()
     subresources: tuple[str, ...] = ()
     categories: tuple[str, ...] = ()
+    # For another API group's view of a resource stored elsewhere (events.k8s.io Events
+    # are core Events): that resource's group_resource. Walkers skip views.
+    view_of: str = ""
     verbs: tuple[str, ...] = (
         "create", "delete", "deletecollection", "get", "list", "patch", "update", "watch",
     )
@@ -111,6 +114,9 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     # v2, so names and discovery prefer v2
     ResourceInfo("autoscaling", "v1", "HorizontalPodAutoscaler", "horizontalpodautoscalers",
                  "horizontalpodautoscaler", True, "V1HorizontalPodAutoscaler", ("hpa",), ("status",)),
+    # events.k8s.io/v1: the core Events, renamed (apiserver/conversions_events.py)
+    ResourceInfo("events.k8s.io", "v1", "Event", "events", "event", True, "EventsV1Event", ("ev",),
+                 view_of="events"),
     # coordination.k8s.io/v1
     ResourceInfo("coordination.k8s.io", "v1", "Lease", "leases", "lease", True, "V1Lease"),
     # policy/v1
@@ -130,8 +136,8 @@ RESOURCES: tuple[ResourceInfo, ...] = (
 
 # Groups in the order discovery lists them (the core group is served on /api).
 GROUP_ORDER: tuple[str, ...] = (
-    "", "apps", "autoscaling", "batch", "networking.k8s.io", "policy", "coordination.k8s.io",
-    "storage.k8s.io", "discovery.k8s.io",
+    "", "apps", "events.k8s.io", "autoscaling", "batch", "networking.k8s.io", "policy",
+    "coordination.k8s.io", "storage.k8s.io", "discovery.k8s.io",
 )
 
 
@@ -191,7 +197,7 @@ INDEX = ResourceIndex()
 # discovery's preferred versions; other versions are views of the same objects.
 PREFERRED_RESOURCES: tuple[ResourceInfo, ...] = tuple(
     info for index, info in enumerate(RESOURCES)
-    if not any((i.group, i.plural) == (info.group, info.plural) for i in RESOURCES[:index]))
+    if not info.view_of and not any((i.group, i.plural) == (info.group, info.plural) for i in RESOURCES[:index]))
 
 # Typed constants for the resources components name in code (no Optional to unwrap).
 NAMESPACES = INDEX.require("namespaces")
