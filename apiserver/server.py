@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from apiserver import errors
 from apiserver.allocator import Allocator, parse_port_range, service_ip_values
+from apiserver.apiservices import APIServiceRegistration
 from apiserver.conversions import storage_for_version
 from apiserver.decoding import MAX_REQUEST_BODY_BYTES
 from apiserver.reading import watch_trigger
@@ -25,7 +26,7 @@ from apiserver.schema import build_schemas
 from apiserver.storage.interface import KeyNotFoundError, Storage
 from apiserver.strategies import strategy_for
 from apiserver.watchcache import WatchCache
-from tinykube.api.resources import INDEX, NAMESPACES, ResourceInfo
+from tinykube.api.resources import API_SERVICES, INDEX, NAMESPACES, ResourceInfo
 
 log = logging.getLogger(__name__)
 
@@ -62,18 +63,22 @@ class APIServer:
             self.registries[info] = Registry(info, served, strategy_for(info, ips, ports), cache,
                                              self.check_namespace, clock)
         self.namespaces = self.registries[NAMESPACES]
+        self.api_services = APIServiceRegistration(self.registries[API_SERVICES])
         self.ready = False
 
     async def start(self) -> None:
         for registry in self.registries.values():
             await registry.cache.start()
         await self._ensure_system_namespaces()
+        await self.api_services.ensure()
+        self.api_services.start()
         models = await asyncio.to_thread(build_schemas, list(self.registries))
         self.ready = True
         log.info("api server ready resources=%d models=%d", len(self.registries), models)
 
     async def stop(self) -> None:
         self.ready = False
+        await self.api_services.stop()
         for registry in self.registries.values():
             await registry.cache.stop()
 

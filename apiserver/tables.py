@@ -115,6 +115,18 @@ def print_endpoint_slice(obj: Obj, now: datetime) -> list[Any]:
             age(obj, now)]
 
 
+def print_api_service(obj: Obj, now: datetime) -> list[Any]:
+    """SERVICE is "Local" or namespace/name; AVAILABLE the condition, with its reason when not True."""
+    service = get_path(obj, "spec", "service")
+    shown = f"{service.get('namespace')}/{service.get('name')}" if isinstance(service, dict) else "Local"
+    available = next((c for c in get_path(obj, "status", "conditions", default=[]) or []
+                      if c.get("type") == "Available"), None)
+    state = "Unknown" if available is None else str(available.get("status"))
+    if available is not None and state != "True":
+        state = f"{state} ({available.get('reason')})"
+    return [name_of(obj), shown, state, age(obj, now)]
+
+
 def print_config_map(obj: Obj, now: datetime) -> list[Any]:
     size = len(obj.get("data") or {}) + len(obj.get("binaryData") or {})
     return [name_of(obj), size, age(obj, now)]
@@ -336,6 +348,9 @@ PRINTERS: dict[tuple[str, str], TablePrinter] = {
          _col("Ports", "Ports in this EndpointSlice."),
          _col("Endpoints", "Endpoints in this EndpointSlice."), AGE),
         print_endpoint_slice),
+    ("apiregistration.k8s.io", "apiservices"): TablePrinter(
+        (NAME, _col("Service", "The reference to the service that hosts this API endpoint."),
+         _col("Available", "Whether this service is available."), AGE), print_api_service),
     ("", "configmaps"): TablePrinter(
         (NAME, _col("Data", "Number of keys in data and binaryData.", "integer"), AGE),
         print_config_map),

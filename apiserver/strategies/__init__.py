@@ -6,6 +6,7 @@ Kubernetes counterpart: pkg/registry/*/*/strategy.go (one per kind)
 from __future__ import annotations
 
 from apiserver.allocator import Allocator
+from apiserver.strategies.apiservice import APIServiceStrategy
 from apiserver.strategies.config import ConfigMapStrategy, SecretStrategy
 from apiserver.strategies.endpointslice import EndpointSliceStrategy
 from apiserver.strategies.event import EventsV1Strategy
@@ -40,6 +41,8 @@ def strategy_for(info: ResourceInfo, service_ips: Allocator, node_ports: Allocat
         return ReplicationControllerStrategy(info)
     if (info.group, info.kind) == ("events.k8s.io", "Event"):
         return EventsV1Strategy(info)
+    if info.kind == "APIService":
+        return APIServiceStrategy(info)
     if info.kind == "EndpointSlice":
         return EndpointSliceStrategy(info)
     if info.kind == "ConfigMap":

@@ -232,6 +232,44 @@ class Scale(KubeObject):
     status: ScaleStatus | None = None
 
 
+# --- apiregistration.k8s.io/v1 -----------------------------------------------------
+
+
+class APIServiceServiceReference(KubeModel):
+    namespace: str | None = None
+    name: str | None = None
+    port: int | None = None
+
+
+class APIServiceSpec(KubeModel):
+    """No `service`: served by this API server ("Local"); tinykube has no other kind."""
+
+    group: str | None = None
+    version: str | None = None
+    group_priority_minimum: int
+    version_priority: int
+    service: APIServiceServiceReference | None = None
+    insecure_skip_tls_verify: bool | None = Field(None, alias="insecureSkipTLSVerify")
+    ca_bundle: str | None = None
+
+
+class APIServiceCondition(Condition):
+    pass
+
+
+class APIServiceStatus(KubeModel):
+    conditions: list[APIServiceCondition] | None = None
+
+
+class APIService(KubeObject):
+    """A group version the API server serves (apiserver/apiservices.py keeps them)."""
+
+    api_version: str = "apiregistration.k8s.io/v1"
+    kind: str = "APIService"
+    spec: APIServiceSpec | None = None
+    status: APIServiceStatus | None = None
+
+
 # --- coordination.k8s.io/v1 --------------------------------------------------------
 
 

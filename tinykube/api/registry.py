@@ -22,6 +22,7 @@ KINDS: tuple[type[KubeModel], ...] = (
     other.PersistentVolume, other.PersistentVolumeClaim,
     apps.Deployment, apps.ReplicaSet, apps.StatefulSet, apps.DaemonSet, apps.ControllerRevision,
     other.Ingress, other.IngressClass, other.HorizontalPodAutoscaler, other.Scale, other.Lease, other.StorageClass,
+    other.APIService,
     policy.PodDisruptionBudget, policy.Eviction, discovery.EndpointSlice,
     policy.PodDisruptionBudget, policy.Eviction,
     batch.Job, batch.CronJob,

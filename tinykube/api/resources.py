@@ -117,6 +117,9 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     # events.k8s.io/v1: the core Events, renamed (apiserver/conversions_events.py)
     ResourceInfo("events.k8s.io", "v1", "Event", "events", "event", True, "EventsV1Event", ("ev",),
                  view_of="events"),
+    # apiregistration.k8s.io/v1: the group versions served (apiserver/apiservices.py)
+    ResourceInfo("apiregistration.k8s.io", "v1", "APIService", "apiservices", "apiservice", False,
+                 "V1APIService", (), ("status",)),
     # coordination.k8s.io/v1
     ResourceInfo("coordination.k8s.io", "v1", "Lease", "leases", "lease", True, "V1Lease"),
     # policy/v1
@@ -137,7 +140,7 @@ RESOURCES: tuple[ResourceInfo, ...] = (
 # Groups in the order discovery lists them (the core group is served on /api).
 GROUP_ORDER: tuple[str, ...] = (
     "", "apps", "events.k8s.io", "autoscaling", "batch", "networking.k8s.io", "policy",
-    "coordination.k8s.io", "storage.k8s.io", "discovery.k8s.io",
+    "coordination.k8s.io", "storage.k8s.io", "discovery.k8s.io", "apiregistration.k8s.io",
 )
 
 
@@ -224,5 +227,6 @@ LEASES = INDEX.require("leases.coordination.k8s.io")
 STORAGE_CLASSES = INDEX.require("storageclasses.storage.k8s.io")
 POD_DISRUPTION_BUDGETS = INDEX.require("poddisruptionbudgets.policy")
 ENDPOINT_SLICES = INDEX.require("endpointslices.discovery.k8s.io")
+API_SERVICES = INDEX.require("apiservices.apiregistration.k8s.io")
 JOBS = INDEX.require("jobs.batch")
 CRON_JOBS = INDEX.require("cronjobs.batch")
