@@ -35,7 +35,8 @@ from tinykube.flow.chain import API_VERSION, DELIVERY, GROUP, VERSION, WRITE, Ch
 
 PATH = f"/apis/{API_VERSION}/flowrecords"
 KIND = "FlowRecord"
-VERBS = ("get", "list", "watch")
+VERBS = ("list", "watch")
+IDLE_BOOKMARK_SECONDS = 10.0
 _METHOD_VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
 _EVENT_VERBS = {"ADDED": "create", "MODIFIED": "update", "DELETED": "delete"}  # no request
 
@@ -128,7 +129,10 @@ def install_routes(app: FastAPI, flow_log: FlowLog) -> None:
         chain = _chain(request)
         if query.get("watch") in ("true", "1"):
             timeout = float(query.get("timeoutSeconds") or 0) or None
-            return StreamingResponse(_watch(flow_log, start, chain, timeout),
+            # The start is fixed now, before the answer's headers go out: a client
+            # that has them misses nothing it does afterwards.
+            cursor = flow_log.last_seq if start is None else start
+            return StreamingResponse(_watch(flow_log, cursor, chain, timeout),
                                      media_type="application/json",
                                      headers={"Cache-Control": "no-cache, private"})
         try:
@@ -142,11 +146,19 @@ def install_routes(app: FastAPI, flow_log: FlowLog) -> None:
                                     "items": items}), media_type="application/json")
 
 
-async def _watch(flow_log: FlowLog, start: int | None, chain: ChainFilter | None,
+def _bookmark(seq: int) -> bytes:
+    return json.dumps({"type": "BOOKMARK", "object": {
+        "kind": KIND, "apiVersion": API_VERSION,
+        "metadata": {"resourceVersion": str(seq)}}}).encode() + b"\n"
+
+
+async def _watch(flow_log: FlowLog, cursor: int, chain: ChainFilter | None,
                  timeout_seconds: float | None) -> AsyncIterator[bytes]:
+    """Records after `cursor`; a BOOKMARK first (the client knows the watch is on)
+    and after each idle period (keeps proxies from closing a quiet stream)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout_seconds if timeout_seconds else None
-    cursor = flow_log.last_seq if start is None else start
+    yield _bookmark(cursor)
     while deadline is None or loop.time() < deadline:
         try:
             records = flow_log.since(cursor)
@@ -165,5 +177,8 @@ async def _watch(flow_log: FlowLog, start: int | None, chain: ChainFilter | None
             if lines:
                 yield b"".join(lines)
             continue
-        wait = 10.0 if deadline is None else min(10.0, deadline - loop.time())
+        wait = IDLE_BOOKMARK_SECONDS if deadline is None else \
+            min(IDLE_BOOKMARK_SECONDS, deadline - loop.time())
         await flow_log.wait(cursor, max(wait, 0.0))
+        if flow_log.last_seq == cursor:
+            yield _bookmark(cursor)
