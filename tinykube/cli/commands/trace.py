@@ -35,9 +35,9 @@ from tinykube.component import duration
 from tinykube.flow.chain import API_VERSION, ChainFilter
 
 FLOW_RECORDS_PATH = f"/apis/{API_VERSION}/flowrecords"
-JOBS = INDEX.require("jobs.batch")
-# Kinds whose objects a root may own, parents before children.
-DESCENDANT_KINDS = (JOBS, REPLICA_SETS, PODS)
+# Kinds whose objects a root may own, parents before children (Jobs once served).
+DESCENDANT_KINDS = tuple(info for info in (INDEX.by_name("jobs.batch"), REPLICA_SETS, PODS)
+                         if info is not None)
 RECONNECT_SECONDS = 1.0
 
 
