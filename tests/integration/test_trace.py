@@ -153,3 +153,27 @@ def test_a_scale_up_is_recorded_in_causal_order_with_component_identities(
     if os.environ.get("TINYKUBE_UPDATE_GOLDEN"):
         GOLDEN.write_text(text)
     assert text == GOLDEN.read_text()
+
+
+def test_a_scale_down_prints_the_pod_deletion_as_text(plane: ControlPlane, ns: str) -> None:
+    response = plane.http.post(f"/apis/apps/v1/namespaces/{ns}/deployments", json=deployment("web", 2))
+    assert response.status_code == 201, response.text
+    wait_for(lambda: ready_pods(plane, ns, 2), "2 Running, Ready pods")
+
+    run = subprocess.run([*cli(plane, ns), "trace", "deploy/web", "--settle", "2s",
+                          "--", *cli(plane, ns), "scale", "deployment/web", "--replicas=1"],
+                         cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "NO_COLOR": "1"})
+    assert run.returncode == 0, run.stderr
+    assert "\033[" not in run.stdout
+    lines = [line for line in run.stdout.splitlines() if line.lstrip().startswith("+")]
+    assert re.match(r" *\+0\.000s  admin \(tinykube\) +patch +deployment/web \(scale\)  replicas 2→1  rv=\d+$",
+                    lines[0]), run.stdout
+    # The controller-manager marks a pod for deletion, its kubelet stops it and removes it.
+    marked = next(i for i, line in enumerate(lines)
+                  if "controller-manager" in line and "delete pod/web-" in line
+                  and "deletionTimestamp set" in line)
+    pod = re.search(r"pod/(\S+)", lines[marked]).group(1)  # type: ignore[union-attr]
+    assert any(re.search(rf"kubelet/node-. +\S+ +pod/{pod}\b.*  deleted  rv=", line)
+               for line in lines[marked:]), run.stdout
+    assert wait_for(lambda: ready_pods(plane, ns, 1), "1 pod left")
