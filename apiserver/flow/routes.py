@@ -134,7 +134,7 @@ def install_routes(app: FastAPI, flow_log: FlowLog) -> None:
             # The start is fixed now, before the answer's headers go out: a client
             # that has them misses nothing it does afterwards.
             cursor = flow_log.last_seq if start is None else start
-            return StreamingResponse(_watch(flow_log, cursor, chain, timeout),
+            return StreamingResponse(watch_records(flow_log, cursor, chain, timeout),
                                      media_type="application/json",
                                      headers={"Cache-Control": "no-cache, private"})
         try:
@@ -165,7 +165,7 @@ def _bookmark(seq: int) -> bytes:
         "metadata": {"resourceVersion": str(seq)}}}).encode() + b"\n"
 
 
-async def _watch(flow_log: FlowLog, cursor: int, chain: ChainFilter | None,
+async def watch_records(flow_log: FlowLog, cursor: int, chain: ChainFilter | None,
                  timeout_seconds: float | None) -> AsyncIterator[bytes]:
     """Records after `cursor`; a BOOKMARK first (the client knows the watch is on)
     and after each idle period (keeps proxies from closing a quiet stream)."""
