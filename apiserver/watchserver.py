@@ -115,7 +115,7 @@ async def serve_watch(reg: Registry, request: Request, selection: reading.Select
     query = request.query_params
     # The flow log learns, per chunk, which events reached this client's socket.
     flow = flow_log if flow_log is not None and flow_log.enabled else None
-    watch_identity = WatchIdentity(CALLER.get(), reg.info.plural, selection.namespace or "",
+    watch_identity = WatchIdentity(CALLER.get(), reg.info, selection.namespace or "",
                                    query.get("labelSelector") or "",
                                    query.get("fieldSelector") or "") if flow else None
     if query.get("sendInitialEvents") == "true":

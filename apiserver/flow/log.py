@@ -6,7 +6,8 @@ records (0 turns the log off: nothing is kept and recording costs one check).
 - a write is a `WriteRecord` (who, verb, object, resourceVersion, owners, the
   `Facts` before and after); it stays findable by its resourceVersion while it
   is in the ring, so a delivery, recorded as one small tuple
-  `(seq, monotonic_ns, watch, event_type, revision)`, names its object through it;
+  `(seq, monotonic_ns, watch, event_type, revision, object)`, finds its write
+  (and latency) through it;
 - `since(seq)` returns the records after `seq`, or raises `Expired` when the ring
   no longer holds all of them (the endpoint answers 410, as a watch from a
   compacted resourceVersion);
@@ -31,7 +32,7 @@ from collections.abc import Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
 from itertools import islice
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from apiserver.flow.summary import Facts
 from tinykube.api.resources import ResourceInfo
@@ -58,7 +59,7 @@ class WatchIdentity:
     """One client watch, made once when it starts; deliveries point at it."""
 
     caller: Caller
-    resource: str
+    info: ResourceInfo
     namespace: str
     label_selector: str
     field_selector: str
@@ -79,8 +80,10 @@ class WriteRecord(NamedTuple):  # a NamedTuple: about 1 µs to make, a frozen da
     after: Facts | None
 
 
-# (seq, monotonic_ns, watch, event_type, revision)
-Delivery = tuple[int, int, WatchIdentity, str, int]
+# (seq, monotonic_ns, watch, event_type, revision, the delivered object: a reference
+# to the watch cache's own dict, so the delivery names its object even before its
+# write is recorded)
+Delivery = tuple[int, int, WatchIdentity, str, int, dict[str, Any]]
 Record = WriteRecord | Delivery
 
 
@@ -130,7 +133,7 @@ class FlowLog:
         for event in events:
             if type(event) is tuple:
                 self.last_seq += 1
-                self._append((self.last_seq, now, watch, event[0], event[2]))
+                self._append((self.last_seq, now, watch, event[0], event[2], event[1]))
 
     def write_at(self, revision: int) -> WriteRecord | None:
         return self._writes.get(revision)

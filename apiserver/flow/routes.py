@@ -32,6 +32,7 @@ from starlette.responses import Response, StreamingResponse
 from apiserver import errors
 from apiserver.flow.log import Expired, FlowLog, Record, WriteRecord, seq_of
 from apiserver.flow.summary import summarize
+from tinykube.api.resources import ResourceInfo
 from tinykube.flow.chain import API_VERSION, DELIVERY, GROUP, VERSION, WRITE, ChainFilter
 
 PATH = f"/apis/{API_VERSION}/flowrecords"
@@ -84,6 +85,13 @@ def _object(record: WriteRecord) -> dict[str, Any]:
             "resourceVersion": str(record.revision)}
 
 
+def _delivered(info: ResourceInfo, obj: dict[str, Any], revision: int) -> dict[str, Any]:
+    meta = obj.get("metadata") or {}
+    return {"group": info.group, "resource": info.plural, "kind": info.kind,
+            "namespace": meta.get("namespace") or "", "name": meta.get("name") or "",
+            "uid": meta.get("uid") or "", "resourceVersion": str(revision)}
+
+
 def encode(record: Record, flow_log: FlowLog) -> dict[str, Any]:
     """One record as the FlowRecord the endpoint serves (docs/architecture.md)."""
     if type(record) is WriteRecord:
@@ -95,14 +103,13 @@ def encode(record: Record, flow_log: FlowLog) -> dict[str, Any]:
             "ownerReferences": [{"uid": u, "kind": k, "name": n} for u, k, n in record.owners],
             "change": summarize(record.event, record.before, record.after)}
     else:
-        seq, when, watch, event_type, revision = record  # type: ignore[misc]
+        seq, when, watch, event_type, revision, obj = record  # type: ignore[misc]
         write = flow_log.write_at(revision)
         body = {"type": DELIVERY, "user": watch.caller.user, "userAgent": watch.caller.user_agent,
-                "watch": {"resource": watch.resource, "namespace": watch.namespace,
+                "watch": {"resource": watch.info.plural, "namespace": watch.namespace,
                           "labelSelector": watch.label_selector,
                           "fieldSelector": watch.field_selector},
-                "event": event_type,
-                "object": _object(write) if write else {"resourceVersion": str(revision)}}
+                "event": event_type, "object": _delivered(watch.info, obj, revision)}
         if write is not None:
             body["latencySeconds"] = round((when - write.monotonic_ns) / 1e9, 6)
     return {"kind": KIND, "apiVersion": API_VERSION,
@@ -152,10 +159,10 @@ def install_routes(app: FastAPI, flow_log: FlowLog) -> None:
 def _write_pending(record: Record, flow_log: FlowLog) -> bool:
     """A delivery whose write is not recorded yet, but may be any moment: the
     store's watch can beat the writing request (see storage.py). Sent once its
-    write is known (so it names its object), or once it is WRITE_PENDING_NS old."""
+    write is known (so it has a latency), or once it is WRITE_PENDING_NS old."""
     if type(record) is WriteRecord:
         return False
-    _, when, _, _, revision = record  # type: ignore[misc]
+    when, revision = record[1], record[4]  # type: ignore[index]
     return flow_log.write_at(revision) is None and \
         time.monotonic_ns() - when < WRITE_PENDING_NS
 

@@ -20,7 +20,7 @@ from tinykube.api.resources import PODS
 from tinykube.flow.chain import ChainFilter
 
 PATH = "/apis/flow.tinykube.io/v1alpha1/flowrecords"
-WATCH = WatchIdentity(Caller("admin", "tinykube-scheduler"), "pods", "", "", "")
+WATCH = WatchIdentity(Caller("admin", "tinykube-scheduler"), PODS, "", "", "")
 
 
 @pytest.fixture
@@ -101,11 +101,11 @@ async def test_the_group_is_in_legacy_and_aggregated_discovery(http: httpx.Async
 
 async def test_a_delivery_recorded_before_its_write_waits_for_it() -> None:
     """The store's watch can beat the writing request: the delivery is sent once
-    its write is recorded, naming its object, so a uid filter keeps it."""
+    its write is recorded, so it has its latency."""
     flow_log = FlowLog(size=10)
     stream = watch_records(flow_log, 0, ChainFilter({"p1"}), None)
     assert b"BOOKMARK" in await anext(stream)
-    flow_log.record_deliveries(WATCH, [("ADDED", {}, 42)])
+    flow_log.record_deliveries(WATCH, [("ADDED", {"metadata": {"name": "web", "uid": "p1"}}, 42)])
     next_chunk = asyncio.create_task(anext(stream))
     await asyncio.sleep(0)  # the stream sees the delivery and waits for its write
     assert not next_chunk.done()
@@ -115,3 +115,4 @@ async def test_a_delivery_recorded_before_its_write_waits_for_it() -> None:
     await stream.aclose()
     assert [(e["object"]["type"], e["object"]["object"]["uid"]) for e in events] == \
         [("Delivery", "p1"), ("Write", "p1")]
+    assert "latencySeconds" in events[0]["object"]

@@ -13,7 +13,8 @@ from apiserver.flow.summary import facts_of
 from apiserver.storage.memory import MemoryStorage
 from tinykube.api.resources import DEPLOYMENTS, PODS
 
-WATCH = WatchIdentity(Caller("admin", "tinykube-scheduler"), "pods", "", "", "spec.nodeName=")
+WATCH = WatchIdentity(Caller("admin", "tinykube-scheduler"), PODS, "", "", "spec.nodeName=")
+POD = {"metadata": {"namespace": "demo", "name": "web", "uid": "p1"}}
 
 
 def write(flow_log: FlowLog, revision: int, uid: str = "u1") -> WriteRecord:
@@ -46,11 +47,11 @@ def test_resuming_before_the_oldest_record_is_expired() -> None:
 def test_deliveries_are_numbered_with_the_writes_and_skip_end_markers() -> None:
     flow_log = FlowLog(size=10)
     write(flow_log, 7)
-    flow_log.record_deliveries(WATCH, [("ADDED", {}, 7), None])
+    flow_log.record_deliveries(WATCH, [("ADDED", POD, 7), None])
     records = flow_log.since(0)
     assert [seq_of(r) for r in records] == [1, 2]
     delivery = records[1]
-    assert isinstance(delivery, tuple) and delivery[2:] == (WATCH, "ADDED", 7)
+    assert isinstance(delivery, tuple) and delivery[2:] == (WATCH, "ADDED", 7, POD)
 
 
 def test_a_size_of_zero_turns_the_log_off() -> None:
@@ -103,14 +104,14 @@ async def test_a_failed_update_records_nothing() -> None:
     assert len(flow_log.since(0)) == 1
 
 
-def test_a_delivery_names_its_object_and_latency_through_the_write() -> None:
+def test_a_delivery_names_its_object_and_has_a_latency_through_its_write() -> None:
     flow_log = FlowLog(size=10)
     record = WriteRecord(flow_log.next_seq(), 1_000_000, Caller("admin", "tinykube-scheduler", "POST",
                          "/api/v1/namespaces/demo/pods/web/binding"), PODS, "demo", "web", "p1", 42,
                          "MODIFIED", (("r1", "ReplicaSet", "web-1"),),
                          facts_of({"spec": {}}), facts_of({"spec": {"nodeName": "node-a"}}))
     flow_log.record_write(record)
-    flow_log._append((flow_log.next_seq(), 3_500_000, WATCH, "MODIFIED", 42))
+    flow_log._append((flow_log.next_seq(), 3_500_000, WATCH, "MODIFIED", 42, POD))
     written, delivered = (encode(r, flow_log) for r in flow_log.since(0))
     assert (written["verb"], written["subresource"], written["change"]) == \
         ("create", "binding", "nodeName: node-a")
