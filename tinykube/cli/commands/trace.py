@@ -44,7 +44,8 @@ HOLD_SECONDS = 1.0  # how long a delivery waits for its write to be printed firs
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
-        "trace", help="show, live, the writes and watch events that follow from an object")
+        "trace", help="show, live, the writes and watch events that follow from an object",
+        usage="tinykube trace TYPE/NAME [-n NS] [-f] [-o json] [--settle 3s] [-- COMMAND ARGS...]")
     # One word: a second positional would take the first word of `-- COMMAND`.
     parser.add_argument("target", metavar="TYPE/NAME")
     parser.add_argument("-f", "--follow", action="store_true",
