@@ -26,14 +26,18 @@ from typing import Any
 from apiserver import errors
 from apiserver.registry import Registry, RequestContext
 from tinykube.api.resources import INDEX
+from tinykube.flow import chain as flow_chain
 
 log = logging.getLogger(__name__)
 
 Obj = dict[str, Any]
 AUTOMANAGED_LABEL = "kube-aggregator.kubernetes.io/automanaged"
 RESYNC_SECONDS = 10.0
-# Group versions the API server serves outside the resource table (its own handlers).
-EXTRA_GROUP_VERSIONS = (("metrics.k8s.io", "v1beta1"),)
+# Group versions the API server serves outside the resource table (its own handlers:
+# the metrics API and the flow log).
+# (metrics.k8s.io is apiserver/proxy/metrics.py's GROUP, VERSION; importing that
+# package here would be circular: it needs the server.)
+EXTRA_GROUP_VERSIONS = (("metrics.k8s.io", "v1beta1"), (flow_chain.GROUP, flow_chain.VERSION))
 # (groupPriorityMinimum, versionPriority) as kube-apiserver registers them.
 PRIORITIES: dict[tuple[str, str], tuple[int, int]] = {
     ("apps", "v1"): (17800, 15),

@@ -25,7 +25,7 @@ def names(http: httpx.Client) -> set[str]:
 def test_every_served_group_version_has_a_local_available_api_service(http: httpx.Client) -> None:
     found = names(http)
     assert {"v1.apps", "v2.autoscaling", "v1.autoscaling", "v1.batch", "v1beta1.metrics.k8s.io",
-            "v1.discovery.k8s.io", "v1.events.k8s.io"} <= found
+            "v1.discovery.k8s.io", "v1.events.k8s.io", "v1alpha1.flow.tinykube.io"} <= found
     apps = http.get(f"{BASE}/v1.apps").json()
     assert apps["spec"]["group"] == "apps" and "service" not in apps["spec"]
     assert apps["metadata"]["labels"] == {"kube-aggregator.kubernetes.io/automanaged": "onstart"}
