@@ -23,6 +23,7 @@ import uvicorn
 from apiserver.app import create_app
 from apiserver.auth import TokenAuthenticator, ensure_serving_certificate
 from apiserver.connections import guarded_protocol, raise_open_files_limit
+from apiserver.flow.log import DEFAULT_FLOW_LOG_SIZE
 from apiserver.inflight import MaxInFlightLimit
 from apiserver.metrics import RequestMetrics
 from apiserver.server import APIServer, ServerConfig
@@ -79,6 +80,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--max-connections", type=int, default=10_000,
                         help="tinykube: open connections per listener; beyond, a new one gets "
                         "503 and is closed; 0 = no cap")
+    parser.add_argument("--flow-log-size", type=int, default=DEFAULT_FLOW_LOG_SIZE,
+                        help="tinykube: records the flow log keeps (writes and watch deliveries, "
+                        "served at /apis/flow.tinykube.io/v1alpha1/flowrecords); 0 = off")
     args = parser.parse_args(argv)
     if not args.secure_port and not args.port:
         sys.exit("nothing to serve: both --secure-port and --port are 0")
@@ -134,7 +138,8 @@ async def run(args: argparse.Namespace, stopping: asyncio.Event) -> int:
         kubelet_client_token_file=args.kubelet_client_token_file,
         kubelet_certificate_authority=args.kubelet_certificate_authority,
         etcd_healthcheck_timeout_seconds=args.etcd_healthcheck_timeout,
-        etcd_readycheck_timeout_seconds=args.etcd_readycheck_timeout))
+        etcd_readycheck_timeout_seconds=args.etcd_readycheck_timeout,
+        flow_log_size=args.flow_log_size))
     await server.start()
     compactor = Compactor(storage, args.etcd_compaction_interval)
     compactor.start()

@@ -24,6 +24,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from apiserver import discovery, errors, handlers, health, proxy
 from apiserver.auth import ANONYMOUS, TokenAuthenticator
+from apiserver.flow import routes as flow_routes
+from apiserver.flow.log import CALLER, Caller
 from apiserver.inflight import MaxInFlightFilter, MaxInFlightLimit
 from apiserver.metrics import RequestMetrics, request_resource, request_verb
 from apiserver.openapi_v2 import openapi_v2_response
@@ -102,6 +104,9 @@ class RequestChain:
                 if user is None and not is_public(request.method, path):
                     raise errors.unauthorized()
             request.state.user = user or ANONYMOUS
+            # Who wrote, for the flow log (a context variable: this request's task only).
+            CALLER.set(Caller(request.state.user.name, request.headers.get("user-agent", ""),
+                              scope["method"], path))
             await self.app(scope, receive, send_observed)
         except errors.APIError as err:
             if response_started:
@@ -224,6 +229,7 @@ def create_app(server: APIServer, metrics: RequestMetrics,
 
     # logs, exec, port-forward, node proxy, metrics.k8s.io: before the generic routes
     proxy.install_routes(app, server, authenticator)
+    flow_routes.install_routes(app, server.flow_log)
 
     # The routes above that could take a resource path; ResourceDispatch defers to them.
     routes_before_resources.extend(

@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from apiserver import errors
+from apiserver.flow import routes as flow
 from apiserver.proxy import metrics
 from apiserver.openapi import document_hash, openapi_v3_document, openapi_v3_root
 from tinykube.api.resources import INDEX, ResourceInfo
@@ -28,6 +29,10 @@ KUBERNETES_MINOR = "32"
 GIT_VERSION = f"v1.{KUBERNETES_MINOR}.0+tinykube"
 
 _AGGREGATED = "application/json;g=apidiscovery.k8s.io;v={version};as=APIGroupDiscoveryList"
+# Groups served by their own routes rather than registries: (group, version) -> module
+# with aggregated_group(), legacy_group() and resource_list().
+_OWN_ROUTES: dict[str, Any] = {metrics.GROUP: metrics, flow.GROUP: flow}
+_OWN_VERSIONS = {(metrics.GROUP, metrics.VERSION), (flow.GROUP, flow.VERSION)}
 
 
 def version_info() -> dict[str, Any]:
@@ -85,8 +90,8 @@ def _subresource_kind(info: ResourceInfo, sub: str) -> tuple[str, str, str, list
 
 
 def _group_discovery(group: str) -> dict[str, Any]:
-    if group == metrics.GROUP:  # served by the kubelet proxy, not a registry
-        return metrics.aggregated_group()
+    if group in _OWN_ROUTES:  # the kubelet proxy, the flow log: not registries
+        return _OWN_ROUTES[group].aggregated_group()  # type: ignore[no-any-return]
     versions = []
     for g, version in INDEX.group_versions():
         if g != group:
@@ -127,7 +132,7 @@ def apis_root(request: Request) -> Response:
     for group, _ in INDEX.group_versions():
         if group and group not in groups:
             groups.append(group)
-    groups.append(metrics.GROUP)
+    groups.extend(_OWN_ROUTES)
     aggregated = _aggregated_version(request)
     if aggregated:
         return _aggregated_response(aggregated, groups)
@@ -136,23 +141,23 @@ def apis_root(request: Request) -> Response:
 
 
 def _legacy_group(group: str) -> dict[str, Any]:
-    if group == metrics.GROUP:
-        return metrics.legacy_group()
+    if group in _OWN_ROUTES:
+        return _OWN_ROUTES[group].legacy_group()  # type: ignore[no-any-return]
     versions = [{"groupVersion": f"{group}/{v}", "version": v}
                 for g, v in INDEX.group_versions() if g == group]
     return {"name": group, "versions": versions, "preferredVersion": versions[0]}
 
 
 def group_document(group: str) -> Response:
-    if group != metrics.GROUP and not any(g == group for g, _ in INDEX.group_versions()):
+    if group not in _OWN_ROUTES and not any(g == group for g, _ in INDEX.group_versions()):
         raise errors.route_not_found()
     return _json({"kind": "APIGroup", "apiVersion": "v1", **_legacy_group(group)})
 
 
 def resource_list(group: str, version: str) -> Response:
     """GET /api/v1 or /apis/{group}/{version}: the legacy APIResourceList."""
-    if (group, version) == (metrics.GROUP, metrics.VERSION):
-        return _json(metrics.resource_list())
+    if (group, version) in _OWN_VERSIONS:
+        return _json(_OWN_ROUTES[group].resource_list())
     infos = [i for i in INDEX.resources if i.group == group and i.version == version]
     if not infos:
         raise errors.route_not_found()

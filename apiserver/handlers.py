@@ -169,7 +169,8 @@ async def handle_resource(server: APIServer, request: Request, path: str) -> Res
         if watching:
             return await serve_watch(reg, request, selection,
                                      timeout_seconds=_query_int(request, "timeoutSeconds"),
-                                     table=wants_table(request), include=_include(request))
+                                     table=wants_table(request), include=_include(request),
+                                     flow_log=server.flow_log)
         items, revision, token = await reading.list_objects(
             reg, selection, _query_int(request, "limit"), query.get("continue"))
         if wants_table(request):

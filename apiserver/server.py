@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from apiserver import errors
 from apiserver.allocator import Allocator, parse_port_range, service_ip_values
 from apiserver.decoding import MAX_REQUEST_BODY_BYTES
+from apiserver.flow.log import DEFAULT_FLOW_LOG_SIZE, FlowLog
+from apiserver.flow.storage import FlowStorage
 from apiserver.reading import watch_trigger
 from apiserver.registry import Clock, Registry, RequestContext, utc_now
 from apiserver.schema import build_schemas
@@ -41,6 +43,7 @@ class ServerConfig:
     etcd_readycheck_timeout_seconds: float = 2.0  # /readyz: etcd answers, no alarm, within
     kubelet_client_token_file: str = ""  # the bearer token presented to kubelets
     kubelet_certificate_authority: str = ""  # verify kubelets' certificates (else not checked)
+    flow_log_size: int = DEFAULT_FLOW_LOG_SIZE  # records kept by the flow log; 0 = off
 
 
 class APIServer:
@@ -53,11 +56,14 @@ class APIServer:
         ports = Allocator(storage, "servicenodeports",
                           parse_port_range(self.config.service_node_port_range))
         self.registries: dict[ResourceInfo, Registry] = {}
+        self.flow_log = FlowLog(self.config.flow_log_size)
         for info in INDEX.resources:
             cache = WatchCache(storage, f"/registry/{info.plural}/",
                                history_size=self.config.watch_history_size,
                                trigger=watch_trigger(info.kind))
-            self.registries[info] = Registry(info, storage, strategy_for(info, ips, ports), cache,
+            writes: Storage = FlowStorage(storage, info, self.flow_log) \
+                if self.flow_log.enabled else storage
+            self.registries[info] = Registry(info, writes, strategy_for(info, ips, ports), cache,
                                              self.check_namespace, clock)
         self.namespaces = self.registries[NAMESPACES]
         self.ready = False

@@ -33,6 +33,7 @@ from starlette.types import Receive, Scope, Send
 
 from apiserver import errors, reading
 from apiserver.connections import ABORT_EXTENSION
+from apiserver.flow.log import CALLER, FlowLog, WatchIdentity
 from apiserver.registry import Registry
 from apiserver.storage.interface import CompactedError
 from apiserver.tables import to_table
@@ -109,8 +110,14 @@ class WatchResponse(StreamingResponse):
 
 
 async def serve_watch(reg: Registry, request: Request, selection: reading.Selection, *,
-                      timeout_seconds: int | None, table: bool, include: str) -> WatchResponse:
+                      timeout_seconds: int | None, table: bool, include: str,
+                      flow_log: FlowLog | None = None) -> WatchResponse:
     query = request.query_params
+    # The flow log learns, per chunk, which events reached this client's socket.
+    flow = flow_log if flow_log is not None and flow_log.enabled else None
+    watch_identity = WatchIdentity(CALLER.get(), reg.info.plural, selection.namespace or "",
+                                   query.get("labelSelector") or "",
+                                   query.get("fieldSelector") or "") if flow else None
     if query.get("sendInitialEvents") == "true":
         raise errors.bad_request("sendInitialEvents is not supported by this server; list, "
                                  "then watch from the list's resourceVersion")
@@ -210,6 +217,8 @@ async def serve_watch(reg: Registry, request: Request, selection: reading.Select
                     if item is None:
                         if chunk:
                             yield b"".join(chunk)
+                            if flow is not None and watch_identity is not None:
+                                flow.record_deliveries(watch_identity, items)
                         return
                     if isinstance(item, Exception):
                         if isinstance(item, CompactedError):
@@ -223,6 +232,8 @@ async def serve_watch(reg: Registry, request: Request, selection: reading.Select
                     last_revision = revision
                     chunk.append(encode(event_type, obj))
                 yield b"".join(chunk)
+                if flow is not None and watch_identity is not None:  # the send has returned
+                    flow.record_deliveries(watch_identity, items)
         finally:
             task.cancel()
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import socket
 import sys
@@ -197,7 +198,10 @@ async def run(args: argparse.Namespace, stopping: asyncio.Event) -> int:
         return 2
     config = client_config_from_flags(args, "tinykube-kubelet")
     configs = node_configs(args)
-    clients = [RESTClient(config) for _ in configs]
+    # One user agent per node (`tinykube-kubelet/node-a`), so the flow log and
+    # `tinykube trace` tell the kubelets of a hollow-node process apart.
+    clients = [RESTClient(dataclasses.replace(config, user_agent=f"tinykube-kubelet/{node.name}"))
+               for node in configs]
     try:
         kubelets = []
         for index, (client, node) in enumerate(zip(clients, configs, strict=True)):
