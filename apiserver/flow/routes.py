@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from datetime import datetime, timezone
 from typing import Any
@@ -29,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from apiserver import errors
-from apiserver.flow.log import Expired, FlowLog, Record, WriteRecord
+from apiserver.flow.log import Expired, FlowLog, Record, WriteRecord, seq_of
 from apiserver.flow.summary import summarize
 from tinykube.flow.chain import API_VERSION, DELIVERY, GROUP, VERSION, WRITE, ChainFilter
 
@@ -37,6 +38,7 @@ PATH = f"/apis/{API_VERSION}/flowrecords"
 KIND = "FlowRecord"
 VERBS = ("list", "watch")
 IDLE_BOOKMARK_SECONDS = 10.0
+WRITE_PENDING_NS = 500_000_000
 _METHOD_VERBS = {"POST": "create", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
 _EVENT_VERBS = {"ADDED": "create", "MODIFIED": "update", "DELETED": "delete"}  # no request
 
@@ -132,7 +134,7 @@ def install_routes(app: FastAPI, flow_log: FlowLog) -> None:
             # The start is fixed now, before the answer's headers go out: a client
             # that has them misses nothing it does afterwards.
             cursor = flow_log.last_seq if start is None else start
-            return StreamingResponse(_watch(flow_log, cursor, chain, timeout),
+            return StreamingResponse(watch_records(flow_log, cursor, chain, timeout),
                                      media_type="application/json",
                                      headers={"Cache-Control": "no-cache, private"})
         try:
@@ -146,13 +148,24 @@ def install_routes(app: FastAPI, flow_log: FlowLog) -> None:
                                     "items": items}), media_type="application/json")
 
 
+def _write_pending(record: Record, flow_log: FlowLog) -> bool:
+    """A delivery whose write is not recorded yet, but may be any moment: the
+    store's watch can beat the writing request (see storage.py). Sent once its
+    write is known (so it names its object), or once it is WRITE_PENDING_NS old."""
+    if type(record) is WriteRecord:
+        return False
+    _, when, _, _, revision = record  # type: ignore[misc]
+    return flow_log.write_at(revision) is None and \
+        time.monotonic_ns() - when < WRITE_PENDING_NS
+
+
 def _bookmark(seq: int) -> bytes:
     return json.dumps({"type": "BOOKMARK", "object": {
         "kind": KIND, "apiVersion": API_VERSION,
         "metadata": {"resourceVersion": str(seq)}}}).encode() + b"\n"
 
 
-async def _watch(flow_log: FlowLog, cursor: int, chain: ChainFilter | None,
+async def watch_records(flow_log: FlowLog, cursor: int, chain: ChainFilter | None,
                  timeout_seconds: float | None) -> AsyncIterator[bytes]:
     """Records after `cursor`; a BOOKMARK first (the client knows the watch is on)
     and after each idle period (keeps proxies from closing a quiet stream)."""
@@ -168,14 +181,20 @@ async def _watch(flow_log: FlowLog, cursor: int, chain: ChainFilter | None,
             return
         if records:
             lines = []
+            pending = False
             for record in records:
+                if _write_pending(record, flow_log):
+                    pending = True
+                    break
                 item = encode(record, flow_log)
+                cursor = seq_of(record)
                 if chain is None or chain.matches(item):
                     lines.append(json.dumps({"type": "ADDED", "object": item},
                                             separators=(",", ":")).encode() + b"\n")
-            cursor = int(item["metadata"]["resourceVersion"])
             if lines:
                 yield b"".join(lines)
+            if pending:  # a delivery came before its write's record: wait for more
+                await flow_log.wait(flow_log.last_seq, WRITE_PENDING_NS / 1e9)
             continue
         wait = IDLE_BOOKMARK_SECONDS if deadline is None else \
             min(IDLE_BOOKMARK_SECONDS, deadline - loop.time())

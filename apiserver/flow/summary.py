@@ -21,6 +21,7 @@ class Facts(NamedTuple):
     node_name: str | None
     phase: str | None
     ready_containers: str | None  # "1/2" for a pod
+    restarts: int | None  # a pod's containers' restartCount, summed
     deleting: bool
 
 
@@ -28,11 +29,12 @@ def facts_of(obj: dict[str, Any]) -> Facts:
     spec = obj.get("spec") or {}
     status = obj.get("status") or {}
     statuses = status.get("containerStatuses")
-    ready = None
+    ready = restarts = None
     if statuses is not None:
         ready = f"{sum(1 for s in statuses if s.get('ready'))}/{len(statuses)}"
+        restarts = sum(s.get("restartCount") or 0 for s in statuses)
     return Facts(spec.get("replicas"), status.get("replicas"), status.get("readyReplicas"),
-                 spec.get("nodeName"), status.get("phase"), ready,
+                 spec.get("nodeName"), status.get("phase"), ready, restarts,
                  bool((obj.get("metadata") or {}).get("deletionTimestamp")))
 
 
@@ -53,7 +55,8 @@ def summarize(event: str, before: Facts | None, after: Facts | None) -> str:
                             ("status.replicas", before.status_replicas, after.status_replicas),
                             ("readyReplicas", before.ready_replicas, after.ready_replicas),
                             ("phase", before.phase, after.phase),
-                            ("ready", before.ready_containers, after.ready_containers)):
+                            ("ready", before.ready_containers, after.ready_containers),
+                            ("restarts", before.restarts, after.restarts)):
         if old != new:
             parts.append(f"{label} {_show(old)}→{_show(new)}")
     if before.node_name != after.node_name:

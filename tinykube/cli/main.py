@@ -124,7 +124,8 @@ async def _run(ctx: CLIContext) -> int:
 
 def main(argv: list[str] | None = None) -> None:
     parser = build_parser()
-    args, extras = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
+    words = sys.argv[1:] if argv is None else argv
+    args, extras = parser.parse_known_args(words)
     # kubectl takes flags between positional words (`label pods -l app=x env=prod`);
     # a command opts in by naming its positional list in `intermixed_positionals`.
     field = getattr(args, "intermixed_positionals", None)
@@ -132,6 +133,11 @@ def main(argv: list[str] | None = None) -> None:
     # after `--` as `args.extra_args`.
     if extras and extras[0] == "--" and getattr(args, "takes_extra_args", False):
         args.extra_args, extras = extras[1:], []
+    elif extras and "--" in words and getattr(args, "takes_extra_args", False):
+        # argparse drops the `--` itself when it ends a positional (`trace deploy/web -- ...`).
+        after = words[words.index("--") + 1:]
+        if extras == after:
+            args.extra_args, extras = after, []
     if extras and (field is None or any(word.startswith("-") for word in extras)):
         parser.error(f"unrecognized arguments: {' '.join(extras)}")
     if extras:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -10,11 +11,16 @@ import httpx
 import pytest
 
 from apiserver.app import create_app
+from apiserver.flow.log import Caller, FlowLog, WatchIdentity, WriteRecord
+from apiserver.flow.routes import watch_records
 from apiserver.metrics import RequestMetrics
 from apiserver.server import APIServer, ServerConfig
 from apiserver.storage.memory import MemoryStorage
+from tinykube.api.resources import PODS
+from tinykube.flow.chain import ChainFilter
 
 PATH = "/apis/flow.tinykube.io/v1alpha1/flowrecords"
+WATCH = WatchIdentity(Caller("admin", "tinykube-scheduler"), "pods", "", "", "")
 
 
 @pytest.fixture
@@ -91,3 +97,21 @@ async def test_the_group_is_in_legacy_and_aggregated_discovery(http: httpx.Async
     assert flow["versions"][0]["resources"][0]["verbs"] == ["list", "watch"]
     resources = (await http.get("/apis/flow.tinykube.io/v1alpha1")).json()["resources"]
     assert [r["name"] for r in resources] == ["flowrecords"]
+
+
+async def test_a_delivery_recorded_before_its_write_waits_for_it() -> None:
+    """The store's watch can beat the writing request: the delivery is sent once
+    its write is recorded, naming its object, so a uid filter keeps it."""
+    flow_log = FlowLog(size=10)
+    stream = watch_records(flow_log, 0, ChainFilter({"p1"}), None)
+    assert b"BOOKMARK" in await anext(stream)
+    flow_log.record_deliveries(WATCH, [("ADDED", {}, 42)])
+    next_chunk = asyncio.create_task(anext(stream))
+    await asyncio.sleep(0)  # the stream sees the delivery and waits for its write
+    assert not next_chunk.done()
+    flow_log.record_write(WriteRecord(flow_log.next_seq(), 0, Caller("admin", "tinykube"), PODS,
+                                      "demo", "web", "p1", 42, "ADDED", (), None, None))
+    events = [json.loads(line) for line in (await next_chunk).splitlines()]
+    await stream.aclose()
+    assert [(e["object"]["type"], e["object"]["object"]["uid"]) for e in events] == \
+        [("Delivery", "p1"), ("Write", "p1")]

@@ -24,6 +24,8 @@ def pod(**status: Any) -> dict[str, Any]:
     (pod(containerStatuses=[{"ready": False}]),
      {"spec": {}, "status": {"phase": "Running", "containerStatuses": [{"ready": True}]}},
      "phase Pending→Running, ready 0/1→1/1"),
+    (pod(containerStatuses=[{"ready": True, "restartCount": 0}]),
+     pod(containerStatuses=[{"ready": False, "restartCount": 1}]), "ready 1/1→0/1, restarts 0→1"),
     ({"metadata": {}}, {"metadata": {"deletionTimestamp": "2026-01-01T00:00:00Z"}},
      "deletionTimestamp set"),
     ({"metadata": {"labels": {"a": "b"}}}, {"metadata": {"labels": {"a": "c"}}}, ""),

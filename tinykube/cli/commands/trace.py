@@ -24,7 +24,7 @@ import json
 import os
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, TextIO
 
 from tinykube.api.resources import PODS, REPLICA_SETS, INDEX
 from tinykube.cli.context import CLIContext, CLIError, parse_targets
@@ -32,19 +32,21 @@ from tinykube.cli.trace_render import Renderer
 from tinykube.client import Gone, NotFound, RESTClient, TransportError
 from tinykube.client.errors import error_from_status
 from tinykube.component import duration
-from tinykube.flow.chain import API_VERSION, ChainFilter
+from tinykube.flow.chain import API_VERSION, DELIVERY, ChainFilter
 
 FLOW_RECORDS_PATH = f"/apis/{API_VERSION}/flowrecords"
 # Kinds whose objects a root may own, parents before children (Jobs once served).
 DESCENDANT_KINDS = tuple(info for info in (INDEX.by_name("jobs.batch"), REPLICA_SETS, PODS)
                          if info is not None)
 RECONNECT_SECONDS = 1.0
+HOLD_SECONDS = 1.0  # how long a delivery waits for its write to be printed first
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "trace", help="show, live, the writes and watch events that follow from an object")
-    parser.add_argument("target", nargs="+", metavar="TYPE/NAME | TYPE NAME")
+    # One word: a second positional would take the first word of `-- COMMAND`.
+    parser.add_argument("target", metavar="TYPE/NAME")
     parser.add_argument("-f", "--follow", action="store_true",
                         help="keep tracing until Ctrl-C")
     parser.add_argument("-o", "--output", choices=["json"], help="json: one record per line")
@@ -88,11 +90,37 @@ class Tracer:
         self.watching = asyncio.Event()
         self.last_activity = time.monotonic()
         self.cursor: str | None = None
+        self.written: set[str] = set()  # resourceVersions of the writes printed
+        self.held: dict[str, list[tuple[float, dict[str, Any]]]] = {}
 
     def show(self, record: dict[str, Any]) -> None:
+        """Print a record of the chain. The ring can hold a delivery before its
+        write (the store's watch may beat the writing request), so a delivery
+        waits for its write, or for HOLD_SECONDS if the write came before the trace."""
         if not self.chain.matches(record):
+            self._release(False)
             return
         self.last_activity = time.monotonic()
+        version = str((record.get("object") or {}).get("resourceVersion") or "")
+        if record.get("type") == DELIVERY and version not in self.written:
+            self.held.setdefault(version, []).append((self.last_activity, record))
+        else:
+            self.print(record)
+            if record.get("type") != DELIVERY:
+                self.written.add(version)
+                for _, delivery in self.held.pop(version, ()):
+                    self.print(delivery)
+        self._release(False)
+
+    def _release(self, everything: bool) -> None:
+        now = time.monotonic()
+        for version, waiting in list(self.held.items()):
+            if everything or waiting[0][0] + HOLD_SECONDS <= now:
+                del self.held[version]
+                for _, delivery in waiting:
+                    self.print(delivery)
+
+    def print(self, record: dict[str, Any]) -> None:
         text = json.dumps(record, separators=(",", ":")) if self.json else self.renderer.line(record)
         print(text, file=self.ctx.out, flush=True)
 
@@ -123,21 +151,28 @@ class Tracer:
         self.last_activity = max(self.last_activity, time.monotonic())
         while (left := self.last_activity + settle_seconds - time.monotonic()) > 0:
             await asyncio.sleep(left)
+        self._release(True)
 
 
-async def _run_command(argv: list[str]) -> int:
+async def _run_command(argv: list[str], out: TextIO) -> int:
+    """Run the command, relaying its output a whole line at a time to `out`, so
+    it never splits a trace line."""
     try:
-        process = await asyncio.create_subprocess_exec(*argv)
+        process = await asyncio.create_subprocess_exec(
+            *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
     except OSError as err:
         raise CLIError(f"cannot run {argv[0]}: {err}") from err
+    assert process.stdout is not None
+    async for line in process.stdout:
+        print(line.decode(errors="replace").rstrip("\n"), file=out, flush=True)
     return await process.wait()
 
 
 async def run(ctx: CLIContext) -> int:
     args = ctx.args
-    targets = parse_targets(ctx, args.target)
-    if len(targets) != 1 or targets[0][1] is None:
-        raise CLIError("trace takes one object: TYPE/NAME or TYPE NAME")
+    if "/" not in args.target:
+        raise CLIError("trace takes one object as TYPE/NAME (deployment/web)")
+    targets = parse_targets(ctx, [args.target])
     info, name = targets[0]
     assert name is not None
     namespace = ctx.namespace if info.namespaced else ""
@@ -157,7 +192,9 @@ async def run(ctx: CLIContext) -> int:
             await asyncio.wait([watch, started], return_when=asyncio.FIRST_COMPLETED)
             if watch.done():
                 watch.result()  # raises what ended it
-            code = await _run_command(args.extra_args) if args.extra_args else 0
+            # With -o json, stdout is records only: the command's output goes to stderr.
+            command_out = ctx.err if tracer.json else ctx.out
+            code = await _run_command(args.extra_args, command_out) if args.extra_args else 0
             if args.follow:
                 await watch
             await tracer.quiet(args.settle)
