@@ -13,12 +13,13 @@ from collections.abc import Iterator
 
 import pytest
 from control_plane_fixtures import NODE_NAMES, is_ready, wait_for
-from dashboard_browser import missing_browser, screenshot, start_browser, wait
 from dashboard_fixtures import LOGS_NODE, DashboardPlane, deployment, pinned_pod
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
+
+from tinykube.testing.browser import missing_browser, screenshot, start_browser, wait
 
 pytestmark = pytest.mark.skipif(missing_browser() is not None, reason=str(missing_browser()))
 

@@ -4,8 +4,10 @@ e2e variant in tests/e2e/test_cluster_up.py.
 
 Nothing is downloaded: `chromium` and `chromium-driver` come from the distro
 (deploy/prereqs.sh installs them with `make install`), selenium from the test
-dependencies. `browser()` is None, with the reason, when they are absent.
+dependencies. `missing_browser()` says why the tests cannot run, when they cannot.
 Screenshots go to build/test-artifacts/dashboard/ (gitignored).
+
+Kubernetes counterpart: none (kubernetes/dashboard tests its front end with Cypress)
 """
 
 from __future__ import annotations
