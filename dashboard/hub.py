@@ -20,6 +20,7 @@ staging/src/k8s.io/client-go/tools/cache/shared_informer.go
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Callable
@@ -132,8 +133,6 @@ class Hub:
     async def stop(self) -> None:
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
         await self.factory.stop()

@@ -879,35 +879,16 @@ def test_a_stateful_set_pod_resolves_by_its_stable_name(cluster: Cluster, tmp_pa
     assert f"db-0.db.{NAMESPACE}.svc.cluster.local" in fqdn, fqdn
 
 
-DASHBOARD_MANIFEST = """
-apiVersion: v1
-kind: Namespace
-metadata: {name: dash-e2e}
----
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: board, namespace: dash-e2e}
-spec:
-  replicas: 1
-  selector: {matchLabels: {app: board}}
-  template:
-    metadata: {labels: {app: board}}
-    spec:
-      containers:
-      - {name: main, image: tinykube/busybox:1, command: [sleep, "3600"]}
-"""
-
 
 def test_the_dashboard_in_a_browser_shows_the_nodes_scales_streams_logs_and_draws_a_scale_up(
-        cluster: Cluster, tmp_path: Path) -> None:
+        cluster: Cluster) -> None:
     if missing_browser():
         pytest.skip(str(missing_browser()))
     url = cluster.ok("dashboard").strip()
     assert url.startswith("http://") and url.endswith("/"), url
     wait_for(lambda: answers_healthz(url), 120, "the dashboard to answer through its load balancer")
-    manifest = tmp_path / "board.yaml"
-    manifest.write_text(DASHBOARD_MANIFEST)
-    cluster.ok("apply", "-f", str(manifest))
+    cluster.ok("create", "namespace", "dash-e2e")
+    cluster.ok("create", "deployment", "board", "-n", "dash-e2e", "--image=tinykube/echo:1")
     cluster.ok("rollout", "status", "deployment/board", "-n", "dash-e2e", "--timeout=120s", timeout=150)
     pod = cluster.get("pods", "-n", "dash-e2e", "-l", "app=board")["items"][0]
     nodes = sorted(n["metadata"]["name"] for n in cluster.get("nodes")["items"])

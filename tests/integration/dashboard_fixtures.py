@@ -5,6 +5,7 @@ tests/integration/test_dashboard.py and test_dashboard_browser.py.
 managers, the scheduler, three hollow kubelets), a fourth hollow kubelet
 `node-logs` that serves the kubelet API (so `pods/log` and `exec` work on it),
 and `python -m dashboard` as a process of its own, waiting for its /healthz.
+`running` and `namespace` are the bodies of the test modules' fixtures;
 `sse(...)` reads a Server-Sent Event stream until a frame satisfies a test.
 """
 
@@ -12,15 +13,17 @@ from __future__ import annotations
 
 import json
 import subprocess
+import uuid
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
-from control_plane_fixtures import ControlPlane, Obj
+import pytest
+from control_plane_fixtures import ControlPlane, Obj, is_ready
 
 from tinykube.testing.processes import REPO_ROOT, ManagedProcess, free_port, start_kubelet
 
@@ -61,6 +64,26 @@ class DashboardPlane:
         return subprocess.run([sys.executable, "-m", "tinykube.cli", "--kubeconfig",
                                str(self.plane.api.kubeconfig), "-n", namespace, *args],
                               cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
+
+
+def running(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[DashboardPlane]:
+    started = DashboardPlane.start(tmp_path_factory.mktemp(name))
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+def namespace(cluster: DashboardPlane, prefix: str) -> Iterator[str]:
+    name = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    cluster.plane.http.post("/api/v1/namespaces", json={"metadata": {"name": name}}).raise_for_status()
+    yield name
+    cluster.plane.http.delete(f"/api/v1/namespaces/{name}")
+
+
+def ready_pods(cluster: DashboardPlane, ns: str, count: int) -> bool:
+    items = cluster.plane.get(f"/api/v1/namespaces/{ns}/pods")["items"]
+    return len(items) == count and all(is_ready(p) for p in items)
 
 
 def start_dashboard(plane: ControlPlane, workdir: Path) -> tuple[ManagedProcess, str]:

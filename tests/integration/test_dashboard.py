@@ -9,35 +9,23 @@ dashboard` prints the address of the add-on's load balancer.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from control_plane_fixtures import NODE_NAMES, is_ready, wait_for
-from dashboard_fixtures import LOGS_NODE, DashboardPlane, deployment, pinned_pod, sse
+from control_plane_fixtures import NODE_NAMES, wait_for
+from dashboard_fixtures import (LOGS_NODE, DashboardPlane, deployment, namespace, pinned_pod,
+                                ready_pods, running, sse)
 
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DashboardPlane]:
-    started = DashboardPlane.start(tmp_path_factory.mktemp("dashboard-plane"))
-    try:
-        yield started
-    finally:
-        started.stop()
+    yield from running(tmp_path_factory, "dashboard-plane")
 
 
 @pytest.fixture
 def ns(cluster: DashboardPlane) -> Iterator[str]:
-    name = f"dash-{uuid.uuid4().hex[:8]}"
-    cluster.plane.http.post("/api/v1/namespaces", json={"metadata": {"name": name}}).raise_for_status()
-    yield name
-    cluster.plane.http.delete(f"/api/v1/namespaces/{name}")
-
-
-def ready_pods(cluster: DashboardPlane, ns: str, count: int) -> bool:
-    items = cluster.plane.get(f"/api/v1/namespaces/{ns}/pods")["items"]
-    return len(items) == count and all(is_ready(p) for p in items)
+    yield from namespace(cluster, "dash")
 
 
 def chips_of(overview: dict[str, Any], ns: str) -> dict[str, tuple[str, str]]:

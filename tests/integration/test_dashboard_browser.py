@@ -8,12 +8,11 @@ page is saved under build/test-artifacts/dashboard/.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
-from control_plane_fixtures import NODE_NAMES, is_ready, wait_for
-from dashboard_fixtures import LOGS_NODE, DashboardPlane, deployment, pinned_pod
+from control_plane_fixtures import NODE_NAMES, wait_for
+from dashboard_fixtures import LOGS_NODE, DashboardPlane, deployment, namespace, pinned_pod, ready_pods, running
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -26,11 +25,7 @@ pytestmark = pytest.mark.skipif(missing_browser() is not None, reason=str(missin
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DashboardPlane]:
-    started = DashboardPlane.start(tmp_path_factory.mktemp("dashboard-browser-plane"))
-    try:
-        yield started
-    finally:
-        started.stop()
+    yield from running(tmp_path_factory, "dashboard-browser-plane")
 
 
 @pytest.fixture(scope="module")
@@ -44,15 +39,7 @@ def driver() -> Iterator[WebDriver]:
 
 @pytest.fixture
 def ns(cluster: DashboardPlane) -> Iterator[str]:
-    name = f"browse-{uuid.uuid4().hex[:8]}"
-    cluster.plane.http.post("/api/v1/namespaces", json={"metadata": {"name": name}}).raise_for_status()
-    yield name
-    cluster.plane.http.delete(f"/api/v1/namespaces/{name}")
-
-
-def ready_pods(cluster: DashboardPlane, ns: str, count: int) -> bool:
-    items = cluster.plane.get(f"/api/v1/namespaces/{ns}/pods")["items"]
-    return len(items) == count and all(is_ready(p) for p in items)
+    yield from namespace(cluster, "browse")
 
 
 def start_web(cluster: DashboardPlane, ns: str, replicas: int) -> None:
