@@ -43,7 +43,7 @@ import aetcd
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from tinykube.testing.processes import start_apiserver, start_etcd  # noqa: E402
+from tinykube.testing.processes import APIServerProcess, Etcd, start_apiserver, start_etcd  # noqa: E402
 
 NAMESPACE = "bench"
 TARGET_CREATES_PER_SECOND = 1000.0  # issue 12
@@ -90,17 +90,19 @@ async def raw_puts_per_second(etcd_url: str, count: int, clients: int, value: by
         await client.close()
 
 
-async def api_creates_per_second(http_url: str, count: int, clients: int) -> float:
+async def api_creates_per_second(http_url: str, count: int, clients: int,
+                                 namespace: str = NAMESPACE, prefix: str = "") -> float:
+    """`prefix` keeps the names of repeated runs into one namespace apart."""
     sessions = [httpx.AsyncClient(base_url=http_url, timeout=30,
                                   limits=httpx.Limits(max_connections=1)) for _ in range(clients)]
-    path = f"/api/v1/namespaces/{NAMESPACE}/configmaps"
+    path = f"/api/v1/namespaces/{namespace}/configmaps"
     try:
         for i, session in enumerate(sessions):  # open every keep-alive connection first
-            (await session.post(path, json=configmap(f"warm-{i}"))).raise_for_status()
+            (await session.post(path, json=configmap(f"{prefix}warm-{i}"))).raise_for_status()
 
         async def worker(session: httpx.AsyncClient, first: int) -> None:
             for i in range(first, count, clients):
-                response = await session.post(path, json=configmap(f"create-{i:06d}"))
+                response = await session.post(path, json=configmap(f"{prefix}create-{i:06d}"))
                 if response.status_code != 201:
                     raise RuntimeError(f"create failed: {response.status_code} {response.text}")
 
@@ -391,12 +393,17 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(measure(args, etcd.url, apiserver.http_url,
                             (apiserver.proc.process.pid, etcd.proc.process.pid)))
     finally:
-        if apiserver is not None:
-            apiserver.stop()
-            shutil.rmtree(apiserver.workdir, ignore_errors=True)
-        etcd.stop()
-        shutil.rmtree(etcd.data_dir, ignore_errors=True)
-        Path(f"{etcd.data_dir}.log").unlink(missing_ok=True)
+        stop_and_remove([apiserver] if apiserver is not None else [], etcd)
+
+
+def stop_and_remove(apiservers: list[APIServerProcess], etcd: Etcd) -> None:
+    """Stop the API servers and etcd (by PID) and delete their files."""
+    for apiserver in apiservers:
+        apiserver.stop()
+        shutil.rmtree(apiserver.workdir, ignore_errors=True)
+    etcd.stop()
+    shutil.rmtree(etcd.data_dir, ignore_errors=True)
+    Path(f"{etcd.data_dir}.log").unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

@@ -19,24 +19,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
 import statistics
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from bench._common import cpu_seconds  # noqa: E402
+from _common import cpu_seconds  # noqa: E402
+from bench.apiserver import api_creates_per_second, stop_and_remove  # noqa: E402
 from tinykube.testing.processes import APIServerProcess, start_apiserver, start_etcd  # noqa: E402
 
 MODES = {"off": ("--flow-log-size=0",), "on": ()}
-
-
-def configmap(name: str) -> dict[str, object]:
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name},
-            "data": {"key": "value", "index": name}}
 
 
 async def drain_watch(http: httpx.AsyncClient, path: str, opened: asyncio.Event) -> None:
@@ -44,29 +38,6 @@ async def drain_watch(http: httpx.AsyncClient, path: str, opened: asyncio.Event)
         opened.set()
         async for _ in response.aiter_raw():
             pass
-
-
-async def creates(base_url: str, namespace: str, prefix: str, count: int, clients: int) -> float:
-    """Creates/s of `count` ConfigMaps from `clients` keep-alive connections."""
-    path = f"/api/v1/namespaces/{namespace}/configmaps"
-    sessions = [httpx.AsyncClient(base_url=base_url, timeout=60,
-                                  limits=httpx.Limits(max_connections=1)) for _ in range(clients)]
-    try:
-        for i, session in enumerate(sessions):  # open every connection first
-            (await session.post(path, json=configmap(f"{prefix}-warm-{i}"))).raise_for_status()
-
-        async def worker(session: httpx.AsyncClient, first: int) -> None:
-            for i in range(first, count, clients):
-                response = await session.post(path, json=configmap(f"{prefix}-{i:06d}"))
-                if response.status_code != 201:
-                    raise RuntimeError(f"create failed: {response.status_code} {response.text}")
-
-        started = time.perf_counter()
-        await asyncio.gather(*(worker(s, c) for c, s in enumerate(sessions)))
-        return count / (time.perf_counter() - started)
-    finally:
-        for session in sessions:
-            await session.aclose()
 
 
 async def measure(args: argparse.Namespace, servers: dict[str, APIServerProcess]) -> None:
@@ -89,8 +60,8 @@ async def measure(args: argparse.Namespace, servers: dict[str, APIServerProcess]
             for mode, api in servers.items():
                 pid = api.proc.process.pid
                 cpu_before = cpu_seconds(pid)
-                rate = await creates(api.http_url, f"flow-{mode}", f"r{round_number}",
-                                     args.creates, args.clients)
+                rate = await api_creates_per_second(api.http_url, args.creates, args.clients,
+                                                    f"flow-{mode}", f"r{round_number}-")
                 cpu_ms = (cpu_seconds(pid) - cpu_before) * 1000 / (args.creates + args.clients)
                 results[mode].append((rate, cpu_ms))
                 print(f"round {round_number + 1} flow log {mode:>3}: {rate:7.0f} creates/s  "
@@ -126,12 +97,7 @@ def main(argv: list[str] | None = None) -> None:
             servers[mode] = start_apiserver(etcd.url, flags=flags)
         asyncio.run(measure(args, servers))
     finally:
-        for api in servers.values():
-            api.stop()
-            shutil.rmtree(api.workdir, ignore_errors=True)
-        etcd.stop()
-        shutil.rmtree(etcd.data_dir, ignore_errors=True)
-        Path(f"{etcd.data_dir}.log").unlink(missing_ok=True)
+        stop_and_remove(list(servers.values()), etcd)
 
 
 if __name__ == "__main__":

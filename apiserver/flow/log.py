@@ -30,8 +30,8 @@ from collections import deque
 from collections.abc import Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import NamedTuple
 from itertools import islice
+from typing import NamedTuple
 
 from apiserver.flow.summary import Facts
 from tinykube.api.resources import ResourceInfo

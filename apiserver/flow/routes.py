@@ -115,11 +115,12 @@ def _chain(request: Request) -> ChainFilter | None:
     return ChainFilter({u for u in uids.split(",") if u}) if uids else None
 
 
-def _seq(value: str | None) -> int | None:
+def _seq(value: str | None, what: str = "resourceVersion") -> int | None:
+    """A non-negative integer parameter; None when absent."""
     if value is None or value == "":
         return None
     if not value.isdigit():
-        raise errors.bad_request(f'invalid resourceVersion "{value}"')
+        raise errors.bad_request(f'invalid {what} "{value}"')
     return int(value)
 
 
@@ -130,7 +131,7 @@ def install_routes(app: FastAPI, flow_log: FlowLog) -> None:
         start = _seq(query.get("resourceVersion"))
         chain = _chain(request)
         if query.get("watch") in ("true", "1"):
-            timeout = float(query.get("timeoutSeconds") or 0) or None
+            timeout = _seq(query.get("timeoutSeconds"), "timeoutSeconds") or None
             # The start is fixed now, before the answer's headers go out: a client
             # that has them misses nothing it does afterwards.
             cursor = flow_log.last_seq if start is None else start
@@ -166,7 +167,7 @@ def _bookmark(seq: int) -> bytes:
 
 
 async def watch_records(flow_log: FlowLog, cursor: int, chain: ChainFilter | None,
-                 timeout_seconds: float | None) -> AsyncIterator[bytes]:
+                        timeout_seconds: float | None) -> AsyncIterator[bytes]:
     """Records after `cursor`; a BOOKMARK first (the client knows the watch is on)
     and after each idle period (keeps proxies from closing a quiet stream)."""
     loop = asyncio.get_running_loop()

@@ -55,10 +55,11 @@ def summarize(event: str, before: Facts | None, after: Facts | None) -> str:
                             ("status.replicas", before.status_replicas, after.status_replicas),
                             ("readyReplicas", before.ready_replicas, after.ready_replicas),
                             ("phase", before.phase, after.phase),
-                            ("ready", before.ready_containers, after.ready_containers),
-                            ("restarts", before.restarts, after.restarts)):
+                            ("ready", before.ready_containers, after.ready_containers)):
         if old != new:
             parts.append(f"{label} {_show(old)}→{_show(new)}")
+    if before.restarts is not None and before.restarts != after.restarts:  # not: first statuses
+        parts.append(f"restarts {before.restarts}→{_show(after.restarts)}")
     if before.node_name != after.node_name:
         parts.append(f"nodeName: {_show(after.node_name)}")
     if after.deleting and not before.deleting:

@@ -879,6 +879,24 @@ def test_a_stateful_set_pod_resolves_by_its_stable_name(cluster: Cluster, tmp_pa
     assert f"db-0.db.{NAMESPACE}.svc.cluster.local" in fqdn, fqdn
 
 
+def test_the_watch_it_happen_tutorial_traces_the_three_flows(cluster: Cluster) -> None:
+    """README "Watch it happen": the three traces, with the README's commands."""
+    namespace = "demo"
+    cluster.ok("create", "namespace", namespace)
+    inner = [*TINYKUBE, "--kubeconfig", str(cluster.kubeconfig)]
+    created = cluster.ok("trace", "deployment/web", "-n", namespace, "--", *inner, "create", "deployment", "web",
+                         "-n", namespace, "--image=tinykube/echo:1", "--replicas=2")
+    assert created.count("(binding)  nodeName: node-") == 2, created
+    assert "phase Pending→Running" in created and "kubelet/node-" in created, created
+    scaled = cluster.ok("trace", "deployment/web", "-n", namespace, "--", *inner, "scale", "deployment", "web",
+                        "-n", namespace, "--replicas=1")
+    assert "deletionTimestamp set" in scaled and "  deleted  rv=" in scaled, scaled
+    crashed = cluster.ok("trace", "pod/crasher", "-n", namespace, "--settle", "15s", "--", *inner, "run", "crasher",
+                         "-n", namespace, "--image=tinykube/busybox:1", "--", "sh", "-c", "sleep 3; exit 1",
+                         timeout=180)
+    assert "restarts 0→1" in crashed, crashed
+    cluster.ok("delete", "namespace", namespace)
+
 
 def test_the_dashboard_in_a_browser_shows_the_nodes_scales_streams_logs_and_draws_a_scale_up(
         cluster: Cluster) -> None:

@@ -21,6 +21,7 @@ def pod(**status: Any) -> dict[str, Any]:
      "status.replicas 1→2"),
     ({"status": {}}, {"status": {"readyReplicas": 1}}, "readyReplicas -→1"),
     (POD, {"spec": {"nodeName": "node-2"}, "status": {"phase": "Pending"}}, "nodeName: node-2"),
+    (pod(), pod(containerStatuses=[{"ready": False, "restartCount": 0}]), "ready -→0/1"),
     (pod(containerStatuses=[{"ready": False}]),
      {"spec": {}, "status": {"phase": "Running", "containerStatuses": [{"ready": True}]}},
      "phase Pending→Running, ready 0/1→1/1"),

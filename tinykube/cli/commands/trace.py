@@ -26,7 +26,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any, TextIO
 
-from tinykube.api.resources import PODS, REPLICA_SETS, INDEX
+from tinykube.api.resources import INDEX, PODS, REPLICA_SETS
 from tinykube.cli.context import CLIContext, CLIError, parse_targets
 from tinykube.cli.trace_render import Renderer
 from tinykube.client import Gone, NotFound, RESTClient, TransportError
