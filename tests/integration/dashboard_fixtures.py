@@ -29,6 +29,7 @@ from tinykube.testing.processes import REPO_ROOT, ManagedProcess, free_port, sta
 
 LOGS_NODE = "node-logs"
 SSE_DEADLINE_SECONDS = 60.0
+POD_DEADLINE_SECONDS = 90.0  # pods ready on a loaded, shared machine
 
 
 @dataclass

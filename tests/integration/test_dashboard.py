@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 from control_plane_fixtures import NODE_NAMES, wait_for
-from dashboard_fixtures import (LOGS_NODE, DashboardPlane, deployment, namespace, pinned_pod,
-                                ready_pods, running, sse)
+from dashboard_fixtures import (LOGS_NODE, POD_DEADLINE_SECONDS, DashboardPlane, deployment, namespace,
+                                pinned_pod, ready_pods, running, sse)
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +37,7 @@ def chips_of(overview: dict[str, Any], ns: str) -> dict[str, tuple[str, str]]:
 def test_the_overview_lists_the_nodes_with_their_pods(cluster: DashboardPlane, ns: str) -> None:
     created = cluster.plane.http.post(f"/apis/apps/v1/namespaces/{ns}/deployments", json=deployment("web", 2))
     assert created.status_code == 201, created.text
-    wait_for(lambda: ready_pods(cluster, ns, 2), "2 ready pods")
+    wait_for(lambda: ready_pods(cluster, ns, 2), "2 ready pods", POD_DEADLINE_SECONDS)
     pods = {p["metadata"]["name"]: p["spec"]["nodeName"]
             for p in cluster.plane.get(f"/api/v1/namespaces/{ns}/pods")["items"]}
 
@@ -55,7 +55,7 @@ def test_scaling_through_the_dashboard_changes_the_deployment_and_the_workloads_
         cluster: DashboardPlane, ns: str) -> None:
     cluster.plane.http.post(f"/apis/apps/v1/namespaces/{ns}/deployments",
                             json=deployment("web", 1)).raise_for_status()
-    wait_for(lambda: ready_pods(cluster, ns, 1), "1 ready pod")
+    wait_for(lambda: ready_pods(cluster, ns, 1), "1 ready pod", POD_DEADLINE_SECONDS)
     answer = cluster.plane.http.post(cluster.url + "/api/scale", json={
         "resource": "deployments.apps", "namespace": ns, "name": "web", "replicas": 3})
     assert answer.status_code == 200, answer.text
@@ -63,7 +63,7 @@ def test_scaling_through_the_dashboard_changes_the_deployment_and_the_workloads_
     assert found["spec"]["replicas"] == 3
     managers = {m["manager"] for m in found["metadata"]["managedFields"]}
     assert "tinykube-dashboard" in managers
-    wait_for(lambda: ready_pods(cluster, ns, 3), "3 ready pods")
+    wait_for(lambda: ready_pods(cluster, ns, 3), "3 ready pods", POD_DEADLINE_SECONDS)
 
     def row() -> dict[str, Any] | None:
         rows = cluster.plane.http.get(cluster.url + "/api/workloads").json()
@@ -88,7 +88,7 @@ def test_events_stream_live(cluster: DashboardPlane, ns: str) -> None:
 
 def test_a_pods_log_streams_as_it_is_written(cluster: DashboardPlane, ns: str) -> None:
     cluster.plane.http.post(f"/api/v1/namespaces/{ns}/pods", json=pinned_pod("shell")).raise_for_status()
-    wait_for(lambda: ready_pods(cluster, ns, 1), "the pod to run")
+    wait_for(lambda: ready_pods(cluster, ns, 1), "the pod to run", POD_DEADLINE_SECONDS)
 
     def echo(text: str) -> None:
         run = cluster.cli(ns, "exec", "shell", "--", "sh", "-c", f"echo {text} > /proc/1/fd/1")
@@ -104,7 +104,7 @@ def test_a_pods_log_streams_as_it_is_written(cluster: DashboardPlane, ns: str) -
 def test_the_flow_stream_draws_the_chain_of_a_scale_up(cluster: DashboardPlane, ns: str) -> None:
     cluster.plane.http.post(f"/apis/apps/v1/namespaces/{ns}/deployments",
                             json=deployment("web", 1)).raise_for_status()
-    wait_for(lambda: ready_pods(cluster, ns, 1), "1 ready pod")
+    wait_for(lambda: ready_pods(cluster, ns, 1), "1 ready pod", POD_DEADLINE_SECONDS)
 
     def scale() -> None:
         cluster.plane.http.post(cluster.url + "/api/scale", json={

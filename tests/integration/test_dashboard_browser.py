@@ -12,7 +12,8 @@ from collections.abc import Iterator
 
 import pytest
 from control_plane_fixtures import NODE_NAMES, wait_for
-from dashboard_fixtures import LOGS_NODE, DashboardPlane, deployment, namespace, pinned_pod, ready_pods, running
+from dashboard_fixtures import (LOGS_NODE, POD_DEADLINE_SECONDS, DashboardPlane, deployment, namespace,
+                                pinned_pod, ready_pods, running)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -45,7 +46,7 @@ def ns(cluster: DashboardPlane) -> Iterator[str]:
 def start_web(cluster: DashboardPlane, ns: str, replicas: int) -> None:
     cluster.plane.http.post(f"/apis/apps/v1/namespaces/{ns}/deployments",
                             json=deployment("web", replicas)).raise_for_status()
-    wait_for(lambda: ready_pods(cluster, ns, replicas), f"{replicas} ready pods")
+    wait_for(lambda: ready_pods(cluster, ns, replicas), f"{replicas} ready pods", POD_DEADLINE_SECONDS)
 
 
 def test_the_overview_shows_every_node_with_its_pods(cluster: DashboardPlane, driver: WebDriver,
@@ -66,7 +67,7 @@ def test_the_overview_shows_every_node_with_its_pods(cluster: DashboardPlane, dr
     assert wait(driver, drawn, "both pods drawn ready in their nodes' boxes") == on_node
     nodes = [n.get_attribute("data-node") for n in driver.find_elements(By.CSS_SELECTOR, ".node")]
     assert nodes == sorted((*NODE_NAMES, LOGS_NODE))
-    assert driver.find_element(By.ID, "live").text == "live"
+    wait(driver, lambda d: d.find_element(By.ID, "live").text == "live", "the live stream to be on")
     screenshot(driver, "overview")
 
 
@@ -96,7 +97,7 @@ def test_scaling_from_the_page_changes_the_deployment(cluster: DashboardPlane, d
 
 def test_a_pods_log_streams_into_the_page(cluster: DashboardPlane, driver: WebDriver, ns: str) -> None:
     cluster.plane.http.post(f"/api/v1/namespaces/{ns}/pods", json=pinned_pod("shell")).raise_for_status()
-    wait_for(lambda: ready_pods(cluster, ns, 1), "the pod to run")
+    wait_for(lambda: ready_pods(cluster, ns, 1), "the pod to run", POD_DEADLINE_SECONDS)
 
     def echo(text: str) -> None:
         run = cluster.cli(ns, "exec", "shell", "--", "sh", "-c", f"echo {text} > /proc/1/fd/1")
