@@ -68,17 +68,18 @@ class Hub:
         self.coalesce_seconds = coalesce_seconds
         self.subscribers: set[Subscriber] = set()
         self._stale: set[str] = set()
+        self._published: dict[str, str] = {}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         for info, topic in TOPICS_OF.items():
             self.informers[info].add_event_handler(
-                on_add=self._marker(topic), on_update=lambda _old, _new, t=topic: self._mark(t),
+                on_add=self._marker(topic), on_update=lambda _old, _new, t=topic: self.mark_stale(t),
                 on_delete=self._marker(topic))
 
     def _marker(self, topic: str) -> Callable[[Any], None]:
-        return lambda _obj: self._mark(topic)
+        return lambda _obj: self.mark_stale(topic)
 
-    def _mark(self, topic: str) -> None:
+    def mark_stale(self, topic: str) -> None:
         self._stale.add(topic)
         self._wake.set()
 
@@ -111,9 +112,14 @@ class Hub:
         self.subscribers.discard(subscriber)
 
     def publish_stale(self) -> None:
+        """Offer each stale topic's view, unless it reads as it did last time (a node
+        heartbeat changes the Node, not what the overview shows)."""
         stale, self._stale = self._stale, set()
         for topic in sorted(stale):
             text = json.dumps(self.view(topic))
+            if self._published.get(topic) == text:
+                continue
+            self._published[topic] = text
             for subscriber in self.subscribers:
                 subscriber.offer(topic, text)
 

@@ -39,7 +39,7 @@ from tinykube.cluster.images import (
     TINYKUBE_IMAGE,
     build_sample_images,
 )
-from tinykube.testing.browser import missing_browser, screenshot, start_browser, wait
+from tinykube.testing.browser import missing_browser, screenshot, start_browser, texts, wait
 from tinykube.testing.processes import REPO_ROOT, free_port
 
 pytestmark = pytest.mark.e2e
@@ -916,7 +916,7 @@ def test_the_dashboard_in_a_browser_shows_the_nodes_scales_streams_logs_and_draw
         chip = f'.node[data-node="{pod["spec"]["nodeName"]}"] .chip[data-pod="dash-e2e/{pod["metadata"]["name"]}"]'
         wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, chip).get_attribute("data-state") == "ready",
              "the pod drawn ready on its node")
-        assert [n.get_attribute("data-node") for n in driver.find_elements(By.CSS_SELECTOR, ".node")] == nodes
+        assert texts(driver, ".node", "dataset.node") == nodes
         screenshot(driver, "e2e-overview")
 
         driver.get(url + "#flow")  # the flow stream stays on while other pages are shown
@@ -940,10 +940,10 @@ def test_the_dashboard_in_a_browser_shows_the_nodes_scales_streams_logs_and_draw
         driver.get(url + "#flow")  # the scale-up's chain, drawn as arrows
         labels = "#flow-svg text.arrow-label"
         wait(driver, lambda d: {"scale", "binding", "running"} <= {
-            key for t in d.find_elements(By.CSS_SELECTOR, labels) for key, part in (
+            key for text in texts(d, labels) for key, part in (
                 ("scale", "patch deployment/board (scale) replicas 1→2"), ("binding", "(binding) nodeName: "),
-                ("running", "phase Pending→Running")) if part in t.text}, "the scale-up's arrows")
-        assert driver.find_elements(By.CSS_SELECTOR, "#flow-svg line.arrow")
+                ("running", "phase Pending→Running")) if part in text}, "the scale-up's arrows")
+        assert texts(driver, "#flow-svg line.arrow", "dataset.kind")
         screenshot(driver, "e2e-flow")
 
         name = pod["metadata"]["name"]  # a pod's log, followed

@@ -19,7 +19,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 
-from tinykube.testing.browser import missing_browser, screenshot, start_browser, wait
+from tinykube.testing.browser import missing_browser, screenshot, start_browser, texts, wait
 
 pytestmark = pytest.mark.skipif(missing_browser() is not None, reason=str(missing_browser()))
 
@@ -65,8 +65,7 @@ def test_the_overview_shows_every_node_with_its_pods(cluster: DashboardPlane, dr
                 for pod, chip in mine.items()}
 
     assert wait(driver, drawn, "both pods drawn ready in their nodes' boxes") == on_node
-    nodes = [n.get_attribute("data-node") for n in driver.find_elements(By.CSS_SELECTOR, ".node")]
-    assert nodes == sorted((*NODE_NAMES, LOGS_NODE))
+    assert texts(driver, ".node", "dataset.node") == sorted((*NODE_NAMES, LOGS_NODE))
     wait(driver, lambda d: d.find_element(By.ID, "live").text == "live", "the live stream to be on")
     screenshot(driver, "overview")
 
@@ -123,19 +122,15 @@ def test_the_flow_view_draws_the_arrows_of_a_scale_up(cluster: DashboardPlane, d
     scaled = cluster.cli(ns, "scale", "deployment", "web", "--replicas=2")
     assert scaled.returncode == 0, scaled.stderr
 
-    def labels(d: WebDriver) -> list[str]:
-        return [t.text for t in d.find_elements(By.CSS_SELECTOR, "#flow-svg text.arrow-label")]
-
     def chain_drawn(d: WebDriver) -> bool:
-        shown = labels(d)
+        shown = texts(d, "#flow-svg text.arrow-label")
         return (any(t.startswith("patch deployment/web (scale) replicas 1→2") for t in shown)
                 and any("(binding) nodeName: node-" in t for t in shown)
                 and any("phase Pending→Running" in t for t in shown))
 
     wait(driver, chain_drawn, "the scale-up's writes in the flow view")
-    lanes = [t.text for t in driver.find_elements(By.CSS_SELECTOR, "#flow-svg text.lane-name")]
+    lanes = texts(driver, "#flow-svg text.lane-name")
     assert lanes[:4] == ["admin (tinykube)", "apiserver", "controller-manager", "scheduler"]
     assert any(lane.startswith("kubelet/") for lane in lanes)
-    arrows = driver.find_elements(By.CSS_SELECTOR, "#flow-svg line.arrow")
-    assert {a.get_attribute("data-kind") for a in arrows} == {"write", "delivery"}
+    assert set(texts(driver, "#flow-svg line.arrow", "dataset.kind")) == {"write", "delivery"}
     screenshot(driver, "flow")

@@ -64,3 +64,11 @@ def screenshot(driver: WebDriver, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     driver.save_screenshot(str(path))
     return path
+
+
+def texts(driver: WebDriver, css: str, field: str = "textContent") -> list[str]:
+    """One field (`textContent`, `dataset.node`, ...) of every element `css` matches,
+    read in one script: a live update cannot replace an element halfway through."""
+    return list(driver.execute_script(
+        "return Array.from(document.querySelectorAll(arguments[0]))"
+        ".map(e => arguments[1].split('.').reduce((v, k) => v[k], e));", css, field))

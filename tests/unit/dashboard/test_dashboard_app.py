@@ -19,6 +19,9 @@ from dashboard import streams
 from dashboard.app import create_app
 from dashboard.flow_diagram import FlowLayout
 from dashboard.hub import Hub, Subscriber
+from tinykube.api.core import Node
+from tinykube.api.meta import ObjectMeta
+from tinykube.api.resources import NODES
 from tinykube.client import ClientConfig, RESTClient
 
 
@@ -200,3 +203,20 @@ async def test_page_updates_start_with_every_topic(api: Any) -> None:
     assert len(hub.subscribers) == 1
     await updates.aclose()
     assert hub.subscribers == set()
+
+
+async def test_a_view_that_reads_as_before_is_not_sent_again(api: Any) -> None:
+    _, _, client = api
+    hub = Hub(client)
+    subscriber = hub.subscribe()
+    await subscriber.take()  # every topic, first
+    hub.mark_stale("overview")
+    hub.publish_stale()
+    await subscriber.take()
+    hub.mark_stale("overview")  # e.g. a node heartbeat: the Node changed, the overview did not
+    hub.publish_stale()
+    assert subscriber.pending == {}
+    hub.informers[NODES].indexer.add(Node(metadata=ObjectMeta(name="node-a")))
+    hub.mark_stale("overview")
+    hub.publish_stale()
+    assert [n["name"] for n in json.loads(subscriber.pending["overview"])["nodes"]] == ["node-a"]
