@@ -6,7 +6,9 @@
 #     `docker compose` nor `docker-compose` works;
 #   - debootstrap, which makes the images' Debian base when no registry answers;
 #   - busybox-static when /bin/busybox is missing or not the static build;
-#   - python3 venv support when `python3 -m venv` does not work.
+#   - python3 venv support when `python3 -m venv` does not work;
+#   - chromium and chromium-driver (headless, for the dashboard's browser tests)
+#     when no chromium or chromedriver is on PATH.
 #
 # Fails with a clear message on a system it does not support instead of
 # half-installing. Safe to run again: it installs nothing that is present.
@@ -57,6 +59,14 @@ if [ ! -x /bin/busybox ] || [ "$(dpkg-query -W -f '${db:Status-Status}' busybox-
 fi
 if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
     missing+=(python3-venv)
+fi
+# The distro's Chromium and its driver: the dashboard's browser tests drive them
+# headless; nothing downloads a browser at run time.
+if ! command -v chromium >/dev/null 2>&1; then
+    missing+=(chromium)
+fi
+if ! command -v chromedriver >/dev/null 2>&1; then
+    missing+=(chromium-driver)
 fi
 
 if [ "${#missing[@]}" -eq 0 ]; then

@@ -21,6 +21,10 @@ Usage for the stats summary (and so metrics.k8s.io, `top` and the autoscaler):
 `hollow.tinykube.io/usage: "cpu=250m,memory=64Mi"`, read at every scrape, so a test
 changes a running pod's load by annotating it (each of its containers reports that).
 
+A container writes its log as a real one is made to from outside: an exec of
+`sh -c 'echo WORDS > /proc/1/fd/1'` (the container's main process's stdout)
+appends WORDS to it, so `logs -f` on a hollow node has something to follow.
+
 Kubernetes counterpart: pkg/kubelet/cri/remote/fake/fake_runtime.go,
 staging/src/k8s.io/cri-api/pkg/apis/testing/fake_runtime_service.go
 """
@@ -31,6 +35,7 @@ import asyncio
 import hashlib
 import ipaddress
 import itertools
+import shlex
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 
@@ -343,14 +348,19 @@ class FakeRuntime:
 
     async def exec(self, container_id: str, command: list[str], *, tty: bool,
                    stdin: bool) -> FakeStreamSession:
-        """`cat` echoes stdin until it closes; otherwise `exec_results[container name]`,
-        else `echo ARGS` prints its arguments, anything else prints nothing, exit 0."""
+        """`cat` echoes stdin until it closes; `sh -c 'echo W > /proc/1/fd/1'` adds W to
+        the container's log; otherwise `exec_results[container name]`, else `echo ARGS`
+        prints its arguments, anything else prints nothing, exit 0."""
         self._record("exec", " ".join(command))
         container = self._container(container_id)
         if container.state is not ContainerState.RUNNING:
             raise RuntimeServiceError(f"container {container_id} is not running")
         session = FakeStreamSession(self.resizes, echo=command[:1] == ["cat"], tty=tty)
-        if not session.echo:
+        logged = _echo_to_main_stdout(command)
+        if logged is not None:
+            self.write_log(container_id, logged.encode())
+            session.finish(ExecResult(0, b"", b""))
+        elif not session.echo:
             result = self.exec_results.get(container.name) or ExecResult(
                 0, (" ".join(command[1:]) + "\n").encode() if command[:1] == ["echo"] else b"", b"")
             session.finish(result)
@@ -446,3 +456,16 @@ class FakeStreamSession:
         if self._exit_code is None:
             self._exit_code = 0
             self._output.put_nowait(None)
+
+
+def _echo_to_main_stdout(command: list[str]) -> str | None:
+    """WORDS of `sh -c 'echo WORDS > /proc/1/fd/1'`, else None."""
+    if len(command) != 3 or command[:2] != ["sh", "-c"]:
+        return None
+    try:
+        words = shlex.split(command[2])
+    except ValueError:
+        return None
+    if len(words) < 3 or words[0] != "echo" or words[-2:] != [">", "/proc/1/fd/1"]:
+        return None
+    return " ".join(words[1:-2])

@@ -27,6 +27,8 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 
 from ingress_controller.proxy import self_signed
 from tinykube.cluster.engine import DockerDaemon
@@ -37,6 +39,7 @@ from tinykube.cluster.images import (
     TINYKUBE_IMAGE,
     build_sample_images,
 )
+from tinykube.testing.browser import missing_browser, screenshot, start_browser, texts, wait
 from tinykube.testing.processes import REPO_ROOT, free_port
 
 pytestmark = pytest.mark.e2e
@@ -996,3 +999,68 @@ def test_the_watch_it_happen_tutorial_traces_the_three_flows(cluster: Cluster) -
                          timeout=180)
     assert "restarts 0→1" in crashed, crashed
     cluster.ok("delete", "namespace", namespace)
+
+
+def test_the_dashboard_in_a_browser_shows_the_nodes_scales_streams_logs_and_draws_a_scale_up(
+        cluster: Cluster) -> None:
+    if missing_browser():
+        pytest.skip(str(missing_browser()))
+    url = cluster.ok("dashboard").strip()
+    assert url.startswith("http://") and url.endswith("/"), url
+    wait_for(lambda: answers_healthz(url), 120, "the dashboard to answer through its load balancer")
+    cluster.ok("create", "namespace", "dash-e2e")
+    cluster.ok("create", "deployment", "board", "-n", "dash-e2e", "--image=tinykube/echo:1")
+    cluster.ok("rollout", "status", "deployment/board", "-n", "dash-e2e", "--timeout=120s", timeout=150)
+    pod = cluster.get("pods", "-n", "dash-e2e", "-l", "app=board")["items"][0]
+    nodes = sorted(n["metadata"]["name"] for n in cluster.get("nodes")["items"])
+    driver = start_browser()
+    try:
+        driver.get(url + "#overview")  # the compose cluster's nodes, the pod on its node
+        chip = f'.node[data-node="{pod["spec"]["nodeName"]}"] .chip[data-pod="dash-e2e/{pod["metadata"]["name"]}"]'
+        wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, chip).get_attribute("data-state") == "ready",
+             "the pod drawn ready on its node")
+        assert texts(driver, ".node", "dataset.node") == nodes
+        screenshot(driver, "e2e-overview")
+
+        driver.get(url + "#flow")  # the flow stream stays on while other pages are shown
+        driver.find_element(By.ID, "flow-namespace").send_keys("dash-e2e")
+        driver.find_element(By.CSS_SELECTOR, "#flow-form button").click()
+        wait(driver, lambda d: d.find_element(By.ID, "flow-state").text == "watching", "the flow watch")
+
+        driver.get(url + "#workloads")  # scale from the page
+        row = 'tr[data-namespace="dash-e2e"][data-name="board"]'
+        box = wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, f"{row} input.replicas"), "the row")
+        box.click()
+        box.send_keys(Keys.CONTROL, "a")
+        box.send_keys("2")
+        driver.find_element(By.CSS_SELECTOR, f"{row} button.scale").click()
+        wait_for(lambda: cluster.get("deployment", "board", "-n", "dash-e2e")["spec"]["replicas"] == 2, 60,
+                 "the Deployment to want 2 replicas")
+        wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, f"{row} .ready").text == "2/2",
+             "the row to show 2/2", timeout_seconds=120)
+        screenshot(driver, "e2e-workloads")
+
+        driver.get(url + "#flow")  # the scale-up's chain, drawn as arrows
+        labels = "#flow-svg text.arrow-label"
+        wait(driver, lambda d: {"scale", "binding", "running"} <= {
+            key for text in texts(d, labels) for key, part in (
+                ("scale", "patch deployment/board (scale) replicas 1→2"), ("binding", "(binding) nodeName: "),
+                ("running", "phase Pending→Running")) if part in text}, "the scale-up's arrows")
+        assert texts(driver, "#flow-svg line.arrow", "dataset.kind")
+        screenshot(driver, "e2e-flow")
+
+        name = pod["metadata"]["name"]  # a pod's log, followed
+        driver.get(url + f"#logs/dash-e2e/{name}")
+        cluster.ok("exec", name, "-n", "dash-e2e", "--", "sh", "-c", "echo hello-from-e2e > /proc/1/fd/1")
+        wait(driver, lambda d: "hello-from-e2e" in d.find_element(By.ID, "logs-output").text, "the log line")
+        screenshot(driver, "e2e-logs")
+    finally:
+        driver.quit()
+        cluster.tinykube("delete", "namespace", "dash-e2e")
+
+
+def answers_healthz(url: str) -> bool:
+    try:
+        return httpx.get(url + "healthz", timeout=3).status_code == 200
+    except httpx.HTTPError:
+        return False

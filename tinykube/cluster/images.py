@@ -67,7 +67,7 @@ DIGEST_LABEL = "io.tinykube.build-digest"
 HOST_BUSYBOX = Path("/bin/busybox")
 # Source trees that go into tinykube's wheel (a change rebuilds it).
 SOURCE_PACKAGES = ("tinykube", "apiserver", "controller_manager", "scheduler", "kubelet", "kube_proxy",
-                   "cluster_dns", "cloud_controller_manager", "ingress_controller")
+                   "cluster_dns", "cloud_controller_manager", "ingress_controller", "dashboard")
 
 Progress = Callable[[str], None]
 
