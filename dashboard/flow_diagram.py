@@ -1,7 +1,8 @@
 """The flow view's layout: flow records turned into a sequence diagram.
 
 Components are lanes (vertical lines); every record is one arrow on a row of its
-own, top to bottom in the order the API server recorded them:
+own, top to bottom in the order the API server recorded them, except that a
+delivery is drawn after its write (tinykube/flow/order.py):
 
 - a write goes from the writer's lane to the API server's ("patch
   deployment/web (scale) replicas 1→2");
@@ -31,12 +32,14 @@ from typing import Any
 
 from tinykube.cli.trace_render import component_of
 from tinykube.flow.chain import DELIVERY
+from tinykube.flow.order import WritesFirst
 
 APISERVER = "apiserver"
 DASHBOARD = "dashboard"
 NOISY_KINDS = frozenset({"Lease", "Event"})
 # How many dropped writes are remembered, so their deliveries are dropped too.
 DROPPED_MEMORY = 4096
+HOLD_SECONDS = 1.0  # how long a delivery waits for its write to be drawn first
 _RANKS = {APISERVER: 1, "controller-manager": 2, "scheduler": 3, "kubelet": 4, "kube-proxy": 5}
 
 
@@ -78,6 +81,11 @@ class FlowLayout:
     rows: int = 0
     start_ns: int | None = None
     _dropped: deque[str] = field(default_factory=lambda: deque(maxlen=DROPPED_MEMORY))
+    hold_seconds: float = HOLD_SECONDS
+    order: WritesFirst = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.order = WritesFirst(self.hold_seconds)
 
     def shown(self, record: dict[str, Any], component: str) -> bool:
         obj = record.get("object") or {}
@@ -107,7 +115,14 @@ class FlowLayout:
     def add(self, record: dict[str, Any]) -> list[dict[str, Any]]:
         """What to draw for one record, in order: maybe `{"type": "lanes"}`, then
         `{"type": "arrow"}` with lane names, its row and its text; nothing when
-        the record is left out."""
+        the record is left out. A delivery is drawn after its write (WritesFirst)."""
+        return [item for shown in self.order.push(record) for item in self._draw(shown)]
+
+    def flush(self) -> list[dict[str, Any]]:
+        """What to draw for held deliveries whose wait is over (on a quiet stream)."""
+        return [item for shown in self.order.due() for item in self._draw(shown)]
+
+    def _draw(self, record: dict[str, Any]) -> list[dict[str, Any]]:
         component = component_of(record)
         if component == APISERVER and record.get("type") == DELIVERY:
             return []  # a watch the API server holds on itself: no arrow to draw

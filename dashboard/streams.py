@@ -86,6 +86,8 @@ async def flow_updates(client: RESTClient, layout: FlowLayout) -> AsyncIterator[
                     announced = True
                     yield frame("ready", {})
                 else:
+                    for item in layout.flush():  # deliveries whose write never came
+                        yield frame(item["type"], item)
                     yield KEEPALIVE
                 continue
             if kind == "ERROR":  # 410: the ring moved on; go on from now

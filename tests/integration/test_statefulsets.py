@@ -49,7 +49,7 @@ def test_ordered_creation_rolling_update_undo_and_scale_down(plane: ControlPlane
     created_order: list[str] = []
     updated_order: list[str] = []
     gone_order: list[str] = []
-    stage = ["create"]  # then "update", then "scale"
+    stage = ["create"]  # then "update" (and a partitioned one), then "scale"
 
     def observe(pods: dict[str, Obj]) -> None:
         by_name = {p["metadata"]["name"]: p for p in pods.values()}
@@ -100,6 +100,19 @@ def test_ordered_creation_rolling_update_undo_and_scale_down(plane: ControlPlane
         undo = tinykube(plane, ns, "rollout", "undo", "statefulset/db")
         assert undo.returncode == 0 and "rolled back" in undo.stdout, undo.stderr
         wait_for(lambda: running(plane, ns, "db:1") == ["db-0", "db-1", "db-2"], "every pod back on db:1", 90)
+
+        # A partition holds the ordinals below it back: only db-2 moves to db:3.
+        partitioned = {"spec": {"updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 2}},
+                                "template": {"spec": {"containers": [{"name": "db", "image": "db:3"}]}}}}
+        plane.http.patch(f"{sts_path(ns)}/db", json=partitioned,
+                         headers={"Content-Type": "application/strategic-merge-patch+json"}).raise_for_status()
+
+        def partition_rolled() -> bool:
+            status = plane.get(f"{sts_path(ns)}/db").get("status") or {}
+            return (running(plane, ns, "db:3") == ["db-2"] and running(plane, ns, "db:1") == ["db-0", "db-1"]
+                    and status.get("updatedReplicas") == 1 and status.get("currentReplicas") == 2)
+
+        wait_for(partition_rolled, "db-2 alone on db:3 behind partition 2", 90)
 
         stage[0] = "scale"
         scaled = tinykube(plane, ns, "scale", "statefulset/db", "--replicas=1")

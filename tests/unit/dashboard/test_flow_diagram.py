@@ -56,7 +56,7 @@ def test_a_scale_up_draws_the_seed_chain_left_to_right() -> None:
 
 
 def test_lanes_keep_the_story_order_whatever_order_components_show_up_in() -> None:
-    layout = FlowLayout()
+    layout = FlowLayout(hold_seconds=0)  # deliveries of writes from before the view
     for agent in ("tinykube-kubelet/node-2", "tinykube-scheduler", "my-tool/1.0",
                   "tinykube-controller-manager", "tinykube-kubelet/node-1"):
         layout.add(delivery(agent, "Pod", "p", 1))
@@ -78,11 +78,11 @@ def test_noise_is_left_out_unless_everything_is_asked_for() -> None:
         write("tinykube-dashboard", "patch", "Deployment", "web", 25, "replicas 2→3", "scale"),
         delivery("kube-apiserver", "Pod", "web-x", 24),
     ]
-    quiet = FlowLayout()
+    quiet = FlowLayout(hold_seconds=0)
     shown = [a["label"] for r in records for a in quiet.add(r) if a["type"] == "arrow"]
     assert shown == ["patch node/node-1 (status) Ready False→True", "MODIFIED node/node-1 +2.1ms",
                      "patch deployment/web (scale) replicas 2→3"]
-    loud = FlowLayout(everything=True)
+    loud = FlowLayout(everything=True, hold_seconds=0)
     assert sum(1 for r in records for a in loud.add(r) if a["type"] == "arrow") == 8  # not the apiserver's own
 
 
@@ -97,3 +97,13 @@ def test_the_apiserver_writing_itself_is_a_loop_on_its_lane() -> None:
     layout = FlowLayout()
     drawn = layout.add(write("kube-apiserver", "delete", "Pod", "web-x", 5, user="system:apiserver"))
     assert [(d["from"], d["to"]) for d in drawn] == [("apiserver", "apiserver")]
+
+
+def test_a_delivery_recorded_before_its_write_is_drawn_after_it() -> None:
+    """The store's watch may beat the writing request: the ring then holds the
+    kubelet's delivery before the scheduler's binding. The diagram puts it after."""
+    layout = FlowLayout()
+    drawn = [*layout.add(delivery("tinykube-kubelet/node-1", "Pod", "web-x", 12)),
+             *layout.add(write("tinykube-scheduler", "create", "Pod", "web-x", 12, "nodeName: node-1", "binding"))]
+    assert [(a["from"], a["to"]) for a in drawn if a["type"] == "arrow"] == [
+        ("scheduler", "apiserver"), ("apiserver", "kubelet/node-1")]

@@ -32,7 +32,8 @@ from tinykube.cli.trace_render import Renderer
 from tinykube.client import Gone, NotFound, RESTClient, TransportError
 from tinykube.client.errors import error_from_status
 from tinykube.component import duration
-from tinykube.flow.chain import API_VERSION, DELIVERY, ChainFilter
+from tinykube.flow.chain import API_VERSION, ChainFilter
+from tinykube.flow.order import WritesFirst
 
 FLOW_RECORDS_PATH = f"/apis/{API_VERSION}/flowrecords"
 # Kinds whose objects a root may own, parents before children (Jobs once served).
@@ -91,35 +92,20 @@ class Tracer:
         self.watching = asyncio.Event()
         self.last_activity = time.monotonic()
         self.cursor: str | None = None
-        self.written: set[str] = set()  # resourceVersions of the writes printed
-        self.held: dict[str, list[tuple[float, dict[str, Any]]]] = {}
+        self.order = WritesFirst(HOLD_SECONDS)
 
     def show(self, record: dict[str, Any]) -> None:
-        """Print a record of the chain. The ring can hold a delivery before its
-        write (the store's watch may beat the writing request), so a delivery
-        waits for its write, or for HOLD_SECONDS if the write came before the trace."""
+        """Print a record of the chain, each delivery after its write (WritesFirst)."""
         if not self.chain.matches(record):
             self._release(False)
             return
         self.last_activity = time.monotonic()
-        version = str((record.get("object") or {}).get("resourceVersion") or "")
-        if record.get("type") == DELIVERY and version not in self.written:
-            self.held.setdefault(version, []).append((self.last_activity, record))
-        else:
-            self.print(record)
-            if record.get("type") != DELIVERY:
-                self.written.add(version)
-                for _, delivery in self.held.pop(version, ()):
-                    self.print(delivery)
-        self._release(False)
+        for shown in self.order.push(record):
+            self.print(shown)
 
     def _release(self, everything: bool) -> None:
-        now = time.monotonic()
-        for version, waiting in list(self.held.items()):
-            if everything or waiting[0][0] + HOLD_SECONDS <= now:
-                del self.held[version]
-                for _, delivery in waiting:
-                    self.print(delivery)
+        for delivery in self.order.due(everything):
+            self.print(delivery)
 
     def print(self, record: dict[str, Any]) -> None:
         text = json.dumps(record, separators=(",", ":")) if self.json else self.renderer.line(record)
