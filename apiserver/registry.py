@@ -89,6 +89,11 @@ NamespaceCheck = Callable[[str], Awaitable[None]]
 
 
 class Registry:
+    # The PATCH content types the resource accepts (custom resources: no strategic merge).
+    patch_types: tuple[str, ...] = (
+        "application/json-patch+json", "application/merge-patch+json",
+        "application/strategic-merge-patch+json", "application/apply-patch+yaml")
+
     def __init__(self, info: ResourceInfo, storage: Storage, strategy: Strategy,
                  cache: WatchCache, namespace_check: NamespaceCheck,
                  clock: Clock = utc_now) -> None:

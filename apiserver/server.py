@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from apiserver import errors
 from apiserver.allocator import Allocator, parse_port_range, service_ip_values
+from apiserver.apiextensions.controller import CustomResourceDefinitionController
 from apiserver.decoding import MAX_REQUEST_BODY_BYTES
 from apiserver.reading import watch_trigger
 from apiserver.registry import Clock, Registry, RequestContext, utc_now
@@ -53,13 +54,14 @@ class APIServer:
         ports = Allocator(storage, "servicenodeports",
                           parse_port_range(self.config.service_node_port_range))
         self.registries: dict[ResourceInfo, Registry] = {}
-        for info in INDEX.resources:
+        for info in INDEX.resources:  # the built-ins; the CRD controller adds the rest
             cache = WatchCache(storage, f"/registry/{info.plural}/",
                                history_size=self.config.watch_history_size,
                                trigger=watch_trigger(info.kind))
             self.registries[info] = Registry(info, storage, strategy_for(info, ips, ports), cache,
                                              self.check_namespace, clock)
         self.namespaces = self.registries[NAMESPACES]
+        self.crd_controller = CustomResourceDefinitionController(self)
         self.ready = False
 
     async def start(self) -> None:
@@ -67,11 +69,13 @@ class APIServer:
             await registry.cache.start()
         await self._ensure_system_namespaces()
         models = await asyncio.to_thread(build_schemas, list(self.registries))
+        await self.crd_controller.start()  # custom resources are served once ready
         self.ready = True
         log.info("api server ready resources=%d models=%d", len(self.registries), models)
 
     async def stop(self) -> None:
         self.ready = False
+        await self.crd_controller.stop()
         for registry in self.registries.values():
             await registry.cache.stop()
 

@@ -55,7 +55,7 @@ from apiserver.table_printers_batch import BATCH_PRINTERS
 from tinykube.api.resources import ResourceInfo
 from tinykube.api.volume_util import DEFAULT_CLASS_ANNOTATIONS, access_modes_as_string
 
-__all__ = ["PRINTERS", "human_duration", "printer_for", "to_table"]
+__all__ = ["CUSTOM_PRINTERS", "PRINTERS", "human_duration", "printer_for", "to_table"]
 
 INCLUDE_OBJECT_CHOICES = ("None", "Metadata", "Object")
 
@@ -390,9 +390,15 @@ PRINTERS: dict[tuple[str, str], TablePrinter] = {
 }
 PRINTERS.update(BATCH_PRINTERS)
 DEFAULT_PRINTER = TablePrinter((NAME, AGE), print_default)
+# Custom resources' printers (their CRDs' additionalPrinterColumns), kept by the
+# API server's CRD controller while it serves them.
+CUSTOM_PRINTERS: dict[ResourceInfo, TablePrinter] = {}
 
 
 def printer_for(info: ResourceInfo) -> TablePrinter:
+    custom = CUSTOM_PRINTERS.get(info)
+    if custom is not None:
+        return custom
     return PRINTERS.get((info.group, info.plural), DEFAULT_PRINTER)
 
 

@@ -6,6 +6,7 @@ Kubernetes counterpart: pkg/registry/*/*/strategy.go (one per kind)
 from __future__ import annotations
 
 from apiserver.allocator import Allocator
+from apiserver.apiextensions.crd_strategy import CustomResourceDefinitionStrategy
 from apiserver.strategies.config import ConfigMapStrategy, SecretStrategy
 from apiserver.strategies.endpointslice import EndpointSliceStrategy
 from apiserver.strategies.job import CronJobStrategy, JobStrategy
@@ -54,4 +55,6 @@ def strategy_for(info: ResourceInfo, service_ips: Allocator, node_ports: Allocat
         return PersistentVolumeClaimStrategy(info)
     if info.kind == "PersistentVolume":
         return PersistentVolumeStrategy(info)
+    if info.kind == "CustomResourceDefinition" and info.group == "apiextensions.k8s.io":
+        return CustomResourceDefinitionStrategy(info)
     return Strategy(info)

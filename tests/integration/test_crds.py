@@ -1,0 +1,264 @@
+"""CustomResourceDefinitions against a real etcd and API server: a CRD is served
+without a restart, its objects behave like built-in ones (status and scale
+subresources, Tables with its printer columns, watch resume, field selectors), and
+deleting it takes its objects with it. kubectl drives the user-facing parts.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tinykube.testing.processes import APIServerProcess
+
+Obj = dict[str, Any]
+CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
+V2 = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
+TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
+
+
+def wait_for(check: Callable[[], Any], what: str, timeout_seconds: float = 20) -> Any:
+    import time
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        result = check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def widget_crd(group: str, scope: str = "Namespaced") -> Obj:
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"widgets.{group}"},
+        "spec": {
+            "group": group, "scope": scope,
+            "names": {"plural": "widgets", "singular": "widget", "kind": "Widget",
+                      "shortNames": ["wd"], "categories": ["all"]},
+            "versions": [{
+                "name": "v1", "served": True, "storage": True,
+                "schema": {"openAPIV3Schema": {
+                    "type": "object",
+                    "properties": {
+                        "spec": {"type": "object", "description": "What the widget should be.",
+                                 "properties": {
+                                     "size": {"type": "integer", "minimum": 1,
+                                              "description": "How big the widget is."},
+                                     "color": {"type": "string", "default": "blue"},
+                                     "replicas": {"type": "integer"},
+                                 }},
+                        "status": {"type": "object", "properties": {
+                            "replicas": {"type": "integer"}, "phase": {"type": "string"}}},
+                    }}},
+                "subresources": {"status": {}, "scale": {
+                    "specReplicasPath": ".spec.replicas", "statusReplicasPath": ".status.replicas"}},
+                "additionalPrinterColumns": [
+                    {"name": "Size", "type": "integer", "jsonPath": ".spec.size"},
+                    {"name": "Color", "type": "string", "jsonPath": ".spec.color"},
+                    {"name": "Age", "type": "date", "jsonPath": ".metadata.creationTimestamp"}],
+            }, {
+                "name": "v1beta1", "served": True, "storage": False,
+                "schema": {"openAPIV3Schema": {"type": "object",
+                                               "x-kubernetes-preserve-unknown-fields": True}},
+            }],
+        },
+    }
+
+
+def condition(crd: Obj, condition_type: str) -> Obj | None:
+    return next((c for c in (crd.get("status") or {}).get("conditions") or []
+                 if c["type"] == condition_type), None)
+
+
+@pytest.fixture
+def group() -> Iterator[str]:
+    yield f"t{uuid.uuid4().hex[:8]}.example.com"
+
+
+@pytest.fixture
+def crd(http: httpx.Client, group: str) -> Iterator[Obj]:
+    """The widgets CRD of a group of the test's own, Established; deleted afterwards."""
+    response = http.post(CRDS, json=widget_crd(group))
+    assert response.status_code == 201, response.text
+    name = f"widgets.{group}"
+    established = wait_for(
+        lambda: (c := http.get(f"{CRDS}/{name}").json()) and
+        (condition(c, "Established") or {}).get("status") == "True" and c, "Established")
+    yield established
+    http.delete(f"{CRDS}/{name}")
+    wait_for(lambda: http.get(f"{CRDS}/{name}").status_code == 404, "the CRD to go")
+
+
+def widgets(group: str, namespace: str, version: str = "v1") -> str:
+    return f"/apis/{group}/{version}/namespaces/{namespace}/widgets"
+
+
+def widget(name: str, **spec: Any) -> Obj:
+    return {"apiVersion": "", "kind": "Widget", "metadata": {"name": name}, "spec": spec}
+
+
+def create_widget(http: httpx.Client, group: str, namespace: str, name: str, **spec: Any) -> Obj:
+    body = widget(name, **spec)
+    body["apiVersion"] = f"{group}/v1"
+    response = http.post(widgets(group, namespace), json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_a_crd_is_established_and_served_without_restart(http: httpx.Client, crd: Obj,
+                                                         group: str, namespace: str) -> None:
+    assert condition(crd, "NamesAccepted")["reason"] == "NoConflicts"  # type: ignore[index]
+    assert crd["status"]["acceptedNames"]["shortNames"] == ["wd"]
+    assert crd["status"]["storedVersions"] == ["v1"]
+    assert crd["spec"]["names"]["listKind"] == "WidgetList"
+
+    created = create_widget(http, group, namespace, "w1", size=3, unknown="dropped")
+    assert created["apiVersion"] == f"{group}/v1"
+    assert created["metadata"]["generation"] == 1
+    assert "unknown" not in created["spec"]
+    listed = http.get(widgets(group, namespace)).json()
+    assert listed["kind"] == "WidgetList"
+    assert [w["metadata"]["name"] for w in listed["items"]] == ["w1"]
+    # Stored once, shown in every served version (conversion None).
+    beta = http.get(f"{widgets(group, namespace, 'v1beta1')}/w1").json()
+    assert beta["apiVersion"] == f"{group}/v1beta1"
+    assert beta["metadata"]["uid"] == created["metadata"]["uid"]
+
+
+def test_discovery_lists_the_custom_resource(http: httpx.Client, crd: Obj, group: str) -> None:
+    legacy = http.get(f"/apis/{group}/v1").json()
+    entry = next(r for r in legacy["resources"] if r["name"] == "widgets")
+    assert (entry["kind"], entry["namespaced"], entry["shortNames"], entry["categories"]) == \
+        ("Widget", True, ["wd"], ["all"])
+    assert {r["name"] for r in legacy["resources"]} == {"widgets", "widgets/status", "widgets/scale"}
+    groups = http.get("/apis", headers={"Accept": V2}).json()["items"]
+    mine = next(g for g in groups if g["metadata"]["name"] == group)
+    assert [v["version"] for v in mine["versions"]] == ["v1", "v1beta1"]
+    assert http.get(f"/apis/{group}").json()["preferredVersion"]["version"] == "v1"
+
+
+def test_status_and_scale_subresources(http: httpx.Client, crd: Obj, group: str,
+                                       namespace: str) -> None:
+    url = f"{widgets(group, namespace)}/w2"
+    created = create_widget(http, group, namespace, "w2", size=1, replicas=2)
+    # The main resource ignores status; /status changes only status.
+    body = {**created, "status": {"phase": "Ready"}, "spec": {**created["spec"], "size": 5}}
+    updated = http.put(url, json=body).json()
+    assert "status" not in updated and updated["metadata"]["generation"] == 2
+    body = {**updated, "status": {"phase": "Ready", "replicas": 2}, "spec": {"size": 9}}
+    status = http.put(f"{url}/status", json=body)
+    assert status.status_code == 200, status.text
+    assert status.json()["status"]["phase"] == "Ready" and status.json()["spec"]["size"] == 5
+    assert status.json()["metadata"]["generation"] == 2
+
+    scale = http.get(f"{url}/scale").json()
+    assert (scale["kind"], scale["spec"]["replicas"], scale["status"]["replicas"]) == ("Scale", 2, 2)
+    patched = http.patch(f"{url}/scale", json={"spec": {"replicas": 4}},
+                         headers={"Content-Type": "application/merge-patch+json"})
+    assert patched.status_code == 200, patched.text
+    assert http.get(url).json()["spec"]["replicas"] == 4
+
+
+def test_table_has_the_printer_columns(http: httpx.Client, crd: Obj, group: str,
+                                       namespace: str) -> None:
+    create_widget(http, group, namespace, "w3", size=7, color="red")
+    table = http.get(widgets(group, namespace), headers={"Accept": TABLE_ACCEPT}).json()
+    assert [c["name"] for c in table["columnDefinitions"]] == ["Name", "Size", "Color", "Age"]
+    assert table["rows"][0]["cells"][:3] == ["w3", 7, "red"]
+
+
+def test_strategic_merge_patch_is_refused_merge_patch_works(http: httpx.Client, crd: Obj,
+                                                            group: str, namespace: str) -> None:
+    url = f"{widgets(group, namespace)}/w4"
+    create_widget(http, group, namespace, "w4", size=1)
+    refused = http.patch(url, json={"spec": {"size": 2}},
+                         headers={"Content-Type": "application/strategic-merge-patch+json"})
+    assert refused.status_code == 415, refused.text
+    assert refused.json()["message"] == (
+        "the body of the request was in an unknown format - accepted media types include: "
+        "application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml")
+    merged = http.patch(url, json={"spec": {"size": 2}},
+                        headers={"Content-Type": "application/merge-patch+json"})
+    assert merged.status_code == 200 and merged.json()["spec"]["size"] == 2
+
+
+def test_field_selectors_are_name_and_namespace_only(http: httpx.Client, crd: Obj, group: str,
+                                                     namespace: str) -> None:
+    create_widget(http, group, namespace, "w5", size=1)
+    create_widget(http, group, namespace, "w6", size=1)
+    got = http.get(widgets(group, namespace), params={"fieldSelector": "metadata.name=w6"}).json()
+    assert [w["metadata"]["name"] for w in got["items"]] == ["w6"]
+    bad = http.get(widgets(group, namespace), params={"fieldSelector": "spec.size=1"})
+    assert bad.status_code == 400, bad.text
+    assert bad.json()["message"] == 'field label not supported: spec.size'
+
+
+def test_watch_resumes_from_a_resource_version(http: httpx.Client, crd: Obj, group: str,
+                                               namespace: str) -> None:
+    first = create_widget(http, group, namespace, "w7", size=1)
+    create_widget(http, group, namespace, "w8", size=1)
+    with http.stream("GET", widgets(group, namespace), params={
+            "watch": "true", "resourceVersion": first["metadata"]["resourceVersion"],
+            "timeoutSeconds": "5"}) as stream:
+        import json
+        for line in stream.iter_lines():
+            event = json.loads(line)
+            assert (event["type"], event["object"]["metadata"]["name"]) == ("ADDED", "w8")
+            break
+
+
+def test_deleting_the_crd_deletes_its_objects(http: httpx.Client, group: str,
+                                              namespace: str) -> None:
+    assert http.post(CRDS, json=widget_crd(group)).status_code == 201
+    name = f"widgets.{group}"
+    wait_for(lambda: http.get(widgets(group, namespace)).status_code == 200, "served")
+    create_widget(http, group, namespace, "doomed", size=1)
+    deleted = http.delete(f"{CRDS}/{name}")
+    assert deleted.status_code == 200, deleted.text
+    assert "customresourcecleanup.apiextensions.k8s.io" in deleted.json()["metadata"]["finalizers"]
+    wait_for(lambda: http.get(f"{CRDS}/{name}").status_code == 404, "the CRD to go")
+    assert http.get(widgets(group, namespace)).status_code == 404
+    assert http.get(f"/apis/{group}/v1").status_code == 404
+
+
+@pytest.mark.parametrize(("change", "field", "message"), [
+    (lambda c: c["metadata"].update(name="gadgets.example.com"), "metadata.name",
+     'Invalid value: "gadgets.example.com": must be spec.names.plural+"."+spec.group'),
+    (lambda c: c["spec"]["versions"][1].update(storage=True), "spec.versions",
+     "must have exactly one version marked as storage version"),
+    (lambda c: c["spec"].update(scope="Global"), "spec.scope",
+     'Unsupported value: "Global": supported values: "Cluster", "Namespaced"'),
+])
+def test_invalid_crds_are_refused(http: httpx.Client, group: str, change: Callable[[Obj], None],
+                                  field: str, message: str) -> None:
+    body = widget_crd(group)
+    change(body)
+    response = http.post(CRDS, json=body)
+    assert response.status_code == 422, response.text
+    causes = response.json()["details"]["causes"]
+    assert any(c["field"] == field and message in c["message"] for c in causes), causes
+
+
+def test_names_in_use_are_not_accepted(http: httpx.Client, crd: Obj, group: str) -> None:
+    clash = widget_crd(group)
+    clash["metadata"]["name"] = f"gizmos.{group}"
+    clash["spec"]["names"] = {"plural": "gizmos", "singular": "gizmo", "kind": "Widget"}
+    assert http.post(CRDS, json=clash).status_code == 201
+    try:
+        got = wait_for(lambda: condition(c := http.get(f"{CRDS}/gizmos.{group}").json(),
+                                         "NamesAccepted") and c, "NamesAccepted")
+        accepted = condition(got, "NamesAccepted")
+        assert (accepted["status"], accepted["reason"], accepted["message"]) == (  # type: ignore[index]
+            "False", "KindConflict", '"Widget" is already in use')
+        assert http.get(f"/apis/{group}/v1/gizmos").status_code == 404
+    finally:
+        http.delete(f"{CRDS}/gizmos.{group}")
