@@ -262,3 +262,59 @@ def test_names_in_use_are_not_accepted(http: httpx.Client, crd: Obj, group: str)
         assert http.get(f"/apis/{group}/v1/gizmos").status_code == 404
     finally:
         http.delete(f"{CRDS}/gizmos.{group}")
+
+
+# --- kubectl and the tinykube CLI ---------------------------------------------------------
+
+
+@pytest.fixture
+def kubectl(apiserver: APIServerProcess, tmp_path: Path) -> Callable[..., str]:
+    if shutil.which("kubectl") is None:
+        pytest.skip("kubectl is not on PATH")
+
+    def run(*args: str, stdin: str | None = None) -> str:
+        result = subprocess.run(["kubectl", "--kubeconfig", str(apiserver.kubeconfig),
+                                 "--cache-dir", str(tmp_path / "cache"), *args],
+                                input=stdin, capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, f"kubectl {' '.join(args)}:\n{result.stderr}"
+        return result.stdout
+    return run
+
+
+def test_kubectl_get_scale_explain_and_get_all(http: httpx.Client, crd: Obj, group: str,
+                                               namespace: str,
+                                               kubectl: Callable[..., str]) -> None:
+    create_widget(http, group, namespace, "w9", size=4, color="green", replicas=1)
+    lines = kubectl("get", f"widgets.{group}", "-n", namespace).splitlines()
+    assert lines[0].split() == ["NAME", "SIZE", "COLOR", "AGE"]
+    assert lines[1].split()[:3] == ["w9", "4", "green"]
+    assert "w9" in kubectl("get", "wd", "-n", namespace)
+
+    kubectl("scale", f"widgets.{group}/w9", "--replicas=3", "-n", namespace)
+    assert http.get(f"{widgets(group, namespace)}/w9").json()["spec"]["replicas"] == 3
+
+    explained = kubectl("explain", f"widgets.{group}.spec.size")
+    assert "How big the widget is." in explained and "integer" in explained
+
+    everything = kubectl("get", "all", "-n", namespace)
+    assert f"widget.{group}/w9" in everything
+
+
+def test_kubectl_apply_and_the_tinykube_cli_resolve_custom_names(
+        apiserver: APIServerProcess, http: httpx.Client, crd: Obj, group: str, namespace: str,
+        kubectl: Callable[..., str]) -> None:
+    manifest = (f"apiVersion: {group}/v1\nkind: Widget\nmetadata:\n  name: applied\n"
+                f"spec:\n  size: 2\n")
+    kubectl("apply", "-n", namespace, "-f", "-", stdin=manifest)
+    kubectl("apply", "--server-side", "--force-conflicts", "-n", namespace, "-f", "-",
+            stdin=manifest.replace("size: 2", "size: 6"))
+    assert http.get(f"{widgets(group, namespace)}/applied").json()["spec"]["size"] == 6
+
+    from tests.integration.cli_helpers import tinykube
+    got = tinykube(apiserver, "-n", namespace, "get", "wd")
+    assert got.returncode == 0, got.stderr
+    assert got.stdout.splitlines()[0].split() == ["NAME", "SIZE", "COLOR", "AGE"]
+    assert got.stdout.splitlines()[1].split()[:2] == ["applied", "6"]
+    deleted = tinykube(apiserver, "-n", namespace, "delete", "widget", "applied")
+    assert deleted.returncode == 0, deleted.stderr
+    assert http.get(f"{widgets(group, namespace)}/applied").status_code == 404

@@ -59,9 +59,9 @@ class SchemaCache:
         return self.documents[key]
 
 
-def resource_for(manifest: Manifest) -> ResourceInfo:
+def resource_for(manifest: Manifest, ctx: CLIContext) -> ResourceInfo:
     obj = manifest.obj
-    info = INDEX.by_kind(str(obj.get("apiVersion")), str(obj.get("kind")))
+    info = ctx.resource_for_kind(str(obj.get("apiVersion")), str(obj.get("kind")))
     if info is None:
         metadata = obj.get("metadata") or {}
         raise CLIError(f'resource mapping not found for name: "{metadata.get("name", "")}" '
@@ -250,7 +250,7 @@ async def run(ctx: CLIContext) -> int:
         schemas = SchemaCache(client)
         for manifest in manifests:
             try:
-                info = resource_for(manifest)
+                info = resource_for(manifest, ctx)
                 word = await apply_one(ctx, client, schemas, manifest, info)
             except CLIError as err:
                 print(f"error: {err}", file=ctx.err)
