@@ -16,6 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tinykube.api.resources import INDEX
 from tinykube.testing.processes import APIServerProcess
 
 Obj = dict[str, Any]
@@ -318,3 +319,50 @@ def test_kubectl_apply_and_the_tinykube_cli_resolve_custom_names(
     deleted = tinykube(apiserver, "-n", namespace, "delete", "widget", "applied")
     assert deleted.returncode == 0, deleted.stderr
     assert http.get(f"{widgets(group, namespace)}/applied").status_code == 404
+
+
+# --- garbage collection ---------------------------------------------------------------------
+
+
+async def test_the_garbage_collector_follows_owner_references_to_custom_resources(
+        apiserver: APIServerProcess, http: httpx.Client, crd: Obj, group: str,
+        namespace: str) -> None:
+    import asyncio
+    import contextlib
+
+    from controller_manager.garbagecollector import GarbageCollector
+    from tinykube.client import ClientConfig, EventRecorder, RESTClient, SharedInformerFactory
+
+    owner = create_widget(http, group, namespace, "owner", size=1)
+    ref = {"apiVersion": f"{group}/v1", "kind": "Widget", "name": "owner",
+           "uid": owner["metadata"]["uid"]}
+    config_map = {"metadata": {"name": "owned", "ownerReferences": [ref]}, "data": {"a": "b"}}
+    cms = f"/api/v1/namespaces/{namespace}/configmaps"
+    assert http.post(cms, json=config_map).status_code == 201
+
+    client = RESTClient(ClientConfig(server=apiserver.http_url))
+    factory = SharedInformerFactory(client, typed=True)
+    recorder = EventRecorder(client, "controller-manager")
+    collector = GarbageCollector(client, factory, recorder, discovery_resync_seconds=0.2)
+    factory.start()
+    task = asyncio.create_task(collector.run(2))
+    try:
+        deadline = asyncio.get_running_loop().time() + 20
+        while not any(i.plural == "widgets" and i.group == group for i in collector.monitored):
+            assert asyncio.get_running_loop().time() < deadline, "widgets never monitored"
+            await asyncio.sleep(0.1)
+        assert (await asyncio.to_thread(http.delete, f"{widgets(group, namespace)}/owner")) \
+            .status_code == 200
+        while (await asyncio.to_thread(http.get, f"{cms}/owned")).status_code != 404:
+            assert asyncio.get_running_loop().time() < deadline, "the ConfigMap was not collected"
+            await asyncio.sleep(0.1)
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await factory.stop()
+        await recorder.shut_down()
+        await client.aclose()
+        for info in INDEX.resources:  # discovery added the test's CRDs to this process's index
+            if not INDEX.is_builtin(info):
+                INDEX.remove(info)
