@@ -131,15 +131,15 @@ class CustomResourceStrategy(Strategy):
             schemas.apply_defaults(new, self.served.schema)
 
     def validate(self, obj: Obj) -> list[FieldError]:
-        return super().validate(obj) + self._validate_schema(obj)
+        return super().validate(obj) + self._validate_schema(obj, None)
 
     def validate_update(self, new: Obj, old: Obj) -> list[FieldError]:
-        return super().validate_update(new, old) + self._validate_schema(new)
+        return super().validate_update(new, old) + self._validate_schema(new, old)
 
-    def _validate_schema(self, obj: Obj) -> list[FieldError]:
+    def _validate_schema(self, obj: Obj, old: Obj | None) -> list[FieldError]:
         if self.served.schema is None:
             return []
-        return schemas.validate(obj, self.served.schema)
+        return schemas.validate(obj, self.served.schema, old)
 
     def tracks_generation(self, obj: Obj) -> bool:
         return True

@@ -4,8 +4,8 @@ CRD validation, the custom-resource registry, OpenAPI and server-side apply call
 structural-schema functions through this module only, so the library
 (`apiserver.apiextensions.structural`) can be replaced or extended in one place:
 
-- `check_schema(version_schema)`: problems of one version's openAPIV3Schema, paths
-  relative to `spec.versions[i].schema.openAPIV3Schema`;
+- `check_schema(version_schema, field_path)`: problems of one version's openAPIV3Schema,
+  with paths under `field_path` (`spec.versions[i].schema.openAPIV3Schema`);
 - `validate(obj, schema)`, `prune(obj, schema)`, `apply_defaults(obj, schema)`;
 - `openapi_v3_schema(schema)`: what discovery and OpenAPI publish.
 
@@ -16,37 +16,29 @@ from __future__ import annotations
 
 from typing import Any
 
+from apiserver.apiextensions import structural
 from tinykube.api.validation import FieldError
-
-try:
-    from apiserver.apiextensions import structural
-except ImportError:  # TEMPORARY until wt-crdschema is merged: schemas are not enforced
-    structural = None  # type: ignore[assignment]
 
 Schema = dict[str, Any]
 
 
 def check_schema(version_schema: Schema, field_path: str) -> list[FieldError]:
-    """Problems of a version's schema, with `field_path` (where the schema sits) prefixed."""
-    if structural is None:
-        return []
-    return [FieldError(e.type, f"{field_path}.{e.field}" if e.field else field_path, e.message)
-            for e in structural.check_schema(version_schema)]
+    """Problems of a version's schema; `field_path` is where the schema sits."""
+    return structural.check_schema(version_schema, field_path)
 
 
-def validate(obj: dict[str, Any], schema: Schema) -> list[FieldError]:
-    return [] if structural is None else structural.validate(obj, schema)
+def validate(obj: dict[str, Any], schema: Schema, old: dict[str, Any] | None = None) -> list[FieldError]:
+    """`old` is the stored object on update (transition rules use it)."""
+    return structural.validate(obj, schema, old)
 
 
 def prune(obj: dict[str, Any], schema: Schema) -> None:
-    if structural is not None:
-        structural.prune(obj, schema)
+    structural.prune(obj, schema)
 
 
 def apply_defaults(obj: dict[str, Any], schema: Schema) -> None:
-    if structural is not None:
-        structural.apply_defaults(obj, schema)
+    structural.apply_defaults(obj, schema)
 
 
 def openapi_v3_schema(schema: Schema) -> Schema:
-    return schema if structural is None else structural.openapi_v3_schema(schema)
+    return structural.openapi_v3_schema(schema)

@@ -51,6 +51,9 @@ def widget_crd(group: str, scope: str = "Namespaced") -> Obj:
                     "type": "object",
                     "properties": {
                         "spec": {"type": "object", "description": "What the widget should be.",
+                                 "x-kubernetes-validations": [{
+                                     "rule": "!has(self.replicas) || self.replicas <= 10",
+                                     "message": "at most 10 replicas"}],
                                  "properties": {
                                      "size": {"type": "integer", "minimum": 1,
                                               "description": "How big the widget is."},
@@ -231,6 +234,24 @@ def test_deleting_the_crd_deletes_its_objects(http: httpx.Client, group: str,
     assert http.get(f"/apis/{group}/v1").status_code == 404
 
 
+def test_objects_are_pruned_defaulted_and_validated(http: httpx.Client, crd: Obj, group: str,
+                                                    namespace: str) -> None:
+    created = create_widget(http, group, namespace, "shaped", size=2, extra={"x": 1})
+    assert created["spec"] == {"size": 2, "color": "blue"}  # pruned, then defaulted
+    body = widget("bad", size=0, replicas=11)
+    body["apiVersion"] = f"{group}/v1"
+    refused = http.post(widgets(group, namespace), json=body)
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["message"] == (
+        f'Widget.{group} "bad" is invalid: [spec.size: Invalid value: 0: spec.size in body '
+        'should be greater than or equal to 1, spec: Invalid value: "object": at most 10 '
+        'replicas]')
+    strict = http.post(widgets(group, namespace), params={"fieldValidation": "Strict"},
+                       json={**body, "spec": {"size": 1, "extra": 1}})
+    assert strict.status_code == 400, strict.text
+    assert strict.json()["message"] == 'strict decoding error: unknown field "spec.extra"'
+
+
 @pytest.mark.parametrize(("change", "field", "message"), [
     (lambda c: c["metadata"].update(name="gadgets.example.com"), "metadata.name",
      'Invalid value: "gadgets.example.com": must be spec.names.plural+"."+spec.group'),
@@ -238,6 +259,13 @@ def test_deleting_the_crd_deletes_its_objects(http: httpx.Client, group: str,
      "must have exactly one version marked as storage version"),
     (lambda c: c["spec"].update(scope="Global"), "spec.scope",
      'Unsupported value: "Global": supported values: "Cluster", "Namespaced"'),
+    (lambda c: c["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+     .pop("type"), "spec.versions[0].schema.openAPIV3Schema.properties[spec].type",
+     "Required value: must not be empty for specified object fields"),
+    (lambda c: c["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+     ["x-kubernetes-validations"][0].update(rule="self.size.frobnicate()"),
+     "spec.versions[0].schema.openAPIV3Schema.properties[spec].x-kubernetes-validations[0].rule",
+     "compilation failed"),
 ])
 def test_invalid_crds_are_refused(http: httpx.Client, group: str, change: Callable[[Obj], None],
                                   field: str, message: str) -> None:
