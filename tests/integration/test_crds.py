@@ -138,6 +138,36 @@ def test_a_crd_is_established_and_served_without_restart(http: httpx.Client, crd
     assert beta["metadata"]["uid"] == created["metadata"]["uid"]
 
 
+def test_an_unserved_version_is_not_found(http: httpx.Client, crd: Obj, group: str,
+                                          namespace: str) -> None:
+    create_widget(http, group, namespace, "kept", size=1)
+    patch = {"spec": {"versions": [crd["spec"]["versions"][0],
+                                   {**crd["spec"]["versions"][1], "served": False}]}}
+    changed = http.patch(f"{CRDS}/widgets.{group}", json=patch,
+                         headers={"Content-Type": "application/merge-patch+json"})
+    assert changed.status_code == 200, changed.text
+    wait_for(lambda: http.get(widgets(group, namespace, "v1beta1")).status_code == 404,
+             "v1beta1 to stop being served")
+    assert http.get(f"{widgets(group, namespace)}/kept").status_code == 200
+
+
+def test_cluster_scoped_custom_resources(http: httpx.Client, group: str) -> None:
+    body = widget_crd(group, scope="Cluster")
+    assert http.post(CRDS, json=body).status_code == 201
+    try:
+        url = f"/apis/{group}/v1/widgets"
+        wait_for(lambda: http.get(url).status_code == 200, "served")
+        created = http.post(url, json={"apiVersion": f"{group}/v1", "kind": "Widget",
+                                       "metadata": {"name": "global"}, "spec": {"size": 1}})
+        assert created.status_code == 201, created.text
+        assert "namespace" not in created.json()["metadata"]
+        assert http.get(f"{url}/global").json()["spec"]["size"] == 1
+        assert http.get(f"/apis/{group}/v1").json()["resources"][0]["namespaced"] is False
+    finally:
+        http.delete(f"{CRDS}/widgets.{group}")
+        wait_for(lambda: http.get(f"{CRDS}/widgets.{group}").status_code == 404, "the CRD to go")
+
+
 def test_discovery_lists_the_custom_resource(http: httpx.Client, crd: Obj, group: str) -> None:
     legacy = http.get(f"/apis/{group}/v1").json()
     entry = next(r for r in legacy["resources"] if r["name"] == "widgets")
