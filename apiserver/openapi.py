@@ -147,6 +147,8 @@ def _document_key(group: str, version: str) -> str:
 
 
 def _package(group: str, version: str) -> str:
+    if group == "apiextensions.k8s.io":  # served by kube-apiserver's apiextensions-apiserver
+        return f"io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.{version}"
     return f"io.k8s.api.{group.split('.')[0] if group else 'core'}.{version}"
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from apiserver.apiextensions.tableconvertor import CRD_PRINTER
 from apiserver.jsoncopy import deep_copy_json
 from apiserver.table_printers import (
     AGE,
@@ -389,6 +390,7 @@ PRINTERS: dict[tuple[str, str], TablePrinter] = {
     ), print_storage_class),
 }
 PRINTERS.update(BATCH_PRINTERS)
+PRINTERS[("apiextensions.k8s.io", "customresourcedefinitions")] = CRD_PRINTER
 DEFAULT_PRINTER = TablePrinter((NAME, AGE), print_default)
 # Custom resources' printers (their CRDs' additionalPrinterColumns), kept by the
 # API server's CRD controller while it serves them.

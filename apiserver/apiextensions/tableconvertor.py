@@ -16,13 +16,20 @@ from datetime import datetime
 from typing import Any
 
 from apiserver.table_printers import (
-    AGE, NAME, Column, TablePrinter, age, name_of, translate_timestamp_since,
+    AGE, AGE_DESCRIPTION, NAME, Column, TablePrinter, age, get_path, name_of,
+    translate_timestamp_since,
 )
 from tinykube.jsonpath import JSONPath, JSONPathError
 
 Obj = dict[str, Any]
 
 CellFunc = Callable[[Obj, datetime], Any]
+
+# CustomResourceDefinitions themselves: upstream's default table convertor (the
+# creation time as a timestamp, which kubectl prints as is).
+CRD_PRINTER = TablePrinter(
+    (NAME, Column("Created At", "date", AGE_DESCRIPTION)),
+    lambda obj, now: [name_of(obj), get_path(obj, "metadata", "creationTimestamp")])
 
 
 def table_printer(columns: list[dict[str, Any]]) -> TablePrinter:
