@@ -184,11 +184,13 @@ class CustomResourceDefinitionController:
     # --- serving ---------------------------------------------------------------------
 
     async def serve(self, crd: Obj) -> None:
+        """Build the registries of every served version, then swap them in with no
+        await in between, so requests never see the resource missing while a
+        changed CRD is re-served."""
         name = crd["metadata"]["name"]
         built_from = (crd.get("spec"), (crd.get("status") or {}).get("acceptedNames"))
         if name in self.served and self.served[name][0] == built_from:
             return
-        await self.unserve(name)
         typed = CustomResourceDefinition.from_dict(crd)
         registries = []
         for served in served_versions(typed, crd):
@@ -196,31 +198,41 @@ class CustomResourceDefinitionController:
                                        served.storage_version)
             cache = WatchCache(storage, custom_resource_prefix(served.info),  # type: ignore[arg-type]
                                history_size=self.server.config.watch_history_size)
-            registry = CustomResourceRegistry(
-                served, storage, CustomResourceStrategy(served), cache,
-                self.server.check_namespace, self.server.clock)
             await cache.start()
-            INDEX.add(served.info)
-            self.server.registries[served.info] = registry
-            CUSTOM_PRINTERS[served.info] = tableconvertor.table_printer(
-                list(served.printer_columns))
-            openapi.PUBLISHED[served.info] = served.schema
-            registries.append(registry)
-        openapi.published_changed()
+            registries.append(CustomResourceRegistry(
+                served, storage, CustomResourceStrategy(served), cache,
+                self.server.check_namespace, self.server.clock))
+        old = self._withdraw(name)
+        for registry in registries:
+            info = registry.info
+            INDEX.add(info)
+            self.server.registries[info] = registry
+            CUSTOM_PRINTERS[info] = tableconvertor.table_printer(
+                list(registry.served.printer_columns))
+            openapi.PUBLISHED[info] = registry.served.schema
         self.served[name] = (built_from, registries)
+        openapi.published_changed()
+        for registry in old:
+            await registry.cache.stop()
         log.info("serving custom resource crd=%s versions=%d", name, len(registries))
 
     async def unserve(self, name: str) -> None:
+        old = self._withdraw(name)
+        openapi.published_changed()
+        for registry in old:
+            await registry.cache.stop()
+        if old:
+            log.info("stopped serving custom resource crd=%s", name)
+
+    def _withdraw(self, name: str) -> list[CustomResourceRegistry]:
+        """Take a CRD's registries out of every table (their caches still run)."""
         _, registries = self.served.pop(name, (None, []))
         for registry in registries:
             INDEX.remove(registry.info)
             self.server.registries.pop(registry.info, None)
             CUSTOM_PRINTERS.pop(registry.info, None)
             openapi.PUBLISHED.pop(registry.info, None)
-            await registry.cache.stop()
-        openapi.published_changed()
-        if registries:
-            log.info("stopped serving custom resource crd=%s", name)
+        return registries
 
     # --- finalizing ------------------------------------------------------------------
 

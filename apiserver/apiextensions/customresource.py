@@ -158,6 +158,7 @@ class CustomResourceRegistry(Registry):
 
     def __init__(self, served: ServedVersion, *args: Any, **kwargs: Any) -> None:
         super().__init__(served.info, *args, **kwargs)
+        self.served = served
         self.prefix = custom_resource_prefix(served.info)
         self._schema = field_schema(served.schema)
 

@@ -6,10 +6,12 @@ deleting it takes its objects with it. kubectl drives the user-facing parts.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import shutil
 import subprocess
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -379,41 +381,22 @@ def test_kubectl_apply_and_the_tinykube_cli_resolve_custom_names(
     assert http.get(f"{widgets(group, namespace)}/applied").status_code == 404
 
 
-# --- garbage collection ---------------------------------------------------------------------
+# --- controllers that walk every resource: garbage collector, namespace deletion ------------
 
 
-async def test_the_garbage_collector_follows_owner_references_to_custom_resources(
-        apiserver: APIServerProcess, http: httpx.Client, crd: Obj, group: str,
-        namespace: str) -> None:
-    import asyncio
-    import contextlib
-
-    from controller_manager.garbagecollector import GarbageCollector
+@contextlib.asynccontextmanager
+async def running(apiserver: APIServerProcess, cls: type, **options: Any) -> AsyncIterator[Any]:
+    """One controller of the controller manager, in this process, until the block ends."""
     from tinykube.client import ClientConfig, EventRecorder, RESTClient, SharedInformerFactory
-
-    owner = create_widget(http, group, namespace, "owner", size=1)
-    ref = {"apiVersion": f"{group}/v1", "kind": "Widget", "name": "owner",
-           "uid": owner["metadata"]["uid"]}
-    config_map = {"metadata": {"name": "owned", "ownerReferences": [ref]}, "data": {"a": "b"}}
-    cms = f"/api/v1/namespaces/{namespace}/configmaps"
-    assert http.post(cms, json=config_map).status_code == 201
 
     client = RESTClient(ClientConfig(server=apiserver.http_url))
     factory = SharedInformerFactory(client, typed=True)
     recorder = EventRecorder(client, "controller-manager")
-    collector = GarbageCollector(client, factory, recorder, discovery_resync_seconds=0.2)
+    controller = cls(client, factory, recorder, **options)
     factory.start()
-    task = asyncio.create_task(collector.run(2))
+    task = asyncio.create_task(controller.run(2))
     try:
-        deadline = asyncio.get_running_loop().time() + 20
-        while not any(i.plural == "widgets" and i.group == group for i in collector.monitored):
-            assert asyncio.get_running_loop().time() < deadline, "widgets never monitored"
-            await asyncio.sleep(0.1)
-        assert (await asyncio.to_thread(http.delete, f"{widgets(group, namespace)}/owner")) \
-            .status_code == 200
-        while (await asyncio.to_thread(http.get, f"{cms}/owned")).status_code != 404:
-            assert asyncio.get_running_loop().time() < deadline, "the ConfigMap was not collected"
-            await asyncio.sleep(0.1)
+        yield controller
     finally:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -424,3 +407,44 @@ async def test_the_garbage_collector_follows_owner_references_to_custom_resource
         for info in INDEX.resources:  # discovery added the test's CRDs to this process's index
             if not INDEX.is_builtin(info):
                 INDEX.remove(info)
+
+
+async def eventually(check: Callable[[], Any], what: str, timeout_seconds: float = 20) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_seconds
+    while not await asyncio.to_thread(check):
+        assert asyncio.get_running_loop().time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.1)
+
+
+async def test_the_garbage_collector_follows_owner_references_to_custom_resources(
+        apiserver: APIServerProcess, http: httpx.Client, crd: Obj, group: str,
+        namespace: str) -> None:
+    from controller_manager.garbagecollector import GarbageCollector
+
+    owner = create_widget(http, group, namespace, "owner", size=1)
+    ref = {"apiVersion": f"{group}/v1", "kind": "Widget", "name": "owner",
+           "uid": owner["metadata"]["uid"]}
+    config_map = {"metadata": {"name": "owned", "ownerReferences": [ref]}, "data": {"a": "b"}}
+    cms = f"/api/v1/namespaces/{namespace}/configmaps"
+    assert http.post(cms, json=config_map).status_code == 201
+
+    async with running(apiserver, GarbageCollector, discovery_resync_seconds=0.2) as collector:
+        await eventually(lambda: any(i.plural == "widgets" and i.group == group
+                                     for i in collector.monitored), "widgets monitored")
+        assert http.delete(f"{widgets(group, namespace)}/owner").status_code == 200
+        await eventually(lambda: http.get(f"{cms}/owned").status_code == 404,
+                         "the ConfigMap to be collected")
+
+
+async def test_deleting_a_namespace_deletes_its_custom_resources(
+        apiserver: APIServerProcess, http: httpx.Client, crd: Obj, group: str) -> None:
+    from controller_manager.namespace import NamespaceController
+
+    name = f"t-{uuid.uuid4().hex[:10]}"
+    assert http.post("/api/v1/namespaces", json={"metadata": {"name": name}}).status_code == 201
+    create_widget(http, group, name, "inside", size=1)
+    async with running(apiserver, NamespaceController):
+        assert http.delete(f"/api/v1/namespaces/{name}").status_code == 200
+        await eventually(lambda: http.get(f"/api/v1/namespaces/{name}").status_code == 404,
+                         "the namespace to go")
+    assert http.get(f"{widgets(group, name)}/inside").status_code == 404
