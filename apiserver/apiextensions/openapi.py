@@ -50,7 +50,15 @@ def custom_document(group: str, version: str) -> dict[str, Any] | None:
 
 
 class _CustomDocumentBuilder(_DocumentBuilder):
-    """The built-in document builder, with each custom kind's schema as a component."""
+    """The built-in document builder, with each custom kind's schema as a component,
+    and patch operations that do not offer strategic merge patch (as upstream)."""
+
+    def build(self) -> dict[str, Any]:
+        document = super().build()
+        for operations in document["paths"].values():
+            body = (operations.get("patch") or {}).get("requestBody") or {}
+            body.get("content", {}).pop(_STRATEGIC_MERGE_PATCH, None)
+        return document
 
     def ref(self, model: str) -> dict[str, str]:
         info = next((i for i in self.resources if i.model == model), None)
@@ -74,6 +82,7 @@ class _CustomDocumentBuilder(_DocumentBuilder):
         return component
 
 
+_STRATEGIC_MERGE_PATCH = "application/strategic-merge-patch+json"
 _API_VERSION = ("APIVersion defines the versioned schema of this representation of an object. "
                 "Servers should convert recognized schemas to the latest internal value, and may "
                 "reject unrecognized values.")

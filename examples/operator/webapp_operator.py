@@ -37,7 +37,7 @@ def children(name: str, namespace: str, spec: dict[str, Any], owner: dict[str, A
         "apiVersion": "apps/v1", "kind": "Deployment", "metadata": meta,
         "spec": {"replicas": spec.get("replicas", 1), "selector": {"matchLabels": labels},
                  "template": {"metadata": {"labels": labels}, "spec": {"containers": [{
-                     "name": "web", "image": spec["image"],
+                     "name": "web", "image": spec["image"], "imagePullPolicy": "IfNotPresent",
                      "ports": [{"containerPort": port}]}]}}},
     }
     service = {

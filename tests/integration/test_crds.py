@@ -376,6 +376,11 @@ def test_kubectl_apply_and_the_tinykube_cli_resolve_custom_names(
     assert got.returncode == 0, got.stderr
     assert got.stdout.splitlines()[0].split() == ["NAME", "SIZE", "COLOR", "AGE"]
     assert got.stdout.splitlines()[1].split()[:2] == ["applied", "6"]
+    for size in ("7", "8"):  # created, then patched (a merge patch: no strategic merge for CRs)
+        applied = tinykube(apiserver, "-n", namespace, "apply", "-f", "-",
+                           stdin=manifest.replace("applied", "cli").replace("size: 2", f"size: {size}"))
+        assert applied.returncode == 0, applied.stderr
+    assert http.get(f"{widgets(group, namespace)}/cli").json()["spec"]["size"] == 8
     deleted = tinykube(apiserver, "-n", namespace, "delete", "widget", "applied")
     assert deleted.returncode == 0, deleted.stderr
     assert http.get(f"{widgets(group, namespace)}/applied").status_code == 404

@@ -100,7 +100,7 @@ def test_a_kopf_operator_creates_children_writes_status_and_cleans_up(
     assert deployment["metadata"]["ownerReferences"][0]["uid"] == created.json()["metadata"]["uid"]
     service = wait_for(lambda: (r := http.get(service_url)).status_code == 200 and r.json(),
                        "the operator's Service")
-    assert service["spec"]["ports"][0]["port"] == 80
+    assert service["spec"]["ports"][0]["port"] == 8080
     status = wait_for(lambda: (http.get(f"{webapps(namespace)}/hello").json().get("status")
                                or {}).get("phase") == "Deployed" and
                       http.get(f"{webapps(namespace)}/hello").json(), "status written")

@@ -125,7 +125,9 @@ async def apply_one(ctx: CLIContext, client: RESTClient, schemas: SchemaCache,
             print(f"Warning: resource {info.plural}/{name} is missing the {LAST_APPLIED_ANNOTATION} "
                   "annotation which is required by tinykube apply. The missing annotation will be "
                   "patched automatically.", file=ctx.err)
-        schema = await schemas.patch_schema(info)
+        # Custom resources take no strategic merge patch (kubectl sends them a JSON
+        # merge patch): only built-in kinds have patch strategies.
+        schema = await schemas.patch_schema(info) if INDEX.is_builtin(info) else None
         if schema is not None:
             patch = create_three_way_merge_patch(original, modified, current, schema)
             patch_type = PatchType.STRATEGIC
