@@ -61,6 +61,12 @@ def widget_crd(group: str, scope: str = "Namespaced") -> Obj:
                                               "description": "How big the widget is."},
                                      "color": {"type": "string", "default": "blue"},
                                      "replicas": {"type": "integer"},
+                                     "ports": {"type": "array", "x-kubernetes-list-type": "map",
+                                               "x-kubernetes-list-map-keys": ["name"],
+                                               "items": {"type": "object", "required": ["name"],
+                                                         "properties": {
+                                                             "name": {"type": "string"},
+                                                             "port": {"type": "integer"}}}},
                                  }},
                         "status": {"type": "object", "properties": {
                             "replicas": {"type": "integer"}, "phase": {"type": "string"}}},
@@ -225,6 +231,23 @@ def test_strategic_merge_patch_is_refused_merge_patch_works(http: httpx.Client, 
     merged = http.patch(url, json={"spec": {"size": 2}},
                         headers={"Content-Type": "application/merge-patch+json"})
     assert merged.status_code == 200 and merged.json()["spec"]["size"] == 2
+
+
+def test_server_side_apply_merges_list_map_entries_by_key(http: httpx.Client, crd: Obj,
+                                                          group: str, namespace: str) -> None:
+    url = f"{widgets(group, namespace)}/ssa"
+
+    def apply(manager: str, ports: list[Obj]) -> httpx.Response:
+        body = {"apiVersion": f"{group}/v1", "kind": "Widget", "metadata": {"name": "ssa"},
+                "spec": {"size": 1, "ports": ports}}
+        return http.patch(url, params={"fieldManager": manager, "force": "true"}, json=body,
+                          headers={"Content-Type": "application/apply-patch+yaml"})
+
+    assert apply("a", [{"name": "http", "port": 80}]).status_code == 201
+    merged = apply("b", [{"name": "metrics", "port": 9090}])
+    assert merged.status_code == 200, merged.text
+    assert merged.json()["spec"]["ports"] == [{"name": "http", "port": 80},
+                                              {"name": "metrics", "port": 9090}]
 
 
 def test_field_selectors_are_name_and_namespace_only(http: httpx.Client, crd: Obj, group: str,
