@@ -100,9 +100,11 @@ class CustomResourceDefinitionController:
             except Exception:  # a bad CRD must not stop serving the others
                 log.exception("crd controller failed, resyncing")
             revision = self.crds.cache.revision  # resync from the cache's state
-            for crd in self.crds.cache.snapshot():
+            current = self.crds.cache.snapshot()
+            for name in set(self.served) - {crd["metadata"]["name"] for crd in current}:
+                await self.unserve(name)  # deleted while the watch was down
+            for crd in current:
                 await self._sync_logged(crd)
-            await asyncio.sleep(0)
 
     async def _sync_logged(self, crd: Obj) -> None:
         try:
