@@ -170,19 +170,7 @@ class CustomResourceRegistry(Registry):
         """Kind and apiVersion must match; unknown fields are pruned (upstream's
         pruning), or refused under fieldValidation=Strict. Types are the schema's
         business: wrong ones are 422 from validation, not decoding errors."""
-        if not isinstance(body, dict):
-            raise errors.bad_request(f"the {what} must be a JSON object")
-        kind, api_version = body.get("kind"), body.get("apiVersion")
-        if kind is not None and kind != self.info.kind:
-            raise errors.bad_request(
-                f"the kind of the provided object ({kind}) does not match the resource "
-                f"({self.info.kind})")
-        if api_version is not None and api_version != self.info.api_version:
-            raise errors.bad_request(
-                f"the API version in the data ({api_version}) does not match the expected "
-                f"API version ({self.info.api_version})")
-        if not isinstance(body.get("metadata", {}), dict):
-            raise errors.bad_request("metadata must be an object")
+        self.check_type_meta(body, what)
         unknown = find_unknown_fields(body, self._schema)  # type: ignore[arg-type]
         if unknown and ctx.field_validation == "Strict":
             raise errors.bad_request(

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from control_plane_fixtures import wait_for
 
 from tinykube.api.resources import INDEX
 from tinykube.testing.processes import APIServerProcess
@@ -25,18 +26,6 @@ Obj = dict[str, Any]
 CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 V2 = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 TABLE_ACCEPT = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
-
-
-def wait_for(check: Callable[[], Any], what: str, timeout_seconds: float = 20) -> Any:
-    import time
-    deadline = time.monotonic() + timeout_seconds
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
 
 
 def widget_crd(group: str, scope: str = "Namespaced") -> Obj:

@@ -14,7 +14,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 import yaml
+from control_plane_fixtures import wait_for
 
 from tinykube.testing.processes import REPO_ROOT, APIServerProcess
 
@@ -32,17 +32,6 @@ EXAMPLE = REPO_ROOT / "examples" / "operator"
 CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 CRD_NAME = "webapps.demo.tinykube.dev"
 Obj = dict[str, Any]
-
-
-def wait_for(check: Callable[[], Any], what: str, timeout_seconds: float = 30) -> Any:
-    deadline = time.monotonic() + timeout_seconds
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
 
 
 @pytest.fixture(scope="module")
