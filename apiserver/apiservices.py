@@ -8,9 +8,11 @@ APIs (metrics.k8s.io is served by the API server itself, so it is Local too), so
 APIServices are refused at create (see strategies/apiservice.py) rather than stored
 and never served.
 
-`desired_api_services` lists what must exist; `APIServiceRegistration` creates the
-missing ones at start and every `RESYNC_SECONDS` after (a deleted one comes back, as
-upstream's autoregister controller does), and puts back an edited spec.
+`desired_api_services` lists what must exist (custom resources' group versions
+included, as upstream's CRD registration controller adds them); `APIServiceRegistration`
+creates the missing ones at start and every `RESYNC_SECONDS` after (a deleted one comes
+back, as upstream's autoregister controller does), puts back an edited spec, and
+removes the automanaged ones of group versions no longer served.
 
 Kubernetes counterpart: pkg/controlplane/apiserver/aggregator.go (apiServicesToRegister, the priorities),
 staging/src/k8s.io/kube-aggregator/pkg/controllers/autoregister
@@ -25,6 +27,7 @@ from typing import Any
 
 from apiserver import errors
 from apiserver.registry import Registry, RequestContext
+from apiserver.storage.interface import KeyNotFoundError
 from tinykube.api.resources import INDEX
 from tinykube.flow import chain as flow_chain
 
@@ -84,6 +87,15 @@ class APIServiceRegistration:
         self._task: asyncio.Task[None] | None = None
 
     async def ensure(self) -> None:
+        wanted_names = {w["metadata"]["name"] for w in desired_api_services()}
+        for obj in self.registry.cache.snapshot():  # a CRD's group that is gone
+            meta = obj.get("metadata") or {}
+            if meta.get("name") not in wanted_names and \
+                    (meta.get("labels") or {}).get(AUTOMANAGED_LABEL) == "onstart":
+                try:
+                    await self.registry.storage.delete(self.registry.key(None, meta["name"]))
+                except KeyNotFoundError:
+                    pass
         for wanted in desired_api_services():
             name = wanted["metadata"]["name"]
             current = self.registry.cache.cached(self.registry.key(None, name))

@@ -212,7 +212,11 @@ async def handle_resource(server: APIServer, request: Request, path: str) -> Res
         if req.name is None:
             raise errors.method_not_supported(reg.info, "patch on a collection")
         content_type = request.headers.get("content-type", "").split(";")[0].strip()
-        if content_type not in patching.PATCH_TYPES:
+        if content_type not in reg.patch_types:
+            if content_type in patching.PATCH_TYPES:  # strategic merge on a custom resource
+                raise errors.APIError(415, "UnsupportedMediaType", "the body of the request was "
+                                      "in an unknown format - accepted media types include: "
+                                      + ", ".join(reg.patch_types))
             raise errors.unsupported_media_type(content_type)
         raw = await decoding.read_limited_body(request, limit)
         patch_body = await decode_off_loop(partial(patching.parse_patch_body, content_type), raw)

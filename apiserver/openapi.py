@@ -99,19 +99,37 @@ def openapi_v3_root() -> dict[str, Any]:
     return {"paths": paths}
 
 
-@functools.cache
 def openapi_v3_document(group: str, version: str) -> dict[str, Any] | None:
-    """The document for one group-version ("" is core), or None if it is not served."""
+    """The document for one group-version ("" is core), or None if it is not served.
+    Custom resources' documents change with their CRDs (`custom_document`)."""
+    from apiserver.apiextensions.openapi import custom_document
+
+    return custom_document(group, version) or builtin_document(group, version)
+
+
+@functools.cache
+def builtin_document(group: str, version: str) -> dict[str, Any] | None:
+    """The (static) document of a built-in group-version, None for any other."""
     resources = [r for r in RESOURCES if (r.group, r.version) == (group, version)]
     if not resources:
         return None
     return _DocumentBuilder(group, version, resources).build()
 
 
-@functools.cache
 def document_hash(group: str, version: str) -> str:
     """A stable hash of the serialized document; changes whenever the document does."""
-    document = openapi_v3_document(group, version)
+    builtin = builtin_document(group, version)
+    if builtin is not None:
+        return _builtin_hash(group, version)
+    return _hash(openapi_v3_document(group, version))
+
+
+@functools.cache
+def _builtin_hash(group: str, version: str) -> str:
+    return _hash(builtin_document(group, version))
+
+
+def _hash(document: dict[str, Any] | None) -> str:
     serialized = json.dumps(document, sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha512(serialized).hexdigest().upper()
 
@@ -129,6 +147,8 @@ def _document_key(group: str, version: str) -> str:
 
 
 def _package(group: str, version: str) -> str:
+    if group == "apiextensions.k8s.io":  # served by kube-apiserver's apiextensions-apiserver
+        return f"io.k8s.apiextensions-apiserver.pkg.apis.apiextensions.{version}"
     return f"io.k8s.api.{group.split('.')[0] if group else 'core'}.{version}"
 
 

@@ -30,7 +30,7 @@ from typing import Any
 import yaml
 from starlette.responses import Response
 
-from apiserver.openapi import INFO_VERSION, SCHEMA_PREFIX, openapi_v3_document
+from apiserver.openapi import INFO_VERSION, SCHEMA_PREFIX, builtin_document
 from apiserver.protobuf import encode_length_delimited, encode_varint
 from tinykube.api.resources import INDEX
 
@@ -47,7 +47,7 @@ def swagger_document() -> dict[str, Any]:
     """The whole v2 document, every served group-version's definitions in one."""
     definitions: dict[str, Any] = {}
     for group, version in INDEX.group_versions():
-        document = openapi_v3_document(group, version) or {}
+        document = builtin_document(group, version) or {}
         for name, schema in document.get("components", {}).get("schemas", {}).items():
             definitions[name] = _to_v2(schema)
     return {"swagger": "2.0", "info": {"title": "Kubernetes", "version": INFO_VERSION},

@@ -89,6 +89,11 @@ NamespaceCheck = Callable[[str], Awaitable[None]]
 
 
 class Registry:
+    # The PATCH content types the resource accepts (custom resources: no strategic merge).
+    patch_types: tuple[str, ...] = (
+        "application/json-patch+json", "application/merge-patch+json",
+        "application/strategic-merge-patch+json", "application/apply-patch+yaml")
+
     def __init__(self, info: ResourceInfo, storage: Storage, strategy: Strategy,
                  cache: WatchCache, namespace_check: NamespaceCheck,
                  clock: Clock = utc_now) -> None:
@@ -120,8 +125,8 @@ class Registry:
             raise errors.not_found(self.info, name) from None
 
     # --- decoding ---------------------------------------------------------
-    def decode_body(self, body: Any, ctx: RequestContext, *, what: str = "object") -> Obj:
-        """Check a request body against the kind's schema (fieldValidation)."""
+    def check_type_meta(self, body: Any, what: str) -> None:
+        """A JSON object of this resource's kind and apiVersion (when it says), 400 otherwise."""
         if not isinstance(body, dict):
             raise errors.bad_request(f"the {what} must be a JSON object")
         kind, api_version = body.get("kind"), body.get("apiVersion")
@@ -135,6 +140,10 @@ class Registry:
                 f"API version ({self.info.api_version})")
         if not isinstance(body.get("metadata", {}), dict):
             raise errors.bad_request("metadata must be an object")
+
+    def decode_body(self, body: Any, ctx: RequestContext, *, what: str = "object") -> Obj:
+        """Check a request body against the kind's schema (fieldValidation)."""
+        self.check_type_meta(body, what)
         type_problems = find_type_errors(body, self.schema)
         overflow = next((p for p in type_problems if p.overflow), None)
         if overflow is not None:  # what Go's decoder says first (rest.go transformDecodeError)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from apiserver import errors
 from apiserver.allocator import Allocator, parse_port_range, service_ip_values
+from apiserver.apiextensions.controller import CustomResourceDefinitionController
 from apiserver.apiservices import APIServiceRegistration
 from apiserver.conversions import storage_for_version
 from apiserver.decoding import MAX_REQUEST_BODY_BYTES
@@ -59,7 +60,7 @@ class APIServer:
                           parse_port_range(self.config.service_node_port_range))
         self.registries: dict[ResourceInfo, Registry] = {}
         self.flow_log = FlowLog(self.config.flow_log_size)
-        for info in INDEX.resources:
+        for info in INDEX.resources:  # the built-ins; the CRD controller adds the rest
             served = storage_for_version(storage, info)
             cache = WatchCache(served, f"/registry/{info.plural}/",
                                history_size=self.config.watch_history_size,
@@ -70,6 +71,7 @@ class APIServer:
                                              self.check_namespace, clock)
         self.namespaces = self.registries[NAMESPACES]
         self.api_services = APIServiceRegistration(self.registries[API_SERVICES])
+        self.crd_controller = CustomResourceDefinitionController(self)
         self.ready = False
 
     async def start(self) -> None:
@@ -79,12 +81,14 @@ class APIServer:
         await self.api_services.ensure()
         self.api_services.start()
         models = await asyncio.to_thread(build_schemas, list(self.registries))
+        await self.crd_controller.start()  # custom resources are served once ready
         self.ready = True
         log.info("api server ready resources=%d models=%d", len(self.registries), models)
 
     async def stop(self) -> None:
         self.ready = False
         await self.api_services.stop()
+        await self.crd_controller.stop()
         for registry in self.registries.values():
             await registry.cache.stop()
 

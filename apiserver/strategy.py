@@ -65,6 +65,16 @@ class ParentUpdate:
     try_update: Callable[[Obj], Obj]
 
 
+@dataclass(frozen=True)
+class ScalePaths:
+    """Where the scale subresource reads and writes (custom resources name them in
+    their CRD; the built-in kinds use the defaults). Dotted paths from the object root."""
+
+    spec_replicas: str = ".spec.replicas"
+    status_replicas: str = ".status.replicas"
+    label_selector: str | None = None  # None: the object's spec.selector
+
+
 class Strategy:
     """Defaults for a kind without special rules.
 
@@ -76,6 +86,7 @@ class Strategy:
 
     keeps_status_on_create = False
     name_validator = staticmethod(is_dns1123_subdomain)
+    scale_paths = ScalePaths()
 
     def __init__(self, info: ResourceInfo) -> None:
         self.info = info

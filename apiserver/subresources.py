@@ -20,32 +20,52 @@ from apiserver.fieldvalidation import find_type_errors
 from apiserver.patching import patched
 from apiserver.registry import Registry, RequestContext
 from apiserver.schema import schema_for_model
-from apiserver.strategy import Obj
+from apiserver.strategy import Obj, ScalePaths
 from tinykube.api.selectors import SelectorError, label_selector_from_dict
 from tinykube.api.validation import invalid
 
 
-def to_scale(obj: Obj) -> Obj:
+def to_scale(obj: Obj, paths: ScalePaths = ScalePaths()) -> Obj:
+    """The Scale view; custom resources say where replicas and selector live (their
+    selector is already a string, as upstream's labelSelectorPath requires)."""
     meta = obj["metadata"]
-    spec, status = obj.get("spec") or {}, obj.get("status") or {}
-    raw_selector = spec.get("selector")
-    if obj.get("kind") == "ReplicationController":  # a plain label map, not a LabelSelector
-        raw_selector = {"matchLabels": raw_selector} if raw_selector else None
-    try:
-        selector = str(label_selector_from_dict(raw_selector))
-    except SelectorError:
-        selector = ""
+    if paths.label_selector is not None:
+        found = get_dotted(obj, paths.label_selector)
+        selector = found if isinstance(found, str) else ""
+    else:
+        raw_selector = (obj.get("spec") or {}).get("selector")
+        if obj.get("kind") == "ReplicationController":  # a plain label map, not a LabelSelector
+            raw_selector = {"matchLabels": raw_selector} if raw_selector else None
+        try:
+            selector = str(label_selector_from_dict(raw_selector))
+        except SelectorError:
+            selector = ""
     return {
         "kind": "Scale", "apiVersion": "autoscaling/v1",
         "metadata": {k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion",
                                           "creationTimestamp") if k in meta},
-        "spec": {"replicas": spec.get("replicas", 0)},
-        "status": {"replicas": status.get("replicas", 0), "selector": selector},
+        "spec": {"replicas": get_dotted(obj, paths.spec_replicas) or 0},
+        "status": {"replicas": get_dotted(obj, paths.status_replicas) or 0, "selector": selector},
     }
 
 
+def get_dotted(obj: Obj, path: str) -> Any:
+    """The value at a simple JSON path such as `.spec.replicas` (None if absent)."""
+    value: Any = obj
+    for key in path.strip(".").split("."):
+        value = value.get(key) if isinstance(value, dict) else None
+    return value
+
+
+def set_dotted(obj: Obj, path: str, value: Any) -> None:
+    *parents, last = path.strip(".").split(".")
+    for key in parents:
+        obj = obj.setdefault(key, {})
+    obj[last] = value
+
+
 async def get_scale(reg: Registry, namespace: str | None, name: str) -> Obj:
-    return to_scale(await reg.get(namespace, name))
+    return to_scale(await reg.get(namespace, name), reg.strategy.scale_paths)
 
 
 async def change_scale(reg: Registry, namespace: str | None, name: str, ctx: RequestContext,
@@ -53,8 +73,10 @@ async def change_scale(reg: Registry, namespace: str | None, name: str, ctx: Req
                        patch_body: Any = None) -> Obj:
     """PUT a Scale (new_scale) or PATCH one (patch_type + patch_body)."""
 
+    paths = reg.strategy.scale_paths
+
     def try_update(old: Obj) -> Obj:
-        current = to_scale(old)
+        current = to_scale(old, paths)
         wanted = patched(_ScaleView(reg), patch_type, current, patch_body) if patch_type else new_scale
         if not isinstance(wanted, dict):
             raise errors.bad_request("the body must be an autoscaling/v1 Scale object")
@@ -73,10 +95,10 @@ async def change_scale(reg: Registry, namespace: str | None, name: str, ctx: Req
                                   {"name": name, "group": "autoscaling", "kind": "Scale",
                                    "causes": [invalid("spec.replicas", replicas, "must be greater "
                                                       "than or equal to 0").as_cause()]})
-        old.setdefault("spec", {})["replicas"] = replicas
+        set_dotted(old, paths.spec_replicas, replicas)
         return old
 
-    return to_scale(await reg.guaranteed_update(namespace, name, try_update, ctx))
+    return to_scale(await reg.guaranteed_update(namespace, name, try_update, ctx), paths)
 
 
 class _ScaleView:

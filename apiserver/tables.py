@@ -22,6 +22,7 @@ from typing import Any
 
 from apiserver.conversions import hpa_v1_to_v2
 from apiserver.conversions_events import events_v1_to_core as core_event
+from apiserver.apiextensions.tableconvertor import CRD_PRINTER
 from apiserver.jsoncopy import deep_copy_json
 from apiserver.table_printers import (
     AGE,
@@ -57,7 +58,7 @@ from apiserver.table_printers_batch import BATCH_PRINTERS
 from tinykube.api.resources import ResourceInfo
 from tinykube.api.volume_util import DEFAULT_CLASS_ANNOTATIONS, access_modes_as_string
 
-__all__ = ["PRINTERS", "human_duration", "printer_for", "to_table"]
+__all__ = ["CUSTOM_PRINTERS", "PRINTERS", "human_duration", "printer_for", "to_table"]
 
 INCLUDE_OBJECT_CHOICES = ("None", "Metadata", "Object")
 
@@ -417,10 +418,17 @@ PRINTERS: dict[tuple[str, str], TablePrinter] = {
     ), print_storage_class),
 }
 PRINTERS.update(BATCH_PRINTERS)
+PRINTERS[("apiextensions.k8s.io", "customresourcedefinitions")] = CRD_PRINTER
 DEFAULT_PRINTER = TablePrinter((NAME, AGE), print_default)
+# Custom resources' printers (their CRDs' additionalPrinterColumns), kept by the
+# API server's CRD controller while it serves them.
+CUSTOM_PRINTERS: dict[ResourceInfo, TablePrinter] = {}
 
 
 def printer_for(info: ResourceInfo) -> TablePrinter:
+    custom = CUSTOM_PRINTERS.get(info)
+    if custom is not None:
+        return custom
     return PRINTERS.get((info.group, info.plural), DEFAULT_PRINTER)
 
 

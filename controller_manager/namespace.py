@@ -28,8 +28,9 @@ from controller_manager.controller_utils import Controller
 from tinykube.api.core import Namespace, NamespaceSpec
 from tinykube.api.meta import KubeObject, parse_rfc3339
 from tinykube.api.registry import deep_copy
-from tinykube.api.resources import NAMESPACES, PREFERRED_RESOURCES, ResourceInfo
+from tinykube.api.resources import INDEX, NAMESPACES, PREFERRED_RESOURCES, ResourceInfo
 from tinykube.client import REAL_CLOCK, Clock, Conflict, EventRecorder, NotFound, RESTClient, SharedInformerFactory
+from tinykube.client.discovery import discover_resources
 from tinykube.client.workqueue import ItemExponentialFailureRateLimiter
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,7 @@ class NamespaceController(Controller):
         super().__init__(client, recorder, self.sync_namespace, clock=clock,
                          rate_limiter=ItemExponentialFailureRateLimiter(0.005, 60.0))
         self.resources = list(resources) if resources is not None else namespaced_resources()
+        self.follow_discovery = resources is None  # custom resources too, as upstream
         self.namespace_informer = factory.informer_for(NAMESPACES)
         self.namespace_informer.add_event_handler(
             on_add=self.enqueue_namespace, on_update=lambda old, new: self.enqueue_namespace(new))
@@ -105,7 +107,7 @@ class NamespaceController(Controller):
         `ContentRemaining` with how long to wait before looking again."""
         remaining: dict[str, int] = {}
         estimate_seconds = 0.0
-        for info in self.resources:
+        for info in await self.content_resources():
             items, _ = await self.client.list(info, namespace)
             left = 0
             for item in items:
@@ -130,6 +132,22 @@ class NamespaceController(Controller):
             return
         recheck = min(max(estimate_seconds / 2 + 1.0, MIN_RECHECK_SECONDS), MAX_RECHECK_SECONDS)
         raise ContentRemaining(remaining, recheck)
+
+    async def content_resources(self) -> list[ResourceInfo]:
+        """The built-in resources, plus the custom resources discovery lists now (one
+        version each: every version shows the same objects)."""
+        if not self.follow_discovery:
+            return self.resources
+        try:
+            await discover_resources(self.client)
+        except Exception as err:  # discovery hiccup: built-in kinds now, the rest next pass
+            log.warning("namespace controller discovery failed err=%r", err)
+        custom: dict[tuple[str, str], ResourceInfo] = {}
+        for info in INDEX.resources:
+            if not INDEX.is_builtin(info) and info.namespaced \
+                    and {"list", "delete"} <= set(info.verbs):
+                custom.setdefault((info.group, info.plural), info)
+        return [*self.resources, *custom.values()]
 
     async def finalize_namespace(self, namespace: Namespace) -> None:
         """Remove our finalizer from spec.finalizers through the finalize subresource."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from apiserver.allocator import Allocator
 from apiserver.strategies.apiservice import APIServiceStrategy
+from apiserver.apiextensions.crd_strategy import CustomResourceDefinitionStrategy
 from apiserver.strategies.config import ConfigMapStrategy, SecretStrategy
 from apiserver.strategies.endpointslice import EndpointSliceStrategy
 from apiserver.strategies.event import EventsV1Strategy
@@ -63,4 +64,6 @@ def strategy_for(info: ResourceInfo, service_ips: Allocator, node_ports: Allocat
         return PersistentVolumeStrategy(info)
     if info.kind == "HorizontalPodAutoscaler":
         return HorizontalPodAutoscalerStrategy(info)
+    if info.kind == "CustomResourceDefinition" and info.group == "apiextensions.k8s.io":
+        return CustomResourceDefinitionStrategy(info)
     return Strategy(info)

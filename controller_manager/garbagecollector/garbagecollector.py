@@ -41,12 +41,14 @@ from tinykube.client import (
     REAL_CLOCK, Clock, Conflict, EventRecorder, NotFound, RateLimitingQueue, RESTClient,
     SharedInformerFactory,
 )
+from tinykube.client.discovery import discover_resources
 
 log = logging.getLogger(__name__)
 
 # Events are never owners nor meaningfully owned; upstream ignores them too.
 IGNORED_RESOURCES = frozenset({"events"})
 ABSENT_OWNER_CACHE_SIZE = 1024
+DISCOVERY_RESYNC_SECONDS = 30.0  # upstream's garbage collector re-reads discovery this often
 MAX_CONFLICT_RETRIES = 5
 
 
@@ -68,9 +70,16 @@ class GarbageCollector:
 
     def __init__(self, client: RESTClient, factory: SharedInformerFactory,
                  recorder: EventRecorder, *, clock: Clock = REAL_CLOCK,
-                 resources: Iterable[ResourceInfo] | None = None, **options: Any) -> None:
+                 resources: Iterable[ResourceInfo] | None = None,
+                 discovery_resync_seconds: float = DISCOVERY_RESYNC_SECONDS,
+                 **options: Any) -> None:
         self.client = client
         self.recorder = recorder
+        self.factory = factory
+        self.clock = clock
+        # None: a fixed set of resources (tests); else custom resources follow discovery.
+        self.discovery_resync_seconds = None if resources is not None else discovery_resync_seconds
+        self.monitored: set[ResourceInfo] = set()
         self.attempt_to_delete: RateLimitingQueue[str] = RateLimitingQueue(
             clock=clock, name="garbage_collector_attempt_to_delete")
         self.attempt_to_orphan: RateLimitingQueue[str] = RateLimitingQueue(
@@ -78,12 +87,40 @@ class GarbageCollector:
         self.graph = GraphBuilder(self.attempt_to_delete, self.attempt_to_orphan)
         self.absent_owner_cache: OrderedDict[str, None] = OrderedDict()
         for info in resources if resources is not None else default_monitored_resources():
-            factory.informer_for(info).add_event_handler(
-                on_add=self.graph.on_add, on_update=self.graph.on_update,
-                on_delete=self.graph.on_delete)
+            self.monitor(info)
+
+    def monitor(self, info: ResourceInfo) -> None:
+        """Feed the graph from `info`'s informer (started by the factory, or here)."""
+        self.monitored.add(info)
+        self.factory.informer_for(info).add_event_handler(
+            on_add=self.graph.on_add, on_update=self.graph.on_update,
+            on_delete=self.graph.on_delete)
+
+    async def sync_monitors(self) -> None:
+        """Monitor the custom resources discovery lists, as upstream's GC Sync does
+        every 30 seconds; a resource no longer served keeps its idle informer."""
+        try:
+            await discover_resources(self.client)
+        except Exception as err:  # discovery hiccup: the next resync tries again
+            log.warning("garbage collector discovery failed err=%r", err)
+            return
+        for info in INDEX.resources:
+            if info not in self.monitored and not INDEX.is_builtin(info) \
+                    and {"list", "watch", "delete"} <= set(info.verbs):
+                log.info("garbage collector monitors resource=%s", info.group_resource)
+                self.monitor(info)
+                self.factory.informer_for(info).start()
+
+    async def run_discovery_sync(self) -> None:
+        assert self.discovery_resync_seconds is not None
+        while True:
+            await self.sync_monitors()
+            await self.clock.sleep(self.discovery_resync_seconds)
 
     async def run(self, workers: int) -> None:
         async with asyncio.TaskGroup() as group:
+            if self.discovery_resync_seconds is not None:
+                group.create_task(self.run_discovery_sync())
             group.create_task(run_workers("garbagecollector-delete", self.attempt_to_delete,
                                           self.attempt_to_delete_item, workers))
             group.create_task(run_workers("garbagecollector-orphan", self.attempt_to_orphan,

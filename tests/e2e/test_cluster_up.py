@@ -10,6 +10,7 @@ with its volumes at the end.
 from __future__ import annotations
 
 import base64
+import signal
 import ipaddress
 import json
 import os
@@ -1064,3 +1065,41 @@ def answers_healthz(url: str) -> bool:
         return httpx.get(url + "healthz", timeout=3).status_code == 200
     except httpx.HTTPError:
         return False
+# --- extending the API: a CRD and a kopf operator run from this host ---------------------
+
+OPERATOR_EXAMPLE = REPO_ROOT / "examples" / "operator"
+
+
+def test_a_kopf_operator_turns_a_web_app_into_running_pods_and_cleans_up(
+        cluster: Cluster, tmp_path: Path) -> None:
+    cluster.ok("apply", "-f", str(OPERATOR_EXAMPLE / "crd.yaml"))
+    log = (tmp_path / "kopf.log").open("w")
+    operator = subprocess.Popen(
+        [sys.executable, "-m", "kopf", "run", "--standalone", "--namespace", "default",
+         str(OPERATOR_EXAMPLE / "webapp_operator.py")],
+        env={**cluster.env, "KUBECONFIG": str(cluster.kubeconfig)}, stdout=log,
+        stderr=subprocess.STDOUT, cwd=REPO_ROOT)
+    try:
+        wait_for(lambda: cluster.tinykube("get", "webapps").returncode == 0, 30, "webapps served")
+        cluster.ok("apply", "-f", str(OPERATOR_EXAMPLE / "webapp.yaml"))
+
+        def ready_replicas() -> int:
+            found = cluster.tinykube("get", "deployment", "hello", "-o", "json")
+            return json.loads(found.stdout).get("status", {}).get("readyReplicas", 0) \
+                if found.returncode == 0 else 0
+        wait_for(lambda: ready_replicas() == 2, 180, "the operator's Deployment to have 2 ready pods")
+        row = cluster.ok("get", "webapps").splitlines()[1].split()
+        assert row[:4] == ["hello", "tinykube/echo:1", "2", "Deployed"], row
+        assert cluster.get("service", "hello")["spec"]["ports"][0]["port"] == 8080
+        cluster.ok("delete", "webapp", "hello")
+        wait_for(lambda: cluster.tinykube("get", "deployment", "hello").returncode != 0
+                 and cluster.tinykube("get", "webapp", "hello").returncode != 0, 60,
+                 "the WebApp and its Deployment to go")
+    finally:
+        operator.send_signal(signal.SIGINT)
+        try:
+            operator.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            operator.kill()
+        log.close()
+        cluster.tinykube("delete", "-f", str(OPERATOR_EXAMPLE / "crd.yaml"))

@@ -277,6 +277,12 @@ _MODULE_OF: dict[str, str] = {
     "Eviction": "policy", "PodDisruptionBudget": "policy",
     "PodDisruptionBudgetCondition": "policy", "PodDisruptionBudgetSpec": "policy",
     "PodDisruptionBudgetStatus": "policy",
+    "CustomResourceDefinition": "apiextensions",
+    "CustomResourceDefinitionCondition": "apiextensions",
+    "CustomResourceDefinitionNames": "apiextensions",
+    "CustomResourceDefinitionSpec": "apiextensions",
+    "CustomResourceDefinitionStatus": "apiextensions",
+    "CustomResourceDefinitionVersion": "apiextensions",
     "deep_copy": "registry", "group_version_kind": "registry", "list_model_for": "registry",
     "model_for": "registry", "parse_object": "registry", "parse_watch_event": "registry",
 }

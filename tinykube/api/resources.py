@@ -135,27 +135,59 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     # storage.k8s.io/v1
     ResourceInfo("storage.k8s.io", "v1", "StorageClass", "storageclasses", "storageclass", False,
                  "V1StorageClass", ("sc",)),
+    # apiextensions.k8s.io/v1
+    ResourceInfo("apiextensions.k8s.io", "v1", "CustomResourceDefinition",
+                 "customresourcedefinitions", "customresourcedefinition", False,
+                 "V1CustomResourceDefinition", ("crd", "crds"), ("status",)),
 )
 
 # Groups in the order discovery lists them (the core group is served on /api).
 GROUP_ORDER: tuple[str, ...] = (
     "", "apps", "events.k8s.io", "autoscaling", "batch", "networking.k8s.io", "policy",
     "coordination.k8s.io", "storage.k8s.io", "discovery.k8s.io", "apiregistration.k8s.io",
+    "apiextensions.k8s.io",
 )
 
 
 @dataclass
 class ResourceIndex:
-    """Look-ups over RESOURCES by URL and by any name a user may type."""
+    """Look-ups over RESOURCES by URL and by any name a user may type.
+
+    - the built-in table is fixed; `add`/`remove` hold the dynamic entries (custom
+      resources served from CustomResourceDefinitions), listed after the built-ins;
+    - `resources` is replaced, never mutated, so a loop over it sees one version.
+    """
 
     resources: tuple[ResourceInfo, ...] = RESOURCES
     _by_path: dict[tuple[str, str, str], ResourceInfo] = field(default_factory=dict)
     _by_kind: dict[tuple[str, str], ResourceInfo] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        self._builtin = frozenset(self.resources)
         for info in self.resources:
             self._by_path[(info.group, info.version, info.plural)] = info
             self._by_kind[(info.api_version, info.kind)] = info
+
+    def add(self, info: ResourceInfo) -> None:
+        """Serve a dynamic resource (replacing one at the same group/version/plural)."""
+        old = self._by_path.get((info.group, info.version, info.plural))
+        if old is not None:
+            self.remove(old)
+        self.resources = (*self.resources, info)
+        self._by_path[(info.group, info.version, info.plural)] = info
+        self._by_kind[(info.api_version, info.kind)] = info
+
+    def remove(self, info: ResourceInfo) -> None:
+        """Stop serving a dynamic resource; built-in entries cannot be removed."""
+        if info in self._builtin or info not in self.resources:
+            return
+        self.resources = tuple(i for i in self.resources if i is not info)
+        self._by_path.pop((info.group, info.version, info.plural), None)
+        if self._by_kind.get((info.api_version, info.kind)) is info:
+            del self._by_kind[(info.api_version, info.kind)]
+
+    def is_builtin(self, info: ResourceInfo) -> bool:
+        return info in self._builtin
 
     def by_path(self, group: str, version: str, plural: str) -> ResourceInfo | None:
         return self._by_path.get((group, version, plural))
@@ -187,7 +219,8 @@ class ResourceIndex:
 
     def group_versions(self) -> list[tuple[str, str]]:
         seen: list[tuple[str, str]] = []
-        for group in GROUP_ORDER:
+        groups = [*GROUP_ORDER, *sorted({i.group for i in self.resources} - set(GROUP_ORDER))]
+        for group in groups:
             for info in self.resources:
                 if info.group == group and (group, info.version) not in seen:
                     seen.append((group, info.version))
@@ -230,3 +263,4 @@ ENDPOINT_SLICES = INDEX.require("endpointslices.discovery.k8s.io")
 API_SERVICES = INDEX.require("apiservices.apiregistration.k8s.io")
 JOBS = INDEX.require("jobs.batch")
 CRON_JOBS = INDEX.require("cronjobs.batch")
+CUSTOM_RESOURCE_DEFINITIONS = INDEX.require("customresourcedefinitions.apiextensions.k8s.io")

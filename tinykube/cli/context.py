@@ -10,13 +10,16 @@ Kubernetes counterpart: staging/src/k8s.io/kubectl/pkg/cmd/util/factory.go
 from __future__ import annotations
 
 import argparse
+import asyncio
 import dataclasses
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from tinykube.api.resources import INDEX, ResourceInfo
 from tinykube.client import ClientConfig, RESTClient, load_kubeconfig
+from tinykube.client.discovery import discover_resources
 
 
 class CLIError(Exception):
@@ -33,6 +36,7 @@ class CLIContext:
     out: TextIO = field(default_factory=lambda: sys.stdout)
     err: TextIO = field(default_factory=lambda: sys.stderr)
     _config: ClientConfig | None = None
+    _discovered: bool = False
 
     @property
     def config(self) -> ClientConfig:
@@ -54,9 +58,34 @@ class CLIContext:
 
     def resource(self, name: str) -> ResourceInfo:
         info = INDEX.by_name(name)
+        if info is None and self.discover():
+            info = INDEX.by_name(name)
         if info is None:
             raise CLIError(f'the server doesn\'t have a resource type "{name}"')
         return info
+
+    def resource_for_kind(self, api_version: str, kind: str) -> ResourceInfo | None:
+        """The resource of a manifest's apiVersion/kind, custom resources included."""
+        info = INDEX.by_kind(api_version, kind)
+        if info is None and self.discover():
+            info = INDEX.by_kind(api_version, kind)
+        return info
+
+    def discover(self) -> bool:
+        """Add the server's custom resources to the index (once per run, only when a
+        name is not built in); False if it was done already. Callable from the
+        commands' event loop: the request runs on a loop of its own, in a thread."""
+        if self._discovered:
+            return False
+        self._discovered = True
+
+        async def fetch() -> None:
+            async with self.client() as client:
+                await discover_resources(client)
+
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, fetch()).result()
+        return True
 
 
 def resolve_config(args: argparse.Namespace) -> ClientConfig:

@@ -23,7 +23,7 @@ from typing import Any, TextIO
 import yaml
 
 from tinykube.api.resources import ResourceInfo
-from tinykube.cli.jsonpath import JSONPath, JSONPathError, format_value
+from tinykube.jsonpath import JSONPath, JSONPathError, format_value
 
 TABLE_ACCEPT = ("application/json;as=Table;v=v1;g=meta.k8s.io,"
                 "application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json")

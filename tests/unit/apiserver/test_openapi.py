@@ -35,7 +35,7 @@ def kubectl_supports_field_validation(document: dict[str, Any], info: ResourceIn
 def refs(node: Any) -> Iterator[str]:
     if isinstance(node, dict):
         for key, value in node.items():
-            if key == "$ref":
+            if key == "$ref" and isinstance(value, str):  # not JSONSchemaProps' "$ref" property
                 yield value
             else:
                 yield from refs(value)

@@ -59,9 +59,9 @@ class SchemaCache:
         return self.documents[key]
 
 
-def resource_for(manifest: Manifest) -> ResourceInfo:
+def resource_for(manifest: Manifest, ctx: CLIContext) -> ResourceInfo:
     obj = manifest.obj
-    info = INDEX.by_kind(str(obj.get("apiVersion")), str(obj.get("kind")))
+    info = ctx.resource_for_kind(str(obj.get("apiVersion")), str(obj.get("kind")))
     if info is None:
         metadata = obj.get("metadata") or {}
         raise CLIError(f'resource mapping not found for name: "{metadata.get("name", "")}" '
@@ -125,7 +125,9 @@ async def apply_one(ctx: CLIContext, client: RESTClient, schemas: SchemaCache,
             print(f"Warning: resource {info.plural}/{name} is missing the {LAST_APPLIED_ANNOTATION} "
                   "annotation which is required by tinykube apply. The missing annotation will be "
                   "patched automatically.", file=ctx.err)
-        schema = await schemas.patch_schema(info)
+        # Custom resources take no strategic merge patch (kubectl sends them a JSON
+        # merge patch): only built-in kinds have patch strategies.
+        schema = await schemas.patch_schema(info) if INDEX.is_builtin(info) else None
         if schema is not None:
             patch = create_three_way_merge_patch(original, modified, current, schema)
             patch_type = PatchType.STRATEGIC
@@ -250,7 +252,7 @@ async def run(ctx: CLIContext) -> int:
         schemas = SchemaCache(client)
         for manifest in manifests:
             try:
-                info = resource_for(manifest)
+                info = resource_for(manifest, ctx)
                 word = await apply_one(ctx, client, schemas, manifest, info)
             except CLIError as err:
                 print(f"error: {err}", file=ctx.err)

@@ -22,7 +22,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from tinykube.api.resources import INDEX, ResourceInfo
+from tinykube.api.resources import ResourceInfo
 from tinykube.cli.commands.apply import add_file_flags, load, resource_for, set_namespace
 from tinykube.cli.commands.create_cronjob import create_job, cron_job, register_cron_job
 from tinykube.cli.context import CLIContext, CLIError
@@ -150,7 +150,7 @@ async def create_objects(ctx: CLIContext, objects: list[tuple[Obj, str | None]])
     failures = 0
     async with ctx.client() as client:
         for obj, source in objects:
-            info = INDEX.by_kind(str(obj.get("apiVersion")), str(obj.get("kind")))
+            info = ctx.resource_for_kind(str(obj.get("apiVersion")), str(obj.get("kind")))
             assert info is not None
             if info.namespaced:
                 obj["metadata"].setdefault("namespace", ctx.namespace)
@@ -184,7 +184,7 @@ def report(ctx: CLIContext, info: ResourceInfo, obj: Obj, printer: ObjectPrinter
 async def run_from_files(ctx: CLIContext) -> int:
     objects = []
     for manifest in load(ctx):
-        info = resource_for(manifest)
+        info = resource_for(manifest, ctx)
         set_namespace(ctx, info, manifest)
         objects.append((manifest.obj, manifest.source))
     return await create_objects(ctx, objects)

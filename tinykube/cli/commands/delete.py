@@ -54,7 +54,7 @@ async def collect_targets(ctx: CLIContext, client: RESTClient) -> list[Target]:
     if args.filename:
         targets = []
         for manifest in load(ctx):
-            info = resource_for(manifest)
+            info = resource_for(manifest, ctx)
             metadata = manifest.obj.get("metadata") or {}
             namespace = (metadata.get("namespace") or ctx.namespace) if info.namespaced else None
             targets.append(Target(info, namespace, str(metadata.get("name")), manifest.source))

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from tinykube.cli.jsonpath import JSONPath, JSONPathError
+from tinykube.jsonpath import JSONPath, JSONPathError
 
 DATA: dict[str, Any] = {"kind": "List", "items": [
     {"metadata": {"name": "a", "labels": {"app.kubernetes.io/name": "x"}},
