@@ -38,12 +38,13 @@ from tinykube.api.other import (
 )
 from tinykube.api.quantity import milli_value
 from tinykube.api.registry import deep_copy
-from tinykube.api.resources import HORIZONTAL_POD_AUTOSCALERS, INDEX, PODS
+from tinykube.api.resources import HORIZONTAL_POD_AUTOSCALERS, INDEX, PODS, ResourceInfo
 from tinykube.api.selectors import SelectorError, parse_label_selector
 from tinykube.client import (
     NAMESPACE_INDEX, REAL_CLOCK, APIStatusError, ClientError, Clock, EventRecorder, NotFound, RESTClient,
     SharedInformerFactory,
 )
+from tinykube.client.discovery import discover_resources
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +131,18 @@ class HorizontalController(Controller):
         finally:
             self.queue.add_rate_limited(key)  # the next period's sync, success or not
 
+    async def target_resource(self, api_version: str, kind: str) -> ResourceInfo | None:
+        """The target's resource; a kind this process does not know yet (a custom
+        resource served since) is looked up in discovery once more."""
+        info = INDEX.by_kind(api_version, kind)
+        if info is None:
+            try:
+                await discover_resources(self.client)
+            except ClientError as err:
+                log.warning("discovery failed while resolving a scale target err=%s", err)
+            info = INDEX.by_kind(api_version, kind)
+        return info
+
     # --- the reconcile --------------------------------------------------------------
 
     async def reconcile(self, hpa: HorizontalPodAutoscaler) -> None:
@@ -138,7 +151,7 @@ class HorizontalController(Controller):
         old_status = status_of(hpa).to_dict()
         ref = hpa.spec.scale_target_ref
         namespace = hpa.metadata.namespace or "default"
-        info = INDEX.by_kind(ref.api_version or "", ref.kind)
+        info = await self.target_resource(ref.api_version or "", ref.kind)
         try:
             if info is None:
                 group = (ref.api_version or "").rpartition("/")[0]

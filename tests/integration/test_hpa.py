@@ -241,3 +241,45 @@ def test_autoscaling_v1_is_a_view_of_the_same_objects(apiserver: APIServerProces
     assert http.get(f"{v2}/web").json()["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"] == 70
     got = subprocess.run([*kubectl, "get", "hpa.v1.autoscaling", "web"], capture_output=True, text=True, timeout=60)
     assert "Deployment/web" in got.stdout and "/70%" in got.stdout, got.stdout + got.stderr
+
+
+def test_an_hpa_scales_a_custom_resource_through_its_scale_subresource(
+        http: httpx.Client, namespace: str, manager: Path) -> None:
+    """The HPA reads and writes any kind's /scale: here a custom resource's, whose
+    kind the controller manager learns from discovery when it first meets it."""
+    crd = {"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+           "metadata": {"name": "pools.hpa.example.com"},
+           "spec": {"group": "hpa.example.com", "scope": "Namespaced",
+                    "names": {"plural": "pools", "singular": "pool", "kind": "Pool"},
+                    "versions": [{"name": "v1", "served": True, "storage": True,
+                                  "subresources": {"status": {}, "scale": {
+                                      "specReplicasPath": ".spec.replicas", "statusReplicasPath": ".status.replicas",
+                                      "labelSelectorPath": ".status.selector"}},
+                                  "schema": {"openAPIV3Schema": {"type": "object", "properties": {
+                                      "spec": {"type": "object", "properties": {"replicas": {"type": "integer"}}},
+                                      "status": {"type": "object", "properties": {
+                                          "replicas": {"type": "integer"}, "selector": {"type": "string"}}}}}}}]}}
+    create(http, "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", crd)
+    try:
+        pools = f"/apis/hpa.example.com/v1/namespaces/{namespace}/pools"
+
+        def established() -> bool:
+            response = http.post(pools, json={"apiVersion": "hpa.example.com/v1", "kind": "Pool",
+                                              "metadata": {"name": "workers"}, "spec": {"replicas": 1}})
+            return response.status_code == 201
+
+        wait_until(established, 30, "the Pool resource to be served")
+        hpa = {"apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler", "metadata": {"name": "workers"},
+               "spec": {"scaleTargetRef": {"apiVersion": "hpa.example.com/v1", "kind": "Pool", "name": "workers"},
+                        "minReplicas": 3, "maxReplicas": 5,
+                        "metrics": [{"type": "Resource", "resource": {"name": "cpu", "target": {
+                            "type": "Utilization", "averageUtilization": 50}}}]}}
+        create(http, f"/apis/autoscaling/v2/namespaces/{namespace}/horizontalpodautoscalers", hpa)
+        # Below minReplicas the HPA scales up without needing metrics, as upstream.
+        wait_until(lambda: http.get(f"{pools}/workers").json()["spec"]["replicas"] == 3, 60,
+                   "the HPA to scale the Pool to its minimum of 3")
+        events = http.get(f"/api/v1/namespaces/{namespace}/events").json()["items"]
+        assert any(e["reason"] == "SuccessfulRescale" and e["involvedObject"]["name"] == "workers"
+                   and "Current number of replicas below Spec.MinReplicas" in e["message"] for e in events)
+    finally:
+        http.delete("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/pools.hpa.example.com")
