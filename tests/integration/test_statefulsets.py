@@ -101,6 +101,12 @@ def test_ordered_creation_rolling_update_undo_and_scale_down(plane: ControlPlane
         assert undo.returncode == 0 and "rolled back" in undo.stdout, undo.stderr
         wait_for(lambda: running(plane, ns, "db:1") == ["db-0", "db-1", "db-2"], "every pod back on db:1", 90)
 
+        def undo_complete() -> bool:  # the undo's revision became the current one
+            status = plane.get(f"{sts_path(ns)}/db").get("status") or {}
+            return status.get("currentRevision") == status.get("updateRevision") and \
+                status.get("currentReplicas") == 3
+        wait_for(undo_complete, "the undo's revision to be current", 90)
+
         # A partition holds the ordinals below it back: only db-2 moves to db:3.
         partitioned = {"spec": {"updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"partition": 2}},
                                 "template": {"spec": {"containers": [{"name": "db", "image": "db:3"}]}}}}

@@ -111,8 +111,9 @@ def test_a_wait_for_first_consumer_claim_is_provisioned_where_its_pod_runs(plane
     running = wait_for(lambda: (p := plane.get(f"/api/v1/namespaces/{ns}/pods/db")) and phase(p) == "Running" and p,
                        "the pod Running")
     node = running["spec"]["nodeName"]
-    bound = get_claim(plane, ns, "data")
-    assert phase(bound) == "Bound"
+    # The pod was bound once the claim named its volume; the claim's phase follows in
+    # the binder's next status write.
+    bound = wait_for(lambda: (c := get_claim(plane, ns, "data")) and phase(c) == "Bound" and c, "the claim Bound")
     assert bound["metadata"]["annotations"]["volume.kubernetes.io/selected-node"] == node
     name = f"pvc-{created['metadata']['uid']}"
     assert bound["spec"]["volumeName"] == name
