@@ -29,7 +29,6 @@ import httpx
 import pytest
 import yaml
 from selenium.webdriver.common.by import By
-from selenium.webdriver.common.keys import Keys
 
 from ingress_controller.proxy import self_signed
 from tinykube.cluster.engine import DockerDaemon
@@ -1030,11 +1029,14 @@ def test_the_dashboard_in_a_browser_shows_the_nodes_scales_streams_logs_and_draw
 
         driver.get(url + "#workloads")  # scale from the page
         row = 'tr[data-namespace="dash-e2e"][data-name="board"]'
-        box = wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, f"{row} input.replicas"), "the row")
-        box.click()
-        box.send_keys(Keys.CONTROL, "a")
-        box.send_keys("2")
-        driver.find_element(By.CSS_SELECTOR, f"{row} button.scale").click()
+        # Live updates redraw rows at any moment: fill the box and press the button in
+        # one step of the page's own script (the button's handler reads the box).
+        wait(driver, lambda d: d.execute_script(
+            "const row = document.querySelector(arguments[0]);"
+            "if (!row) return false;"
+            "row.querySelector('input.replicas').value = '2';"
+            "row.querySelector('button.scale').click();"
+            "return true;", row), "the row")
         wait_for(lambda: cluster.get("deployment", "board", "-n", "dash-e2e")["spec"]["replicas"] == 2, 60,
                  "the Deployment to want 2 replicas")
         wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, f"{row} .ready").text == "2/2",

@@ -15,9 +15,7 @@ from control_plane_fixtures import NODE_NAMES, wait_for
 from dashboard_fixtures import (LOGS_NODE, POD_DEADLINE_SECONDS, DashboardPlane, deployment, namespace,
                                 pinned_pod, ready_pods, running)
 from selenium.webdriver.common.by import By
-from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
-from selenium.webdriver.remote.webelement import WebElement
 
 from tinykube.testing.browser import missing_browser, screenshot, start_browser, texts, wait
 
@@ -76,16 +74,14 @@ def test_scaling_from_the_page_changes_the_deployment(cluster: DashboardPlane, d
     driver.get(cluster.url + "/#workloads")
     row_css = f'tr[data-namespace="{ns}"][data-name="web"]'
 
-    def focused_replicas(d: WebDriver) -> WebElement | None:
-        # A row whose box has the focus is kept by live updates (typing is not undone).
-        box = d.find_element(By.CSS_SELECTOR, f"{row_css} input.replicas")
-        box.click()
-        return box if d.switch_to.active_element == box else None
-
-    replicas = wait(driver, focused_replicas, "the Deployment's row")
-    replicas.send_keys(Keys.CONTROL, "a")  # not clear(): WebDriver's clear takes the focus away
-    replicas.send_keys("3")
-    driver.find_element(By.CSS_SELECTOR, f"{row_css} button.scale").click()
+    # Live updates redraw rows at any moment, so the box is filled and the button
+    # pressed in one step of the page's own script (the button's handler reads the box).
+    wait(driver, lambda d: d.execute_script(
+        "const row = document.querySelector(arguments[0]);"
+        "if (!row) return false;"
+        "row.querySelector('input.replicas').value = '3';"
+        "row.querySelector('button.scale').click();"
+        "return true;", row_css), "the Deployment's row")
     wait_for(lambda: cluster.plane.get(f"/apis/apps/v1/namespaces/{ns}/deployments/web")["spec"]["replicas"] == 3,
              "the Deployment to want 3 replicas")
     wait(driver, lambda d: d.find_element(By.CSS_SELECTOR, f"{row_css} .ready").text == "3/3",
