@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tinykube.testing.processes import APIServerProcess
+from tinykube.testing.processes import APIServerProcess, wait_until
 
 BASE = "/apis/apiregistration.k8s.io/v1/apiservices"
 
@@ -49,10 +48,7 @@ def test_an_aggregated_api_service_is_refused_and_nothing_is_stored(http: httpx.
 
 def test_a_deleted_api_service_comes_back(http: httpx.Client) -> None:
     assert http.delete(f"{BASE}/v1.batch").status_code == 200
-    deadline = time.monotonic() + 30
-    while "v1.batch" not in names(http):
-        assert time.monotonic() < deadline, "v1.batch was not registered again"
-        time.sleep(0.5)
+    wait_until(lambda: "v1.batch" in names(http), 30, "v1.batch registered again")
 
 
 @pytest.mark.skipif(shutil.which("kubectl") is None, reason="kubectl is not on PATH")
