@@ -22,6 +22,7 @@ import uvicorn
 
 from apiserver.app import create_app
 from apiserver.auth import TokenAuthenticator, ensure_serving_certificate
+from apiserver.authorization.authorizer import MODES, build_authorizer, parse_modes
 from apiserver.connections import guarded_protocol, raise_open_files_limit
 from apiserver.flow.log import DEFAULT_FLOW_LOG_SIZE
 from apiserver.inflight import MaxInFlightLimit
@@ -61,6 +62,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--token-auth-file", default="")
     parser.add_argument("--anonymous-auth", type=boolean, default=False,
                         help="let requests without a token through on HTTPS")
+    parser.add_argument("--authorization-mode", default="AlwaysAllow",
+                        help="ordered list of authorizers for the HTTPS port (the plain HTTP "
+                        "port is never authorized): " + ", ".join(sorted(MODES)))
     parser.add_argument("--service-cluster-ip-range", default="10.96.0.0/16")
     parser.add_argument("--service-node-port-range", default="30000-32767")
     parser.add_argument("--kubelet-client-token-file", default="",
@@ -86,6 +90,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if not args.secure_port and not args.port:
         sys.exit("nothing to serve: both --secure-port and --port are 0")
+    try:
+        args.authorization_modes = parse_modes(args.authorization_mode)
+    except ValueError as err:
+        sys.exit(f"--authorization-mode: {err}")
     if args.secure_port and not args.anonymous_auth and not args.token_auth_file:
         sys.exit("--token-auth-file is required for HTTPS unless --anonymous-auth=true")
     return args
@@ -117,7 +125,8 @@ def _servers(args: argparse.Namespace, server: APIServer) -> list[_Server]:
                 args.cert_dir, [s for s in args.tls_sans.split(",") if s])
             cert, key = str(generated.cert_file), str(generated.key_file)
         servers.append(_Server(uvicorn.Config(
-            create_app(server, metrics, authenticator, in_flight), host=args.bind_address,
+            create_app(server, metrics, authenticator, in_flight,
+                       build_authorizer(args.authorization_modes, server)), host=args.bind_address,
             port=args.secure_port, ssl_certfile=cert, ssl_keyfile=key, http=protocol, ws="wsproto",
             log_level=log_level, lifespan="off", timeout_graceful_shutdown=2)))
     if args.port:

@@ -24,6 +24,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from apiserver import discovery, errors, handlers, health, proxy
 from apiserver.auth import ANONYMOUS, TokenAuthenticator
+from apiserver.authorization.authorizer import Authorizer
+from apiserver.authorization.filter import AuthorizationFilter
 from apiserver.flow import routes as flow_routes
 from apiserver.flow.log import CALLER, Caller
 from apiserver.inflight import MaxInFlightFilter, MaxInFlightLimit
@@ -169,12 +171,19 @@ _NO_TELEMETRY: dict[str, Any] = (
 
 def create_app(server: APIServer, metrics: RequestMetrics,
                authenticator: TokenAuthenticator | None,
-               in_flight: MaxInFlightLimit | None = None) -> FastAPI:
+               in_flight: MaxInFlightLimit | None = None,
+               authorizer: Authorizer | None = None) -> FastAPI:
     """authenticator None means anonymous access (the plain HTTP port); `in_flight`
-    is shared by all the listeners of one process (None: no limit)."""
+    is shared by all the listeners of one process (None: no limit); authorizer
+    None allows every authenticated request.
+
+    The chain, outermost first: authentication (RequestChain), max in flight,
+    authorization, then the routes; as kube-apiserver's DefaultBuildHandlerChain."""
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, **_NO_TELEMETRY)
     routes_before_resources: list[BaseRoute] = []
     app.add_middleware(ResourceDispatch, server=server, earlier=routes_before_resources)
+    if authorizer is not None:
+        app.add_middleware(AuthorizationFilter, authorizer=authorizer, is_public=is_public)
     if in_flight is not None:  # inside the chain: after authentication, as upstream
         app.add_middleware(MaxInFlightFilter, limit=in_flight)
     app.add_middleware(RequestChain, metrics=metrics, authenticator=authenticator)
