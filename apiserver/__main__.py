@@ -22,6 +22,7 @@ import uvicorn
 
 from apiserver.app import create_app
 from apiserver.auth import TokenAuthenticator, ensure_serving_certificate
+from apiserver.admission import PLUGINS, parse_plugins
 from apiserver.authorization.authorizer import MODES, build_authorizer, parse_modes
 from apiserver.connections import guarded_protocol, raise_open_files_limit
 from apiserver.flow.log import DEFAULT_FLOW_LOG_SIZE
@@ -65,6 +66,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--authorization-mode", default="AlwaysAllow",
                         help="ordered list of authorizers for the HTTPS port (the plain HTTP "
                         "port is never authorized): " + ", ".join(sorted(MODES)))
+    parser.add_argument("--enable-admission-plugins", default="",
+                        help="admission plugins, in the order they run: "
+                        + (", ".join(sorted(PLUGINS)) or "none yet"))
     parser.add_argument("--service-cluster-ip-range", default="10.96.0.0/16")
     parser.add_argument("--service-node-port-range", default="30000-32767")
     parser.add_argument("--kubelet-client-token-file", default="",
@@ -94,6 +98,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         args.authorization_modes = parse_modes(args.authorization_mode)
     except ValueError as err:
         sys.exit(f"--authorization-mode: {err}")
+    try:
+        args.admission_plugins = parse_plugins(args.enable_admission_plugins)
+    except ValueError as err:
+        sys.exit(f"--enable-admission-plugins: {err}")
     if args.secure_port and not args.anonymous_auth and not args.token_auth_file:
         sys.exit("--token-auth-file is required for HTTPS unless --anonymous-auth=true")
     return args
@@ -148,7 +156,8 @@ async def run(args: argparse.Namespace, stopping: asyncio.Event) -> int:
         kubelet_certificate_authority=args.kubelet_certificate_authority,
         etcd_healthcheck_timeout_seconds=args.etcd_healthcheck_timeout,
         etcd_readycheck_timeout_seconds=args.etcd_readycheck_timeout,
-        flow_log_size=args.flow_log_size))
+        flow_log_size=args.flow_log_size,
+        admission_plugins=tuple(args.admission_plugins)))
     await server.start()
     compactor = Compactor(storage, args.etcd_compaction_interval)
     compactor.start()

@@ -31,6 +31,8 @@ class UserInfo:
 
 
 ANONYMOUS = UserInfo("system:anonymous", "", ("system:unauthenticated",))
+# Who the API server's own writes are from (kube-apiserver's loopback client identity).
+LOOPBACK = UserInfo("system:apiserver", "", ("system:masters", "system:authenticated"))
 
 
 class TokenAuthenticator:

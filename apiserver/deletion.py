@@ -21,6 +21,7 @@ from datetime import timedelta
 from typing import Any
 
 from apiserver import errors
+from apiserver.admission import DELETE, AdmissionRequest
 from apiserver.registry import Registry, RequestContext, rfc3339
 from apiserver.storage.interface import Preconditions
 from apiserver.strategy import Obj
@@ -74,6 +75,9 @@ async def delete(reg: Registry, namespace: str | None, name: str, options: dict[
     decided: dict[str, Obj] = {}
 
     async def try_update(current: Obj) -> Obj | None:
+        await reg.admission.validate(AdmissionRequest(
+            DELETE, reg.info, namespace or "", name, ctx.user, old=current,
+            dry_run=ctx.dry_run, warnings=ctx.warnings))
         new = decided["new"] = _mark_for_deletion(reg, current, options)
         return new if reg.holds(new) else None
 

@@ -28,6 +28,7 @@ from starlette.responses import Response
 from apiserver import (
     decoding, deletion, errors, eviction, patching, protobuf, reading, subresources,
 )
+from apiserver.auth import ANONYMOUS
 from apiserver.offload import decode_off_loop, list_response
 from apiserver.registry import Registry, RequestContext
 from apiserver.server import APIServer
@@ -124,7 +125,8 @@ def request_context(request: Request, verb: str) -> RequestContext:
     if any(value != "All" for value in dry_run):
         raise errors.bad_request('dryRun: Unsupported value: supported values: "All"')
     manager = query.get("fieldManager") or _manager_from_user_agent(request)
-    return RequestContext(field_manager=manager, dry_run=bool(dry_run), field_validation=validation)
+    return RequestContext(field_manager=manager, dry_run=bool(dry_run), field_validation=validation,
+                          user=getattr(request.state, "user", None) or ANONYMOUS)
 
 
 def _manager_from_user_agent(request: Request) -> str:
@@ -190,7 +192,8 @@ async def handle_resource(server: APIServer, request: Request, path: str) -> Res
             return json_response(status, code)
         if req.subresource:  # pods/binding: the strategy says what it changes
             return json_response(await reg.create_on_subresource(
-                req.namespace, req.name or "", req.subresource, body), 201)
+                req.namespace, req.name or "", req.subresource, body,
+                request_context(request, "create")), 201)
         if req.name is not None:
             raise errors.method_not_supported(reg.info, "create on a named object")
         ctx = request_context(request, "create")

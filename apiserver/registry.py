@@ -35,6 +35,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from apiserver import errors
+from apiserver.admission import CREATE, UPDATE, AdmissionChain, AdmissionRequest
+from apiserver.auth import LOOPBACK, UserInfo
 from apiserver.fieldmanager import update_managed_fields
 from apiserver.fieldvalidation import (
     find_type_errors,
@@ -83,6 +85,8 @@ class RequestContext:
     warnings: list[str] = field(default_factory=list)
     # Server-side apply computes managedFields itself; plain writes track them here.
     track_managed_fields: bool = True
+    # Who asks; the API server's own writes are the loopback user's.
+    user: UserInfo = LOOPBACK
 
 
 NamespaceCheck = Callable[[str], Awaitable[None]]
@@ -93,6 +97,8 @@ class Registry:
     patch_types: tuple[str, ...] = (
         "application/json-patch+json", "application/merge-patch+json",
         "application/strategic-merge-patch+json", "application/apply-patch+yaml")
+    # Admission plugins (the server sets its chain on every registry).
+    admission = AdmissionChain()
 
     def __init__(self, info: ResourceInfo, storage: Storage, strategy: Strategy,
                  cache: WatchCache, namespace_check: NamespaceCheck,
@@ -189,10 +195,15 @@ class Registry:
             suffix = "".join(secrets.choice(_NAME_SUFFIX_ALPHABET) for _ in range(5))
             meta["name"] = f"{meta['generateName']}{suffix}"
         self._set_create_system_fields(obj)
+        review = AdmissionRequest(CREATE, self.info, namespace or "", meta.get("name", ""),
+                                  ctx.user, obj=obj, dry_run=ctx.dry_run, warnings=ctx.warnings)
+        await self.admission.admit(review)
+        meta = obj["metadata"]
         self.strategy.prepare_for_create(obj)
         problems = self.strategy.validate(obj)
         if problems:
             raise errors.invalid(self.info, meta.get("name") or meta.get("generateName", ""), problems)
+        await self.admission.validate(review)
         if self.info.namespaced:
             await self._namespace_check(namespace or "")
         if ctx.track_managed_fields:
@@ -270,8 +281,14 @@ class Registry:
 
         async def attempt_update(current: Obj) -> Obj | None:
             await attempt.release()
-            new = self.prepare_update(try_update(deep_copy_json(current)), current, ctx,
-                                      subresource)
+            review = AdmissionRequest(UPDATE, self.info, namespace or "", name, ctx.user,
+                                      obj=try_update(deep_copy_json(current)), old=current,
+                                      subresource=subresource, dry_run=ctx.dry_run,
+                                      warnings=ctx.warnings)
+            await self.admission.admit(review)
+            new = self.prepare_update(review.obj or {}, current, ctx, subresource)
+            review.obj = new
+            await self.admission.validate(review)
             attempt.old, attempt.new = current, new
             if new == current or ctx.dry_run:
                 return new
@@ -315,10 +332,15 @@ class Registry:
             raise errors.conflict(self.info, name, str(err)) from None
 
     async def create_on_subresource(self, namespace: str | None, name: str, subresource: str,
-                                    body: Any) -> Obj:
+                                    body: Any, ctx: RequestContext | None = None) -> Obj:
         """POST to a subresource that changes its object (pods/binding): the
         strategy says how (`subresource_create`); one guaranteed update does it."""
-        change = self.strategy.subresource_create(subresource, name, body, self.now())
+        ctx = ctx or RequestContext()
+        review = AdmissionRequest(CREATE, self.info, namespace or "", name, ctx.user, obj=body,
+                                  subresource=subresource, warnings=ctx.warnings)
+        await self.admission.admit(review)
+        await self.admission.validate(review)
+        change = self.strategy.subresource_create(subresource, name, review.obj, self.now())
 
         async def try_update(current: Obj) -> Obj:
             return change.try_update(current)

@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass
 
 from apiserver import errors
+from apiserver.admission import AdmissionChain, build_chain
 from apiserver.allocator import Allocator, parse_port_range, service_ip_values
 from apiserver.apiextensions.controller import CustomResourceDefinitionController
 from apiserver.apiservices import APIServiceRegistration
@@ -47,6 +48,7 @@ class ServerConfig:
     kubelet_client_token_file: str = ""  # the bearer token presented to kubelets
     kubelet_certificate_authority: str = ""  # verify kubelets' certificates (else not checked)
     flow_log_size: int = DEFAULT_FLOW_LOG_SIZE  # records kept by the flow log; 0 = off
+    admission_plugins: tuple[str, ...] = ()  # --enable-admission-plugins, in order
 
 
 class APIServer:
@@ -59,6 +61,7 @@ class APIServer:
         ports = Allocator(storage, "servicenodeports",
                           parse_port_range(self.config.service_node_port_range))
         self.registries: dict[ResourceInfo, Registry] = {}
+        self.admission = AdmissionChain()  # filled below, once the registries exist
         self.flow_log = FlowLog(self.config.flow_log_size)
         for info in INDEX.resources:  # the built-ins; the CRD controller adds the rest
             served = storage_for_version(storage, info)
@@ -69,6 +72,9 @@ class APIServer:
                 if self.flow_log.enabled else served
             self.registries[info] = Registry(info, writes, strategy_for(info, ips, ports), cache,
                                              self.check_namespace, clock)
+            self.registries[info].admission = self.admission
+        self.admission.plugins.extend(build_chain(list(self.config.admission_plugins),
+                                                  self).plugins)
         self.namespaces = self.registries[NAMESPACES]
         self.api_services = APIServiceRegistration(self.registries[API_SERVICES])
         self.crd_controller = CustomResourceDefinitionController(self)

@@ -206,6 +206,7 @@ class CustomResourceDefinitionController:
                 self.server.check_namespace, self.server.clock))
         old = self._withdraw(name)
         for registry in registries:
+            registry.admission = self.server.admission
             info = registry.info
             INDEX.add(info)
             self.server.registries[info] = registry
