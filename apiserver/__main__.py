@@ -21,7 +21,7 @@ from collections.abc import Iterator
 import uvicorn
 
 from apiserver.app import create_app
-from apiserver.auth import TokenAuthenticator, ensure_serving_certificate
+from apiserver.auth import TokenAuthenticator, UnionAuthenticator, ensure_serving_certificate
 from apiserver.admission import PLUGINS, parse_plugins
 from apiserver.authorization.authorizer import MODES, build_authorizer, parse_modes
 from apiserver.connections import guarded_protocol, raise_open_files_limit
@@ -126,7 +126,9 @@ def _servers(args: argparse.Namespace, server: APIServer) -> list[_Server]:
     if args.secure_port:
         authenticator = None
         if not args.anonymous_auth:
-            authenticator = TokenAuthenticator.from_file(args.token_auth_file)
+            # The authenticators of the HTTPS port, asked in turn; TokenReview asks the same.
+            authenticator = UnionAuthenticator([TokenAuthenticator.from_file(args.token_auth_file)])
+            server.authenticator = authenticator
         cert, key = args.tls_cert_file, args.tls_private_key_file
         if not cert:
             generated = ensure_serving_certificate(

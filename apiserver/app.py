@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from apiserver import discovery, errors, handlers, health, proxy
-from apiserver.auth import ANONYMOUS, TokenAuthenticator
+from apiserver.auth import ANONYMOUS, Authenticator, Credentials
 from apiserver.authorization.authorizer import Authorizer
 from apiserver.authorization.filter import AuthorizationFilter
 from apiserver.flow import routes as flow_routes
@@ -74,7 +74,7 @@ class RequestChain:
     """
 
     def __init__(self, app: ASGIApp, metrics: RequestMetrics,
-                 authenticator: TokenAuthenticator | None) -> None:
+                 authenticator: Authenticator | None) -> None:
         self.app = app
         self.metrics = metrics
         self.authenticator = authenticator
@@ -102,7 +102,7 @@ class RequestChain:
         try:
             user = None
             if self.authenticator is not None:
-                user = self.authenticator.authenticate(request.headers.get("authorization"))
+                user = self.authenticator.authenticate(Credentials.from_scope(scope))
                 if user is None and not is_public(request.method, path):
                     raise errors.unauthorized()
             request.state.user = user or ANONYMOUS
@@ -170,7 +170,7 @@ _NO_TELEMETRY: dict[str, Any] = (
 
 
 def create_app(server: APIServer, metrics: RequestMetrics,
-               authenticator: TokenAuthenticator | None,
+               authenticator: Authenticator | None,
                in_flight: MaxInFlightLimit | None = None,
                authorizer: Authorizer | None = None) -> FastAPI:
     """authenticator None means anonymous access (the plain HTTP port); `in_flight`

@@ -1,5 +1,9 @@
 """Authentication: static bearer tokens, and the cluster's TLS certificates.
 
+- A request presents `Credentials` (its Authorization header, and the client
+  certificate its TLS connection verified, if any). Each authenticator answers a
+  user or None; `UnionAuthenticator` asks them in turn, first answer wins (as
+  kube-apiserver's union of token, certificate and service-account authenticators).
 - Tokens come from a CSV file in kube-apiserver's `--token-auth-file` format:
   `token,user,uid,"group1,group2"`. A request over HTTPS without a valid token is
   401 (kubectl sends tokens only over TLS, so the HTTPS port is where auth lives);
@@ -19,6 +23,7 @@ import hmac
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
 from tinykube import pki
 
@@ -33,6 +38,47 @@ class UserInfo:
 ANONYMOUS = UserInfo("system:anonymous", "", ("system:unauthenticated",))
 # Who the API server's own writes are from (kube-apiserver's loopback client identity).
 LOOPBACK = UserInfo("system:apiserver", "", ("system:masters", "system:authenticated"))
+
+
+@dataclass(frozen=True)
+class Credentials:
+    authorization: str | None = None
+    client_certificate: bytes | None = None  # DER, already verified against the client CA
+
+    @classmethod
+    def from_scope(cls, scope: Any) -> Credentials:
+        """The credentials of an ASGI request or WebSocket scope."""
+        authorization = None
+        for key, value in scope.get("headers", ()):
+            if key == b"authorization":
+                authorization = value.decode("latin-1")
+                break
+        tls = scope.get("extensions", {}).get("tls", {})
+        return cls(authorization, tls.get("client_certificate"))
+
+    @property
+    def bearer_token(self) -> str | None:
+        if not self.authorization or not self.authorization.lower().startswith("bearer "):
+            return None
+        return self.authorization[7:].strip() or None
+
+
+class Authenticator(Protocol):
+    def authenticate(self, credentials: Credentials) -> UserInfo | None: ...
+
+
+class UnionAuthenticator:
+    """Several authenticators; the first that recognises the credentials decides."""
+
+    def __init__(self, authenticators: list[Authenticator]) -> None:
+        self.authenticators = authenticators
+
+    def authenticate(self, credentials: Credentials) -> UserInfo | None:
+        for authenticator in self.authenticators:
+            user = authenticator.authenticate(credentials)
+            if user is not None:
+                return user
+        return None
 
 
 class TokenAuthenticator:
@@ -53,10 +99,10 @@ class TokenAuthenticator:
                                                   groups + ("system:authenticated",))
         return cls(tokens)
 
-    def authenticate(self, authorization: str | None) -> UserInfo | None:
-        if not authorization or not authorization.lower().startswith("bearer "):
+    def authenticate(self, credentials: Credentials) -> UserInfo | None:
+        presented = credentials.bearer_token
+        if presented is None:
             return None
-        presented = authorization[7:].strip()
         for token, user in self._tokens.items():
             if hmac.compare_digest(token.encode(), presented.encode()):
                 return user

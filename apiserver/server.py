@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from apiserver import errors
 from apiserver.admission import AdmissionChain, build_chain
+from apiserver.auth import Authenticator
 from apiserver.allocator import Allocator, parse_port_range, service_ip_values
 from apiserver.apiextensions.controller import CustomResourceDefinitionController
 from apiserver.apiservices import APIServiceRegistration
@@ -62,6 +63,8 @@ class APIServer:
                           parse_port_range(self.config.service_node_port_range))
         self.registries: dict[ResourceInfo, Registry] = {}
         self.admission = AdmissionChain()  # filled below, once the registries exist
+        # The HTTPS port's authenticator, once the listeners are made (None: anonymous).
+        self.authenticator: Authenticator | None = None
         self.flow_log = FlowLog(self.config.flow_log_size)
         for info in INDEX.resources:  # the built-ins; the CRD controller adds the rest
             served = storage_for_version(storage, info)

@@ -21,7 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 
-from apiserver.auth import TokenAuthenticator
+from apiserver.auth import Authenticator, Credentials
 from apiserver.proxy import exec as exec_proxy
 from apiserver.proxy import logs, metrics, portforward
 from apiserver.proxy.kubelet_client import KubeletClient
@@ -31,13 +31,13 @@ _POD = "/api/v1/namespaces/{namespace}/pods/{name}"
 _METRICS = f"/apis/{metrics.GROUP_VERSION}"
 
 
-def install_routes(app: FastAPI, server: APIServer, authenticator: TokenAuthenticator | None) -> None:
+def install_routes(app: FastAPI, server: APIServer, authenticator: Authenticator | None) -> None:
     kubelets = KubeletClient.from_files(server.config.kubelet_client_token_file,
                                         server.config.kubelet_certificate_authority)
 
     async def authenticated(websocket: WebSocket) -> bool:
         if authenticator is None or authenticator.authenticate(
-                websocket.headers.get("authorization")) is not None:
+                Credentials.from_scope(websocket.scope)) is not None:
             return True
         await websocket.close(1008)  # before accept: the handshake is refused (403)
         return False
