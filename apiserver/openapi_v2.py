@@ -12,6 +12,10 @@ a description is a `$ref` with siblings (v3 wraps it in `allOf`), and IntOrStrin
 and Quantity are strings (v2 has no `oneOf`). `paths` is empty: kubectl finds
 operations in the v3 documents (see docs/differences-from-kubernetes.md).
 
+Custom resources (CRDs) are in the document too, from the same structural schemas
+as their v3 documents: the built-in part is built once, the custom part again after
+each CRD change.
+
 The protobuf is written by hand with the field numbers of gnostic's
 `openapiv2/OpenAPIv2.proto`; vendor extensions, defaults and enums are `Any`
 messages holding YAML, as gnostic stores them.
@@ -25,11 +29,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import threading
 from typing import Any
 
 import yaml
 from starlette.responses import Response
 
+from apiserver.apiextensions.openapi import (custom_document, custom_group_versions,
+                                             published_generation)
 from apiserver.openapi import INFO_VERSION, SCHEMA_PREFIX, builtin_document
 from apiserver.protobuf import encode_length_delimited, encode_varint
 from tinykube.api.resources import INDEX
@@ -43,31 +50,72 @@ PROTOBUF_CONTENT_TYPE = "application/com.github.proto-openapi.spec.v2.v1.0+proto
 
 
 @functools.cache
-def swagger_document() -> dict[str, Any]:
-    """The whole v2 document, every served group-version's definitions in one."""
+def _builtin_definitions() -> dict[str, Any]:
+    """The built-in group-versions' definitions (they never change while serving)."""
     definitions: dict[str, Any] = {}
     for group, version in INDEX.group_versions():
         document = builtin_document(group, version) or {}
         for name, schema in document.get("components", {}).get("schemas", {}).items():
             definitions[name] = _to_v2(schema)
+    return definitions
+
+
+@functools.cache
+def _builtin_definitions_protobuf() -> bytes:
+    return _named_schemas(_builtin_definitions())
+
+
+def _custom_definitions() -> dict[str, Any]:
+    """The custom resources' definitions not already among the built-in ones (their
+    documents repeat the built-in schemas they point at, such as ObjectMeta)."""
+    builtin = _builtin_definitions()
+    definitions: dict[str, Any] = {}
+    for group, version in custom_group_versions():
+        document = custom_document(group, version) or {}
+        for name, schema in document.get("components", {}).get("schemas", {}).items():
+            if name not in builtin:
+                definitions[name] = _to_v2(schema)
+    return definitions
+
+
+def swagger_document() -> dict[str, Any]:
+    """The whole v2 document, every served group-version's definitions in one."""
+    definitions = {**_builtin_definitions(), **_custom_definitions()}
     return {"swagger": "2.0", "info": {"title": "Kubernetes", "version": INFO_VERSION},
             "paths": {}, "definitions": dict(sorted(definitions.items()))}
 
 
-@functools.cache
+# Encoded documents by format, with the CRD generation they were built at.
+_encoded: dict[str, tuple[int, bytes]] = {}
+_encoding = threading.Lock()
+
+
+def _cached(kind: str, build: Any) -> bytes:
+    with _encoding:
+        generation = published_generation()
+        if kind not in _encoded or _encoded[kind][0] != generation:
+            _encoded[kind] = (generation, build())
+        return _encoded[kind][1]
+
+
 def swagger_json() -> bytes:
-    return json.dumps(swagger_document(), separators=(",", ":")).encode()
+    return _cached("json", lambda: json.dumps(swagger_document(), separators=(",", ":")).encode())
 
 
-@functools.cache
 def swagger_protobuf() -> bytes:
-    document = swagger_document()
-    info = _string(1, document["info"]["title"]) + _string(2, document["info"]["version"])
-    definitions = b"".join(
-        _message(1, _string(1, name) + _message(2, _schema(schema)))
-        for name, schema in document["definitions"].items())
-    return (_string(1, document["swagger"]) + _message(2, info) + _message(8, b"")
-            + _message(9, definitions))
+    return _cached("protobuf", _encode_protobuf)
+
+
+def _encode_protobuf() -> bytes:
+    info = _string(1, "Kubernetes") + _string(2, INFO_VERSION)
+    definitions = _builtin_definitions_protobuf() + _named_schemas(_custom_definitions())
+    return _string(1, "2.0") + _message(2, info) + _message(8, b"") + _message(9, definitions)
+
+
+def _named_schemas(definitions: dict[str, Any]) -> bytes:
+    """gnostic's `Definitions.additional_properties`: repeated NamedSchema."""
+    return b"".join(_message(1, _string(1, name) + _message(2, _schema(schema)))
+                    for name, schema in sorted(definitions.items()))
 
 
 def _to_v2(schema: dict[str, Any]) -> dict[str, Any]:

@@ -26,11 +26,26 @@ from tinykube.api.resources import INDEX, ResourceInfo
 # Served custom resource -> its version's openAPIV3Schema (None: no schema).
 PUBLISHED: dict[ResourceInfo, dict[str, Any] | None] = {}
 _documents: dict[tuple[str, str], dict[str, Any]] = {}
+# Counts the changes of PUBLISHED, so that documents derived from these (OpenAPI v2)
+# know when to rebuild.
+_generation = [0]
 
 
 def published_changed() -> None:
     """Drop the cached documents (the CRD controller calls this on every change)."""
     _documents.clear()
+    _generation[0] += 1
+
+
+def published_generation() -> int:
+    return _generation[0]
+
+
+def custom_group_versions() -> list[tuple[str, str]]:
+    """The group-versions served by custom resources, in discovery order."""
+    return [(group, version) for group, version in INDEX.group_versions()
+            if any(i in PUBLISHED and (i.group, i.version) == (group, version)
+                   for i in INDEX.resources)]
 
 
 def custom_model(group: str, version: str, kind: str) -> str:

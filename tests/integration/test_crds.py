@@ -465,3 +465,26 @@ async def test_deleting_a_namespace_deletes_its_custom_resources(
         await eventually(lambda: http.get(f"/api/v1/namespaces/{name}").status_code == 404,
                          "the namespace to go")
     assert http.get(f"{widgets(group, name)}/inside").status_code == 404
+
+
+def test_custom_resources_are_in_openapi_v2_and_kubectl_creates_them_from_a_list(
+        http: httpx.Client, crd: Obj, group: str, namespace: str,
+        kubectl: Callable[..., str], tmp_path: Path) -> None:
+    definition = ".".join([*reversed(group.split(".")), "v1", "Widget"])
+    definitions = http.get("/openapi/v2").json()["definitions"]
+    size = definitions[definition]["properties"]["spec"]["properties"]["size"]
+    assert (size["type"], size["description"]) == ("integer", "How big the widget is.")
+    assert definitions[definition]["x-kubernetes-group-version-kind"] == [
+        {"group": group, "version": "v1", "kind": "Widget"}]
+    # kubectl reads /openapi/v2 as protobuf to validate each item of a List.
+    manifest = tmp_path / "list.yaml"
+    manifest.write_text(
+        "apiVersion: v1\nkind: List\nitems:\n"
+        f"- apiVersion: {group}/v1\n  kind: Widget\n  metadata:\n    name: listed\n"
+        "  spec:\n    size: 3\n")
+    kubectl("create", "-f", str(manifest), "-n", namespace)
+    assert http.get(f"{widgets(group, namespace)}/listed").json()["spec"]["size"] == 3
+
+    http.delete(f"{CRDS}/widgets.{group}")
+    wait_for(lambda: definition not in http.get("/openapi/v2").json()["definitions"],
+             "the definition to leave /openapi/v2 with its CRD")
