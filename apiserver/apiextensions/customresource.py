@@ -24,6 +24,7 @@ from typing import Any
 
 from apiserver import errors
 from apiserver.apiextensions import schemas
+from apiserver.apiextensions.ratcheting import ratchet
 from apiserver.apiextensions.fieldschema import CustomFieldSchema, field_schema
 from apiserver.fieldvalidation import find_unknown_fields, prune_unknown_fields
 from apiserver.jsoncopy import deep_copy_json
@@ -134,7 +135,9 @@ class CustomResourceStrategy(Strategy):
         return super().validate(obj) + self._validate_schema(obj, None)
 
     def validate_update(self, new: Obj, old: Obj) -> list[FieldError]:
-        return super().validate_update(new, old) + self._validate_schema(new, old)
+        # Ratcheting: what the update left as it was may stay invalid.
+        return super().validate_update(new, old) + ratchet(self._validate_schema(new, old),
+                                                           new, old)
 
     def _validate_schema(self, obj: Obj, old: Obj | None) -> list[FieldError]:
         if self.served.schema is None:

@@ -488,3 +488,29 @@ def test_custom_resources_are_in_openapi_v2_and_kubectl_creates_them_from_a_list
     http.delete(f"{CRDS}/widgets.{group}")
     wait_for(lambda: definition not in http.get("/openapi/v2").json()["definitions"],
              "the definition to leave /openapi/v2 with its CRD")
+
+
+def test_a_tightened_schema_ratchets_objects_stored_before(http: httpx.Client, crd: Obj,
+                                                           group: str, namespace: str) -> None:
+    create_widget(http, group, namespace, "big", size=50, color="green")
+    tightened = http.get(f"{CRDS}/widgets.{group}").json()
+    spec_schema = tightened["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]
+    spec_schema["properties"]["size"]["maximum"] = 10
+    assert http.put(f"{CRDS}/widgets.{group}", json=tightened).status_code == 200
+
+    def tightened_schema_served() -> bool:
+        body = widget("probe", size=50)
+        body["apiVersion"] = f"{group}/v1"
+        return http.post(widgets(group, namespace), json=body).status_code == 422
+    wait_for(tightened_schema_served, "the tightened schema to be served")
+
+    merge = {"content-type": "application/merge-patch+json"}
+    recoloured = http.patch(f"{widgets(group, namespace)}/big", headers=merge,
+                            json={"spec": {"color": "red"}})
+    assert recoloured.status_code == 200, recoloured.text
+    assert recoloured.json()["spec"] == {"size": 50, "color": "red"}
+    grown = http.patch(f"{widgets(group, namespace)}/big", headers=merge,
+                       json={"spec": {"size": 60}})
+    assert grown.status_code == 422
+    assert "spec.size: Invalid value: 60: spec.size in body should be less than or equal to 10" \
+        in grown.json()["message"]
