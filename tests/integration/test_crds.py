@@ -476,6 +476,10 @@ def test_custom_resources_are_in_openapi_v2_and_kubectl_creates_them_from_a_list
     assert (size["type"], size["description"]) == ("integer", "How big the widget is.")
     assert definitions[definition]["x-kubernetes-group-version-kind"] == [
         {"group": group, "version": "v1", "kind": "Widget"}]
+    protobuf = http.get("/openapi/v2", headers={
+        "accept": "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"})
+    assert protobuf.headers["content-type"].endswith("+protobuf")
+    assert definition.encode() in protobuf.content and b"How big the widget is." in protobuf.content
     # kubectl reads /openapi/v2 as protobuf to validate each item of a List.
     manifest = tmp_path / "list.yaml"
     manifest.write_text(
