@@ -82,4 +82,7 @@ class GraphPopulator:
                                          frozenset() if gone else followed.edges(event.obj))
             except (WatcherClosed, CompactedError):  # the cache re-listed; so do we
                 log.info("node graph resyncing kind=%s", followed.kind)
+            except Exception as err:  # never let the graph stop following: start over
+                log.warning("node graph restarting kind=%s err=%r", followed.kind, err)
+                await asyncio.sleep(1.0)
             revision = self._resync(followed)

@@ -118,7 +118,7 @@ def test_a_shared_secret_stays_reachable_while_any_pod_of_the_node_uses_it() -> 
     graph = Graph()
     for name in ("a", "b"):
         graph.set_edges(pod_vertex("ns", name), pod_edges(
-            pod(name, "node-1", envFrom=[], imagePullSecrets=[{"name": "registry"}])))
+            pod(name, "node-1", imagePullSecrets=[{"name": "registry"}])))
     graph.set_edges(pod_vertex("ns", "a"), frozenset())
     assert reaches(graph, SECRET, "registry", "node-1")
     graph.set_edges(pod_vertex("ns", "b"), frozenset())
