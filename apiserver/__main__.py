@@ -24,6 +24,9 @@ from apiserver.app import create_app
 from apiserver.auth import TokenAuthenticator, UnionAuthenticator, ensure_serving_certificate
 from apiserver.admission import PLUGINS, parse_plugins
 from apiserver.authorization.authorizer import MODES, build_authorizer, parse_modes
+# Modes and admission plugins register themselves in MODES / PLUGINS on import.
+import apiserver.admission.noderestriction  # noqa: F401  NodeRestriction
+import apiserver.authorization.node  # noqa: F401  --authorization-mode=Node
 from apiserver.connections import guarded_protocol, raise_open_files_limit
 from apiserver.flow.log import DEFAULT_FLOW_LOG_SIZE
 from apiserver.inflight import MaxInFlightLimit

@@ -29,6 +29,7 @@ from enum import Enum
 from typing import Any
 
 from apiserver import deletion, errors, reading
+from apiserver.admission import CREATE, AdmissionRequest
 from apiserver.registry import Registry, RequestContext
 from apiserver.strategy import Obj
 from tinykube.api.selectors import SelectorError, label_selector_from_dict
@@ -170,6 +171,10 @@ async def evict(pods: Registry, pdbs: Registry, namespace: str, name: str, body:
     options = deletion.parse_delete_options(eviction.get("deleteOptions"), None, None)
     ctx.dry_run = ctx.dry_run or options.get("dryRun") == ["All"]
     pod = await pods.get(namespace, name)
+    # Admission of the eviction itself (NodeRestriction: a node evicts only its pods).
+    await pods.admission.validate(AdmissionRequest(
+        CREATE, pods.info, namespace, name, ctx.user, obj=eviction, old=pod,
+        subresource="eviction", dry_run=ctx.dry_run, warnings=ctx.warnings))
     budgets: list[Obj] = []
     if not can_ignore_pdb(pod):
         selection = reading.parse_selection(pdbs, namespace, None, None)

@@ -25,7 +25,9 @@ from apiserver.auth import UserInfo
 
 READ_VERBS = frozenset({"get", "list", "watch"})
 _COLLECTION_VERBS = {"GET": "list", "POST": "create", "DELETE": "deletecollection"}
-_OBJECT_VERBS = {"GET": "get", "PUT": "update", "PATCH": "patch", "DELETE": "delete"}
+# POST on a named object creates on its subresource (pods/eviction, serviceaccounts/token).
+_OBJECT_VERBS = {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch",
+                 "DELETE": "delete"}
 
 
 @dataclass(frozen=True)
