@@ -21,7 +21,9 @@ from collections.abc import Iterator
 import uvicorn
 
 from apiserver.app import create_app
-from apiserver.auth import TokenAuthenticator, UnionAuthenticator, ensure_serving_certificate
+from apiserver.auth import (
+    Authenticator, TokenAuthenticator, UnionAuthenticator, ensure_serving_certificate,
+)
 from apiserver.admission import PLUGINS, parse_plugins
 from apiserver.authorization.authorizer import MODES, build_authorizer, parse_modes
 # Modes and admission plugins register themselves in MODES / PLUGINS on import.
@@ -32,6 +34,9 @@ from apiserver.flow.log import DEFAULT_FLOW_LOG_SIZE
 from apiserver.inflight import MaxInFlightLimit
 from apiserver.metrics import RequestMetrics
 from apiserver.server import APIServer, ServerConfig
+from apiserver.serviceaccount.authenticator import ServiceAccountAuthenticator
+from apiserver.serviceaccount.issuer import DEFAULT_ISSUER, TokenIssuer
+from apiserver.serviceaccount.keys import load_signing_keys
 from apiserver.storage.compact import Compactor
 from apiserver.storage.etcd import DEFAULT_MAX_RECEIVE_BYTES, EtcdStorage
 from tinykube.component import boolean, component_parser, duration, run_until_signalled
@@ -72,6 +77,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--enable-admission-plugins", default="",
                         help="admission plugins, in the order they run: "
                         + (", ".join(sorted(PLUGINS)) or "none yet"))
+    # ServiceAccount tokens (apiserver/serviceaccount)
+    parser.add_argument("--service-account-issuer", default=DEFAULT_ISSUER,
+                        help="the `iss` of ServiceAccount tokens, checked on the way back")
+    parser.add_argument("--service-account-signing-key-file", default="",
+                        help="RSA private key that signs ServiceAccount tokens (default: "
+                        "sa.key in --cert-dir, made on first start)")
+    parser.add_argument("--service-account-key-file", action="append", default=[],
+                        help="PEM file of public (or private) RSA keys that verify "
+                        "ServiceAccount tokens, besides the signing key; may repeat")
+    parser.add_argument("--service-account-max-token-expiration", type=duration, default=0.0,
+                        help="the longest lifetime a TokenRequest gets; 0 = no cap")
+    parser.add_argument("--api-audiences", default="",
+                        help="audiences tokens must carry one of (default: the issuer)")
     parser.add_argument("--service-cluster-ip-range", default="10.96.0.0/16")
     parser.add_argument("--service-node-port-range", default="30000-32767")
     parser.add_argument("--kubelet-client-token-file", default="",
@@ -105,6 +123,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         args.admission_plugins = parse_plugins(args.enable_admission_plugins)
     except ValueError as err:
         sys.exit(f"--enable-admission-plugins: {err}")
+    if 0 < args.service_account_max_token_expiration < 3600:
+        sys.exit("--service-account-max-token-expiration must be at least 1h")
     if args.secure_port and not args.anonymous_auth and not args.token_auth_file:
         sys.exit("--token-auth-file is required for HTTPS unless --anonymous-auth=true")
     return args
@@ -130,7 +150,10 @@ def _servers(args: argparse.Namespace, server: APIServer) -> list[_Server]:
         authenticator = None
         if not args.anonymous_auth:
             # The authenticators of the HTTPS port, asked in turn; TokenReview asks the same.
-            authenticator = UnionAuthenticator([TokenAuthenticator.from_file(args.token_auth_file)])
+            authenticators: list[Authenticator] = [TokenAuthenticator.from_file(args.token_auth_file)]
+            if server.token_issuer is not None:
+                authenticators.append(ServiceAccountAuthenticator(server.token_issuer, server))
+            authenticator = UnionAuthenticator(authenticators)
             server.authenticator = authenticator
         cert, key = args.tls_cert_file, args.tls_private_key_file
         if not cert:
@@ -163,6 +186,11 @@ async def run(args: argparse.Namespace, stopping: asyncio.Event) -> int:
         etcd_readycheck_timeout_seconds=args.etcd_readycheck_timeout,
         flow_log_size=args.flow_log_size,
         admission_plugins=tuple(args.admission_plugins)))
+    server.token_issuer = TokenIssuer(
+        load_signing_keys(args.service_account_signing_key_file, args.service_account_key_file,
+                          args.cert_dir),
+        args.service_account_issuer, [a for a in args.api_audiences.split(",") if a],
+        int(args.service_account_max_token_expiration))
     await server.start()
     compactor = Compactor(storage, args.etcd_compaction_interval)
     compactor.start()

@@ -33,6 +33,8 @@ class UserInfo:
     name: str
     uid: str = ""
     groups: tuple[str, ...] = field(default=())
+    # e.g. a ServiceAccount token's `authentication.kubernetes.io/pod-name`
+    extra: dict[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
 
 
 ANONYMOUS = UserInfo("system:anonymous", "", ("system:unauthenticated",))

@@ -83,6 +83,8 @@ def _subresource_kind(info: ResourceInfo, sub: str) -> tuple[str, str, str, list
         return "Binding", "", "v1", ["create"]
     if sub == "eviction":
         return "Eviction", "policy", "v1", ["create"]
+    if sub == "token":
+        return "TokenRequest", "authentication.k8s.io", "v1", ["create"]
     if sub in ("log", "exec", "portforward"):
         return {"log": "Pod", "exec": "PodExecOptions", "portforward": "PodPortForwardOptions"}[sub], \
             "", "v1", ["get"] if sub == "log" else ["create", "get"]

@@ -31,6 +31,7 @@ from apiserver import (
 from apiserver.auth import ANONYMOUS
 from apiserver.offload import decode_off_loop, list_response
 from apiserver.registry import Registry, RequestContext
+from apiserver.serviceaccount import tokenrequest
 from apiserver.server import APIServer
 from apiserver.tables import to_table
 from apiserver.watchserver import serve_watch
@@ -150,6 +151,8 @@ async def handle_resource(server: APIServer, request: Request, path: str) -> Res
     reg, method, query = req.registry, request.method, request.query_params
     watching = query.get("watch") in ("true", "1")
     limit = server.config.max_request_bytes
+    if req.subresource == "token" and method != "POST":  # a TokenRequest is only ever created
+        raise errors.method_not_supported(reg.info, f"{method.lower()} on serviceaccounts/token")
 
     if method == "GET":
         if req.subresource == "scale":
@@ -190,6 +193,10 @@ async def handle_resource(server: APIServer, request: Request, path: str) -> Res
                 reg, server.registries[POD_DISRUPTION_BUDGETS], req.namespace or "",
                 req.name or "", body, request_context(request, "create"))
             return json_response(status, code)
+        if req.subresource == "token":  # serviceaccounts/token: a TokenRequest, nothing stored
+            return json_response(await tokenrequest.create_token(
+                server, server.token_issuer, req.namespace or "", req.name or "", body,
+                request_context(request, "create")), 201)
         if req.subresource:  # pods/binding: the strategy says what it changes
             return json_response(await reg.create_on_subresource(
                 req.namespace, req.name or "", req.subresource, body,

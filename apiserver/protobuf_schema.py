@@ -315,6 +315,12 @@ MESSAGES: dict[str, str] = {
     "Preconditions": "1 uid:str?, 2 resourceVersion:str?",
     # policy/v1
     "Eviction": "1 metadata:ObjectMeta, 2 deleteOptions:DeleteOptions",
+    # authentication.k8s.io/v1 (kubectl create token)
+    "TokenRequest": "1 metadata:ObjectMeta, 2 spec:TokenRequestSpec, 3 status:TokenRequestStatus",
+    "TokenRequestSpec": ("1 audiences:[str], 3 boundObjectRef:BoundObjectReference, "
+                         "4 expirationSeconds:int?"),
+    "BoundObjectReference": "1 kind, 2 apiVersion, 3 name, 4 uid",
+    "TokenRequestStatus": "1 token, 2 expirationTimestamp:Time",
     "PodDisruptionBudget": (
         "1 metadata:ObjectMeta, 2 spec:PodDisruptionBudgetSpec, 3 status:PodDisruptionBudgetStatus"),
     "PodDisruptionBudgetSpec": (
@@ -382,6 +388,7 @@ ROOT_MESSAGES: dict[tuple[str, str], str] = {
     ("networking.k8s.io/v1", "Ingress"): "Ingress",
     ("policy/v1", "PodDisruptionBudget"): "PodDisruptionBudget",
     ("policy/v1", "Eviction"): "Eviction",
+    ("authentication.k8s.io/v1", "TokenRequest"): "TokenRequest",
     ("batch/v1", "Job"): "Job",
     ("batch/v1", "CronJob"): "CronJob",
     ("autoscaling/v1", "HorizontalPodAutoscaler"): "V1HorizontalPodAutoscaler",

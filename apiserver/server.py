@@ -28,6 +28,8 @@ from apiserver.flow.storage import FlowStorage
 from apiserver.reading import watch_trigger
 from apiserver.registry import Clock, Registry, RequestContext, utc_now
 from apiserver.schema import build_schemas
+from apiserver.serviceaccount import admission as _serviceaccount_admission  # noqa: F401 (registers the plugin)
+from apiserver.serviceaccount.issuer import TokenIssuer
 from apiserver.storage.interface import KeyNotFoundError, Storage
 from apiserver.strategies import strategy_for
 from apiserver.watchcache import WatchCache
@@ -65,6 +67,8 @@ class APIServer:
         self.admission = AdmissionChain()  # filled below, once the registries exist
         # The HTTPS port's authenticator, once the listeners are made (None: anonymous).
         self.authenticator: Authenticator | None = None
+        # Signs serviceaccounts/token answers (None: the subresource is not served).
+        self.token_issuer: TokenIssuer | None = None
         self.flow_log = FlowLog(self.config.flow_log_size)
         for info in INDEX.resources:  # the built-ins; the CRD controller adds the rest
             served = storage_for_version(storage, info)

@@ -75,6 +75,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="provision claims of provisioner tinykube.io/local-path as node-local directories")
     parser.add_argument("--pvclaimbinder-sync-period", type=duration, default=15.0,
                         help="how often the volume binder resyncs every claim and volume")
+    parser.add_argument("--root-ca-file", default="",
+                        help="the CA published as kube-root-ca.crt in every namespace (default: "
+                        "the CA of --kubeconfig)")
     parser.add_argument("--concurrent-horizontal-pod-autoscaler-syncs", type=int, default=5)
     parser.add_argument("--horizontal-pod-autoscaler-sync-period", type=duration, default=15.0,
                         help="how often each HorizontalPodAutoscaler is evaluated")
@@ -131,6 +134,7 @@ def controller_options(args: argparse.Namespace) -> dict[str, Any]:
             args.horizontal_pod_autoscaler_cpu_initialization_period,
         "horizontal_pod_autoscaler_initial_readiness_delay_seconds":
             args.horizontal_pod_autoscaler_initial_readiness_delay,
+        "root_ca_file": args.root_ca_file,
     }
     if args.pod_eviction_timeout is not None:
         options["pod_eviction_timeout_seconds"] = args.pod_eviction_timeout

@@ -48,6 +48,7 @@ from controller_manager.nodelifecycle import NodeLifecycleController
 from controller_manager.podautoscaler import HorizontalController
 from controller_manager.replicaset import ReplicaSetController
 from controller_manager.replication import ReplicationManager
+from controller_manager.serviceaccount import RootCACertPublisher, ServiceAccountsController
 from controller_manager.statefulset import StatefulSetController
 from controller_manager.ttlafterfinished import TTLAfterFinishedController
 from controller_manager.volume.persistentvolume import PersistentVolumeController
@@ -88,6 +89,8 @@ CONTROLLERS: dict[str, type[Any]] = {
     CronJobController.name: CronJobController,
     PersistentVolumeController.name: PersistentVolumeController,
     HorizontalController.name: HorizontalController,
+    ServiceAccountsController.name: ServiceAccountsController,
+    RootCACertPublisher.name: RootCACertPublisher,
 }
 
 # Which option sets a controller's worker count; controllers not listed get DEFAULT_WORKERS.

@@ -8,7 +8,8 @@ heartbeat, node status) plus a `PodSyncer` (pod workers, status manager,
 housekeeping) fed by an informer on this node's pods. With
 `--container-runtime-endpoint=fake` the runtime is `FakeRuntime`: a *hollow node*
 (the kubemark idea) that registers, heartbeats and reports its pods Running and
-Ready without running anything. `--hollow-nodes=N` runs N such kubelets in one
+Ready without running anything (it writes only the volumes made from API objects,
+ServiceAccount tokens included, under `<root-dir>/hollow/<node>`). `--hollow-nodes=N` runs N such kubelets in one
 process, named `<hostname-override>-0` ... `-<N-1>`, each with its own client,
 watch and Lease, for tests and benchmarks.
 
@@ -31,6 +32,7 @@ import argparse
 import asyncio
 import dataclasses
 import logging
+import os
 import socket
 import sys
 import zlib
@@ -44,6 +46,7 @@ from kubelet.prober.probers import always_succeed
 from kubelet.runtime import PAUSE_IMAGE
 from kubelet.runtime.fake import FakeRuntime
 from kubelet.server import ServerConfig, read_token_file
+from kubelet.token import TokenManager
 from kubelet.volumes.manager import DEFAULT_ROOT_DIR, VolumeManager
 from tinykube.api.core import Taint
 from tinykube.client import EventRecorder, RESTClient
@@ -177,7 +180,8 @@ def api_server_config(args: argparse.Namespace, node: NodeConfig) -> ServerConfi
 
 
 def pod_syncer(args: argparse.Namespace, client: RESTClient, runtime: NodeRuntime, node: NodeConfig) -> PodSyncer:
-    """The node's pod sync: a hollow node runs no probes, writes no volumes, records no events."""
+    """The node's pod sync: a hollow node runs no probes, writes only the volumes made from
+    API objects, records no events."""
     hollow = args.container_runtime_endpoint == "fake"
     config = PodSyncConfig(
         node.name, host_ip=lambda: node.node_ip, cluster_dns=args.cluster_dns, cluster_domain=args.cluster_domain,
@@ -186,10 +190,18 @@ def pod_syncer(args: argparse.Namespace, client: RESTClient, runtime: NodeRuntim
         runtime_name="fake" if hollow else "docker",
         crash_loop_backoff=(args.crash_loop_backoff_initial, args.crash_loop_backoff_max),
         image_pull_backoff=(args.image_pull_backoff_initial, args.image_pull_backoff_max))
+    tokens = TokenManager(client)
     if hollow:
-        return PodSyncer(client, runtime, config, probe_runner=always_succeed)
+        # The volumes made from API objects (ServiceAccount tokens among them) are written,
+        # each hollow node in its own directory: hollow kubelets may share a --root-dir, and
+        # housekeeping removes the pod directories its own node does not know.
+        root_dir = os.path.join(args.root_dir, "hollow", node.name)
+        return PodSyncer(client, runtime, config, probe_runner=always_succeed,
+                         volumes=VolumeManager(root_dir, client, allocatable=node.allocatable,
+                                               tokens=tokens, node_volumes=False))
     return PodSyncer(client, runtime, config,
-                     volumes=VolumeManager(args.root_dir, client, allocatable=node.allocatable),
+                     volumes=VolumeManager(args.root_dir, client, allocatable=node.allocatable,
+                                           tokens=tokens),
                      recorder=EventRecorder(client, "kubelet", host=node.name))
 
 

@@ -1,7 +1,8 @@
 """A container's environment: env, envFrom and the downward API, resolved to strings.
 
-Order (as upstream): every `envFrom` source first (ConfigMap/Secret keys, with
-`prefix`), then `env` entries in order, later names replacing earlier ones.
+Order (as upstream): the `kubernetes` Service's variables (`service_env`), then
+every `envFrom` source (ConfigMap/Secret keys, with `prefix`), then `env`
+entries in order, later names replacing earlier ones.
 `$(NAME)` in a value expands to a variable defined before it; `$$(NAME)` stays
 literal. A missing ConfigMap/Secret or key that is not `optional` raises
 `ContainerConfigError` with Kubernetes' message; the kubelet reports it as the
@@ -22,6 +23,7 @@ import math
 import re
 from typing import Protocol, TypeVar
 
+from kubelet.kuberuntime.service_env import master_service_env
 from tinykube.api.core import (
     ConfigMap,
     Container,
@@ -116,7 +118,8 @@ def expand(value: str, env: dict[str, str]) -> str:
 async def make_environment(pod: Pod, container: Container, client: ObjectGetter, *, pod_ip: str, host_ip: str,
                            allocatable: dict[str, str] | None = None) -> list[tuple[str, str]]:
     namespace = pod.metadata.namespace or ""
-    env: dict[str, str] = {}
+    # The `kubernetes` Service's variables first: envFrom and env may override them.
+    env: dict[str, str] = await master_service_env(client)
     for source in container.env_from or []:
         ref, kind = ((source.config_map_ref, "ConfigMap") if source.config_map_ref else (source.secret_ref, "Secret"))
         data = await get_config_data(client, kind, namespace, (ref.name or "") if ref else "",

@@ -25,6 +25,7 @@ import subprocess
 from typing import Protocol
 
 from kubelet.kuberuntime.env import ObjectGetter, parse_quantity
+from kubelet.token import TokenManager
 from kubelet.volumes.atomic_writer import FileProjection, write_payload
 from kubelet.volumes.plugins import (
     VolumeError,
@@ -42,6 +43,11 @@ DEFAULT_ROOT_DIR = "/var/lib/tinykube-kubelet"
 _PLUGIN_DIRS = {"emptyDir": "kubernetes.io~empty-dir", "configMap": "kubernetes.io~configmap",
                 "secret": "kubernetes.io~secret", "downwardAPI": "kubernetes.io~downward-api",
                 "projected": "kubernetes.io~projected"}
+
+
+def _from_api_objects(volume: Volume) -> bool:
+    return any(source is not None for source in (volume.config_map, volume.secret,
+                                                   volume.downward_api, volume.projected))
 
 
 class Mounter(Protocol):
@@ -74,10 +80,15 @@ class VolumeManager:
     """
 
     def __init__(self, root_dir: str, client: ObjectGetter, *, mounter: Mounter | None = None,
-                 allocatable: dict[str, str] | None = None) -> None:
+                 allocatable: dict[str, str] | None = None, tokens: TokenManager | None = None,
+                 node_volumes: bool = True) -> None:
         self.root_dir, self.client = root_dir, client
         self.mounter = mounter or SystemMounter()
         self.allocatable = allocatable or {}
+        self.tokens = tokens  # projected serviceAccountToken sources (None: refused)
+        # False on a hollow node: only the volumes made from API objects are written;
+        # emptyDir, hostPath and claims would touch the host the fake runtime pretends to be.
+        self.node_volumes = node_volumes
         self.claim_paths: dict[str, dict[str, str]] = {}  # pod uid -> volume name -> PV path it mounts
 
     def pod_dir(self, uid: str) -> str:
@@ -98,6 +109,8 @@ class VolumeManager:
     async def _set_up(self, pod: Pod, volume: Volume) -> str:
         uid, namespace = pod.metadata.uid or "", pod.metadata.namespace or ""
         name = volume.name
+        if not self.node_volumes and not _from_api_objects(volume):
+            return ""
         if "empty_dir" in volume.model_fields_set:  # `emptyDir: {}` (or null) is an emptyDir
             return await asyncio.to_thread(self._empty_dir, self.volume_dir(uid, "emptyDir", name),
                                            volume.empty_dir or EmptyDirVolumeSource())
@@ -122,7 +135,8 @@ class VolumeManager:
                                        self.allocatable)
         elif volume.projected is not None:
             kind = "projected"
-            payload = await projected_payload(self.client, pod, volume.projected, self.allocatable)
+            payload = await projected_payload(self.client, pod, volume.projected, self.allocatable,
+                                              self.tokens)
         else:
             raise VolumeError("unsupported volume type")
         target = self.volume_dir(uid, kind, name)
@@ -146,6 +160,8 @@ class VolumeManager:
 
     async def cleanup_pod(self, uid: str) -> None:
         self.claim_paths.pop(uid, None)
+        if self.tokens is not None:
+            self.tokens.delete_service_account_token(uid)
         await asyncio.to_thread(self._cleanup, uid)
 
     def paths_in_use(self) -> set[str]:

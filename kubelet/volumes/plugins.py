@@ -8,7 +8,8 @@
   Directory, FileOrCreate, File, Socket, CharDevice, BlockDevice).
 - configMap / secret / downwardAPI / projected: files built from the API objects
   (`items` choose keys and paths, `defaultMode`/`mode` set permissions, `optional`
-  tolerates a missing object), written by the atomic writer.
+  tolerates a missing object), written by the atomic writer; a projected
+  serviceAccountToken is a TokenRequest bound to the pod (`kubelet.token`).
 - persistentVolumeClaim: the bound PV's `hostPath.path` or `local.path`; an unbound
   claim keeps the pod waiting.
 
@@ -29,6 +30,7 @@ from kubelet.kuberuntime.env import (
     get_config_data,
     resource_value,
 )
+from kubelet.token import TokenManager
 from kubelet.volumes.atomic_writer import FileProjection
 from tinykube.api.core import (
     ConfigMapProjection,
@@ -39,9 +41,10 @@ from tinykube.api.core import (
     ProjectedVolumeSource,
     SecretProjection,
     SecretVolumeSource,
+    ServiceAccountTokenProjection,
 )
 from tinykube.api.other import PersistentVolume, PersistentVolumeClaim
-from tinykube.client.errors import NotFound
+from tinykube.client.errors import ClientError, NotFound
 
 DEFAULT_MODE = 0o644
 _HOST_PATH_CHECKS = {
@@ -131,7 +134,8 @@ def downward_payload(pod: Pod, items: list[DownwardAPIVolumeFile], default_mode:
 
 
 async def projected_payload(client: ObjectGetter, pod: Pod, source: ProjectedVolumeSource,
-                            allocatable: dict[str, str]) -> dict[str, FileProjection]:
+                            allocatable: dict[str, str],
+                            tokens: TokenManager | None = None) -> dict[str, FileProjection]:
     namespace = pod.metadata.namespace or ""
     default_mode = source.default_mode
     payload: dict[str, FileProjection] = {}
@@ -142,8 +146,25 @@ async def projected_payload(client: ObjectGetter, pod: Pod, source: ProjectedVol
             payload.update(await config_payload(client, "Secret", namespace, projection.secret, default_mode))
         elif projection.downward_api is not None:
             payload.update(downward_payload(pod, projection.downward_api.items or [], default_mode, allocatable))
-        # serviceAccountToken and clusterTrustBundle projections are not supported
+        elif projection.service_account_token is not None:
+            payload[projection.service_account_token.path] = FileProjection(
+                (await _token(tokens, pod, projection.service_account_token)).encode(), _mode(None, default_mode))
+        # clusterTrustBundle projections are not supported
     return payload
+
+
+async def _token(tokens: TokenManager | None, pod: Pod, source: ServiceAccountTokenProjection) -> str:
+    """A token of the pod's ServiceAccount, bound to the pod (TokenRequest, cached)."""
+    if tokens is None:
+        raise VolumeError("serviceAccountToken projection: this kubelet requests no tokens")
+    account = (pod.spec.service_account_name if pod.spec else None) or "default"
+    try:
+        return await tokens.get_service_account_token(
+            pod.metadata.namespace or "", account, audience=source.audience or "",
+            expiration_seconds=source.expiration_seconds, pod_name=pod.metadata.name or "",
+            pod_uid=pod.metadata.uid or "")
+    except ClientError as err:
+        raise VolumeError(f"failed to fetch token: {err}") from None
 
 
 async def claim_path(client: ObjectGetter, namespace: str, claim_name: str) -> str:

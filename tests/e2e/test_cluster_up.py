@@ -1111,3 +1111,63 @@ def test_a_kopf_operator_turns_a_web_app_into_running_pods_and_cleans_up(
             operator.kill()
         log.close()
         cluster.tinykube("delete", "-f", str(OPERATOR_EXAMPLE / "crd.yaml"))
+
+
+IN_CLUSTER_NAMESPACE = "sa-e2e"
+IN_CLUSTER_MANIFEST = f"""
+apiVersion: v1
+kind: Namespace
+metadata: {{name: {IN_CLUSTER_NAMESPACE}}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {{name: in-cluster, namespace: {IN_CLUSTER_NAMESPACE}}}
+spec:
+  containers:
+  - name: main
+    image: {TINYKUBE_IMAGE}
+    imagePullPolicy: IfNotPresent
+    command: ["sleep", "3600"]
+"""
+# The official client in the pod, with the mounted token, CA and KUBERNETES_SERVICE_* only.
+LIST_PODS_IN_CLUSTER = f"""
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
+config.load_incluster_config()
+try:
+    client.CoreV1Api().list_namespaced_pod("{IN_CLUSTER_NAMESPACE}")
+    print("status=200")
+except ApiException as err:
+    print(f"status={{err.status}}")
+"""
+VIEW_BINDING = f"""
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {{name: default-view, namespace: {IN_CLUSTER_NAMESPACE}}}
+roleRef: {{apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: view}}
+subjects: [{{kind: ServiceAccount, name: default, namespace: {IN_CLUSTER_NAMESPACE}}}]
+"""
+
+
+def in_cluster_list_status(cluster: Cluster) -> str:
+    out = cluster.ok("exec", "-n", IN_CLUSTER_NAMESPACE, "in-cluster", "--", "python", "-c",
+                     LIST_PODS_IN_CLUSTER, timeout=120)
+    return out.strip().splitlines()[-1]
+
+
+def test_a_pods_mounted_token_lists_pods_only_once_a_role_binding_allows_it(
+        cluster: Cluster, tmp_path: Path) -> None:
+    """Needs RBAC on in the compose cluster (--authorization-mode=Node,RBAC) and the
+    `kubernetes` Service: before the RoleBinding 403, after it 200."""
+    manifest = tmp_path / "in-cluster.yaml"
+    manifest.write_text(IN_CLUSTER_MANIFEST)
+    cluster.ok("apply", "-f", str(manifest))
+    wait_for(lambda: cluster.get("pod", "in-cluster", "-n", IN_CLUSTER_NAMESPACE)
+             .get("status", {}).get("phase") == "Running", 120, "the in-cluster pod Running")
+    assert in_cluster_list_status(cluster) == "status=403"
+    binding = tmp_path / "binding.yaml"
+    binding.write_text(VIEW_BINDING)
+    cluster.ok("apply", "-f", str(binding))
+    wait_for(lambda: in_cluster_list_status(cluster) == "status=200", 30,
+             "the RoleBinding to let the pod list pods")
+    cluster.ok("delete", "namespace", IN_CLUSTER_NAMESPACE)

@@ -297,12 +297,19 @@ class DownwardAPIProjection(KubeModel):
     items: list[DownwardAPIVolumeFile] | None = None
 
 
+class ServiceAccountTokenProjection(KubeModel):
+    audience: str | None = None
+    expiration_seconds: int | None = None
+    path: str = ""
+
+
 class VolumeProjection(KubeModel):
-    """One source of a projected volume; serviceAccountToken etc. stay in extra."""
+    """One source of a projected volume; clusterTrustBundle etc. stay in extra."""
 
     config_map: ConfigMapProjection | None = None
     secret: SecretProjection | None = None
     downward_api: DownwardAPIProjection | None = Field(None, alias="downwardAPI")
+    service_account_token: ServiceAccountTokenProjection | None = None
 
 
 class ProjectedVolumeSource(KubeModel):

@@ -86,7 +86,7 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     ResourceInfo("", "v1", "PersistentVolumeClaim", "persistentvolumeclaims",
                  "persistentvolumeclaim", True, "V1PersistentVolumeClaim", ("pvc",), ("status",)),
     ResourceInfo("", "v1", "ServiceAccount", "serviceaccounts", "serviceaccount", True,
-                 "V1ServiceAccount", ("sa",)),
+                 "V1ServiceAccount", ("sa",), ("token",)),
     ResourceInfo("", "v1", "ReplicationController", "replicationcontrollers",
                  "replicationcontroller", True, "V1ReplicationController", ("rc",),
                  ("status", "scale"), _ALL),

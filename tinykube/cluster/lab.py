@@ -164,13 +164,15 @@ def init(advertise_address: str, config_dir: Path, say: Say, port: int = 6443) -
         "apiserver", f"--etcd-servers={etcd_url}", f"--secure-port={port}",
         f"--token-auth-file={config.tokens_file}", f"--cert-dir={config.cert_dir}",
         f"--tls-sans={advertise_address},localhost,127.0.0.1",
-        f"--kubelet-client-token-file={config.kubelet_api_token_file}"), say)
+        f"--kubelet-client-token-file={config.kubelet_api_token_file}",
+        "--enable-admission-plugins=ServiceAccount"), say)
     local = f"https://127.0.0.1:{port}"
     _wait(lambda: config.ca_file.exists() and _get(f"{local}/readyz", verify=False) == 200, 60,
           "the API server to become ready")
     start_component("controller-manager", python_module(
         "controller_manager", f"--kubeconfig={config.kubeconfig('controller-manager')}",
-        "--allocate-node-cidrs=true", f"--cluster-cidr={CLUSTER_CIDR}", "--enable-hostpath-provisioner=true"), say)
+        "--allocate-node-cidrs=true", f"--cluster-cidr={CLUSTER_CIDR}", "--enable-hostpath-provisioner=true",
+        f"--root-ca-file={config.ca_file}"), say)
     start_component("scheduler", python_module(
         "scheduler", f"--kubeconfig={config.kubeconfig('scheduler')}"), say)
     ca_pem = config.ca_file.read_bytes()

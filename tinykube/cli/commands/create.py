@@ -25,6 +25,7 @@ from typing import Any
 from tinykube.api.resources import ResourceInfo
 from tinykube.cli.commands.apply import add_file_flags, load, resource_for, set_namespace
 from tinykube.cli.commands.create_cronjob import create_job, cron_job, register_cron_job
+from tinykube.cli.commands.create_token import register_token
 from tinykube.cli.context import CLIContext, CLIError
 from tinykube.cli.printers import ObjectPrinter, PrinterError, kind_prefix
 from tinykube.client import APIStatusError
@@ -227,6 +228,7 @@ def register(subparsers: Any) -> None:
         p.set_defaults(func=generator(build))
 
     register_cron_job(kinds, add_output_flags, generator(cron_job))
+    register_token(kinds)
 
     p = kinds.add_parser("secret", help="a Secret")
     secret_kinds = p.add_subparsers(dest="secret_type", metavar="TYPE")
