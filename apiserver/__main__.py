@@ -23,6 +23,7 @@ import uvicorn
 from apiserver.app import create_app
 from apiserver.auth import TokenAuthenticator, UnionAuthenticator, ensure_serving_certificate
 from apiserver.admission import PLUGINS, parse_plugins
+import apiserver.authorization.rbac  # noqa: F401  (registers the RBAC mode)
 from apiserver.authorization.authorizer import MODES, build_authorizer, parse_modes
 from apiserver.connections import guarded_protocol, raise_open_files_limit
 from apiserver.flow.log import DEFAULT_FLOW_LOG_SIZE
@@ -135,8 +136,8 @@ def _servers(args: argparse.Namespace, server: APIServer) -> list[_Server]:
                 args.cert_dir, [s for s in args.tls_sans.split(",") if s])
             cert, key = str(generated.cert_file), str(generated.key_file)
         servers.append(_Server(uvicorn.Config(
-            create_app(server, metrics, authenticator, in_flight,
-                       build_authorizer(args.authorization_modes, server)), host=args.bind_address,
+            create_app(server, metrics, authenticator, in_flight, server.authorizer),
+            host=args.bind_address,
             port=args.secure_port, ssl_certfile=cert, ssl_keyfile=key, http=protocol, ws="wsproto",
             log_level=log_level, lifespan="off", timeout_graceful_shutdown=2)))
     if args.port:
@@ -160,6 +161,8 @@ async def run(args: argparse.Namespace, stopping: asyncio.Event) -> int:
         etcd_readycheck_timeout_seconds=args.etcd_readycheck_timeout,
         flow_log_size=args.flow_log_size,
         admission_plugins=tuple(args.admission_plugins)))
+    # Built before start: RBAC adds its escalation check to the admission chain.
+    server.authorizer = build_authorizer(args.authorization_modes, server)
     await server.start()
     compactor = Compactor(storage, args.etcd_compaction_interval)
     compactor.start()
