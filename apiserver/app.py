@@ -31,6 +31,7 @@ from apiserver.flow.log import CALLER, Caller
 from apiserver.inflight import MaxInFlightFilter, MaxInFlightLimit
 from apiserver.metrics import RequestMetrics, request_resource, request_verb
 from apiserver.openapi_v2 import openapi_v2_response
+from apiserver.review_groups import REVIEW_GROUPS
 from apiserver.server import APIServer
 
 log = logging.getLogger(__name__)
@@ -243,6 +244,8 @@ def create_app(server: APIServer, metrics: RequestMetrics,
 
     # logs, exec, port-forward, node proxy, metrics.k8s.io: before the generic routes
     proxy.install_routes(app, server, authenticator)
+    for reviews in REVIEW_GROUPS:  # access reviews, TokenReview, SelfSubjectReview
+        reviews.install_routes(app, server)
     flow_routes.install_routes(app, server.flow_log)
 
     # The routes above that could take a resource path; ResourceDispatch defers to them.

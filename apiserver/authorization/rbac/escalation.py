@@ -29,9 +29,8 @@ from apiserver.authorization.attributes import Attributes
 from apiserver.authorization.authorizer import SYSTEM_MASTERS
 from apiserver.authorization.rbac.authorizer import RBACAuthorizer
 from apiserver.authorization.rbac.rules import compact_rules, compact_string, covers, go_string_list
-from apiserver.errors import APIError
+from apiserver.errors import forbidden
 from tinykube.api.rbac import GROUP, ClusterRole, PolicyRule, RoleRef
-from tinykube.api.resources import ResourceInfo
 
 FULL_AUTHORITY = [PolicyRule(verbs=["*"], api_groups=["*"], resources=["*"]),
                   PolicyRule(verbs=["*"], non_resource_urls=["*"])]
@@ -42,12 +41,6 @@ _SYSTEM_FIELDS = ("resourceVersion", "generation", "managedFields", "uid", "crea
 
 class EscalationError(Exception):
     """The writer lacks rules; str() is upstream's message after `is forbidden: `."""
-
-
-def forbidden(info: ResourceInfo, name: str, message: str) -> APIError:
-    subject = f'{info.group_resource} "{name}"' if name else info.group_resource
-    details = {"group": info.group, "kind": info.plural, **({"name": name} if name else {})}
-    return APIError(403, "Forbidden", f"{subject} is forbidden: {message}", details)
 
 
 def _policy_view(obj: dict[str, Any]) -> dict[str, Any]:
