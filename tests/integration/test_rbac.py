@@ -268,3 +268,34 @@ def test_reviews_are_create_only_and_discovered(rbac_apiserver: APIServerProcess
     sar = admin.post("/apis/authorization.k8s.io/v1/subjectaccessreviews", json={"spec": {
         "user": "nobody", "resourceAttributes": {"verb": "list", "resource": "pods"}}})
     assert sar.json()["status"]["allowed"] is False
+
+
+@needs_kubectl
+def test_kubectl_creates_gets_and_describes_roles_and_bindings(
+        rbac_apiserver: APIServerProcess, admin: httpx.Client, tmp_path: Path) -> None:
+    namespace = new_namespace(admin)
+    token = rbac_apiserver.token
+
+    def ok(*args: str) -> str:
+        result = kubectl(rbac_apiserver, tmp_path, token, *args)
+        assert result.returncode == 0, f"kubectl {' '.join(args)}: {result.stderr}"
+        return result.stdout
+
+    ok("create", "role", "pod-reader", "--verb=get,list", "--resource=pods", "-n", namespace)
+    ok("create", "rolebinding", "read-pods", "--role=pod-reader", "--user=viewer",
+       "--group=devs", "--serviceaccount=default:robot", "-n", namespace)
+    ok("create", "clusterrolebinding", f"view-{namespace}", "--clusterrole=view",
+       "--user=nobody-else")
+    roles = ok("get", "roles", "-n", namespace).splitlines()
+    assert roles[0].split() == ["NAME", "CREATED", "AT"]
+    assert roles[1].split()[0] == "pod-reader"
+    wide = ok("get", "rolebindings", "-n", namespace, "-o", "wide").splitlines()
+    assert wide[0].split() == ["NAME", "ROLE", "AGE", "USERS", "GROUPS", "SERVICEACCOUNTS"]
+    cells = wide[1].split()
+    assert (cells[0], cells[1], cells[3:]) == ("read-pods", "Role/pod-reader",
+                                               ["viewer", "devs", "default/robot"])
+    described = ok("describe", "role", "pod-reader", "-n", namespace)
+    assert "pods" in described and "[get list]" in described
+    changed = kubectl(rbac_apiserver, tmp_path, token, "patch", "rolebinding", "read-pods", "-n",
+                      namespace, "--type=merge", "-p", '{"roleRef":{"name":"other"}}')
+    assert changed.returncode == 1 and "cannot change roleRef" in changed.stderr
