@@ -26,6 +26,7 @@ from apiserver import discovery, errors, handlers, health, proxy
 from apiserver.auth import ANONYMOUS, Authenticator, Credentials, UserInfo
 from apiserver.authorization.authorizer import Authorizer
 from apiserver.authorization.filter import AuthorizationFilter
+from apiserver.authorization.impersonation import ImpersonationFilter
 from apiserver.flow import routes as flow_routes
 from apiserver.flow.log import CALLER, Caller
 from apiserver.inflight import MaxInFlightFilter, MaxInFlightLimit
@@ -181,10 +182,11 @@ def create_app(server: APIServer, metrics: RequestMetrics,
                authorizer: Authorizer | None = None) -> FastAPI:
     """authenticator None means anonymous access (the plain HTTP port); `in_flight`
     is shared by all the listeners of one process (None: no limit); authorizer
-    None allows every authenticated request.
+    None (the plain HTTP port) allows every request and serves no impersonation.
 
-    The chain, outermost first: authentication (RequestChain), max in flight,
-    authorization, then the routes; as kube-apiserver's DefaultBuildHandlerChain."""
+    The chain, outermost first: authentication (RequestChain), impersonation, max
+    in flight, authorization, then the routes; as kube-apiserver's
+    DefaultBuildHandlerChain."""
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, **_NO_TELEMETRY)
     routes_before_resources: list[BaseRoute] = []
     app.add_middleware(ResourceDispatch, server=server, earlier=routes_before_resources)
@@ -192,6 +194,8 @@ def create_app(server: APIServer, metrics: RequestMetrics,
         app.add_middleware(AuthorizationFilter, authorizer=authorizer, is_public=is_public)
     if in_flight is not None:  # inside the chain: after authentication, as upstream
         app.add_middleware(MaxInFlightFilter, limit=in_flight)
+    if authorizer is not None:  # Impersonate-User/-Group: after authentication, as upstream
+        app.add_middleware(ImpersonationFilter, authorizer=authorizer)
     app.add_middleware(RequestChain, metrics=metrics, authenticator=authenticator)
 
     @app.get("/version")

@@ -299,3 +299,29 @@ def test_kubectl_creates_gets_and_describes_roles_and_bindings(
     changed = kubectl(rbac_apiserver, tmp_path, token, "patch", "rolebinding", "read-pods", "-n",
                       namespace, "--type=merge", "-p", '{"roleRef":{"name":"other"}}')
     assert changed.returncode == 1 and "cannot change roleRef" in changed.stderr
+
+
+def test_impersonation_needs_the_impersonate_verb(rbac_apiserver: APIServerProcess,
+                                                  admin: httpx.Client, tmp_path: Path) -> None:
+    namespace = new_namespace(admin)
+    bind(admin, namespace, "viewer", "ClusterRole", "view")
+    with as_user(rbac_apiserver, "nobody-token") as nobody:
+        refused = nobody.get("/api/v1/namespaces/default/pods",
+                             headers={"Impersonate-User": "viewer"})
+        assert (refused.status_code, refused.json()["message"]) == (
+            403, 'users "viewer" is forbidden: User "nobody" cannot impersonate resource "users" '
+                 'in API group "" at the cluster scope')
+    as_viewer = {"Impersonate-User": "viewer"}
+    wait_until(lambda: admin.get(f"/api/v1/namespaces/{namespace}/pods",
+                                 headers=as_viewer).status_code == 200,
+               DEADLINE_SECONDS, "the admin acting as viewer to list pods")
+    assert admin.get(f"/api/v1/namespaces/{namespace}/secrets", headers=as_viewer
+                     ).status_code == 403
+    who = admin.post("/apis/authentication.k8s.io/v1/selfsubjectreviews", json={},
+                     headers={"Impersonate-User": "jane", "Impersonate-Group": "devs"})
+    assert who.json()["status"]["userInfo"] == {"username": "jane",
+                                                     "groups": ["devs", "system:authenticated"]}
+    if shutil.which("kubectl") is not None:
+        answer = kubectl(rbac_apiserver, tmp_path, rbac_apiserver.token, "auth", "can-i", "list",
+                         "secrets", "-n", namespace, "--as=viewer")
+        assert (answer.stdout.strip(), answer.returncode) == ("no", 1)
