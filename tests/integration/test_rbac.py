@@ -21,6 +21,8 @@ import httpx
 import pytest
 from kubernetes import client
 
+from cli_helpers import tinykube
+
 from tinykube.testing.processes import REPO_ROOT, APIServerProcess, Etcd, kubeconfig_text, \
     start_apiserver, wait_until
 
@@ -325,3 +327,25 @@ def test_impersonation_needs_the_impersonate_verb(rbac_apiserver: APIServerProce
         answer = kubectl(rbac_apiserver, tmp_path, rbac_apiserver.token, "auth", "can-i", "list",
                          "secrets", "-n", namespace, "--as=viewer")
         assert (answer.stdout.strip(), answer.returncode) == ("no", 1)
+
+
+def test_tinykube_auth_can_i_and_whoami(rbac_apiserver: APIServerProcess,
+                                        admin: httpx.Client) -> None:
+    namespace = new_namespace(admin)
+    bind(admin, namespace, "viewer", "ClusterRole", "view")
+    with as_user(rbac_apiserver, "viewer-token") as viewer:
+        wait_until(lambda: can(viewer, "list", "pods", namespace), DEADLINE_SECONDS, "view")
+
+    def ask(*args: str) -> tuple[str, int]:
+        result = tinykube(rbac_apiserver, "--token", "viewer-token", "auth", *args)
+        return result.stdout.strip(), result.returncode
+
+    assert ask("can-i", "list", "pods", "-n", namespace) == ("yes", 0)
+    assert ask("can-i", "get", "deploy", "-n", namespace) == ("yes", 0)
+    assert ask("can-i", "delete", "pods", "-n", namespace) == ("no", 1)
+    assert ask("can-i", "list", "pods", "-n", "default") == ("no", 1)
+    assert ask("can-i", "get", "/healthz") == ("yes", 0)
+    listed, code = ask("can-i", "--list", "-n", namespace)
+    assert code == 0 and "pods   " in listed and "[get list watch]" in listed
+    whoami, code = ask("whoami")
+    assert code == 0 and whoami.splitlines()[1].split() == ["Username", "viewer"]
