@@ -25,6 +25,7 @@ from apiserver.auth import (
     Authenticator, TokenAuthenticator, UnionAuthenticator, ensure_serving_certificate,
 )
 from apiserver.admission import PLUGINS, parse_plugins
+import apiserver.authorization.rbac  # noqa: F401  (registers the RBAC mode)
 from apiserver.authorization.authorizer import MODES, build_authorizer, parse_modes
 # Modes and admission plugins register themselves in MODES / PLUGINS on import.
 import apiserver.admission.noderestriction  # noqa: F401  NodeRestriction
@@ -161,8 +162,8 @@ def _servers(args: argparse.Namespace, server: APIServer) -> list[_Server]:
                 args.cert_dir, [s for s in args.tls_sans.split(",") if s])
             cert, key = str(generated.cert_file), str(generated.key_file)
         servers.append(_Server(uvicorn.Config(
-            create_app(server, metrics, authenticator, in_flight,
-                       build_authorizer(args.authorization_modes, server)), host=args.bind_address,
+            create_app(server, metrics, authenticator, in_flight, server.authorizer),
+            host=args.bind_address,
             port=args.secure_port, ssl_certfile=cert, ssl_keyfile=key, http=protocol, ws="wsproto",
             log_level=log_level, lifespan="off", timeout_graceful_shutdown=2)))
     if args.port:
@@ -191,6 +192,8 @@ async def run(args: argparse.Namespace, stopping: asyncio.Event) -> int:
                           args.cert_dir),
         args.service_account_issuer, [a for a in args.api_audiences.split(",") if a],
         int(args.service_account_max_token_expiration))
+    # Built before start: RBAC adds its escalation check to the admission chain.
+    server.authorizer = build_authorizer(args.authorization_modes, server)
     await server.start()
     compactor = Compactor(storage, args.etcd_compaction_interval)
     compactor.start()

@@ -23,14 +23,16 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from apiserver import discovery, errors, handlers, health, proxy
-from apiserver.auth import ANONYMOUS, Authenticator, Credentials
+from apiserver.auth import ANONYMOUS, Authenticator, Credentials, UserInfo
 from apiserver.authorization.authorizer import Authorizer
 from apiserver.authorization.filter import AuthorizationFilter
+from apiserver.authorization.impersonation import ImpersonationFilter
 from apiserver.flow import routes as flow_routes
 from apiserver.flow.log import CALLER, Caller
 from apiserver.inflight import MaxInFlightFilter, MaxInFlightLimit
 from apiserver.metrics import RequestMetrics, request_resource, request_verb
 from apiserver.openapi_v2 import openapi_v2_response
+from apiserver.review_groups import REVIEW_GROUPS
 from apiserver.server import APIServer
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,10 @@ CLUSTER_INFO_PATH = "/api/v1/namespaces/kube-public/configmaps/cluster-info"
 # The generic resource routes: these prefixes, these methods (see ResourceDispatch).
 RESOURCE_PREFIXES = ("/api/", "/apis/")
 RESOURCE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+# Who calls on the plain HTTP port (tests only; never authorized): kube-apiserver's old
+# insecure port ran as this user, in system:masters, so RBAC's escalation check and
+# other admission plugins let its writes through as they let the admin's.
+INSECURE_SUPERUSER = UserInfo("system:unsecured", "", ("system:masters", "system:authenticated"))
 
 
 def is_public(method: str, path: str) -> bool:
@@ -105,7 +111,8 @@ class RequestChain:
                 user = self.authenticator.authenticate(Credentials.from_scope(scope))
                 if user is None and not is_public(request.method, path):
                     raise errors.unauthorized()
-            request.state.user = user or ANONYMOUS
+            request.state.user = user or (ANONYMOUS if self.authenticator is not None
+                                          else INSECURE_SUPERUSER)
             # Who wrote, for the flow log (a context variable: this request's task only).
             CALLER.set(Caller(request.state.user.name, request.headers.get("user-agent", ""),
                               scope["method"], path))
@@ -175,10 +182,11 @@ def create_app(server: APIServer, metrics: RequestMetrics,
                authorizer: Authorizer | None = None) -> FastAPI:
     """authenticator None means anonymous access (the plain HTTP port); `in_flight`
     is shared by all the listeners of one process (None: no limit); authorizer
-    None allows every authenticated request.
+    None (the plain HTTP port) allows every request and serves no impersonation.
 
-    The chain, outermost first: authentication (RequestChain), max in flight,
-    authorization, then the routes; as kube-apiserver's DefaultBuildHandlerChain."""
+    The chain, outermost first: authentication (RequestChain), impersonation, max
+    in flight, authorization, then the routes; as kube-apiserver's
+    DefaultBuildHandlerChain."""
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, **_NO_TELEMETRY)
     routes_before_resources: list[BaseRoute] = []
     app.add_middleware(ResourceDispatch, server=server, earlier=routes_before_resources)
@@ -186,6 +194,8 @@ def create_app(server: APIServer, metrics: RequestMetrics,
         app.add_middleware(AuthorizationFilter, authorizer=authorizer, is_public=is_public)
     if in_flight is not None:  # inside the chain: after authentication, as upstream
         app.add_middleware(MaxInFlightFilter, limit=in_flight)
+    if authorizer is not None:  # Impersonate-User/-Group: after authentication, as upstream
+        app.add_middleware(ImpersonationFilter, authorizer=authorizer)
     app.add_middleware(RequestChain, metrics=metrics, authenticator=authenticator)
 
     @app.get("/version")
@@ -238,6 +248,8 @@ def create_app(server: APIServer, metrics: RequestMetrics,
 
     # logs, exec, port-forward, node proxy, metrics.k8s.io: before the generic routes
     proxy.install_routes(app, server, authenticator)
+    for reviews in REVIEW_GROUPS:  # access reviews, TokenReview, SelfSubjectReview
+        reviews.install_routes(app, server)
     flow_routes.install_routes(app, server.flow_log)
 
     # The routes above that could take a resource path; ResourceDispatch defers to them.

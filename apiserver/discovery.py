@@ -21,6 +21,7 @@ from starlette.responses import Response
 
 from apiserver import errors
 from apiserver.flow import routes as flow
+from apiserver.review_groups import REVIEW_GROUPS
 from apiserver.proxy import metrics
 from apiserver.openapi import document_hash, openapi_v3_document, openapi_v3_root
 from tinykube.api.resources import INDEX, ResourceInfo
@@ -33,6 +34,10 @@ _AGGREGATED = "application/json;g=apidiscovery.k8s.io;v={version};as=APIGroupDis
 # with aggregated_group(), legacy_group() and resource_list().
 _OWN_ROUTES: dict[str, Any] = {metrics.GROUP: metrics, flow.GROUP: flow}
 _OWN_VERSIONS = {(metrics.GROUP, metrics.VERSION), (flow.GROUP, flow.VERSION)}
+# The create-only review groups (apiserver/reviews.py).
+for _reviews in REVIEW_GROUPS:
+    _OWN_ROUTES[_reviews.group] = _reviews
+    _OWN_VERSIONS.add((_reviews.group, _reviews.version))
 
 
 def version_info() -> dict[str, Any]:

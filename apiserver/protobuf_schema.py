@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from apiserver.protobuf_schema_rbac import RBAC_MESSAGES, RBAC_ROOT_MESSAGES
 from tinykube.api.resources import INDEX
 
 # Message types with a JSON form of their own rather than an object of fields.
@@ -434,5 +435,7 @@ def parse_message(spec: str) -> dict[int, Field]:
     return fields
 
 
+MESSAGES.update(RBAC_MESSAGES)
+ROOT_MESSAGES.update(RBAC_ROOT_MESSAGES)
 SCHEMA: dict[str, dict[int, Field]] = {
     name: parse_message(spec) for name, spec in MESSAGES.items()}

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from apiserver import errors
 from apiserver.admission import AdmissionChain, build_chain
 from apiserver.auth import Authenticator
+from apiserver.authorization.authorizer import Authorizer
+from apiserver.authorization.rbac.bootstrap import ensure_bootstrap_policy
 from apiserver.allocator import Allocator, parse_port_range, service_ip_values
 from apiserver.apiextensions.controller import CustomResourceDefinitionController
 from apiserver.apiservices import APIServiceRegistration
@@ -69,6 +71,8 @@ class APIServer:
         self.authenticator: Authenticator | None = None
         # Signs serviceaccounts/token answers (None: the subresource is not served).
         self.token_issuer: TokenIssuer | None = None
+        # The HTTPS port's authorizer chain (None: everything allowed); access reviews ask it.
+        self.authorizer: Authorizer | None = None
         self.flow_log = FlowLog(self.config.flow_log_size)
         for info in INDEX.resources:  # the built-ins; the CRD controller adds the rest
             served = storage_for_version(storage, info)
@@ -91,6 +95,7 @@ class APIServer:
         for registry in self.registries.values():
             await registry.cache.start()
         await self._ensure_system_namespaces()
+        await ensure_bootstrap_policy(self.registries)  # the default RBAC roles and bindings
         await self.api_services.ensure()
         self.api_services.start()
         models = await asyncio.to_thread(build_schemas, list(self.registries))

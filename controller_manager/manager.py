@@ -34,6 +34,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+from controller_manager.clusterroleaggregation import ClusterRoleAggregationController
 from controller_manager.cronjob import CronJobController
 from controller_manager.daemon import DaemonSetsController
 from controller_manager.deployment import DeploymentController
@@ -91,6 +92,7 @@ CONTROLLERS: dict[str, type[Any]] = {
     HorizontalController.name: HorizontalController,
     ServiceAccountsController.name: ServiceAccountsController,
     RootCACertPublisher.name: RootCACertPublisher,
+    ClusterRoleAggregationController.name: ClusterRoleAggregationController,
 }
 
 # Which option sets a controller's worker count; controllers not listed get DEFAULT_WORKERS.

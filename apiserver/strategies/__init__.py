@@ -16,6 +16,7 @@ from apiserver.strategies.horizontalpodautoscaler import HorizontalPodAutoscaler
 from apiserver.strategies.namespace import NamespaceStrategy
 from apiserver.strategies.pod import PodStrategy
 from apiserver.strategies.poddisruptionbudget import PodDisruptionBudgetStrategy
+from apiserver.strategies.rbac import RoleBindingStrategy, RoleStrategy
 from apiserver.strategies.replicationcontroller import ReplicationControllerStrategy
 from apiserver.strategies.service import ServiceStrategy
 from apiserver.strategies.storage import PersistentVolumeClaimStrategy, PersistentVolumeStrategy
@@ -66,4 +67,7 @@ def strategy_for(info: ResourceInfo, service_ips: Allocator, node_ports: Allocat
         return HorizontalPodAutoscalerStrategy(info)
     if info.kind == "CustomResourceDefinition" and info.group == "apiextensions.k8s.io":
         return CustomResourceDefinitionStrategy(info)
+    if info.group == "rbac.authorization.k8s.io":
+        return RoleStrategy(info) if info.kind in ("Role", "ClusterRole") \
+            else RoleBindingStrategy(info)
     return Strategy(info)

@@ -157,6 +157,16 @@ if TYPE_CHECKING:
         PodDisruptionBudgetSpec,
         PodDisruptionBudgetStatus,
     )
+    from tinykube.api.rbac import (
+        AggregationRule,
+        ClusterRole,
+        ClusterRoleBinding,
+        PolicyRule,
+        Role,
+        RoleBinding,
+        RoleRef,
+        Subject,
+    )
     from tinykube.api.other import (
         CrossVersionObjectReference,
         HPAScalingPolicy,
@@ -277,6 +287,9 @@ _MODULE_OF: dict[str, str] = {
     "Eviction": "policy", "PodDisruptionBudget": "policy",
     "PodDisruptionBudgetCondition": "policy", "PodDisruptionBudgetSpec": "policy",
     "PodDisruptionBudgetStatus": "policy",
+    "AggregationRule": "rbac", "ClusterRole": "rbac", "ClusterRoleBinding": "rbac",
+    "PolicyRule": "rbac", "Role": "rbac", "RoleBinding": "rbac", "RoleRef": "rbac",
+    "Subject": "rbac",
     "CustomResourceDefinition": "apiextensions",
     "CustomResourceDefinitionCondition": "apiextensions",
     "CustomResourceDefinitionNames": "apiextensions",

@@ -139,13 +139,21 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     ResourceInfo("apiextensions.k8s.io", "v1", "CustomResourceDefinition",
                  "customresourcedefinitions", "customresourcedefinition", False,
                  "V1CustomResourceDefinition", ("crd", "crds"), ("status",)),
+    # rbac.authorization.k8s.io/v1 (apiserver/authorization/rbac)
+    ResourceInfo("rbac.authorization.k8s.io", "v1", "Role", "roles", "role", True, "V1Role"),
+    ResourceInfo("rbac.authorization.k8s.io", "v1", "ClusterRole", "clusterroles", "clusterrole",
+                 False, "V1ClusterRole"),
+    ResourceInfo("rbac.authorization.k8s.io", "v1", "RoleBinding", "rolebindings", "rolebinding",
+                 True, "V1RoleBinding"),
+    ResourceInfo("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings",
+                 "clusterrolebinding", False, "V1ClusterRoleBinding"),
 )
 
 # Groups in the order discovery lists them (the core group is served on /api).
 GROUP_ORDER: tuple[str, ...] = (
     "", "apps", "events.k8s.io", "autoscaling", "batch", "networking.k8s.io", "policy",
     "coordination.k8s.io", "storage.k8s.io", "discovery.k8s.io", "apiregistration.k8s.io",
-    "apiextensions.k8s.io",
+    "apiextensions.k8s.io", "rbac.authorization.k8s.io",
 )
 
 
@@ -264,3 +272,7 @@ API_SERVICES = INDEX.require("apiservices.apiregistration.k8s.io")
 JOBS = INDEX.require("jobs.batch")
 CRON_JOBS = INDEX.require("cronjobs.batch")
 CUSTOM_RESOURCE_DEFINITIONS = INDEX.require("customresourcedefinitions.apiextensions.k8s.io")
+ROLES = INDEX.require("roles.rbac.authorization.k8s.io")
+CLUSTER_ROLES = INDEX.require("clusterroles.rbac.authorization.k8s.io")
+ROLE_BINDINGS = INDEX.require("rolebindings.rbac.authorization.k8s.io")
+CLUSTER_ROLE_BINDINGS = INDEX.require("clusterrolebindings.rbac.authorization.k8s.io")

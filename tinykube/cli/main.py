@@ -25,7 +25,7 @@ from tinykube.client import APIStatusError, TransportError
 COMMAND_MODULES = (
     "create", "get", "run", "expose", "delete", "apply", "edit", "label", "annotate", "patch",
     "scale", "autoscale", "rollout", "drain", "wait", "describe", "events", "logs", "exec", "port_forward", "top",
-    "trace", "dashboard",
+    "trace", "dashboard", "auth",
     "explain", "api_resources", "version", "config", "completion", "cluster",
 )
 # Commands registered by a module of another name.

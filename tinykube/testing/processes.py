@@ -144,12 +144,15 @@ def _spawn_apiserver(args: list[str], workdir: Path, http_url: str) -> ManagedPr
 
 def start_apiserver(etcd_url: str, workdir: Path | None = None, token: str = "tinykube-test-token",
                     secure_port: int | None = None, port: int | None = None,
-                    flags: tuple[str, ...] = ()) -> APIServerProcess:
-    """`flags` are further kube-apiserver flags (`--etcd-compaction-interval=2s`)."""
+                    flags: tuple[str, ...] = (), extra_tokens: tuple[str, ...] = ()
+                    ) -> APIServerProcess:
+    """`flags` are further kube-apiserver flags (`--etcd-compaction-interval=2s`);
+    `extra_tokens` further lines of the token file (`token,user,uid,"group1,group2"`)."""
     workdir = workdir or Path(tempfile.mkdtemp(prefix="tinykube-apiserver-"))
     workdir.mkdir(parents=True, exist_ok=True)
     token_file = workdir / "tokens.csv"
-    token_file.write_text(f'{token},admin,admin-uid,"system:masters"\n')
+    token_file.write_text(f'{token},admin,admin-uid,"system:masters"\n'
+                          + "".join(f"{line}\n" for line in extra_tokens))
     # What the API server presents to kubelets; a test kubelet gets the same file
     # as --kubelet-api-token-file (see kubelet_token_file).
     kubelet_token_file(workdir).write_text(f"kubelet-{token}\n")

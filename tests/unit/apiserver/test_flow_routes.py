@@ -54,7 +54,7 @@ async def test_a_write_is_listed_with_its_caller_and_change(http: httpx.AsyncCli
     assert body["kind"] == "FlowRecordList"
     record = body["items"][-1]
     assert (record["type"], record["user"], record["userAgent"], record["verb"], record["change"]) == \
-        ("Write", "system:anonymous", "test-agent/1.0", "create", "created")
+        ("Write", "system:unsecured", "test-agent/1.0", "create", "created")
     assert record["object"]["name"] == "one" and record["object"]["resource"] == "configmaps"
     assert body["metadata"]["resourceVersion"] == record["metadata"]["resourceVersion"]
 
