@@ -55,6 +55,7 @@ from apiserver.table_printers import (
     translate_timestamp_since,
 )
 from apiserver.table_printers_batch import BATCH_PRINTERS
+from apiserver.table_printers_certificates import CERTIFICATE_PRINTERS
 from tinykube.api.resources import ResourceInfo
 from tinykube.api.volume_util import DEFAULT_CLASS_ANNOTATIONS, access_modes_as_string
 
@@ -418,6 +419,7 @@ PRINTERS: dict[tuple[str, str], TablePrinter] = {
     ), print_storage_class),
 }
 PRINTERS.update(BATCH_PRINTERS)
+PRINTERS.update(CERTIFICATE_PRINTERS)
 PRINTERS[("apiextensions.k8s.io", "customresourcedefinitions")] = CRD_PRINTER
 DEFAULT_PRINTER = TablePrinter((NAME, AGE), print_default)
 # Custom resources' printers (their CRDs' additionalPrinterColumns), kept by the

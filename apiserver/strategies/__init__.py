@@ -8,6 +8,7 @@ from __future__ import annotations
 from apiserver.allocator import Allocator
 from apiserver.strategies.apiservice import APIServiceStrategy
 from apiserver.apiextensions.crd_strategy import CustomResourceDefinitionStrategy
+from apiserver.strategies.certificates import CertificateSigningRequestStrategy
 from apiserver.strategies.config import ConfigMapStrategy, SecretStrategy
 from apiserver.strategies.endpointslice import EndpointSliceStrategy
 from apiserver.strategies.event import EventsV1Strategy
@@ -66,4 +67,6 @@ def strategy_for(info: ResourceInfo, service_ips: Allocator, node_ports: Allocat
         return HorizontalPodAutoscalerStrategy(info)
     if info.kind == "CustomResourceDefinition" and info.group == "apiextensions.k8s.io":
         return CustomResourceDefinitionStrategy(info)
+    if info.kind == "CertificateSigningRequest":
+        return CertificateSigningRequestStrategy(info)
     return Strategy(info)

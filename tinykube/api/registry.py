@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from tinykube.api import apiextensions, apps, batch, core, discovery, other, policy
+from tinykube.api import apiextensions, apps, batch, certificates, core, discovery, other, policy
 from tinykube.api.meta import DeleteOptions, KubeList, KubeModel, KubeObject, Status, WatchEvent
 
 KINDS: tuple[type[KubeModel], ...] = (
@@ -27,6 +27,7 @@ KINDS: tuple[type[KubeModel], ...] = (
     policy.PodDisruptionBudget, policy.Eviction,
     batch.Job, batch.CronJob,
     apiextensions.CustomResourceDefinition,
+    certificates.CertificateSigningRequest,
     Status, DeleteOptions,
 )
 

@@ -139,13 +139,17 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     ResourceInfo("apiextensions.k8s.io", "v1", "CustomResourceDefinition",
                  "customresourcedefinitions", "customresourcedefinition", False,
                  "V1CustomResourceDefinition", ("crd", "crds"), ("status",)),
+    # certificates.k8s.io/v1
+    ResourceInfo("certificates.k8s.io", "v1", "CertificateSigningRequest",
+                 "certificatesigningrequests", "certificatesigningrequest", False,
+                 "V1CertificateSigningRequest", ("csr",), ("status", "approval")),
 )
 
 # Groups in the order discovery lists them (the core group is served on /api).
 GROUP_ORDER: tuple[str, ...] = (
     "", "apps", "events.k8s.io", "autoscaling", "batch", "networking.k8s.io", "policy",
     "coordination.k8s.io", "storage.k8s.io", "discovery.k8s.io", "apiregistration.k8s.io",
-    "apiextensions.k8s.io",
+    "apiextensions.k8s.io", "certificates.k8s.io",
 )
 
 
@@ -264,3 +268,4 @@ API_SERVICES = INDEX.require("apiservices.apiregistration.k8s.io")
 JOBS = INDEX.require("jobs.batch")
 CRON_JOBS = INDEX.require("cronjobs.batch")
 CUSTOM_RESOURCE_DEFINITIONS = INDEX.require("customresourcedefinitions.apiextensions.k8s.io")
+CERTIFICATE_SIGNING_REQUESTS = INDEX.require("certificatesigningrequests.certificates.k8s.io")
