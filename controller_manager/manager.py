@@ -34,6 +34,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+from controller_manager.certificates import CSRApprovingController, CSRSigningController
 from controller_manager.cronjob import CronJobController
 from controller_manager.daemon import DaemonSetsController
 from controller_manager.deployment import DeploymentController
@@ -88,6 +89,8 @@ CONTROLLERS: dict[str, type[Any]] = {
     CronJobController.name: CronJobController,
     PersistentVolumeController.name: PersistentVolumeController,
     HorizontalController.name: HorizontalController,
+    CSRApprovingController.name: CSRApprovingController,
+    CSRSigningController.name: CSRSigningController,
 }
 
 # Which option sets a controller's worker count; controllers not listed get DEFAULT_WORKERS.
