@@ -22,9 +22,9 @@ from collections.abc import Iterator
 import uvicorn
 
 from apiserver.app import create_app
-from apiserver.auth import Authenticator, TokenAuthenticator, UnionAuthenticator, ensure_serving_certificate
+from apiserver.auth import (Authenticator, TokenAuthenticator, UnionAuthenticator, X509Authenticator,
+                          ensure_serving_certificate)
 from apiserver.auth_bootstrap_token import BootstrapTokenAuthenticator
-from apiserver.auth_x509 import X509Authenticator
 from apiserver.admission import PLUGINS, parse_plugins
 from apiserver.authorization.authorizer import MODES, build_authorizer, parse_modes
 from apiserver.connections import guarded_protocol, raise_open_files_limit

@@ -50,7 +50,7 @@ from kubelet.pod_sync import PodSyncConfig, PodSyncer
 from kubelet.prober.probers import always_succeed
 from kubelet.runtime import PAUSE_IMAGE
 from kubelet.runtime.fake import FakeRuntime
-from apiserver.auth_x509 import X509Authenticator
+from tinykube.authn import X509Authenticator
 from kubelet.certificate.bootstrap import load_client_certificate
 from kubelet.server import ServerConfig, read_token_file
 from kubelet.server.auth import KubeletAuth, StaticTokenAuthenticator, WebhookAuthorizer, WebhookTokenAuthenticator

@@ -224,13 +224,20 @@ class CertificateSigningRequestStrategy(Strategy):
 
 
 def _stamp_conditions(new: Obj, old: Obj) -> None:
-    """The server's times on conditions: lastUpdateTime when missing, lastTransitionTime
+    """The server's times on conditions: an unchanged condition keeps the stored one's;
+    a new or changed one gets lastUpdateTime now when missing, and lastTransitionTime
     kept from the old condition of that type while its status is unchanged."""
     now = _now()
+    times = ("lastUpdateTime", "lastTransitionTime")
     previous = {c.get("type"): c for c in _conditions(old)}
     for condition in _conditions(new):
-        condition.setdefault("lastUpdateTime", now)
         before = previous.get(condition.get("type"))
+        if before is not None and _without(before, times) == _without(condition, times):
+            for key in times:
+                if key not in condition and key in before:
+                    condition[key] = before[key]
+            continue
+        condition.setdefault("lastUpdateTime", now)
         if "lastTransitionTime" in condition:
             continue
         if before is not None and before.get("status") == condition.get("status") \
@@ -238,3 +245,7 @@ def _stamp_conditions(new: Obj, old: Obj) -> None:
             condition["lastTransitionTime"] = before["lastTransitionTime"]
         else:
             condition["lastTransitionTime"] = now
+
+
+def _without(condition: Obj, keys: tuple[str, ...]) -> Obj:
+    return {k: v for k, v in condition.items() if k not in keys}

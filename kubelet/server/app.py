@@ -27,7 +27,7 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
-from apiserver.auth import Credentials
+from tinykube.authn import Credentials
 from kubelet.runtime import RuntimeServiceError
 from kubelet.server.auth import KubeletAuth, request_attributes
 from kubelet.server.containers import NotOnThisNode, find_container

@@ -32,8 +32,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from apiserver.auth import ANONYMOUS, Credentials, UserInfo
-from apiserver.auth_x509 import X509Authenticator
+from tinykube.authn import ANONYMOUS, Credentials, UserInfo
+from tinykube.authn import X509Authenticator
 from tinykube.client import APIStatusError, RESTClient, TransportError
 
 log = logging.getLogger(__name__)
