@@ -184,3 +184,34 @@ def _answers(base: str, ca_file: Path) -> bool:
         return httpx.get(f"{base}/healthz", verify=ssl.create_default_context(cafile=ca_file), timeout=2).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def test_the_api_server_authenticates_client_certificates_and_bootstrap_tokens(cluster: BootstrapCluster) -> None:
+    ca = pki.load_key_pair(cluster.ca_file, cluster.ca_file.with_name("ca.key"))
+    alice = cluster.workdir / "alice.pem"
+    certificate, key = pki.new_client_certificate("alice", ["developers"], ca)
+    alice.write_bytes(pki.certificate_pem(certificate) + pki.private_key_pem(key))
+    trusted = ssl.create_default_context(cafile=cluster.ca_file)
+    with_certificate = ssl.create_default_context(cafile=cluster.ca_file)
+    with_certificate.load_cert_chain(alice)
+    url = f"{cluster.api.https_url}/api/v1/namespaces"
+    assert httpx.get(url, verify=with_certificate, timeout=10).status_code == 200
+    assert httpx.get(url, verify=trusted, timeout=10).status_code == 401
+    # A certificate from another CA does not get past the TLS handshake.
+    stranger = cluster.workdir / "stranger.pem"
+    certificate, key = pki.new_client_certificate("alice", ["system:masters"], pki.new_ca("other"))
+    stranger.write_bytes(pki.certificate_pem(certificate) + pki.private_key_pem(key))
+    foreign = ssl.create_default_context(cafile=cluster.ca_file)
+    foreign.load_cert_chain(stranger)
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(url, verify=foreign, timeout=10)
+    # The bootstrap token works while its Secret is unexpired, and not after.
+    token = {"Authorization": f"Bearer {TOKEN_ID}.{TOKEN_SECRET}"}
+    assert httpx.get(url, headers=token, verify=trusted, timeout=10).status_code == 200
+    expired = bootstrap_token_secret("2020-01-01T00:00:00Z")
+    expired["metadata"]["name"] = "bootstrap-token-zzzzzz"
+    expired["data"]["token-id"] = base64.b64encode(b"zzzzzz").decode()
+    assert cluster.http.post("/api/v1/namespaces/kube-system/secrets", json=expired).status_code == 201
+    stale = {"Authorization": f"Bearer zzzzzz.{TOKEN_SECRET}"}
+    answer = httpx.get(url, headers=stale, verify=trusted, timeout=10)
+    assert answer.status_code == 401 and answer.json()["reason"] == "Unauthorized"
