@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 
-from tinykube.api.meta import KubeModel, KubeObject
+from tinykube.api.meta import Condition, KubeModel, KubeObject
 
 # The signers Kubernetes defines (and tinykube's controller manager signs for).
 KUBE_APISERVER_CLIENT = "kubernetes.io/kube-apiserver-client"
@@ -40,13 +40,8 @@ class CertificateSigningRequestSpec(KubeModel):
         return base64.b64decode(self.request)
 
 
-class CertificateSigningRequestCondition(KubeModel):
-    type: str
-    status: str
-    reason: str | None = None
-    message: str | None = None
+class CertificateSigningRequestCondition(Condition):
     last_update_time: str | None = None
-    last_transition_time: str | None = None
 
 
 class CertificateSigningRequestStatus(KubeModel):
