@@ -23,6 +23,7 @@ import httpx
 import pytest
 from cryptography import x509
 
+from tests.integration.cli_helpers import tinykube
 from tinykube import pki
 from tinykube.client import load_kubeconfig
 from tinykube.testing.processes import (REPO_ROOT, APIServerProcess, Etcd, ManagedProcess, free_port,
@@ -149,6 +150,9 @@ def test_a_bootstrapped_kubelet_gets_its_own_certificates_and_runs_a_pod(cluster
     # The API server reaches the kubelet with its client certificate, verifying the kubelet's.
     logs = cluster.http.get("/api/v1/namespaces/default/pods/hello/log")
     assert logs.status_code == 200, logs.text
+    # exec goes over a WebSocket to the kubelet, authenticated by the same certificate.
+    echoed = tinykube(cluster.api, "-n", "default", "exec", "hello", "--", "echo", "hello", "node")
+    assert echoed.returncode == 0 and echoed.stdout == "hello node\n", echoed.stderr
 
 
 def test_the_kubelet_api_refuses_callers_without_a_client_certificate(cluster: BootstrapCluster) -> None:
