@@ -120,7 +120,8 @@ class CSRApprovingController(Controller):
     def node_changed(self, node: Node) -> None:
         """A registered (or re-addressed) node may unblock its pending serving request."""
         for csr in self.csr_informer.indexer.list():
-            if csr.spec.signer_name == KUBELET_SERVING and not csr.has_condition(APPROVED) \
+            pending = not (csr.has_condition(APPROVED) or csr.has_condition(DENIED) or csr.is_finished)
+            if pending and csr.spec.signer_name == KUBELET_SERVING \
                     and csr.spec.username == f"system:node:{node.metadata.name}":
                 self.enqueue(csr)
 

@@ -9,7 +9,6 @@ kubelet writes.
 
 from __future__ import annotations
 
-import base64
 import datetime
 import ssl
 import subprocess
@@ -25,6 +24,7 @@ from cryptography import x509
 
 from tests.integration.cli_helpers import tinykube
 from tinykube import pki
+from tinykube.cluster import bootstrap
 from tinykube.client import load_kubeconfig
 from tinykube.testing.processes import (REPO_ROOT, APIServerProcess, Etcd, ManagedProcess, free_port,
                                         start_apiserver, wait_until)
@@ -65,15 +65,6 @@ class BootstrapCluster:
         return list(response.json()["items"])
 
 
-def bootstrap_token_secret(expiration: str) -> dict[str, Any]:
-    data = {"token-id": TOKEN_ID, "token-secret": TOKEN_SECRET, "expiration": expiration,
-            "usage-bootstrap-authentication": "true",
-            "auth-extra-groups": "system:bootstrappers:kubeadm:default-node-token"}
-    return {"apiVersion": "v1", "kind": "Secret", "type": "bootstrap.kubernetes.io/token",
-            "metadata": {"name": f"bootstrap-token-{TOKEN_ID}", "namespace": "kube-system"},
-            "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}}
-
-
 @pytest.fixture(scope="module")
 def cluster(etcd: Etcd, tmp_path_factory: pytest.TempPathFactory) -> Iterator[BootstrapCluster]:
     workdir = tmp_path_factory.mktemp("tls-bootstrap")
@@ -92,10 +83,7 @@ def cluster(etcd: Etcd, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Bo
     http = httpx.Client(base_url=api.http_url, timeout=30)
     plane = BootstrapCluster(api, http, workdir, ca_file, free_port(), [])
     try:
-        expires = (datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1))
-        response = http.post("/api/v1/namespaces/kube-system/secrets",
-                             json=bootstrap_token_secret(expires.strftime("%Y-%m-%dT%H:%M:%SZ")))
-        assert response.status_code == 201, response.text
+        bootstrap.upload_bootstrap_token(http, f"{TOKEN_ID}.{TOKEN_SECRET}", datetime.timedelta(hours=1))
         (workdir / "bootstrap-kubelet.conf").write_text(
             f"apiVersion: v1\nkind: Config\nclusters: [{{name: c, cluster: {{server: '{api.https_url}', "
             f"certificate-authority: '{ca_file}'}}}}]\nusers: [{{name: u, user: {{token: "
@@ -212,9 +200,8 @@ def test_the_api_server_authenticates_client_certificates_and_bootstrap_tokens(c
     # The bootstrap token works while its Secret is unexpired, and not after.
     token = {"Authorization": f"Bearer {TOKEN_ID}.{TOKEN_SECRET}"}
     assert httpx.get(url, headers=token, verify=trusted, timeout=10).status_code == 200
-    expired = bootstrap_token_secret("2020-01-01T00:00:00Z")
-    expired["metadata"]["name"] = "bootstrap-token-zzzzzz"
-    expired["data"]["token-id"] = base64.b64encode(b"zzzzzz").decode()
+    expired = bootstrap.bootstrap_token_secret(f"zzzzzz.{TOKEN_SECRET}",
+                                               datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc))
     assert cluster.http.post("/api/v1/namespaces/kube-system/secrets", json=expired).status_code == 201
     stale = {"Authorization": f"Bearer zzzzzz.{TOKEN_SECRET}"}
     answer = httpx.get(url, headers=stale, verify=trusted, timeout=10)

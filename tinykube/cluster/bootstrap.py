@@ -22,9 +22,10 @@ host after `tinykube init`) keeps one directory, /etc/tinykube by default:
                                       kube-proxy never use it
 
 A kubelet trades the bootstrap token for a certificate of its own (kubelet/certificate);
-the token works once its Secret `kube-system/bootstrap-token-<id>` exists
-(`upload_bootstrap_token`, done by `init` and by the compose cluster's controller
-manager container at start).
+the token works once its Secret `kube-system/bootstrap-token-<id>` exists, and its
+group may create CertificateSigningRequests once bound to `system:node-bootstrapper`
+(`upload_bootstrap_token` does both, run by `init` and by the compose cluster's
+controller manager container at start).
 
 `ensure_config_dir` writes what is missing and never changes what exists, so a
 restart keeps every credential valid.
@@ -69,6 +70,7 @@ IDENTITIES = {
 KUBELET_CLIENT = ("kube-apiserver-kubelet-client", ["system:masters"])
 TOKEN_ALPHABET = string.ascii_lowercase + string.digits
 BOOTSTRAP_GROUP = "system:bootstrappers:kubeadm:default-node-token"
+BOOTSTRAP_BINDING = "kubeadm:kubelet-bootstrap"
 
 
 @dataclass(frozen=True)
@@ -187,7 +189,7 @@ def bootstrap_token_secret(token: str, expiration: datetime.datetime | None) -> 
     """The Secret that makes `token` valid (kube-system/bootstrap-token-<id>), kubeadm's layout."""
     token_id, token_secret = token.split(".", 1)
     data = {"token-id": token_id, "token-secret": token_secret, "usage-bootstrap-authentication": "true",
-            "usage-bootstrap-signing": "true", "auth-extra-groups": BOOTSTRAP_GROUP,
+            "auth-extra-groups": BOOTSTRAP_GROUP,
             "description": "tinykube: the token nodes join with"}
     if expiration is not None:
         data["expiration"] = expiration.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -207,10 +209,20 @@ def apply_object(client: httpx.Client, collection: str, name: str, body: dict[st
 
 
 def upload_bootstrap_token(client: httpx.Client, token: str, ttl: datetime.timedelta | None) -> None:
-    """Store (or renew) the token's Secret; `ttl` None: it never expires."""
+    """Store (or renew) the token's Secret (`ttl` None: it never expires), and let its group
+    ask for node certificates where RBAC is served (kubeadm's `kubeadm:kubelet-bootstrap`)."""
     expiration = None if ttl is None else datetime.datetime.now(datetime.timezone.utc) + ttl
     secret = bootstrap_token_secret(token, expiration)
     apply_object(client, "/api/v1/namespaces/kube-system/secrets", secret["metadata"]["name"], secret)
+    bindings = "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"
+    if client.get(bindings, params={"limit": 1}).status_code == 404:
+        return  # no RBAC in this API server: nothing to bind
+    apply_object(client, bindings, BOOTSTRAP_BINDING, {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+        "metadata": {"name": BOOTSTRAP_BINDING},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                    "name": "system:node-bootstrapper"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": BOOTSTRAP_GROUP}]})
 
 
 def admin_client(config: ConfigDir, server: str) -> httpx.Client:
