@@ -15,15 +15,16 @@ import argparse
 import asyncio
 import contextlib
 import logging
+import ssl
 import sys
 from collections.abc import Iterator
 
 import uvicorn
 
 from apiserver.app import create_app
-from apiserver.auth import (
-    Authenticator, TokenAuthenticator, UnionAuthenticator, ensure_serving_certificate,
-)
+from apiserver.auth import (Authenticator, TokenAuthenticator, UnionAuthenticator, X509Authenticator,
+                           ensure_serving_certificate)
+from apiserver.auth_bootstrap_token import BootstrapTokenAuthenticator
 from apiserver.admission import PLUGINS, parse_plugins
 import apiserver.authorization.rbac  # noqa: F401  (registers the RBAC mode)
 from apiserver.authorization.authorizer import MODES, build_authorizer, parse_modes
@@ -40,7 +41,9 @@ from apiserver.serviceaccount.issuer import DEFAULT_ISSUER, TokenIssuer
 from apiserver.serviceaccount.keys import load_signing_keys
 from apiserver.storage.compact import Compactor
 from apiserver.storage.etcd import DEFAULT_MAX_RECEIVE_BYTES, EtcdStorage
+from tinykube.api.resources import SECRETS
 from tinykube.component import boolean, component_parser, duration, run_until_signalled
+from tinykube.tlspeer import TLSScopeWSProtocol
 
 log = logging.getLogger("apiserver")
 
@@ -70,6 +73,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="where the generated CA and serving certificate live")
     parser.add_argument("--tls-sans", default="", help="extra names/IPs for the serving cert")
     parser.add_argument("--token-auth-file", default="")
+    parser.add_argument("--client-ca-file", default="",
+                        help="authenticate HTTPS clients by certificates this CA signed (CN = user, "
+                        "O = groups)")
+    parser.add_argument("--enable-bootstrap-token-auth", type=boolean, default=False,
+                        help="accept bootstrap tokens (Secrets bootstrap-token-<id> in kube-system)")
     parser.add_argument("--anonymous-auth", type=boolean, default=False,
                         help="let requests without a token through on HTTPS")
     parser.add_argument("--authorization-mode", default="AlwaysAllow",
@@ -94,7 +102,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--service-cluster-ip-range", default="10.96.0.0/16")
     parser.add_argument("--service-node-port-range", default="30000-32767")
     parser.add_argument("--kubelet-client-token-file", default="",
-                        help="tinykube: bearer token for calls to kubelets (logs, exec, ...)")
+                        help="tinykube: bearer token for calls to kubelets (hollow-node tests only; "
+                        "clusters use --kubelet-client-certificate)")
+    parser.add_argument("--kubelet-client-certificate", default="",
+                        help="the client certificate presented to kubelets")
+    parser.add_argument("--kubelet-client-key", default="", help="its private key")
     parser.add_argument("--kubelet-certificate-authority", default="",
                         help="CA to verify kubelets' serving certificates (default: not verified)")
     parser.add_argument("--max-requests-inflight", type=int, default=400,
@@ -126,8 +138,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         sys.exit(f"--enable-admission-plugins: {err}")
     if 0 < args.service_account_max_token_expiration < 3600:
         sys.exit("--service-account-max-token-expiration must be at least 1h")
-    if args.secure_port and not args.anonymous_auth and not args.token_auth_file:
-        sys.exit("--token-auth-file is required for HTTPS unless --anonymous-auth=true")
+    if args.secure_port and not args.anonymous_auth and not (
+            args.token_auth_file or args.client_ca_file or args.enable_bootstrap_token_auth):
+        sys.exit("--token-auth-file or --client-ca-file is required for HTTPS unless "
+                 "--anonymous-auth=true")
+    if bool(args.kubelet_client_certificate) != bool(args.kubelet_client_key):
+        sys.exit("--kubelet-client-certificate and --kubelet-client-key go together")
     return args
 
 
@@ -140,6 +156,22 @@ class _Server(uvicorn.Server):
         yield
 
 
+def https_authenticator(args: argparse.Namespace, server: APIServer) -> UnionAuthenticator:
+    """The authenticators of the HTTPS port, asked in turn; TokenReview asks the same."""
+    authenticators: list[Authenticator] = []
+    if args.token_auth_file:
+        authenticators.append(TokenAuthenticator.from_file(args.token_auth_file))
+    if args.client_ca_file:
+        authenticators.append(X509Authenticator())
+    if args.enable_bootstrap_token_auth:
+        secrets = server.registries[SECRETS]
+        authenticators.append(BootstrapTokenAuthenticator(
+            lambda namespace, name: secrets.cache.cached(secrets.key(namespace, name))))
+    if server.token_issuer is not None:
+        authenticators.append(ServiceAccountAuthenticator(server.token_issuer, server))
+    return UnionAuthenticator(authenticators)
+
+
 def _servers(args: argparse.Namespace, server: APIServer) -> list[_Server]:
     metrics = RequestMetrics()
     in_flight = MaxInFlightLimit(args.max_requests_inflight, args.max_mutating_requests_inflight)
@@ -150,11 +182,7 @@ def _servers(args: argparse.Namespace, server: APIServer) -> list[_Server]:
     if args.secure_port:
         authenticator = None
         if not args.anonymous_auth:
-            # The authenticators of the HTTPS port, asked in turn; TokenReview asks the same.
-            authenticators: list[Authenticator] = [TokenAuthenticator.from_file(args.token_auth_file)]
-            if server.token_issuer is not None:
-                authenticators.append(ServiceAccountAuthenticator(server.token_issuer, server))
-            authenticator = UnionAuthenticator(authenticators)
+            authenticator = https_authenticator(args, server)
             server.authenticator = authenticator
         cert, key = args.tls_cert_file, args.tls_private_key_file
         if not cert:
@@ -162,9 +190,12 @@ def _servers(args: argparse.Namespace, server: APIServer) -> list[_Server]:
                 args.cert_dir, [s for s in args.tls_sans.split(",") if s])
             cert, key = str(generated.cert_file), str(generated.key_file)
         servers.append(_Server(uvicorn.Config(
-            create_app(server, metrics, authenticator, in_flight, server.authorizer),
-            host=args.bind_address,
-            port=args.secure_port, ssl_certfile=cert, ssl_keyfile=key, http=protocol, ws="wsproto",
+            create_app(server, metrics, authenticator, in_flight,
+                       server.authorizer), host=args.bind_address,
+            port=args.secure_port, ssl_certfile=cert, ssl_keyfile=key, http=protocol, ws=TLSScopeWSProtocol,
+            # A client certificate is asked for, and verified when given (Go's VerifyClientCertIfGiven).
+            ssl_ca_certs=args.client_ca_file or None,
+            ssl_cert_reqs=ssl.CERT_OPTIONAL if args.client_ca_file else ssl.CERT_NONE,
             log_level=log_level, lifespan="off", timeout_graceful_shutdown=2)))
     if args.port:
         servers.append(_Server(uvicorn.Config(
@@ -183,6 +214,8 @@ async def run(args: argparse.Namespace, stopping: asyncio.Event) -> int:
         service_node_port_range=args.service_node_port_range,
         kubelet_client_token_file=args.kubelet_client_token_file,
         kubelet_certificate_authority=args.kubelet_certificate_authority,
+        kubelet_client_certificate=args.kubelet_client_certificate,
+        kubelet_client_key=args.kubelet_client_key,
         etcd_healthcheck_timeout_seconds=args.etcd_healthcheck_timeout,
         etcd_readycheck_timeout_seconds=args.etcd_readycheck_timeout,
         flow_log_size=args.flow_log_size,

@@ -1,8 +1,9 @@
 """Authentication: static bearer tokens, and the cluster's TLS certificates.
 
 - A request presents `Credentials` (its Authorization header, and the client
-  certificate its TLS connection verified, if any). Each authenticator answers a
-  user or None; `UnionAuthenticator` asks them in turn, first answer wins (as
+  certificate its TLS connection verified, if any; `UserInfo`, `Credentials` and the
+  client-certificate `X509Authenticator` live in `tinykube.authn`, shared with the
+  kubelet API). Each authenticator answers a user or None; `UnionAuthenticator` asks them in turn, first answer wins (as
   kube-apiserver's union of token, certificate and service-account authenticators).
 - Tokens come from a CSV file in kube-apiserver's `--token-auth-file` format:
   `token,user,uid,"group1,group2"`. A request over HTTPS without a valid token is
@@ -21,48 +22,19 @@ from __future__ import annotations
 import csv
 import hmac
 import socket
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 from tinykube import pki
+from tinykube.authn import ANONYMOUS, Credentials, UserInfo, X509Authenticator
+
+__all__ = ["ANONYMOUS", "LOOPBACK", "Credentials", "UserInfo", "X509Authenticator", "Authenticator",
+           "UnionAuthenticator", "TokenAuthenticator", "ServingCertificate", "ensure_serving_certificate"]
 
 
-@dataclass(frozen=True)
-class UserInfo:
-    name: str
-    uid: str = ""
-    groups: tuple[str, ...] = field(default=())
-    # e.g. a ServiceAccount token's `authentication.kubernetes.io/pod-name`
-    extra: dict[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
-
-
-ANONYMOUS = UserInfo("system:anonymous", "", ("system:unauthenticated",))
 # Who the API server's own writes are from (kube-apiserver's loopback client identity).
 LOOPBACK = UserInfo("system:apiserver", "", ("system:masters", "system:authenticated"))
-
-
-@dataclass(frozen=True)
-class Credentials:
-    authorization: str | None = None
-    client_certificate: bytes | None = None  # DER, already verified against the client CA
-
-    @classmethod
-    def from_scope(cls, scope: Any) -> Credentials:
-        """The credentials of an ASGI request or WebSocket scope."""
-        authorization = None
-        for key, value in scope.get("headers", ()):
-            if key == b"authorization":
-                authorization = value.decode("latin-1")
-                break
-        tls = scope.get("extensions", {}).get("tls", {})
-        return cls(authorization, tls.get("client_certificate"))
-
-    @property
-    def bearer_token(self) -> str | None:
-        if not self.authorization or not self.authorization.lower().startswith("bearer "):
-            return None
-        return self.authorization[7:].strip() or None
 
 
 class Authenticator(Protocol):

@@ -17,6 +17,8 @@ added, the ones Go's `http.Server` gives kube-apiserver:
 - **abort**: every request's scope carries `ABORT_EXTENSION`, a callable that drops
   the connection at once, discarding unsent bytes (a plain close waits for a client
   that may never read them); the watch server uses it to cut off a stuck watcher;
+- **client certificate**: every scope carries the TLS extension with the verified
+  client certificate, if any (`tinykube.tlspeer`);
 - **connection cap**: a listener holding `max_connections` connections answers the
   next one at once with 503 and closes it, so a flood cannot exhaust file
   descriptors (Go has no cap; kube-apiserver relies on these timeouts and a raised
@@ -35,7 +37,7 @@ import resource
 import socket
 import struct
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from tinykube.tlspeer import TLSScopeHttpProtocol
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +54,7 @@ def _service_unavailable() -> bytes:
             + str(len(body)).encode() + b"\r\n\r\n" + body)
 
 
-class GuardedHttpProtocol(HttpToolsProtocol):
+class GuardedHttpProtocol(TLSScopeHttpProtocol):
     """uvicorn's HTTP/1.1 protocol with header and body deadlines and a connection cap.
 
     - at most one deadline timer is armed per connection; it is cancelled as soon as
@@ -81,8 +83,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def on_message_begin(self) -> None:
-        super().on_message_begin()
-        self.scope["extensions"] = {ABORT_EXTENSION: self._abort}  # type: ignore[typeddict-unknown-key]
+        super().on_message_begin()  # the scope, with the TLS extension
+        self.scope["extensions"][ABORT_EXTENSION] = self._abort  # type: ignore[typeddict-item]
         self._arm(self.read_header_timeout_seconds, "headers")
 
     def on_headers_complete(self) -> None:

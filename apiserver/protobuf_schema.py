@@ -372,6 +372,16 @@ MESSAGES: dict[str, str] = {
     "V1HorizontalPodAutoscalerStatus": (
         "1 observedGeneration:int?, 2 lastScaleTime:Time?, 3 currentReplicas:int, 4 desiredReplicas:int, "
         "5 currentCPUUtilizationPercentage:int?"),
+    # certificates.k8s.io/v1 (`kubectl certificate approve|deny` sends the whole object)
+    "CertificateSigningRequest": (
+        "1 metadata:ObjectMeta, 2 spec:CertificateSigningRequestSpec, 3 status:CertificateSigningRequestStatus"),
+    "CertificateSigningRequestSpec": (
+        "1 request:bytes, 2 username, 3 uid, 4 groups:[str], 5 usages:[str], 6 extra:{ExtraValue}, "
+        "7 signerName, 8 expirationSeconds:int?"),
+    "ExtraValue": "1 items:[str]",
+    "CertificateSigningRequestStatus": "1 conditions:[CertificateSigningRequestCondition], 2 certificate:bytes",
+    "CertificateSigningRequestCondition": (
+        "1 type, 2 reason, 3 message, 4 lastUpdateTime:Time, 5 lastTransitionTime:Time, 6 status"),
 }
 
 # (apiVersion, kind) of a runtime.Unknown envelope -> the message of its raw bytes.
@@ -393,6 +403,7 @@ ROOT_MESSAGES: dict[tuple[str, str], str] = {
     ("batch/v1", "Job"): "Job",
     ("batch/v1", "CronJob"): "CronJob",
     ("autoscaling/v1", "HorizontalPodAutoscaler"): "V1HorizontalPodAutoscaler",
+    ("certificates.k8s.io/v1", "CertificateSigningRequest"): "CertificateSigningRequest",
     # A typed client sends DeleteOptions under its own group version (a pods client
     # "v1", a deployments client "apps/v1"), or under meta.k8s.io/v1.
     ("meta.k8s.io/v1", "DeleteOptions"): "DeleteOptions",

@@ -200,6 +200,7 @@ class Registry:
         await self.admission.admit(review)
         meta = obj["metadata"]
         self.strategy.prepare_for_create(obj)
+        self.strategy.prepare_for_create_by(obj, ctx.user)
         problems = self.strategy.validate(obj)
         if problems:
             raise errors.invalid(self.info, meta.get("name") or meta.get("generateName", ""), problems)
@@ -388,7 +389,7 @@ class Registry:
                                        f"finalizers {sorted(added)}")
         if self.strategy.tracks_generation(new) and spec_of(new) != spec_of(old):
             meta["generation"] = int(old_meta.get("generation", 0)) + 1
-        problems = self.strategy.validate_update(new, old)
+        problems = self.strategy.validate_subresource_update(subresource, new, old)
         if problems:
             raise errors.invalid(self.info, meta["name"], problems)
         if new == old or not ctx.track_managed_fields:

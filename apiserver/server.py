@@ -52,6 +52,8 @@ class ServerConfig:
     etcd_readycheck_timeout_seconds: float = 2.0  # /readyz: etcd answers, no alarm, within
     kubelet_client_token_file: str = ""  # the bearer token presented to kubelets
     kubelet_certificate_authority: str = ""  # verify kubelets' certificates (else not checked)
+    kubelet_client_certificate: str = ""  # the client certificate (and key) presented to kubelets
+    kubelet_client_key: str = ""
     flow_log_size: int = DEFAULT_FLOW_LOG_SIZE  # records kept by the flow log; 0 = off
     admission_plugins: tuple[str, ...] = ()  # --enable-admission-plugins, in order
 

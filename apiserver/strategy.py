@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from apiserver import errors
+from apiserver.auth import UserInfo
 from apiserver.storage.interface import Preconditions
 from tinykube.api.resources import ResourceInfo
 from tinykube.api.validation import FieldError, is_dns1123_subdomain, validate_object_meta
@@ -97,6 +98,9 @@ class Strategy:
         if self.info.has_status and not self.keeps_status_on_create:
             obj.pop("status", None)
 
+    def prepare_for_create_by(self, obj: Obj, user: UserInfo) -> None:
+        """What the server records of the creating user (a CSR's spec.username)."""
+
     def validate(self, obj: Obj) -> list[FieldError]:
         return validate_object_meta(obj.get("metadata"), namespaced=self.info.namespaced,
                                     name_validator=self.name_validator, create=True)
@@ -128,6 +132,10 @@ class Strategy:
     def validate_update(self, new: Obj, old: Obj) -> list[FieldError]:
         return validate_object_meta(new.get("metadata"), namespaced=self.info.namespaced,
                                     name_validator=self.name_validator, create=False)
+
+    def validate_subresource_update(self, subresource: str, new: Obj, old: Obj) -> list[FieldError]:
+        """`validate_update` for a write through `subresource` ("" is the object itself)."""
+        return self.validate_update(new, old)
 
     def tracks_generation(self, obj: Obj) -> bool:
         return "spec" in obj or self.info.has_status

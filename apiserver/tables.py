@@ -56,6 +56,7 @@ from apiserver.table_printers import (
 )
 from apiserver.table_printers_batch import BATCH_PRINTERS
 from apiserver.table_printers_rbac import RBAC_PRINTERS
+from apiserver.table_printers_certificates import CERTIFICATE_PRINTERS
 from tinykube.api.resources import ResourceInfo
 from tinykube.api.volume_util import DEFAULT_CLASS_ANNOTATIONS, access_modes_as_string
 
@@ -420,6 +421,7 @@ PRINTERS: dict[tuple[str, str], TablePrinter] = {
 }
 PRINTERS.update(BATCH_PRINTERS)
 PRINTERS.update(RBAC_PRINTERS)
+PRINTERS.update(CERTIFICATE_PRINTERS)
 PRINTERS[("apiextensions.k8s.io", "customresourcedefinitions")] = CRD_PRINTER
 DEFAULT_PRINTER = TablePrinter((NAME, AGE), print_default)
 # Custom resources' printers (their CRDs' additionalPrinterColumns), kept by the

@@ -89,6 +89,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="after a pod starts, cpu samples count only once it is ready")
     parser.add_argument("--horizontal-pod-autoscaler-initial-readiness-delay", type=duration, default=30.0,
                         help="after a pod starts, readiness changes count as its initial readiness")
+    parser.add_argument("--cluster-signing-cert-file", default="",
+                        help="the CA certificate csrsigning issues certificates with (PEM)")
+    parser.add_argument("--cluster-signing-key-file", default="", help="that CA's private key (PEM)")
+    parser.add_argument("--cluster-signing-duration", type=duration, default=365 * 24 * 3600.0,
+                        help="the longest validity of an issued certificate")
     args = parser.parse_args(argv)
     for flag in ("max_endpoints_per_slice", "mirroring_max_endpoints_per_subset"):
         if not 1 <= getattr(args, flag) <= 1000:
@@ -136,6 +141,9 @@ def controller_options(args: argparse.Namespace) -> dict[str, Any]:
             args.horizontal_pod_autoscaler_initial_readiness_delay,
         "root_ca_file": args.root_ca_file,
     }
+    options.update(cluster_signing_cert_file=args.cluster_signing_cert_file,
+                   cluster_signing_key_file=args.cluster_signing_key_file,
+                   cluster_signing_duration_seconds=args.cluster_signing_duration)
     if args.pod_eviction_timeout is not None:
         options["pod_eviction_timeout_seconds"] = args.pod_eviction_timeout
     return options

@@ -35,6 +35,7 @@ from collections.abc import Iterable
 from typing import Any, Protocol
 
 from controller_manager.clusterroleaggregation import ClusterRoleAggregationController
+from controller_manager.certificates import CSRApprovingController, CSRSigningController
 from controller_manager.cronjob import CronJobController
 from controller_manager.daemon import DaemonSetsController
 from controller_manager.deployment import DeploymentController
@@ -93,6 +94,8 @@ CONTROLLERS: dict[str, type[Any]] = {
     ServiceAccountsController.name: ServiceAccountsController,
     RootCACertPublisher.name: RootCACertPublisher,
     ClusterRoleAggregationController.name: ClusterRoleAggregationController,
+    CSRApprovingController.name: CSRApprovingController,
+    CSRSigningController.name: CSRSigningController,
 }
 
 # Which option sets a controller's worker count; controllers not listed get DEFAULT_WORKERS.

@@ -22,6 +22,12 @@ kubelet's too, and `--crash-loop-backoff-initial/-max` and
 `--image-pull-backoff-initial/-max` let labs shorten the 10 s → 5 min backoffs; `--node-capacity`
 and `--hollow-nodes` are tinykube's (kubemark sets capacity the same way).
 
+Identity: `--bootstrap-kubeconfig` + `--kubeconfig` is kubeadm's TLS bootstrap
+(kubelet/certificate/bootstrap.py); `--rotate-server-certificates` gets the kubelet
+API a cluster-signed serving certificate; `--client-ca-file`,
+`--authentication-token-webhook` and `--authorization-mode=Webhook` decide who may
+call the kubelet API (kubelet/server/auth.py).
+
 Kubernetes counterpart: cmd/kubelet/app/server.go, cmd/kubemark/hollow-node.go,
 pkg/kubemark/hollow_kubelet.go
 """
@@ -37,6 +43,7 @@ import socket
 import sys
 import zlib
 from collections.abc import Callable
+from pathlib import Path
 
 from kubelet.backoff import DEFAULT_INITIAL_SECONDS, DEFAULT_MAX_SECONDS
 from kubelet.kubelet import Kubelet, NodeRuntime
@@ -45,8 +52,11 @@ from kubelet.pod_sync import PodSyncConfig, PodSyncer
 from kubelet.prober.probers import always_succeed
 from kubelet.runtime import PAUSE_IMAGE
 from kubelet.runtime.fake import FakeRuntime
+from tinykube.authn import X509Authenticator
+from kubelet.certificate.bootstrap import load_client_certificate
 from kubelet.server import ServerConfig, read_token_file
 from kubelet.token import TokenManager
+from kubelet.server.auth import KubeletAuth, StaticTokenAuthenticator, WebhookAuthorizer, WebhookTokenAuthenticator
 from kubelet.volumes.manager import DEFAULT_ROOT_DIR, VolumeManager
 from tinykube.api.core import Taint
 from tinykube.client import EventRecorder, RESTClient
@@ -119,9 +129,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--tls-cert-file", default="")
     parser.add_argument("--tls-private-key-file", default="")
     parser.add_argument("--kubelet-api-token-file", default="",
-                        help="tinykube: the bearer token the API server must present")
+                        help="tinykube: a bearer token the kubelet API accepts as the API server's "
+                        "(hollow-node tests only; clusters use --client-ca-file)")
     parser.add_argument("--anonymous-auth", type=boolean, default=False,
-                        help="serve the kubelet API without a token (only without a token file)")
+                        help="let callers the kubelet API does not recognise in as system:anonymous")
+    parser.add_argument("--client-ca-file", default="",
+                        help="authenticate kubelet API callers by certificates this CA signed")
+    parser.add_argument("--authentication-token-webhook", type=boolean, default=False,
+                        help="authenticate bearer tokens with a TokenReview to the API server")
+    parser.add_argument("--authentication-token-webhook-cache-ttl", type=duration, default=120.0,
+                        help="how long TokenReview answers are cached")
+    parser.add_argument("--authorization-mode", default="AlwaysAllow", choices=["AlwaysAllow", "Webhook"],
+                        help="Webhook: ask the API server (SubjectAccessReview) for nodes/proxy, nodes/stats, ...")
+    parser.add_argument("--bootstrap-kubeconfig", default="",
+                        help="a kubeconfig with a bootstrap token: when --kubeconfig is missing or its "
+                        "certificate expired, get a client certificate through a CertificateSigningRequest")
+    parser.add_argument("--cert-dir", default="",
+                        help="where the node's certificates are written (default <root-dir>/pki)")
+    parser.add_argument("--rotate-server-certificates", type=boolean, default=False,
+                        help="serve the kubelet API with a certificate the cluster signs (kubelet-serving)")
     parser.add_argument("--cluster-dns", default="",
                         help="the cluster DNS server for dnsPolicy ClusterFirst pods (e.g. 10.96.0.10)")
     parser.add_argument("--cluster-domain", default="cluster.local")
@@ -171,12 +197,28 @@ def kubelet_port(args: argparse.Namespace, index: int = 0) -> int:
     return args.port + index if args.port else 0
 
 
-def api_server_config(args: argparse.Namespace, node: NodeConfig) -> ServerConfig | None:
+def kubelet_auth(args: argparse.Namespace, client: RESTClient) -> KubeletAuth:
+    """Who may call the kubelet API, from the authentication and authorization flags."""
+    token = read_token_file(args.kubelet_api_token_file) if args.kubelet_api_token_file else None
+    return KubeletAuth(
+        x509=X509Authenticator() if args.client_ca_file else None,
+        static_token=StaticTokenAuthenticator(token) if token else None,
+        webhook=WebhookTokenAuthenticator(client, args.authentication_token_webhook_cache_ttl)
+        if args.authentication_token_webhook else None,
+        anonymous=args.anonymous_auth,
+        authorizer=WebhookAuthorizer(client) if args.authorization_mode == "Webhook" else None)
+
+
+def api_server_config(args: argparse.Namespace, node: NodeConfig, client: RESTClient) -> ServerConfig | None:
     if not node.kubelet_port:
         return None
-    token = read_token_file(args.kubelet_api_token_file) if args.kubelet_api_token_file else None
     return ServerConfig(node.name, args.address, node.kubelet_port, args.tls_cert_file,
-                        args.tls_private_key_file, args.root_dir, token, args.anonymous_auth, node.node_ip)
+                        args.tls_private_key_file, args.root_dir, kubelet_auth(args, client), node.node_ip,
+                        args.client_ca_file)
+
+
+def cert_dir(args: argparse.Namespace) -> Path:
+    return Path(args.cert_dir or Path(args.root_dir) / "pki")
 
 
 def pod_syncer(args: argparse.Namespace, client: RESTClient, runtime: NodeRuntime, node: NodeConfig) -> PodSyncer:
@@ -217,8 +259,14 @@ async def run(args: argparse.Namespace, stopping: asyncio.Event) -> int:
         log.error("want --container-runtime-endpoint=fake or unix://... / tcp://... (one node) endpoint=%s",
                   endpoint)
         return 2
-    config = client_config_from_flags(args, "tinykube-kubelet")
     configs = node_configs(args)
+    if args.bootstrap_kubeconfig:
+        if len(configs) != 1 or not args.kubeconfig:
+            log.error("--bootstrap-kubeconfig needs --kubeconfig (where to write) and one node")
+            return 2
+        await load_client_certificate(Path(args.kubeconfig), Path(args.bootstrap_kubeconfig), cert_dir(args),
+                                      configs[0].name)
+    config = client_config_from_flags(args, "tinykube-kubelet")
     # One user agent per node (`tinykube-kubelet/node-a`), so the flow log and
     # `tinykube trace` tell the kubelets of a hollow-node process apart.
     clients = [RESTClient(dataclasses.replace(config, user_agent=f"tinykube-kubelet/{node.name}"))
@@ -234,8 +282,9 @@ async def run(args: argparse.Namespace, stopping: asyncio.Event) -> int:
             if host_gw and args.pod_cidr:
                 await runtime.update_runtime_config(args.pod_cidr)
             kubelet = Kubelet(client, runtime, node, pod_syncer(args, client, runtime, node),
-                              api_server=api_server_config(args, node),
-                              pod_network_cidr=args.non_masquerade_cidr if host_gw else None)
+                              api_server=api_server_config(args, node, client),
+                              pod_network_cidr=args.non_masquerade_cidr if host_gw else None,
+                              serving_cert_dir=cert_dir(args) if args.rotate_server_certificates else None)
             if isinstance(runtime, FakeRuntime):
                 runtime.pod_annotations = pod_annotations_of(kubelet)
             kubelets.append(kubelet)

@@ -8,7 +8,8 @@
 - A node that writes volumes deletes the data of local-path volumes whose PV is gone
   (`LocalPathReclaimer`).
 - With a port, the kubelet API (`KubeletServer`) serves logs, exec, port-forward
-  and stats.
+  and stats; with `--rotate-server-certificates` it starts once the Node is
+  registered and the cluster signed its serving certificate (kubelet/certificate).
 Stopping (cancelling `run`) stops every part; running containers are left alone.
 
 Kubernetes counterpart: pkg/kubelet/kubelet.go (NewMainKubelet, Run), pkg/kubelet/config
@@ -18,9 +19,12 @@ Kubernetes counterpart: pkg/kubelet/kubelet.go (NewMainKubelet, Run), pkg/kubele
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+from pathlib import Path
 from typing import Protocol
 
+from kubelet.certificate.serving import serving_certificate
 from kubelet.kuberuntime.manager import KubeletRuntime
 from kubelet.network.hostgw import HostGatewayNetwork
 from kubelet.node_status import NodeConfig, NodeStatusManager
@@ -45,23 +49,36 @@ class Kubelet:
 
     def __init__(self, client: RESTClient, runtime: NodeRuntime, config: NodeConfig, pod_syncer: PodSyncer, *,
                  api_server: ServerConfig | None = None, pod_network_cidr: str | None = None,
-                 clock: Clock = REAL_CLOCK) -> None:
+                 serving_cert_dir: Path | None = None, clock: Clock = REAL_CLOCK) -> None:
         self.client, self.runtime, self.config, self.pod_syncer = client, runtime, config, pod_syncer
         # With a pod network (--network-plugin=host-gw): the cluster's pod CIDR, whose
         # per-node blocks this node routes to the other nodes.
         self.pod_network_cidr = pod_network_cidr
         self.api_server = api_server  # the kubelet API on --port (None: not served)
+        # --rotate-server-certificates: where the cluster-signed serving certificate lives
+        # (None: the API serves --tls-cert-file or a self-signed certificate).
+        self.serving_cert_dir = serving_cert_dir
         self.node_status = NodeStatusManager(client, runtime, config, clock=clock)
         self.pod_informer = SharedInformer(client, PODS, field_selector=f"spec.nodeName={config.name}",
                                            indexers={}, typed=True)
         self.pod_informer.add_event_handler(pod_syncer.on_add, pod_syncer.on_update, pod_syncer.on_delete)
 
+    async def serve_with_cluster_certificate(self, api_server: ServerConfig, cert_dir: Path) -> None:
+        sans = sorted({self.config.name, self.config.node_ip})
+        pem = str(await serving_certificate(self.client, cert_dir, self.config.name, sans))
+        await KubeletServer(self.runtime, dataclasses.replace(
+            api_server, tls_cert_file=pem, tls_private_key_file=pem)).run()
+
     async def run(self) -> None:
         api = None
-        if self.api_server is not None:
+        if self.api_server is not None and self.serving_cert_dir is None:
             api = asyncio.create_task(KubeletServer(self.runtime, self.api_server).run(),
                                       name=f"kubelet API {self.config.name}")
         await self.node_status.register_node()
+        if self.api_server is not None and self.serving_cert_dir is not None:
+            # The approver checks the certificate's names against the registered Node.
+            api = asyncio.create_task(self.serve_with_cluster_certificate(self.api_server, self.serving_cert_dir),
+                                      name=f"kubelet API {self.config.name}")
         network = None
         if self.pod_network_cidr is not None:
             # Pods need the bridge, which needs the node's podCIDR: wait for it first.

@@ -8,7 +8,11 @@ Three users, one key type (ECDSA P-256, SHA-256 signatures):
 - the kubelet makes a self-signed serving certificate under `--root-dir/pki`
   (`ensure_self_signed_files`);
 - the Ingress controller makes a throwaway self-signed "fake certificate"
-  (`self_signed`, PEM bytes; tests make their TLS Secrets with it too).
+  (`self_signed`, PEM bytes; tests make their TLS Secrets with it too);
+- client certificates: kubeadm-style ones made directly from the CA
+  (`new_client_certificate`), and PKCS#10 requests a kubelet sends in a
+  CertificateSigningRequest (`certificate_request_pem`); a subject's CN is the
+  Kubernetes user name and each O a group (`user_of`).
 
 A SAN that parses as an IP address is an IPAddress entry, anything else a DNSName.
 Private keys are written PKCS#8, unencrypted, mode 0600. `ca_cert_hash` is kubeadm's
@@ -43,8 +47,10 @@ def new_private_key() -> PrivateKey:
     return ec.generate_private_key(ec.SECP256R1())
 
 
-def _name(common_name: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+def _name(common_name: str, organizations: Iterable[str] = ()) -> x509.Name:
+    """O=... then CN=... (a Kubernetes user: CN is the name, each O a group)."""
+    return x509.Name([*(x509.NameAttribute(NameOID.ORGANIZATION_NAME, o) for o in organizations),
+                      x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
 def _builder(subject: x509.Name, issuer: x509.Name, key: PrivateKey, days: int) -> x509.CertificateBuilder:
@@ -92,6 +98,36 @@ def new_serving_certificate(common_name: str, sans: Iterable[str], *, days: int 
     return certificate, key
 
 
+def new_client_certificate(common_name: str, organizations: Iterable[str], ca: KeyPair, *,
+                           days: int = SERVING_DAYS) -> KeyPair:
+    """A TLS client certificate (CN = user, O = groups) signed by `ca`, as kubeadm
+    makes `apiserver-kubelet-client.crt`."""
+    key = new_private_key()
+    certificate = (_builder(_name(common_name, organizations), ca[0].subject, key, days)
+                   .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CLIENT_AUTH]),
+                                  critical=False)
+                   .sign(ca[1], hashes.SHA256()))
+    return certificate, key
+
+
+def certificate_request_pem(key: PrivateKey, common_name: str, organizations: Iterable[str] = (),
+                            sans: Iterable[str] = ()) -> bytes:
+    """A PKCS#10 request (PEM) for `key`, as a kubelet sends in a CertificateSigningRequest."""
+    builder = x509.CertificateSigningRequestBuilder().subject_name(_name(common_name, organizations))
+    entries = san_entries(sans)
+    if entries:
+        builder = builder.add_extension(x509.SubjectAlternativeName(entries), critical=False)
+    return builder.sign(key, hashes.SHA256()).public_bytes(serialization.Encoding.PEM)
+
+
+def user_of(certificate: x509.Certificate | x509.CertificateSigningRequest) -> tuple[str, list[str]]:
+    """(CN, [O, ...]) of a certificate's or request's subject: Kubernetes' user and groups."""
+    subject = certificate.subject
+    names = subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    groups = [str(a.value) for a in subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)]
+    return (str(names[0].value) if names else ""), groups
+
+
 def certificate_sans(certificate: x509.Certificate) -> set[str]:
     """The DNS names and IP addresses a certificate is valid for."""
     try:
@@ -127,6 +163,13 @@ def write_key_pair(cert_path: Path, key_path: Path, pair: KeyPair) -> None:
 
 def load_certificate(path: Path) -> x509.Certificate:
     return x509.load_pem_x509_certificate(path.read_bytes())
+
+
+def load_private_key(pem: bytes, source: object = "key") -> PrivateKey:
+    key = serialization.load_pem_private_key(pem, password=None)
+    if not isinstance(key, ec.EllipticCurvePrivateKey):
+        raise ValueError(f"{source}: not an ECDSA private key")
+    return key
 
 
 def load_key_pair(cert_path: Path, key_path: Path) -> KeyPair:

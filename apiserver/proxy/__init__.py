@@ -32,8 +32,7 @@ _METRICS = f"/apis/{metrics.GROUP_VERSION}"
 
 
 def install_routes(app: FastAPI, server: APIServer, authenticator: Authenticator | None) -> None:
-    kubelets = KubeletClient.from_files(server.config.kubelet_client_token_file,
-                                        server.config.kubelet_certificate_authority)
+    kubelets = KubeletClient.from_config(server.config)
 
     async def authenticated(websocket: WebSocket) -> bool:
         if authenticator is None or authenticator.authenticate(

@@ -2,10 +2,13 @@
 
 The address comes from the Node object, as in Kubernetes: the first InternalIP
 (else Hostname) in `status.addresses`, and `status.daemonEndpoints.kubeletEndpoint.Port`.
-Every call is HTTPS with the bearer token from `--kubelet-client-token-file`; the
-kubelet's certificate is checked only when `--kubelet-certificate-authority` is
-given (the kubelet's default certificate is self-signed, and Kubernetes skips the
-check in that case too).
+Every call is HTTPS. The API server proves who it is with the client certificate of
+`--kubelet-client-certificate`/`--kubelet-client-key` (kubeadm's
+`apiserver-kubelet-client`, CN `kube-apiserver-kubelet-client`, O `system:masters`);
+the hollow-node tests use the older bearer token of `--kubelet-client-token-file`.
+The kubelet's serving certificate is verified against `--kubelet-certificate-authority`,
+for the address dialled (an IP SAN for an InternalIP), when that flag is given; without
+it the certificate is not checked (a kubelet's self-signed default, as Kubernetes).
 
 Kubernetes counterpart: pkg/kubelet/client/kubelet_client.go (NodeConnectionInfoGetter),
 pkg/registry/core/pod/strategy.go (LogLocation, ExecLocation, PortForwardLocation)
@@ -22,7 +25,7 @@ from urllib.parse import urlencode
 import httpx
 
 from apiserver import errors
-from apiserver.server import APIServer
+from apiserver.server import APIServer, ServerConfig
 from tinykube.api.resources import NODES
 from tinykube.client import TransportError, websocket
 
@@ -52,7 +55,8 @@ def node_location(node: dict[str, Any]) -> KubeletLocation:
 
 
 class KubeletClient:
-    def __init__(self, token: str | None = None, certificate_authority: str = "") -> None:
+    def __init__(self, token: str | None = None, certificate_authority: str = "",
+                 client_certificate: tuple[str, str] | None = None) -> None:
         self.token = token
         if certificate_authority:
             self.ssl_context = ssl.create_default_context(cafile=certificate_authority)
@@ -60,12 +64,17 @@ class KubeletClient:
             self.ssl_context = ssl.create_default_context()
             self.ssl_context.check_hostname = False
             self.ssl_context.verify_mode = ssl.CERT_NONE
+        if client_certificate is not None:
+            self.ssl_context.load_cert_chain(*client_certificate)
         self._http: httpx.AsyncClient | None = None
 
     @classmethod
-    def from_files(cls, token_file: str, certificate_authority: str) -> KubeletClient:
+    def from_config(cls, config: ServerConfig) -> KubeletClient:
+        token_file = config.kubelet_client_token_file
         token = Path(token_file).read_text().strip() if token_file else None
-        return cls(token or None, certificate_authority)
+        certificate = (config.kubelet_client_certificate, config.kubelet_client_key) \
+            if config.kubelet_client_certificate else None
+        return cls(token or None, config.kubelet_certificate_authority, certificate)
 
     @property
     def headers(self) -> dict[str, str]:

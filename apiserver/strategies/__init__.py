@@ -8,6 +8,7 @@ from __future__ import annotations
 from apiserver.allocator import Allocator
 from apiserver.strategies.apiservice import APIServiceStrategy
 from apiserver.apiextensions.crd_strategy import CustomResourceDefinitionStrategy
+from apiserver.strategies.certificates import CertificateSigningRequestStrategy
 from apiserver.strategies.config import ConfigMapStrategy, SecretStrategy
 from apiserver.strategies.endpointslice import EndpointSliceStrategy
 from apiserver.strategies.event import EventsV1Strategy
@@ -70,4 +71,6 @@ def strategy_for(info: ResourceInfo, service_ips: Allocator, node_ports: Allocat
     if info.group == "rbac.authorization.k8s.io":
         return RoleStrategy(info) if info.kind in ("Role", "ClusterRole") \
             else RoleBindingStrategy(info)
+    if info.kind == "CertificateSigningRequest":
+        return CertificateSigningRequestStrategy(info)
     return Strategy(info)

@@ -4,14 +4,19 @@ The API server never runs containers; for `kubectl logs`, `exec`, `port-forward`
 and `top` it calls the kubelet of the pod's node, found at the Node's InternalIP
 and `status.daemonEndpoints.kubeletEndpoint.Port`. Modules:
 
-- `app`: routes (containerLogs, exec, portForward, stats/summary, healthz) and
-  bearer-token authentication;
+- `app`: routes (containerLogs, exec, portForward, stats/summary, healthz) behind
+  the authentication and authorization filter;
+- `auth`: client certificates (`--client-ca-file`), webhook token review and
+  SubjectAccessReview, the static token of the hollow-node tests;
 - `containers`: finding a pod's sandbox and containers by runtime labels;
 - `streaming`: exec and port-forward over WebSocket;
 - `stats`: the stats summary from the runtime and the machine.
 
 Without --tls-cert-file the serving certificate is self-signed (`tinykube.pki`),
-`<root-dir>/pki/kubelet.crt` and `kubelet.key`, made once and reused on restart.
+`<root-dir>/pki/kubelet.crt` and `kubelet.key`, made once and reused on restart
+(with `--rotate-server-certificates` the kubelet passes the cluster-signed one from
+kubelet/certificate/serving.py as the cert file). With `--client-ca-file` the listener
+asks for a client certificate and verifies it against that CA.
 
 `KubeletServer.run()` serves until cancelled (uvicorn with the wsproto backend).
 
@@ -23,13 +28,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass
+import ssl
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import uvicorn
 
 from kubelet.server.app import ServerRuntime, create_app
+from kubelet.server.auth import KubeletAuth
 from tinykube import pki
+from tinykube.tlspeer import TLSScopeHttpProtocol, TLSScopeWSProtocol
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +46,8 @@ DEFAULT_PORT = 10250
 
 @dataclass(frozen=True)
 class ServerConfig:
-    """--address, --port, --tls-cert-file, --tls-private-key-file, --root-dir, and the
-    token from --kubelet-api-token-file (None: only --anonymous-auth=true lets in)."""
+    """--address, --port, --tls-cert-file, --tls-private-key-file, --root-dir,
+    --client-ca-file, and who may call (`auth`, from the authentication flags)."""
 
     node_name: str
     address: str = "0.0.0.0"
@@ -47,9 +55,9 @@ class ServerConfig:
     tls_cert_file: str = ""
     tls_private_key_file: str = ""
     root_dir: str = "/var/lib/kubelet"
-    token: str | None = None
-    anonymous_auth: bool = False
+    auth: KubeletAuth = field(default_factory=KubeletAuth)
     node_ip: str = "127.0.0.1"
+    client_ca_file: str = ""
 
 
 def read_token_file(path: str) -> str:
@@ -88,12 +96,13 @@ class KubeletServer:
         """Serve until cancelled. A port that cannot be bound is logged, not fatal:
         the node keeps running its pods, only the kubelet API is missing."""
         cert, key = self._certificate()
-        app = create_app(self.runtime, self.config.node_name, self.config.token,
-                         self.config.anonymous_auth)
+        app = create_app(self.runtime, self.config.node_name, self.config.auth)
+        client_ca = self.config.client_ca_file
         server = uvicorn.Server(uvicorn.Config(
             app, host=self.config.address, port=self.config.port, ssl_certfile=cert,
-            ssl_keyfile=key, ws="wsproto", log_level="warning", lifespan="off",
-            timeout_graceful_shutdown=1))
+            ssl_keyfile=key, http=TLSScopeHttpProtocol, ws=TLSScopeWSProtocol, log_level="warning",
+            lifespan="off", timeout_graceful_shutdown=1, ssl_ca_certs=client_ca or None,
+            ssl_cert_reqs=ssl.CERT_OPTIONAL if client_ca else ssl.CERT_NONE))
         server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
         self._server = server
         log.info("kubelet API serving address=%s port=%d", self.config.address, self.config.port)

@@ -6,17 +6,15 @@
     WS  /exec/{ns}/{pod}/{container}?command=..&stdin&stdout&stderr&tty
     WS  /portForward/{ns}/{pod}?port=N
 
-Every other request needs `Authorization: Bearer <token>` with the token of
-`--kubelet-api-token-file` (the API server presents it from its
-`--kubelet-client-token-file`); without a token file only `--anonymous-auth=true`
-lets requests in. Errors are v1 Status bodies, so the API server can pass them on.
+Every other request is authenticated and authorized by `KubeletAuth`
+(kubelet/server/auth.py): 401 for an unknown caller, 403 for one not allowed.
+Errors are v1 Status bodies, so the API server can pass them on.
 
 Kubernetes counterpart: pkg/kubelet/server/server.go, pkg/kubelet/server/auth.go
 """
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -29,14 +27,16 @@ from starlette.routing import Route, WebSocketRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
+from tinykube.authn import Credentials
 from kubelet.runtime import RuntimeServiceError
+from kubelet.server.auth import KubeletAuth, request_attributes
 from kubelet.server.containers import NotOnThisNode, find_container
 from kubelet.server.stats import StatsRuntime, SummaryProvider
 from kubelet.server.streaming import StreamRuntime, serve_exec, serve_port_forward
 
 log = logging.getLogger(__name__)
 
-_REASONS = {400: "BadRequest", 401: "Unauthorized", 404: "NotFound", 500: "InternalError"}
+_REASONS = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 500: "InternalError"}
 
 
 class ServerRuntime(StreamRuntime, StatsRuntime, Protocol):
@@ -50,29 +50,35 @@ def status_response(code: int, message: str) -> Response:
     return Response(json.dumps(body), code, media_type="application/json")
 
 
-class BearerTokenAuth:
-    """401 for any request but /healthz without the expected bearer token (HTTP and WS)."""
+class AuthFilter:
+    """401/403 for any request but /healthz that `auth` does not let in (HTTP and WS)."""
 
-    def __init__(self, app: ASGIApp, token: str | None, anonymous: bool) -> None:
-        self.app, self.token, self.anonymous = app, token, anonymous
+    def __init__(self, app: ASGIApp, auth: KubeletAuth, node_name: str) -> None:
+        self.app, self.auth, self.node_name = app, auth, node_name
 
-    def allowed(self, scope: Scope) -> bool:
-        if scope.get("path") == "/healthz" or (self.anonymous and not self.token):
-            return True
-        headers = dict(scope.get("headers") or [])
-        presented = headers.get(b"authorization", b"").decode(errors="replace")
-        if not self.token or not presented.lower().startswith("bearer "):
-            return False
-        return hmac.compare_digest(presented[7:].strip().encode(), self.token.encode())
+    async def refusal(self, scope: Scope) -> tuple[int, str] | None:
+        path = scope.get("path") or ""
+        if path == "/healthz":
+            return None
+        user = await self.auth.authenticate(Credentials.from_scope(scope))
+        if user is None:
+            return 401, "Unauthorized"
+        attributes = request_attributes(scope.get("method") or "GET", path, self.node_name)
+        if not await self.auth.authorize(user, attributes):
+            return 403, (f"Forbidden (user={user.name}, verb={attributes.verb}, resource=nodes, "
+                         f"subresource={attributes.subresource})")
+        return None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in ("http", "websocket") and not self.allowed(scope):
-            log.info("unauthorized kubelet API request path=%s", scope.get("path"))
-            if scope["type"] == "websocket":
-                await send({"type": "websocket.close", "code": 1008})
+        if scope["type"] in ("http", "websocket"):
+            refused = await self.refusal(scope)
+            if refused is not None:
+                log.info("kubelet API request refused path=%s code=%d", scope.get("path"), refused[0])
+                if scope["type"] == "websocket":
+                    await send({"type": "websocket.close", "code": 1008})
+                    return
+                await status_response(*refused)(scope, receive, send)
                 return
-            await status_response(401, "Unauthorized")(scope, receive, send)
-            return
         await self.app(scope, receive, send)
 
 
@@ -86,8 +92,8 @@ def _int_param(request: Request, name: str) -> int | None:
         raise NotOnThisNode(f"{name}: invalid integer {value!r}", 400) from None
 
 
-def create_app(runtime: ServerRuntime, node_name: str, token: str | None,
-               anonymous: bool = False, summary: SummaryProvider | None = None) -> ASGIApp:
+def create_app(runtime: ServerRuntime, node_name: str, auth: KubeletAuth,
+               summary: SummaryProvider | None = None) -> ASGIApp:
     provider = summary or SummaryProvider(runtime, node_name)
 
     async def healthz(request: Request) -> Response:
@@ -127,7 +133,7 @@ def create_app(runtime: ServerRuntime, node_name: str, token: str | None,
         WebSocketRoute("/exec/{namespace}/{pod}/{container}", exec_endpoint),
         WebSocketRoute("/portForward/{namespace}/{pod}", port_forward_endpoint),
     ])
-    return BearerTokenAuth(app, token, anonymous)
+    return AuthFilter(app, auth, node_name)
 
 
 async def _guarded(stream: AsyncIterator[bytes], container_id: str) -> AsyncIterator[bytes]:

@@ -9,7 +9,6 @@ with its volumes at the end.
 
 from __future__ import annotations
 
-import base64
 import signal
 import ipaddress
 import json
@@ -181,6 +180,20 @@ def test_make_up_from_nothing_runs_the_example_on_both_nodes_and_keeps_it_across
     wait_for(lambda: sum(web_pods_by_node(cluster).values()) == 4, 120, "4 web pods Running after down and up")
     wait_for(lambda: answers_through(address), 120, f"web-lb answering on {address} again after down and up")
     assert ingress_ip(cluster, "web-lb") == address
+
+
+def test_nodes_hold_only_the_ca_and_a_bootstrap_token_and_have_their_own_certificates(cluster: Cluster) -> None:
+    """TLS bootstrap: a node's /etc/tinykube has no CA key, token file or admin kubeconfig; its
+    kubelet and serving certificates came through approved CertificateSigningRequests."""
+    held = cluster.run("docker", "exec", cluster.node_container("node-1"), "ls", "/etc/tinykube").stdout.split()
+    assert "ca.crt" in held and "bootstrap-kubelet.kubeconfig" in held, held
+    assert not {"ca.key", "tokens.csv", "admin.kubeconfig", "pki"} & set(held), held
+    requests = cluster.get("csr")["items"]
+    serving = {r["spec"]["username"] for r in requests if r["spec"]["signerName"] == "kubernetes.io/kubelet-serving"
+               and (r.get("status") or {}).get("certificate")}
+    assert serving >= {"system:node:node-1", "system:node:node-2"}, serving
+    assert any(r["spec"]["signerName"] == "kubernetes.io/kube-apiserver-client-kubelet"
+               and r["spec"]["username"].startswith("system:bootstrap:") for r in requests)
 
 
 def test_a_stopped_node_loses_its_pods_to_the_other_and_comes_back_schedulable(cluster: Cluster) -> None:

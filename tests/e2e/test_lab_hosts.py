@@ -117,6 +117,9 @@ def test_two_worker_hosts_join_a_control_plane_host_and_run_pods(lab: Lab) -> No
         joined = lab.run(worker, *argv)
         assert joined.returncode == 0, f"join on {worker} failed:\n{joined.stdout}\n{joined.stderr}"
     wait_for(lambda: ready_nodes(lab) == {"lab-w1", "lab-w2"}, 120, "both workers Ready")
+    # A worker holds the CA certificate and a bootstrap kubeconfig, nothing of the control plane.
+    held = set(lab.run("lab-w1", "ls", "/etc/tinykube").stdout.split())
+    assert held == {"ca.crt", "bootstrap-kubelet.kubeconfig"}, held
     nodes = {n["metadata"]["name"]: n for n in lab.admin_get("nodes")["items"]}
     assert nodes["lab-w1"]["status"]["addresses"][0]["address"] == lab.ip("lab-w1")
 

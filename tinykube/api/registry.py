@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from tinykube.api import apiextensions, apps, batch, core, discovery, other, policy, rbac
+from tinykube.api import apiextensions, apps, batch, certificates, core, discovery, other, policy, rbac
 from tinykube.api.meta import DeleteOptions, KubeList, KubeModel, KubeObject, Status, WatchEvent
 
 KINDS: tuple[type[KubeModel], ...] = (
@@ -28,6 +28,7 @@ KINDS: tuple[type[KubeModel], ...] = (
     batch.Job, batch.CronJob,
     apiextensions.CustomResourceDefinition,
     rbac.Role, rbac.ClusterRole, rbac.RoleBinding, rbac.ClusterRoleBinding,
+    certificates.CertificateSigningRequest,
     Status, DeleteOptions,
 )
 

@@ -147,13 +147,17 @@ RESOURCES: tuple[ResourceInfo, ...] = (
                  True, "V1RoleBinding"),
     ResourceInfo("rbac.authorization.k8s.io", "v1", "ClusterRoleBinding", "clusterrolebindings",
                  "clusterrolebinding", False, "V1ClusterRoleBinding"),
+    # certificates.k8s.io/v1
+    ResourceInfo("certificates.k8s.io", "v1", "CertificateSigningRequest",
+                 "certificatesigningrequests", "certificatesigningrequest", False,
+                 "V1CertificateSigningRequest", ("csr",), ("status", "approval")),
 )
 
 # Groups in the order discovery lists them (the core group is served on /api).
 GROUP_ORDER: tuple[str, ...] = (
     "", "apps", "events.k8s.io", "autoscaling", "batch", "networking.k8s.io", "policy",
     "coordination.k8s.io", "storage.k8s.io", "discovery.k8s.io", "apiregistration.k8s.io",
-    "apiextensions.k8s.io", "rbac.authorization.k8s.io",
+    "apiextensions.k8s.io", "rbac.authorization.k8s.io", "certificates.k8s.io",
 )
 
 
@@ -276,3 +280,4 @@ ROLES = INDEX.require("roles.rbac.authorization.k8s.io")
 CLUSTER_ROLES = INDEX.require("clusterroles.rbac.authorization.k8s.io")
 ROLE_BINDINGS = INDEX.require("rolebindings.rbac.authorization.k8s.io")
 CLUSTER_ROLE_BINDINGS = INDEX.require("clusterrolebindings.rbac.authorization.k8s.io")
+CERTIFICATE_SIGNING_REQUESTS = INDEX.require("certificatesigningrequests.certificates.k8s.io")

@@ -1,24 +1,41 @@
-"""A control plane's configuration directory: tokens and kubeconfigs, made once.
+"""A control plane's configuration directory: tokens, certificates and kubeconfigs, made once.
 
 Every control-plane host (the compose cluster's API server container, or a lab
 host after `tinykube init`) keeps one directory, /etc/tinykube by default:
 
-    tokens.csv                       kube-apiserver --token-auth-file
-    kubelet-api.token                what the API server presents to kubelets
-    pki/ca.crt, pki/apiserver.*      made by the API server itself (--cert-dir)
-    admin.kubeconfig                 system:masters: the user's key to the cluster
+    tokens.csv                        kube-apiserver --token-auth-file
+    pki/ca.crt, pki/ca.key            the cluster CA (the API server's --client-ca-file;
+                                      the controller manager signs CSRs with it)
+    pki/apiserver-kubelet-client.*    CN kube-apiserver-kubelet-client, O system:masters:
+                                      what the API server presents to kubelets
+    pki/apiserver.*                   made by the API server itself (--cert-dir)
+    bootstrap-token                   the bootstrap token (kubeadm's <id>.<secret>)
+    admin.kubeconfig                  system:masters: the user's key to the cluster
     controller-manager.kubeconfig
     scheduler.kubeconfig
-    node.kubeconfig                  kubelets and kube-proxies (the join token)
+    node/                             everything a worker node receives, and no more:
+      ca.crt                          the cluster CA certificate (not its key)
+      bootstrap-kubelet.kubeconfig    the bootstrap token: enough to ask for a certificate
+      node.kubeconfig                 the add-ons' shared credential (DNS, Ingress and
+                                      dashboard read it through hostPath until they run
+                                      with ServiceAccount tokens); the kubelet and
+                                      kube-proxy never use it
+
+A kubelet trades the bootstrap token for a certificate of its own (kubelet/certificate);
+the token works once its Secret `kube-system/bootstrap-token-<id>` exists, and its
+group may create CertificateSigningRequests once bound to `system:node-bootstrapper`
+(`upload_bootstrap_token` does both, run by `init` and by the compose cluster's
+controller manager container at start).
 
 `ensure_config_dir` writes what is missing and never changes what exists, so a
-restart keeps every token valid. Kubeconfigs name the CA by path: they can be
-written before the API server has made its CA on first start.
+restart keeps every credential valid.
 
     python -m tinykube.cluster.bootstrap init-config --dir /etc/tinykube --server https://apiserver:6443
+    python -m tinykube.cluster.bootstrap upload-bootstrap-token --dir /etc/tinykube
     python -m tinykube.cluster.bootstrap kubeconfig --dir /etc/tinykube --user admin --server https://127.0.0.1:6443
 
-Kubernetes counterpart: cmd/kubeadm/app/phases/kubeconfig, cmd/kubeadm/app/phases/bootstraptoken
+Kubernetes counterpart: cmd/kubeadm/app/phases/kubeconfig, cmd/kubeadm/app/phases/bootstraptoken,
+cmd/kubeadm/app/phases/certs
 """
 
 from __future__ import annotations
@@ -26,23 +43,34 @@ from __future__ import annotations
 import argparse
 import base64
 import csv
+import datetime
 import io
 import secrets
+import ssl
+import string
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import httpx
 import yaml
+
+from tinykube import pki
 
 DEFAULT_DIR = Path("/etc/tinykube")
 
-# Each component's identity: (user, groups). The node identity's token is the join token.
+# Each component's identity: (user, groups). "node" is the add-ons' credential only.
 IDENTITIES = {
     "admin": ("kubernetes-admin", "system:masters"),
     "controller-manager": ("system:kube-controller-manager", ""),
     "scheduler": ("system:kube-scheduler", ""),
     "node": ("system:node:bootstrap", "system:nodes"),
 }
+KUBELET_CLIENT = ("kube-apiserver-kubelet-client", ["system:masters"])
+TOKEN_ALPHABET = string.ascii_lowercase + string.digits
+BOOTSTRAP_GROUP = "system:bootstrappers:kubeadm:default-node-token"
+BOOTSTRAP_BINDING = "kubeadm:kubelet-bootstrap"
 
 
 @dataclass(frozen=True)
@@ -54,10 +82,6 @@ class ConfigDir:
         return self.path / "tokens.csv"
 
     @property
-    def kubelet_api_token_file(self) -> Path:
-        return self.path / "kubelet-api.token"
-
-    @property
     def cert_dir(self) -> Path:
         return self.path / "pki"
 
@@ -65,8 +89,32 @@ class ConfigDir:
     def ca_file(self) -> Path:
         return self.cert_dir / "ca.crt"
 
+    @property
+    def ca_key_file(self) -> Path:
+        return self.cert_dir / "ca.key"
+
+    @property
+    def kubelet_client_cert(self) -> Path:
+        return self.cert_dir / "apiserver-kubelet-client.crt"
+
+    @property
+    def kubelet_client_key(self) -> Path:
+        return self.cert_dir / "apiserver-kubelet-client.key"
+
+    @property
+    def bootstrap_token_file(self) -> Path:
+        return self.path / "bootstrap-token"
+
+    @property
+    def node_dir(self) -> Path:
+        return self.path / "node"
+
+    @property
+    def bootstrap_kubeconfig(self) -> Path:
+        return self.node_dir / "bootstrap-kubelet.kubeconfig"
+
     def kubeconfig(self, identity: str) -> Path:
-        return self.path / f"{identity}.kubeconfig"
+        return (self.node_dir if identity == "node" else self.path) / f"{identity}.kubeconfig"
 
     def token(self, identity: str) -> str:
         user = IDENTITIES[identity][0]
@@ -76,24 +124,48 @@ class ConfigDir:
                     return row[0]
         raise KeyError(f"{self.tokens_file} has no token for {user}")
 
+    @property
+    def bootstrap_token(self) -> str:
+        return self.bootstrap_token_file.read_text().strip()
+
+
+def new_bootstrap_token() -> str:
+    """kubeadm's format: 6 and 16 characters of [a-z0-9], joined by a dot."""
+    pick = lambda n: "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(n))  # noqa: E731
+    return f"{pick(6)}.{pick(16)}"
+
 
 def ensure_config_dir(path: Path, server: str) -> ConfigDir:
-    """Tokens and kubeconfigs under `path`, created only where missing."""
+    """Tokens, certificates and kubeconfigs under `path`, created only where missing."""
     config = ConfigDir(path)
     config.cert_dir.mkdir(parents=True, exist_ok=True)
+    config.node_dir.mkdir(exist_ok=True)
     path.chmod(0o700)
+    config.node_dir.chmod(0o755)  # the node volume: nothing secret but the bootstrap token (0600)
     if not config.tokens_file.exists():
         rows = io.StringIO()
         writer = csv.writer(rows, lineterminator="\n")
         for user, groups in IDENTITIES.values():
             writer.writerow([secrets.token_hex(16), user, user, groups])
         _write_private(config.tokens_file, rows.getvalue())
-    if not config.kubelet_api_token_file.exists():
-        _write_private(config.kubelet_api_token_file, secrets.token_hex(16) + "\n")
+    if not (config.ca_file.exists() and config.ca_key_file.exists()):
+        pki.write_key_pair(config.ca_file, config.ca_key_file, pki.new_ca("tinykube-ca"))
+    if not (config.kubelet_client_cert.exists() and config.kubelet_client_key.exists()):
+        ca = pki.load_key_pair(config.ca_file, config.ca_key_file)
+        pki.write_key_pair(config.kubelet_client_cert, config.kubelet_client_key,
+                           pki.new_client_certificate(*KUBELET_CLIENT, ca))
+    if not config.bootstrap_token_file.exists():
+        _write_private(config.bootstrap_token_file, new_bootstrap_token() + "\n")
+    ca_pem = config.ca_file.read_bytes()
+    (config.node_dir / "ca.crt").write_bytes(ca_pem)
+    if not config.bootstrap_kubeconfig.exists():
+        _write_private(config.bootstrap_kubeconfig, kubeconfig_text(server, config.bootstrap_token, ca_data=ca_pem,
+                                                                    user="kubelet-bootstrap"))
     for identity in IDENTITIES:
         if not config.kubeconfig(identity).exists():
-            _write_private(config.kubeconfig(identity),
-                           kubeconfig_text(server, config.token(identity), ca_file=config.ca_file))
+            # The node directory travels to other machines: its kubeconfigs carry the CA.
+            ca = {"ca_data": ca_pem} if identity == "node" else {"ca_file": config.ca_file}
+            _write_private(config.kubeconfig(identity), kubeconfig_text(server, config.token(identity), **ca))
     return config
 
 
@@ -113,6 +185,52 @@ def kubeconfig_text(server: str, token: str, *, ca_file: Path | None = None, ca_
         "current-context": name, "preferences": {}}, sort_keys=False)
 
 
+def bootstrap_token_secret(token: str, expiration: datetime.datetime | None) -> dict[str, Any]:
+    """The Secret that makes `token` valid (kube-system/bootstrap-token-<id>), kubeadm's layout."""
+    token_id, token_secret = token.split(".", 1)
+    data = {"token-id": token_id, "token-secret": token_secret, "usage-bootstrap-authentication": "true",
+            "auth-extra-groups": BOOTSTRAP_GROUP,
+            "description": "tinykube: the token nodes join with"}
+    if expiration is not None:
+        data["expiration"] = expiration.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {"apiVersion": "v1", "kind": "Secret", "type": "bootstrap.kubernetes.io/token",
+            "metadata": {"name": f"bootstrap-token-{token_id}", "namespace": "kube-system"},
+            "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}}
+
+
+def apply_object(client: httpx.Client, collection: str, name: str, body: dict[str, Any]) -> None:
+    """Replace the object `name` of `collection`, creating it if absent."""
+    path = f"{collection}/{name}"
+    response = client.put(path, json=body)
+    if response.status_code == 404:
+        response = client.post(collection, json=body)
+    if response.status_code >= 400:
+        raise RuntimeError(f"writing {path}: {response.status_code} {response.text}")
+
+
+def upload_bootstrap_token(client: httpx.Client, token: str, ttl: datetime.timedelta | None) -> None:
+    """Store (or renew) the token's Secret (`ttl` None: it never expires), and let its group
+    ask for node certificates where RBAC is served (kubeadm's `kubeadm:kubelet-bootstrap`)."""
+    expiration = None if ttl is None else datetime.datetime.now(datetime.timezone.utc) + ttl
+    secret = bootstrap_token_secret(token, expiration)
+    apply_object(client, "/api/v1/namespaces/kube-system/secrets", secret["metadata"]["name"], secret)
+    bindings = "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"
+    if client.get(bindings, params={"limit": 1}).status_code == 404:
+        return  # no RBAC in this API server: nothing to bind
+    apply_object(client, bindings, BOOTSTRAP_BINDING, {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+        "metadata": {"name": BOOTSTRAP_BINDING},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                    "name": "system:node-bootstrapper"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": BOOTSTRAP_GROUP}]})
+
+
+def admin_client(config: ConfigDir, server: str) -> httpx.Client:
+    context = ssl.create_default_context(cafile=config.ca_file)
+    return httpx.Client(base_url=server, verify=context, timeout=10.0,
+                        headers={"Authorization": f"Bearer {config.token('admin')}"})
+
+
 def _write_private(path: Path, text: str) -> None:
     temporary = path.with_name(path.name + ".tmp")
     temporary.write_text(text)
@@ -123,9 +241,12 @@ def _write_private(path: Path, text: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tinykube.cluster.bootstrap")
     commands = parser.add_subparsers(dest="command", required=True)
-    init = commands.add_parser("init-config", help="write the tokens and kubeconfigs that are missing")
+    init = commands.add_parser("init-config", help="write the tokens, certificates and kubeconfigs that are missing")
     init.add_argument("--dir", type=Path, default=DEFAULT_DIR)
     init.add_argument("--server", required=True, help="the API server URL the components use")
+    upload = commands.add_parser("upload-bootstrap-token", help="store the bootstrap token's Secret")
+    upload.add_argument("--dir", type=Path, default=DEFAULT_DIR)
+    upload.add_argument("--ttl-hours", type=float, default=0, help="0: the token never expires")
     show = commands.add_parser("kubeconfig", help="print a kubeconfig with the CA embedded")
     show.add_argument("--dir", type=Path, default=DEFAULT_DIR)
     show.add_argument("--user", choices=sorted(IDENTITIES), default="admin")
@@ -135,10 +256,12 @@ def main(argv: list[str] | None = None) -> int:
         ensure_config_dir(args.dir, args.server)
         return 0
     config = ConfigDir(args.dir)
-    if not config.ca_file.exists():
-        print(f"{config.ca_file} does not exist yet: the API server writes it on first start",
-              file=sys.stderr)
-        return 1
+    if args.command == "upload-bootstrap-token":
+        admin = yaml.safe_load(config.kubeconfig("admin").read_text())
+        with admin_client(config, admin["clusters"][0]["cluster"]["server"]) as client:
+            upload_bootstrap_token(client, config.bootstrap_token,
+                                   datetime.timedelta(hours=args.ttl_hours) if args.ttl_hours else None)
+        return 0
     sys.stdout.write(kubeconfig_text(args.server, config.token(args.user), ca_data=config.ca_file.read_bytes()))
     return 0
 

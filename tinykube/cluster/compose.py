@@ -522,7 +522,8 @@ def load_image(tags: list[str], say: Say = print) -> None:
 
 def node_add(count: int, say: Say = print) -> list[str]:
     base = yaml.safe_load(COMPOSE_FILE.read_text())
-    template = base["services"][sorted(base_node_names())[0]]
+    template_name = sorted(base_node_names())[0]
+    template = base["services"][template_name]
     extra = yaml.safe_load(NODES_FILE.read_text()) if NODES_FILE.exists() else {"services": {}, "volumes": {}}
     existing = node_names()
     numbers = [int(n.rsplit("-", 1)[1]) for n in existing if n.rsplit("-", 1)[-1].isdigit()]
@@ -531,7 +532,8 @@ def node_add(count: int, say: Say = print) -> list[str]:
         service = copy.deepcopy(template)
         service["hostname"] = name
         service["environment"] = {**(service.get("environment") or {}), "NODE_NAME": name}
-        service["volumes"] = [v for v in service["volumes"] if not v.startswith("node-")] + [
+        # Keep the shared volumes (node-config: the CA and bootstrap kubeconfig), not the template's own.
+        service["volumes"] = [v for v in service["volumes"] if not v.startswith(f"{template_name}-")] + [
             f"{name}-docker:/var/lib/docker", f"{name}-kubelet:/var/lib/kubelet"]
         extra["services"][name] = service
         extra["volumes"].update({f"{name}-docker": None, f"{name}-kubelet": None})

@@ -1,18 +1,23 @@
 """The same components on separate machines: `tinykube init` and `tinykube join`.
 
 A control-plane host runs `tinykube init --advertise-address IP`: it writes the
-tokens and kubeconfigs (tinykube.cluster.bootstrap), starts etcd, the API server,
-the controller manager and the scheduler, publishes the cluster's CA and address
-in the `kube-public/cluster-info` ConfigMap (the one object anyone may read), and
+tokens, the cluster CA and kubeconfigs (tinykube.cluster.bootstrap), starts etcd, the
+API server, the controller manager (which approves and signs nodes' certificate
+requests) and the scheduler, publishes the cluster's CA and address in the
+`kube-public/cluster-info` ConfigMap (the one object anyone may read), stores a
+bootstrap token valid for 24 hours (kubeadm's default; `init` again renews it), and
 prints the command for the workers:
 
     tinykube join --server https://IP:6443 --token TOKEN --ca-cert-hash sha256:HASH
 
 A worker host runs that command. It fetches cluster-info without trusting the
 server yet, checks the CA against the hash (so a server in the middle is caught),
-checks the token with the now-trusted CA, writes /etc/tinykube/node.kubeconfig,
-starts a Docker engine if none answers, builds the sample images (the pause image
-above all: nothing can be pulled), and starts the kubelet and kube-proxy. The kubelet waits for
+checks the token with the now-trusted CA, writes /etc/tinykube/ca.crt and
+bootstrap-kubelet.kubeconfig (nothing else: no CA key, no token file, no admin
+credentials), starts a Docker engine if none answers, builds the sample images (the
+pause image above all: nothing can be pulled), and starts the kubelet, which trades
+the bootstrap token for a certificate of its own (TLS bootstrap), then kube-proxy
+with the kubelet's credential. The kubelet waits for
 its pod CIDR, puts pods on a bridge that owns it, and routes the other hosts' pod
 CIDRs to them (host-gw), so pods reach each other across hosts by pod IP.
 
@@ -27,6 +32,7 @@ cmd/kubeadm/app/discovery/token (cluster-info and the CA pin)
 from __future__ import annotations
 
 import base64
+import datetime
 import os
 import shlex
 import signal
@@ -55,7 +61,7 @@ CLUSTER_INFO = "/api/v1/namespaces/kube-public/configmaps/cluster-info"
 STANDARD_STORAGE_CLASS = "/apis/storage.k8s.io/v1/storageclasses/standard"
 STORAGE_ADDON = Path(__file__).resolve().parent / "addons" / "storage.yaml"
 CLUSTER_CIDR = "10.244.0.0/16"  # pod IPs; each node routes the others' /24s (host-gw)
-KUBELET_TOKEN_SECRET = "/api/v1/namespaces/kube-system/secrets/tinykube-kubelet-api-token"
+BOOTSTRAP_TOKEN_TTL = datetime.timedelta(hours=24)
 
 Say = Callable[[str], None]
 
@@ -164,7 +170,10 @@ def init(advertise_address: str, config_dir: Path, say: Say, port: int = 6443) -
         "apiserver", f"--etcd-servers={etcd_url}", f"--secure-port={port}",
         f"--token-auth-file={config.tokens_file}", f"--cert-dir={config.cert_dir}",
         f"--tls-sans={advertise_address},localhost,127.0.0.1",
-        f"--kubelet-client-token-file={config.kubelet_api_token_file}",
+        f"--client-ca-file={config.ca_file}", "--enable-bootstrap-token-auth=true",
+        f"--kubelet-client-certificate={config.kubelet_client_cert}",
+        f"--kubelet-client-key={config.kubelet_client_key}",
+        f"--kubelet-certificate-authority={config.ca_file}",
         "--enable-admission-plugins=ServiceAccount"), say)
     local = f"https://127.0.0.1:{port}"
     _wait(lambda: config.ca_file.exists() and _get(f"{local}/readyz", verify=False) == 200, 60,
@@ -172,31 +181,21 @@ def init(advertise_address: str, config_dir: Path, say: Say, port: int = 6443) -
     start_component("controller-manager", python_module(
         "controller_manager", f"--kubeconfig={config.kubeconfig('controller-manager')}",
         "--allocate-node-cidrs=true", f"--cluster-cidr={CLUSTER_CIDR}", "--enable-hostpath-provisioner=true",
+        f"--cluster-signing-cert-file={config.ca_file}", f"--cluster-signing-key-file={config.ca_key_file}",
         f"--root-ca-file={config.ca_file}"), say)
     start_component("scheduler", python_module(
         "scheduler", f"--kubeconfig={config.kubeconfig('scheduler')}"), say)
     ca_pem = config.ca_file.read_bytes()
     admin = _client(local, config.token("admin"), ca_pem)
     with admin:
-        _apply(admin, "/api/v1/namespaces/kube-public/configmaps", CLUSTER_INFO, {
+        bootstrap.apply_object(admin, "/api/v1/namespaces/kube-public/configmaps", "cluster-info", {
             "apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": "cluster-info", "namespace": "kube-public"},
             "data": {"kubeconfig": bootstrap.kubeconfig_text(server, "", ca_data=ca_pem)}})
-        _apply(admin, "/apis/storage.k8s.io/v1/storageclasses", STANDARD_STORAGE_CLASS,
-               yaml.safe_load(STORAGE_ADDON.read_text()))  # the default StorageClass, as `up` installs it
-        _apply(admin, "/api/v1/namespaces/kube-system/secrets", KUBELET_TOKEN_SECRET, {
-            "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-            "metadata": {"name": "tinykube-kubelet-api-token", "namespace": "kube-system"},
-            "data": {"token": base64.b64encode(config.kubelet_api_token_file.read_bytes().strip()).decode()}})
-    return JoinCommand(server, config.token("node"), pki.ca_cert_hash(ca_pem))
-
-
-def _apply(client: httpx.Client, collection: str, path: str, body: dict[str, object]) -> None:
-    response = client.put(path, json=body)
-    if response.status_code == 404:
-        response = client.post(collection, json=body)
-    if response.status_code >= 400:
-        raise LabError(f"writing {path}: {response.text}")
+        bootstrap.apply_object(admin, "/apis/storage.k8s.io/v1/storageclasses", "standard",
+                               yaml.safe_load(STORAGE_ADDON.read_text()))  # the default class, as `up` has
+        bootstrap.upload_bootstrap_token(admin, config.bootstrap_token, BOOTSTRAP_TOKEN_TTL)
+    return JoinCommand(server, config.bootstrap_token, pki.ca_cert_hash(ca_pem))
 
 
 # --- a worker --------------------------------------------------------------------
@@ -221,19 +220,17 @@ def join(server: str, token: str, ca_hash: str | None, node_name: str, node_ip: 
          config_dir: Path, say: Say) -> None:
     ca_pem = discover_ca(server, ca_hash)
     with _client(server, token, ca_pem) as client:
-        checked = client.get(KUBELET_TOKEN_SECRET)
+        # Anything but 401 means the token is known (a bootstrapper may not list requests).
+        checked = client.get("/apis/certificates.k8s.io/v1/certificatesigningrequests", params={"limit": 1})
         if checked.status_code == 401:
-            raise LabError("the API server refused the token (401): use the one `tinykube init` printed")
-        if checked.status_code != 200:
-            raise LabError(f"reading the kubelet API token: {checked.status_code} {checked.text}")
-        kubelet_api_token = base64.b64decode(checked.json()["data"]["token"]).decode()
+            raise LabError("the API server refused the token (401): use the one `tinykube init` printed "
+                           "(it is valid for 24 hours; `tinykube init` again renews it)")
     config_dir.mkdir(parents=True, exist_ok=True)
-    kubeconfig = config_dir / "node.kubeconfig"
-    kubeconfig.write_text(bootstrap.kubeconfig_text(server, token, ca_data=ca_pem))
-    kubeconfig.chmod(0o600)
-    token_file = config_dir / "kubelet-api.token"
-    token_file.write_text(kubelet_api_token + "\n")
-    token_file.chmod(0o600)
+    ca_file = config_dir / "ca.crt"
+    ca_file.write_bytes(ca_pem)
+    bootstrap_kubeconfig = config_dir / "bootstrap-kubelet.kubeconfig"
+    bootstrap_kubeconfig.write_text(bootstrap.kubeconfig_text(server, token, ca_data=ca_pem, user="kubelet-bootstrap"))
+    bootstrap_kubeconfig.chmod(0o600)
     say(f"joined {server} (CA {pki.ca_cert_hash(ca_pem)[:19]}...), config in {config_dir}")
     try:
         daemon = ensure_docker()
@@ -242,11 +239,16 @@ def join(server: str, token: str, ca_hash: str | None, node_name: str, node_ip: 
     if daemon.started_by_us:
         say(f"  dockerd: pid {daemon.process.pid}")  # type: ignore[union-attr]
     images.build_sample_images(progress=lambda line: say(f"  {line}"))
+    kubeconfig = DATA_DIR / "kubelet" / "kubeconfig"  # written by the kubelet's TLS bootstrap
     start_component("kubelet", python_module(
-        "kubelet", f"--kubeconfig={kubeconfig}", f"--hostname-override={node_name}",
-        f"--node-ip={node_ip or default_node_ip(server)}", f"--kubelet-api-token-file={token_file}",
+        "kubelet", f"--bootstrap-kubeconfig={bootstrap_kubeconfig}", f"--kubeconfig={kubeconfig}",
+        f"--hostname-override={node_name}", f"--node-ip={node_ip or default_node_ip(server)}",
+        f"--client-ca-file={ca_file}", "--rotate-server-certificates=true",
+        "--authentication-token-webhook=true", "--authorization-mode=Webhook",
         f"--root-dir={DATA_DIR / 'kubelet'}", "--network-plugin=host-gw",
         f"--non-masquerade-cidr={CLUSTER_CIDR}"), say)
+    _wait(kubeconfig.exists, 120, "the kubelet's TLS bootstrap (its certificate request approved and signed)")
+    # kube-proxy runs as the node: the kubelet's own credential, no shared token.
     start_component("kube-proxy", python_module(
         "kube_proxy", f"--kubeconfig={kubeconfig}", f"--hostname-override={node_name}",
         "--proxy-mode=iptables", f"--cluster-cidr={CLUSTER_CIDR}"), say)

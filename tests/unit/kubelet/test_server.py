@@ -18,6 +18,7 @@ from kubelet.runtime import (CONTAINER_NAME_LABEL, POD_NAME_LABEL, POD_NAMESPACE
                              PodSandboxMetadata)
 from kubelet.runtime.fake import FakeRuntime
 from kubelet.server import KubeletServer, ServerConfig
+from kubelet.server.auth import KubeletAuth, StaticTokenAuthenticator
 from tinykube.client import websocket
 from tinykube.testing.processes import free_port
 
@@ -60,7 +61,8 @@ class Kubelet:
 async def kubelet(tmp_path: Path) -> AsyncIterator[Kubelet]:
     runtime, port = FakeRuntime(), free_port()
     server = KubeletServer(runtime, ServerConfig("node-a", "127.0.0.1", port,
-                                                 root_dir=str(tmp_path), token=TOKEN))
+                                                 root_dir=str(tmp_path),
+                                                 auth=KubeletAuth(static_token=StaticTokenAuthenticator(TOKEN))))
     task = asyncio.create_task(server.run())
     client = Kubelet(runtime, port)
     deadline = time.monotonic() + 10

@@ -1,13 +1,17 @@
-"""A control plane's config directory: made once, never changed, kubeconfigs that work."""
+"""A control plane's config directory: made once, never changed, and a node directory with only
+what a node needs."""
 
 from __future__ import annotations
 
 import base64
+import datetime
 from pathlib import Path
 
 import yaml
 
-from tinykube.cluster.bootstrap import IDENTITIES, ensure_config_dir, kubeconfig_text
+from apiserver.auth_bootstrap_token import parse_token, token_user
+from tinykube import pki
+from tinykube.cluster.bootstrap import IDENTITIES, bootstrap_token_secret, ensure_config_dir, kubeconfig_text
 
 
 def test_config_dir_is_made_once_and_kept(tmp_path: Path) -> None:
@@ -15,16 +19,45 @@ def test_config_dir_is_made_once_and_kept(tmp_path: Path) -> None:
     tokens = {identity: config.token(identity) for identity in IDENTITIES}
     assert len(set(tokens.values())) == len(IDENTITIES)  # one token per identity
     assert (config.tokens_file.stat().st_mode & 0o777) == 0o600
-    node = yaml.safe_load(config.kubeconfig("node").read_text())
-    assert node["clusters"][0]["cluster"] == {"server": "https://apiserver:6443",
-                                              "certificate-authority": str(config.ca_file)}
-    assert node["users"][0]["user"] == {"token": tokens["node"]}
-    api_token = config.kubelet_api_token_file.read_text()
+    admin = yaml.safe_load(config.kubeconfig("admin").read_text())
+    assert admin["clusters"][0]["cluster"] == {"server": "https://apiserver:6443",
+                                               "certificate-authority": str(config.ca_file)}
+    ca_pem, token = config.ca_file.read_bytes(), config.bootstrap_token
 
     again = ensure_config_dir(tmp_path / "etc", "https://elsewhere:6443")
     assert {identity: again.token(identity) for identity in IDENTITIES} == tokens
-    assert again.kubelet_api_token_file.read_text() == api_token
+    assert again.ca_file.read_bytes() == ca_pem and again.bootstrap_token == token
     assert "https://apiserver:6443" in again.kubeconfig("admin").read_text()
+
+
+def test_the_node_directory_holds_the_ca_and_a_bootstrap_token_only(tmp_path: Path) -> None:
+    config = ensure_config_dir(tmp_path / "etc", "https://apiserver:6443")
+    assert sorted(p.name for p in config.node_dir.iterdir()) == [
+        "bootstrap-kubelet.kubeconfig", "ca.crt", "node.kubeconfig"]
+    assert (config.node_dir / "ca.crt").read_bytes() == config.ca_file.read_bytes()
+    assert b"PRIVATE KEY" not in b"".join(p.read_bytes() for p in config.node_dir.iterdir())
+    bootstrap = yaml.safe_load(config.bootstrap_kubeconfig.read_text())
+    assert bootstrap["users"][0]["user"] == {"token": config.bootstrap_token}
+    assert base64.b64decode(bootstrap["clusters"][0]["cluster"]["certificate-authority-data"]) == \
+        config.ca_file.read_bytes()
+    assert parse_token(config.bootstrap_token) is not None
+
+
+def test_the_api_servers_kubelet_client_certificate_is_kubeadms(tmp_path: Path) -> None:
+    config = ensure_config_dir(tmp_path / "etc", "https://apiserver:6443")
+    certificate, _ = pki.load_key_pair(config.kubelet_client_cert, config.kubelet_client_key)
+    assert pki.user_of(certificate) == ("kube-apiserver-kubelet-client", ["system:masters"])
+    assert certificate.issuer == pki.load_certificate(config.ca_file).subject
+
+
+def test_the_bootstrap_token_secret_authenticates_until_it_expires() -> None:
+    now = datetime.datetime(2026, 6, 1, tzinfo=datetime.timezone.utc)
+    secret = bootstrap_token_secret("abcdef.0123456789abcdef", now + datetime.timedelta(hours=24))
+    user = token_user(secret, "abcdef", "0123456789abcdef", now)
+    assert user is not None and "system:bootstrappers:kubeadm:default-node-token" in user.groups
+    assert token_user(secret, "abcdef", "0123456789abcdef", now + datetime.timedelta(hours=25)) is None
+    forever = bootstrap_token_secret("abcdef.0123456789abcdef", None)
+    assert token_user(forever, "abcdef", "0123456789abcdef", now + datetime.timedelta(days=3650)) is not None
 
 
 def test_embedded_ca_and_a_kubeconfig_without_a_user_token() -> None:
