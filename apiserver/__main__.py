@@ -31,6 +31,8 @@ from apiserver.metrics import RequestMetrics
 from apiserver.server import APIServer, ServerConfig
 from apiserver.storage.compact import Compactor
 from apiserver.storage.etcd import DEFAULT_MAX_RECEIVE_BYTES, EtcdStorage
+from apiserver.storage.value.encryption_config import EncryptionConfigError, load_encryption_config
+from apiserver.storage.value.resource_transformers import ResourceTransformers
 from tinykube.component import boolean, component_parser, duration, run_until_signalled
 
 log = logging.getLogger("apiserver")
@@ -91,7 +93,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--flow-log-size", type=int, default=DEFAULT_FLOW_LOG_SIZE,
                         help="tinykube: records the flow log keeps (writes and watch deliveries, "
                         "served at /apis/flow.tinykube.io/v1alpha1/flowrecords); 0 = off")
+    parser.add_argument("--encryption-provider-config", default="",
+                        help="EncryptionConfiguration file: the providers that encrypt the "
+                        "listed resources in etcd (aesgcm, aescbc, identity)")
     args = parser.parse_args(argv)
+    args.transformers = None
+    if args.encryption_provider_config:
+        try:
+            args.transformers = ResourceTransformers(
+                load_encryption_config(args.encryption_provider_config))
+        except EncryptionConfigError as err:
+            sys.exit(f"--encryption-provider-config: {err}")
     if not args.secure_port and not args.port:
         sys.exit("nothing to serve: both --secure-port and --port are 0")
     try:
@@ -149,7 +161,8 @@ def _servers(args: argparse.Namespace, server: APIServer) -> list[_Server]:
 
 async def run(args: argparse.Namespace, stopping: asyncio.Event) -> int:
     raise_open_files_limit()
-    storage = EtcdStorage(args.etcd_servers, max_receive_bytes=args.etcd_max_recv_bytes)
+    storage = EtcdStorage(args.etcd_servers, max_receive_bytes=args.etcd_max_recv_bytes,
+                          transformers=args.transformers)
     await storage.connect()
     server = APIServer(storage, ServerConfig(
         service_cluster_ip_range=args.service_cluster_ip_range,
