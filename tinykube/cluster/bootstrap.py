@@ -5,6 +5,8 @@ host after `tinykube init`) keeps one directory, /etc/tinykube by default:
 
     tokens.csv                       kube-apiserver --token-auth-file
     kubelet-api.token                what the API server presents to kubelets
+    encryption-config.yaml           --encryption-provider-config: Secrets in etcd under
+                                     a random AES-GCM key (`k8s:enc:aesgcm:v1:key1:`)
     pki/ca.crt, pki/apiserver.*      made by the API server itself (--cert-dir)
     admin.kubeconfig                 system:masters: the user's key to the cluster
     controller-manager.kubeconfig
@@ -58,6 +60,10 @@ class ConfigDir:
         return self.path / "kubelet-api.token"
 
     @property
+    def encryption_config_file(self) -> Path:
+        return self.path / "encryption-config.yaml"
+
+    @property
     def cert_dir(self) -> Path:
         return self.path / "pki"
 
@@ -90,11 +96,23 @@ def ensure_config_dir(path: Path, server: str) -> ConfigDir:
         _write_private(config.tokens_file, rows.getvalue())
     if not config.kubelet_api_token_file.exists():
         _write_private(config.kubelet_api_token_file, secrets.token_hex(16) + "\n")
+    if not config.encryption_config_file.exists():
+        _write_private(config.encryption_config_file, encryption_config_text(secrets.token_bytes(32)))
     for identity in IDENTITIES:
         if not config.kubeconfig(identity).exists():
             _write_private(config.kubeconfig(identity),
                            kubeconfig_text(server, config.token(identity), ca_file=config.ca_file))
     return config
+
+
+def encryption_config_text(key: bytes) -> str:
+    """Secrets written with AES-GCM under `key`; `identity` last so Secrets stored
+    before encryption was turned on stay readable until they are rewritten."""
+    return yaml.safe_dump({
+        "apiVersion": "apiserver.config.k8s.io/v1", "kind": "EncryptionConfiguration",
+        "resources": [{"resources": ["secrets"], "providers": [
+            {"aesgcm": {"keys": [{"name": "key1", "secret": base64.b64encode(key).decode()}]}},
+            {"identity": {}}]}]}, sort_keys=False)
 
 
 def kubeconfig_text(server: str, token: str, *, ca_file: Path | None = None, ca_data: bytes | None = None,

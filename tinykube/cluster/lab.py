@@ -164,7 +164,8 @@ def init(advertise_address: str, config_dir: Path, say: Say, port: int = 6443) -
         "apiserver", f"--etcd-servers={etcd_url}", f"--secure-port={port}",
         f"--token-auth-file={config.tokens_file}", f"--cert-dir={config.cert_dir}",
         f"--tls-sans={advertise_address},localhost,127.0.0.1",
-        f"--kubelet-client-token-file={config.kubelet_api_token_file}"), say)
+        f"--kubelet-client-token-file={config.kubelet_api_token_file}",
+        f"--encryption-provider-config={config.encryption_config_file}"), say)
     local = f"https://127.0.0.1:{port}"
     _wait(lambda: config.ca_file.exists() and _get(f"{local}/readyz", verify=False) == 200, 60,
           "the API server to become ready")
