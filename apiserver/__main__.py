@@ -21,6 +21,9 @@ from collections.abc import Iterator
 import uvicorn
 
 from apiserver.app import create_app
+from apiserver.audit.event import LogBackend
+from apiserver.audit.filter import AuditConfig
+from apiserver.audit.policy import PolicyError, load_policy
 from apiserver.auth import TokenAuthenticator, UnionAuthenticator, ensure_serving_certificate
 from apiserver.admission import PLUGINS, parse_plugins
 from apiserver.authorization.authorizer import MODES, build_authorizer, parse_modes
@@ -96,7 +99,21 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--encryption-provider-config", default="",
                         help="EncryptionConfiguration file: the providers that encrypt the "
                         "listed resources in etcd (aesgcm, aescbc, identity)")
+    parser.add_argument("--audit-log-path", default="",
+                        help="write audit events (audit.k8s.io/v1 Event JSON lines) to this file; "
+                        "'-' means stdout")
+    parser.add_argument("--audit-policy-file", default="",
+                        help="audit.k8s.io/v1 Policy: which requests are audited at which level")
     args = parser.parse_args(argv)
+    args.audit = None
+    if args.audit_policy_file and args.audit_log_path:
+        try:
+            args.audit = AuditConfig(load_policy(args.audit_policy_file), LogBackend(args.audit_log_path))
+        except (PolicyError, OSError) as err:
+            sys.exit(f"--audit-policy-file: {err}")
+    elif args.audit_log_path or args.audit_policy_file:
+        # Upstream records nothing then (no policy, or no backend); say so instead.
+        sys.exit("auditing needs both --audit-log-path and --audit-policy-file")
     args.transformers = None
     if args.encryption_provider_config:
         try:
@@ -148,12 +165,14 @@ def _servers(args: argparse.Namespace, server: APIServer) -> list[_Server]:
             cert, key = str(generated.cert_file), str(generated.key_file)
         servers.append(_Server(uvicorn.Config(
             create_app(server, metrics, authenticator, in_flight,
-                       build_authorizer(args.authorization_modes, server)), host=args.bind_address,
+                       build_authorizer(args.authorization_modes, server), args.audit),
+            host=args.bind_address,
             port=args.secure_port, ssl_certfile=cert, ssl_keyfile=key, http=protocol, ws="wsproto",
             log_level=log_level, lifespan="off", timeout_graceful_shutdown=2)))
     if args.port:
         servers.append(_Server(uvicorn.Config(
-            create_app(server, metrics, None, in_flight), host=args.insecure_bind_address,
+            create_app(server, metrics, None, in_flight, audit=args.audit),
+            host=args.insecure_bind_address,
             port=args.port, http=protocol, ws="wsproto", log_level=log_level, lifespan="off",
             timeout_graceful_shutdown=2)))
     return servers
