@@ -9,7 +9,8 @@ authorization, as kube-apiserver's WithAudit, so a 429 or a 403 is audited too:
 - RequestReceived when the request comes in; ResponseStarted when a long-running
   request (watch, exec, attach, port-forward, proxy, log) sends its headers;
   ResponseComplete when the answer is done; Panic when the handler crashed;
-- the answer's status is its code, or its whole v1 Status for an error;
+- the answer's status is its code, or its whole v1 Status for an error (an
+  APIError raised further in, such as authorization's 403, is answered here);
 - the request body is read on its way to the handler (a create's body names the
   object; from `Request` on it is logged); from `RequestResponse` on the response
   body of a short request is logged too;
@@ -29,6 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import yaml
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from apiserver.audit.event import AuditRecord, Backend, Clock, utc_now
@@ -137,10 +139,14 @@ class AuditFilter:
 
         try:
             await self.app(scope, receive_recorded if with_body else receive, send_recorded)
-        except APIError as err:  # the chain's outer step answers it as a Status
-            record.set_status(err.code, err.status())
-            record.emit("ResponseComplete")
-            raise
+        except APIError as err:
+            if "code" in response:  # mid-stream: the chain's outer step ends it
+                record.set_status(err.code, err.status())
+                record.emit("ResponseComplete")
+                raise
+            # Answered here, as the chain would, so the Status carries the Audit-Id too.
+            await Response(err.body(), err.code, media_type="application/json")(
+                scope, receive, send_recorded)
         except Exception as err:
             record.set_status(500, {"kind": "Status", "status": "Failure", "reason": "InternalError",
                                     "message": f"APIServer panic'd: {err}"})

@@ -163,7 +163,8 @@ async def test_a_refused_request_records_its_status() -> None:
     async def forbidden(scope: Scope, receive: Receive, send: Send) -> None:
         raise APIError(403, "Forbidden", 'pods is forbidden: User "alice" cannot list resource "pods"')
 
-    events, _ = await run(forbidden, policy("Metadata"), "GET", "/api/v1/pods")
+    events, sent = await run(forbidden, policy("Metadata"), "GET", "/api/v1/pods")
+    assert sent[0]["status"] == 403 and (b"audit-id", events[0]["auditID"].encode()) in sent[0]["headers"]
     assert events[-1]["stage"] == "ResponseComplete"
     assert events[-1]["responseStatus"] == {
         "metadata": {}, "status": "Failure",
