@@ -21,6 +21,7 @@ validatePathNoBacksteps, validateLocalNonReservedPath, validateVolumeMounts, val
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from tinykube.api.validation import FieldError, forbidden, invalid, required
@@ -44,6 +45,13 @@ def validate_local_non_reserved_path(target: str, field: str) -> list[FieldError
     return errs
 
 
+def _entries(value: Any, field: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(`field[i]`, entry) for each object of a list (anything else: nothing to check)."""
+    for i, entry in enumerate(value if isinstance(value, list) else []):
+        if isinstance(entry, dict):
+            yield f"{field}[{i}]", entry
+
+
 def _items(items: Any, field: str) -> list[FieldError]:
     errs: list[FieldError] = []
     for i, item in enumerate(items if isinstance(items, list) else []):
@@ -55,32 +63,28 @@ def _items(items: Any, field: str) -> list[FieldError]:
     return errs
 
 
-def _projected_sources(sources: Any, field: str) -> list[FieldError]:
+def _source_paths(source: dict[str, Any], at: str) -> list[FieldError]:
+    """The file paths of one volume or projection: configMap, secret and downwardAPI
+    items, a serviceAccountToken's path."""
     errs: list[FieldError] = []
-    for i, source in enumerate(sources if isinstance(sources, list) else []):
-        source = source if isinstance(source, dict) else {}
-        at = f"{field}[{i}]"
-        for kind in ("configMap", "secret", "downwardAPI"):
-            if isinstance(source.get(kind), dict):
-                errs.extend(_items(source[kind].get("items"), f"{at}.{kind}.items"))
-        token = source.get("serviceAccountToken")
-        if isinstance(token, dict) and token.get("path"):
-            errs.extend(validate_local_non_reserved_path(str(token["path"]),
-                                                         f"{at}.serviceAccountToken.path"))
+    for kind in ("configMap", "secret", "downwardAPI"):
+        if isinstance(source.get(kind), dict):
+            errs.extend(_items(source[kind].get("items"), f"{at}.{kind}.items"))
+    token = source.get("serviceAccountToken")
+    if isinstance(token, dict) and token.get("path"):
+        errs.extend(validate_local_non_reserved_path(str(token["path"]), f"{at}.serviceAccountToken.path"))
     return errs
 
 
 def validate_volume_paths(volumes: Any, field: str) -> list[FieldError]:
-    """`spec.volumes`: item paths and hostPath paths."""
+    """`spec.volumes`: item paths (projected sources too) and hostPath paths."""
     errs: list[FieldError] = []
-    for i, volume in enumerate(volumes if isinstance(volumes, list) else []):
-        volume = volume if isinstance(volume, dict) else {}
-        at = f"{field}[{i}]"
-        for kind in ("configMap", "secret", "downwardAPI"):
-            if isinstance(volume.get(kind), dict):
-                errs.extend(_items(volume[kind].get("items"), f"{at}.{kind}.items"))
-        if isinstance(volume.get("projected"), dict):
-            errs.extend(_projected_sources(volume["projected"].get("sources"), f"{at}.projected.sources"))
+    for at, volume in _entries(volumes, field):
+        errs.extend(_source_paths(volume, at))
+        projected = volume.get("projected")
+        sources = projected.get("sources") if isinstance(projected, dict) else None
+        for source_at, source in _entries(sources, f"{at}.projected.sources"):
+            errs.extend(_source_paths(source, source_at))
         host_path = volume.get("hostPath")
         if isinstance(host_path, dict) and host_path.get("path"):
             errs.extend(validate_path_no_backsteps(str(host_path["path"]), f"{at}.hostPath.path"))
@@ -90,9 +94,7 @@ def validate_volume_paths(volumes: Any, field: str) -> list[FieldError]:
 def validate_mount_paths(mounts: Any, field: str) -> list[FieldError]:
     """A container's `volumeMounts`: subPath and subPathExpr."""
     errs: list[FieldError] = []
-    for i, mount in enumerate(mounts if isinstance(mounts, list) else []):
-        mount = mount if isinstance(mount, dict) else {}
-        at = f"{field}[{i}]"
+    for at, mount in _entries(mounts, field):
         sub_path, expr = mount.get("subPath"), mount.get("subPathExpr")
         if sub_path and expr:
             errs.append(forbidden(f"{at}.subPathExpr", "subPathExpr and subPath are mutually exclusive"))
