@@ -40,6 +40,7 @@ import shutil
 import sys
 import tempfile
 import time
+import uuid
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -406,9 +407,12 @@ def measure_audit_cost(args: argparse.Namespace, etcd: Etcd) -> None:
                      "--audit-log-path", str(workdir / "audit.log"))
         apiserver = start_apiserver(etcd.url, workdir, flags=flags)
         try:
+            namespace = httpx.post(f"{apiserver.http_url}/api/v1/namespaces",
+                                   json={"metadata": {"name": NAMESPACE}})
+            assert namespace.status_code in (201, 409), namespace.text
             cpu = CPU(apiserver.proc.process.pid, etcd.proc.process.pid)
             creates = asyncio.run(api_creates_per_second(apiserver.http_url, args.creates, args.clients,
-                                                         prefix=f"audit-{(level or 'off').lower()}-"))
+                                                         prefix=f"audit-{uuid.uuid4().hex[:8]}-"))
             results[level] = (creates, cpu.used_ms()[0] / args.creates)
         finally:
             stop_and_remove([apiserver], etcd, keep_etcd=True)
