@@ -5,6 +5,8 @@
 - rotation by rewrite: add key2 first, replace every Secret, drop key1;
 - the storage contract holds on an encrypting store (CAS, watch, lists).
 
+The API server runs on an etcd of its own: the session's API server has no key.
+
 Kubernetes counterpart: test/integration/controlplane/transformation/transformation_test.go
 """
 
@@ -27,7 +29,7 @@ from apiserver.storage.value.aes import GCMTransformer
 from apiserver.storage.value.resource_transformers import ResourceTransformers
 from apiserver.storage.value.transformer import PrefixTransformer, PrefixTransformers
 from tests.unit.apiserver.storage_contract import CASES, Case
-from tinykube.testing.processes import APIServerProcess, Etcd, start_apiserver
+from tinykube.testing.processes import APIServerProcess, Etcd, start_apiserver, start_etcd
 
 KEY1 = base64.b64encode(b"1" * 32).decode()
 KEY2 = base64.b64encode(b"2" * 32).decode()
@@ -57,11 +59,20 @@ def raw_value(etcd: Etcd, key: str) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def encrypting(etcd: Etcd, tmp_path_factory: pytest.TempPathFactory) -> Iterator[APIServerProcess]:
+def own_etcd(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Etcd]:
+    """An etcd of this module's own: API servers without the key (the session's)
+    could not read the Secrets written here."""
+    etcd = start_etcd(tmp_path_factory.mktemp("encrypted-etcd") / "data")
+    yield etcd
+    etcd.stop()
+
+
+@pytest.fixture(scope="module")
+def encrypting(own_etcd: Etcd, tmp_path_factory: pytest.TempPathFactory) -> Iterator[APIServerProcess]:
     workdir = tmp_path_factory.mktemp("encrypting-apiserver")
     config = workdir / "encryption.yaml"
     config.write_text(encryption_config(("key1", KEY1)))
-    server = start_apiserver(etcd.url, workdir, flags=("--encryption-provider-config", str(config)))
+    server = start_apiserver(own_etcd.url, workdir, flags=("--encryption-provider-config", str(config)))
     yield server
     server.stop()
 
@@ -80,7 +91,8 @@ def make_namespace(http: httpx.Client) -> str:
 
 
 def test_secret_is_ciphertext_in_etcd_and_plaintext_through_the_api(
-        encrypting: APIServerProcess, etcd: Etcd) -> None:
+        encrypting: APIServerProcess, own_etcd: Etcd) -> None:
+    etcd = own_etcd
     with httpx.Client(base_url=encrypting.http_url) as http:
         namespace = make_namespace(http)
         create_secret(http, namespace, "db")
@@ -97,7 +109,8 @@ def test_secret_is_ciphertext_in_etcd_and_plaintext_through_the_api(
         assert raw_value(etcd, f"/registry/configmaps/{namespace}/plain").startswith(b"{")
 
 
-def test_key_rotation_by_rewrite(encrypting: APIServerProcess, etcd: Etcd) -> None:
+def test_key_rotation_by_rewrite(encrypting: APIServerProcess, own_etcd: Etcd) -> None:
+    etcd = own_etcd
     config = Path(encrypting.workdir) / "encryption.yaml"
     with httpx.Client(base_url=encrypting.http_url) as http:
         namespace = make_namespace(http)
