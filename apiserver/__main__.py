@@ -22,6 +22,9 @@ from collections.abc import Iterator
 import uvicorn
 
 from apiserver.app import create_app
+from apiserver.audit.event import LogBackend
+from apiserver.audit.filter import AuditConfig
+from apiserver.audit.policy import PolicyError, load_policy
 from apiserver.auth import (Authenticator, TokenAuthenticator, UnionAuthenticator, X509Authenticator,
                            ensure_serving_certificate)
 from apiserver.auth_bootstrap_token import BootstrapTokenAuthenticator
@@ -42,6 +45,8 @@ from apiserver.serviceaccount.keys import load_signing_keys
 from apiserver.storage.compact import Compactor
 from apiserver.storage.etcd import DEFAULT_MAX_RECEIVE_BYTES, EtcdStorage
 from tinykube.api.resources import SECRETS
+from apiserver.storage.value.encryption_config import EncryptionConfigError, load_encryption_config
+from apiserver.storage.value.resource_transformers import ResourceTransformers
 from tinykube.component import boolean, component_parser, duration, run_until_signalled
 from tinykube.tlspeer import TLSScopeWSProtocol
 
@@ -125,7 +130,31 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--flow-log-size", type=int, default=DEFAULT_FLOW_LOG_SIZE,
                         help="tinykube: records the flow log keeps (writes and watch deliveries, "
                         "served at /apis/flow.tinykube.io/v1alpha1/flowrecords); 0 = off")
+    parser.add_argument("--encryption-provider-config", default="",
+                        help="EncryptionConfiguration file: the providers that encrypt the "
+                        "listed resources in etcd (aesgcm, aescbc, identity)")
+    parser.add_argument("--audit-log-path", default="",
+                        help="write audit events (audit.k8s.io/v1 Event JSON lines) to this file; "
+                        "'-' means stdout")
+    parser.add_argument("--audit-policy-file", default="",
+                        help="audit.k8s.io/v1 Policy: which requests are audited at which level")
     args = parser.parse_args(argv)
+    args.audit = None
+    if args.audit_policy_file and args.audit_log_path:
+        try:
+            args.audit = AuditConfig(load_policy(args.audit_policy_file), LogBackend(args.audit_log_path))
+        except (PolicyError, OSError) as err:
+            sys.exit(f"--audit-policy-file: {err}")
+    elif args.audit_log_path or args.audit_policy_file:
+        # Upstream records nothing then (no policy, or no backend); say so instead.
+        sys.exit("auditing needs both --audit-log-path and --audit-policy-file")
+    args.transformers = None
+    if args.encryption_provider_config:
+        try:
+            args.transformers = ResourceTransformers(
+                load_encryption_config(args.encryption_provider_config))
+        except EncryptionConfigError as err:
+            sys.exit(f"--encryption-provider-config: {err}")
     if not args.secure_port and not args.port:
         sys.exit("nothing to serve: both --secure-port and --port are 0")
     try:
@@ -191,7 +220,7 @@ def _servers(args: argparse.Namespace, server: APIServer) -> list[_Server]:
             cert, key = str(generated.cert_file), str(generated.key_file)
         servers.append(_Server(uvicorn.Config(
             create_app(server, metrics, authenticator, in_flight,
-                       server.authorizer), host=args.bind_address,
+                       server.authorizer, args.audit), host=args.bind_address,
             port=args.secure_port, ssl_certfile=cert, ssl_keyfile=key, http=protocol, ws=TLSScopeWSProtocol,
             # A client certificate is asked for, and verified when given (Go's VerifyClientCertIfGiven).
             ssl_ca_certs=args.client_ca_file or None,
@@ -199,7 +228,8 @@ def _servers(args: argparse.Namespace, server: APIServer) -> list[_Server]:
             log_level=log_level, lifespan="off", timeout_graceful_shutdown=2)))
     if args.port:
         servers.append(_Server(uvicorn.Config(
-            create_app(server, metrics, None, in_flight), host=args.insecure_bind_address,
+            create_app(server, metrics, None, in_flight, audit=args.audit),
+            host=args.insecure_bind_address,
             port=args.port, http=protocol, ws="wsproto", log_level=log_level, lifespan="off",
             timeout_graceful_shutdown=2)))
     return servers
@@ -207,7 +237,8 @@ def _servers(args: argparse.Namespace, server: APIServer) -> list[_Server]:
 
 async def run(args: argparse.Namespace, stopping: asyncio.Event) -> int:
     raise_open_files_limit()
-    storage = EtcdStorage(args.etcd_servers, max_receive_bytes=args.etcd_max_recv_bytes)
+    storage = EtcdStorage(args.etcd_servers, max_receive_bytes=args.etcd_max_recv_bytes,
+                          transformers=args.transformers)
     await storage.connect()
     server = APIServer(storage, ServerConfig(
         service_cluster_ip_range=args.service_cluster_ip_range,

@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from apiserver import discovery, errors, handlers, health, proxy
+from apiserver.audit.filter import AuditConfig, AuditFilter
 from apiserver.auth import ANONYMOUS, Authenticator, Credentials, UserInfo
 from apiserver.authorization.authorizer import Authorizer
 from apiserver.authorization.filter import AuthorizationFilter
@@ -179,13 +180,15 @@ _NO_TELEMETRY: dict[str, Any] = (
 def create_app(server: APIServer, metrics: RequestMetrics,
                authenticator: Authenticator | None,
                in_flight: MaxInFlightLimit | None = None,
-               authorizer: Authorizer | None = None) -> FastAPI:
+               authorizer: Authorizer | None = None,
+               audit: AuditConfig | None = None) -> FastAPI:
     """authenticator None means anonymous access (the plain HTTP port); `in_flight`
     is shared by all the listeners of one process (None: no limit); authorizer
-    None (the plain HTTP port) allows every request and serves no impersonation.
+    None (the plain HTTP port) allows every request and serves no impersonation;
+    audit None records nothing.
 
-    The chain, outermost first: authentication (RequestChain), impersonation, max
-    in flight, authorization, then the routes; as kube-apiserver's
+    The chain, outermost first: authentication (RequestChain), audit, impersonation,
+    max in flight, authorization, then the routes; as kube-apiserver's
     DefaultBuildHandlerChain."""
     app = FastAPI(openapi_url=None, docs_url=None, redoc_url=None, **_NO_TELEMETRY)
     routes_before_resources: list[BaseRoute] = []
@@ -196,6 +199,8 @@ def create_app(server: APIServer, metrics: RequestMetrics,
         app.add_middleware(MaxInFlightFilter, limit=in_flight)
     if authorizer is not None:  # Impersonate-User/-Group: after authentication, as upstream
         app.add_middleware(ImpersonationFilter, authorizer=authorizer)
+    if audit is not None:  # after authentication, before max in flight and authorization
+        app.add_middleware(AuditFilter, config=audit)
     app.add_middleware(RequestChain, metrics=metrics, authenticator=authenticator)
 
     @app.get("/version")

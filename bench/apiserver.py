@@ -15,6 +15,11 @@ Starts its own etcd and API server (real processes, the plain HTTP port) with
    parsing does not delay the writer; both sides read CLOCK_MONOTONIC, which is
    one clock for every process on the machine.
 
+With `--audit-level Metadata` (or Request, RequestResponse) a second API server on
+the same etcd writes an audit log (every request at that level) and the creates
+are measured again: its creates/s and CPU per create print beside the figures
+without audit.
+
 The figures are a measurement, not a test: the targets are printed next to them
 and the script exits 0 either way. Everything it starts is stopped by PID.
 
@@ -33,7 +38,9 @@ import os
 import platform
 import shutil
 import sys
+import tempfile
 import time
+import uuid
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -381,7 +388,38 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--watchers", type=int, default=100, help="concurrent watch streams")
     parser.add_argument("--writes", type=int, default=1000, help="writes during the fan-out")
     parser.add_argument("--rate", type=float, default=100.0, help="fan-out writes per second")
+    parser.add_argument("--audit-level", default="", choices=["", "Metadata", "Request", "RequestResponse"],
+                        help="also measure creates with an audit log at this level (and without one)")
     return parser.parse_args(argv)
+
+
+def measure_audit_cost(args: argparse.Namespace, etcd: Etcd) -> None:
+    """Creates/s and API server CPU per create without and with an audit log, each on a
+    fresh API server of the same etcd (the log is written to a file and deleted)."""
+    results = {}
+    for level in ("", args.audit_level):
+        workdir = Path(tempfile.mkdtemp(prefix="tinykube-bench-audit-"))
+        flags: tuple[str, ...] = ()
+        if level:
+            (workdir / "policy.yaml").write_text(
+                f"apiVersion: audit.k8s.io/v1\nkind: Policy\nrules: [{{level: {level}}}]\n")
+            flags = ("--audit-policy-file", str(workdir / "policy.yaml"),
+                     "--audit-log-path", str(workdir / "audit.log"))
+        apiserver = start_apiserver(etcd.url, workdir, flags=flags)
+        try:
+            namespace = httpx.post(f"{apiserver.http_url}/api/v1/namespaces",
+                                   json={"metadata": {"name": NAMESPACE}})
+            assert namespace.status_code in (201, 409), namespace.text
+            cpu = CPU(apiserver.proc.process.pid, etcd.proc.process.pid)
+            creates = asyncio.run(api_creates_per_second(apiserver.http_url, args.creates, args.clients,
+                                                         prefix=f"audit-{uuid.uuid4().hex[:8]}-"))
+            results[level] = (creates, cpu.used_ms()[0] / args.creates)
+        finally:
+            stop_and_remove([apiserver], etcd, keep_etcd=True)
+    (off, off_ms), (on, on_ms) = results[""], results[args.audit_level]
+    print()
+    row(f"API creates/s, audit off / {args.audit_level}", f"{off:,.0f} / {on:,.0f}")
+    row("  API server CPU per create, audit off / on", f"{off_ms:.2f} / {on_ms:.2f} ms")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -392,15 +430,19 @@ def main(argv: list[str] | None = None) -> None:
         apiserver = start_apiserver(etcd.url)
         asyncio.run(measure(args, etcd.url, apiserver.http_url,
                             (apiserver.proc.process.pid, etcd.proc.process.pid)))
+        if args.audit_level:
+            measure_audit_cost(args, etcd)
     finally:
         stop_and_remove([apiserver] if apiserver is not None else [], etcd)
 
 
-def stop_and_remove(apiservers: list[APIServerProcess], etcd: Etcd) -> None:
+def stop_and_remove(apiservers: list[APIServerProcess], etcd: Etcd, keep_etcd: bool = False) -> None:
     """Stop the API servers and etcd (by PID) and delete their files."""
     for apiserver in apiservers:
         apiserver.stop()
         shutil.rmtree(apiserver.workdir, ignore_errors=True)
+    if keep_etcd:
+        return
     etcd.stop()
     shutil.rmtree(etcd.data_dir, ignore_errors=True)
     Path(f"{etcd.data_dir}.log").unlink(missing_ok=True)

@@ -16,6 +16,8 @@ from typing import Callable
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from apiserver.audit.event import DECISION_ANNOTATION, REASON_ANNOTATION
+from apiserver.audit.filter import annotate
 from apiserver.auth import ANONYMOUS, UserInfo
 from apiserver.authorization.attributes import Attributes, request_attributes
 from apiserver.authorization.authorizer import Authorizer
@@ -71,6 +73,8 @@ class AuthorizationFilter:
             attributes = request_attributes(user, scope["method"], scope["path"],
                                             scope.get("query_string", b"").decode("latin-1"))
             verdict = self.authorizer.authorize(attributes)
+            annotate(scope, **{DECISION_ANNOTATION: "allow" if verdict.allowed else "forbid",
+                               REASON_ANNOTATION: verdict.reason})
             if not verdict.allowed:
                 raise forbidden(attributes, verdict.reason)
         await self.app(scope, receive, send)

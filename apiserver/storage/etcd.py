@@ -19,6 +19,12 @@ etcd for prev_kv so DELETED events carry the last state of the object and select
 changes can be computed, and for fragments, so a watch resumed across a large
 backlog gets it in messages of etcd's request size rather than one message.
 
+Encryption at rest (`--encryption-provider-config`) is a value transformer here,
+below everything else: each value of a configured resource is transformed on its
+way to etcd and back (reads, lists, watch events, CAS answers), with the etcd key
+as its authenticated context. A value read as *stale* (an older key or provider)
+is written again by `guaranteed_update` even when the object did not change.
+
 Kubernetes counterpart: staging/src/k8s.io/apiserver/pkg/storage/etcd3/store.go
 """
 
@@ -50,6 +56,8 @@ from apiserver.storage.interface import (
     stored_copy,
 )
 from apiserver.storage.paging import KeyValue, RangePage, ResponseTooLarge, prefix_range_end, read_pages
+from apiserver.storage.value.resource_transformers import ResourceTransformers
+from apiserver.storage.value.transformer import TransformError
 
 log = logging.getLogger(__name__)
 
@@ -57,18 +65,6 @@ log = logging.getLogger(__name__)
 # (Kubernetes' compactRevKey, outside /registry).
 COMPACT_REV_KEY = b"compact_rev_key"
 DEFAULT_MAX_RECEIVE_BYTES = 16 * 1024 * 1024
-
-
-def _storage_event(event: Any) -> StorageEvent | None:
-    key, revision = event.kv.key.decode(), event.kv.mod_revision
-    prev = decode(event.prev_kv.value, event.prev_kv.mod_revision) if event.prev_kv.key else None
-    if event.type == rpc.Event.DELETE:
-        if prev is None:
-            return None  # nothing to report without the last state
-        return StorageEvent(EventType.DELETED, key, decode(event.prev_kv.value, revision), prev,
-                            revision)
-    kind = EventType.ADDED if event.kv.create_revision == revision else EventType.MODIFIED
-    return StorageEvent(kind, key, decode(event.kv.value, revision), prev, revision)
 
 
 def parse_etcd_servers(servers: str) -> tuple[str, int]:
@@ -82,8 +78,10 @@ class EtcdStorage:
     """Guarantees: CAS on every write; watches resume exactly from a revision."""
 
     def __init__(self, servers: str, timeout_seconds: float = 10.0,
-                 max_receive_bytes: int = DEFAULT_MAX_RECEIVE_BYTES) -> None:
+                 max_receive_bytes: int = DEFAULT_MAX_RECEIVE_BYTES,
+                 transformers: ResourceTransformers | None = None) -> None:
         host, port = parse_etcd_servers(servers)
+        self._transformers = transformers
         self._timeout_seconds = timeout_seconds
         # A page aims at a quarter of the limit: room for objects larger than average.
         self._page_budget_bytes = max(1, max_receive_bytes // 4)
@@ -94,8 +92,41 @@ class EtcdStorage:
     async def connect(self) -> None:
         await self._client.connect()
 
+    # --- values: the transformer of the key's resource, if any --------------
+    def _to_storage(self, key: str, data: bytes) -> bytes:
+        transformer = self._transformers.for_key(key) if self._transformers else None
+        return data if transformer is None else transformer.to_storage(data, key.encode())
+
+    def _from_storage(self, key: str, value: bytes) -> tuple[bytes, bool]:
+        """(the object's JSON, stale)."""
+        transformer = self._transformers.for_key(key) if self._transformers else None
+        if transformer is None:
+            return value, False
+        try:
+            return transformer.from_storage(value, key.encode())
+        except TransformError as err:
+            raise StorageError(key, f"unable to transform key {key!r}: {err}") from None
+
+    def _decode(self, key: str | bytes, value: bytes, revision: int) -> Obj:
+        if self._transformers is None:
+            return decode(value, revision)
+        text = key if isinstance(key, str) else key.decode()
+        return decode(self._from_storage(text, value)[0], revision)
+
+    def _storage_event(self, event: Any) -> StorageEvent | None:
+        key, revision = event.kv.key.decode(), event.kv.mod_revision
+        prev = (self._decode(key, event.prev_kv.value, event.prev_kv.mod_revision)
+                if event.prev_kv.key else None)
+        if event.type == rpc.Event.DELETE:
+            if prev is None:
+                return None  # nothing to report without the last state
+            return StorageEvent(EventType.DELETED, key,
+                                self._decode(key, event.prev_kv.value, revision), prev, revision)
+        kind = EventType.ADDED if event.kv.create_revision == revision else EventType.MODIFIED
+        return StorageEvent(kind, key, self._decode(key, event.kv.value, revision), prev, revision)
+
     async def create(self, key: str, obj: dict[str, Any]) -> dict[str, Any]:
-        client, data = self._client, encode(obj)
+        client, data = self._client, self._to_storage(key, encode(obj))
         ok, responses = await client.transaction(
             compare=[client.transactions.version(key.encode()) == 0],
             success=[client.transactions.put(key.encode(), data)],
@@ -109,7 +140,7 @@ class EtcdStorage:
         result = await self._client.get(key.encode())
         if result is None:
             raise KeyNotFoundError(key)
-        return decode(result.value, result.mod_revision)
+        return self._decode(key, result.value, result.mod_revision)
 
     async def list(self, prefix: str, revision: int = 0) -> tuple[list[dict[str, Any]], int]:
         return await collect(self.list_pages(prefix, revision))
@@ -120,7 +151,7 @@ class EtcdStorage:
         pages = read_pages(self._range, start, prefix_range_end(prefix.encode()),
                            self._page_budget_bytes, revision, first_page_size)
         async for page in pages:
-            yield [decode(kv.value, kv.mod_revision) for kv in page.kvs], page.revision
+            yield [self._decode(kv.key, kv.value, kv.mod_revision) for kv in page.kvs], page.revision
 
     async def _range(self, start: bytes, end: bytes, limit: int, revision: int) -> RangePage:
         """One etcd range request (aetcd's `get_range` sends neither limit nor revision)."""
@@ -146,8 +177,9 @@ class EtcdStorage:
         client, etcd_key = self._client, key.encode()
         revision = (cached or {}).get("metadata", {}).get("resourceVersion")
         fresh = cached is None or not str(revision).isdigit()
+        stale = False  # the stored value must be written again (an older key)
         if fresh:
-            old_data, old_revision = await self._read(key)
+            old_data, old_revision, stale = await self._read(key)
         else:  # a copy, as try_update may change what it gets
             old_data, old_revision = encode(cached or {}), int(revision)
         while True:
@@ -161,19 +193,19 @@ class EtcdStorage:
                     raise
                 # Judged on a possibly stale copy: only the store's state counts.
                 fresh = True
-                old_data, old_revision = await self._read(key)
+                old_data, old_revision, stale = await self._read(key)
                 continue
             if new is None:
                 operation = client.transactions.delete(etcd_key)
             else:
                 data = encode(new)
-                if same_encoding(data, old_data):
+                if not stale and same_encoding(data, old_data):
                     if not fresh:  # no change from a stale copy may still be one from the store's
                         fresh = True
-                        old_data, old_revision = await self._read(key)
+                        old_data, old_revision, stale = await self._read(key)
                         continue
                     return decode(old_data, old_revision)
-                operation = client.transactions.put(etcd_key, data)
+                operation = client.transactions.put(etcd_key, self._to_storage(key, data))
             ok, responses = await client.transaction(
                 compare=[client.transactions.mod(etcd_key) == old_revision],
                 success=[operation],
@@ -186,20 +218,23 @@ class EtcdStorage:
             if not responses[0]:
                 raise KeyNotFoundError(key)
             log.debug("guaranteed update conflict, retrying key=%s", key)
-            old_data, got = responses[0][0]
+            value, got = responses[0][0]
             old_revision, fresh = got.mod_revision, True
+            old_data, stale = self._from_storage(key, value)
 
-    async def _read(self, key: str) -> tuple[bytes, int]:
+    async def _read(self, key: str) -> tuple[bytes, int, bool]:
+        """The stored object's JSON, its revision, and whether its value is stale."""
         got = await self._client.get(key.encode())
         if got is None:
             raise KeyNotFoundError(key)
-        return got.value, got.mod_revision
+        data, stale = self._from_storage(key, got.value)
+        return data, got.mod_revision, stale
 
     async def delete(self, key: str) -> Obj:
         result = await self._client.delete(key.encode(), prev_kv=True)
         if result is None or result.prev_kv is None:
             raise KeyNotFoundError(key)
-        return decode(result.prev_kv.value, result.header.revision)
+        return self._decode(key, result.prev_kv.value, result.header.revision)
 
     async def watch(self, prefix: str, start_revision: int) -> AsyncIterator[StorageEvent]:
         """One gRPC watch stream of its own (aetcd's shared stream sends no `fragment`,
@@ -221,7 +256,7 @@ class EtcdStorage:
                 if response.canceled:
                     raise StorageError(prefix, f"etcd canceled the watch: {response.cancel_reason}")
                 for event in response.events:
-                    storage_event = _storage_event(event)
+                    storage_event = self._storage_event(event)
                     if storage_event is not None:
                         yield storage_event
         finally:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from apiserver.strategies.volume_paths import validate_mount_paths, validate_volume_paths
 from tinykube.api.validation import (
     FieldError,
     duplicate,
@@ -90,6 +91,7 @@ def validate_pod_spec(spec: Any, path: str) -> list[FieldError]:
             errs.append(duplicate(f"{path}.volumes[{i}].name", name))
         else:
             volume_names.add(name)
+    errs.extend(validate_volume_paths(spec.get("volumes"), f"{path}.volumes"))
     return errs
 
 
@@ -124,4 +126,5 @@ def _validate_container(container: Any, path: str, names: set[str]) -> list[Fiel
     for j, env in enumerate(container.get("env") or []):
         if not isinstance(env, dict) or not env.get("name"):
             errs.append(required(f"{path}.env[{j}].name"))
+    errs.extend(validate_mount_paths(container.get("volumeMounts"), f"{path}.volumeMounts"))
     return errs

@@ -9,8 +9,10 @@
   runAsUser/runAsGroup.
 - `$(VAR)` in command and args expands from the container's environment.
 - Mounts: each volumeMount resolved through the volume manager's host paths
-  (`subPath` joined below it); configMap, secret and downwardAPI volumes are
-  always read-only, as upstream.
+  (`subPath` joined below it, refused when absolute, with a `..` element, or
+  resolving outside the volume through a symlink: a pod stored before the API
+  validated paths, or a link another container made in a shared emptyDir);
+  configMap, secret and downwardAPI volumes are always read-only, as upstream.
 - DNS: with `--cluster-dns`, dnsPolicy ClusterFirst gets the cluster nameserver
   and the `<ns>.svc.<domain>` searches with ndots:5; "None" takes spec.dnsConfig.
 
@@ -24,7 +26,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from kubelet.kuberuntime.env import expand, parse_quantity
+from kubelet.kuberuntime.env import ContainerConfigError, expand, parse_quantity
 from kubelet.kuberuntime.types import (
     CONTAINER_ATTEMPT_LABEL,
     CONTAINER_HASH_LABEL,
@@ -133,6 +135,20 @@ def _always_read_only(volume: Volume) -> bool:
                 or (claim is not None and claim.read_only))
 
 
+def sub_path_on_host(volume_path: str, sub_path: str) -> str:
+    """The host path of `sub_path` below a volume; ContainerConfigError if it would leave it
+    (kubelet_pods.go makeMounts, subpath's safe-open check of every path element)."""
+    if os.path.isabs(sub_path):
+        raise ContainerConfigError(f"error SubPath `{sub_path}` must not be an absolute path")
+    if ".." in sub_path.split("/"):
+        raise ContainerConfigError(f"unable to provision SubPath `{sub_path}`: must not contain '..'")
+    joined = os.path.join(volume_path, sub_path)
+    root = os.path.realpath(volume_path)
+    if os.path.commonpath([root, os.path.realpath(joined)]) != root:
+        raise ContainerConfigError(f"subpath {joined!r} not within volume path {root!r}")
+    return joined
+
+
 def container_mounts(pod: Pod, container: Container, volume_paths: Mapping[str, str]) -> tuple[Mount, ...]:
     read_only = {v.name for v in (pod.spec.volumes if pod.spec else None) or [] if _always_read_only(v)}
     mounts = []
@@ -141,7 +157,7 @@ def container_mounts(pod: Pod, container: Container, volume_paths: Mapping[str, 
         if host_path is None:
             continue  # the volume manager reports volumes that are not ready before we get here
         if mount.sub_path:
-            host_path = os.path.join(host_path, mount.sub_path.lstrip("/"))
+            host_path = sub_path_on_host(host_path, mount.sub_path)
         mounts.append(Mount(mount.mount_path, host_path, bool(mount.read_only) or mount.name in read_only))
     return tuple(mounts)
 

@@ -200,10 +200,11 @@ class KubeRuntimeManager:
         try:
             envs = await make_environment(pod, container, self.client, pod_ip=pod_ip, host_ip=self.host_ip(),
                                           allocatable=self.allocatable)
+            config = generate_container_config(pod, container, attempt=attempt, envs=envs,
+                                               volume_paths=volume_paths)
         except ContainerConfigError as err:
             self._event(pod, "Warning", "Failed", f"Error: {err}")
             return "CreateContainerConfigError", str(err)
-        config = generate_container_config(pod, container, attempt=attempt, envs=envs, volume_paths=volume_paths)
         try:
             container_id = await self.runtime.create_container(sandbox_id, config, sandbox_config)
         except RuntimeServiceError as err:

@@ -11,6 +11,8 @@ host after `tinykube init`) keeps one directory, /etc/tinykube by default:
     pki/apiserver.*                   made by the API server itself (--cert-dir)
     bootstrap-token                   the bootstrap token (kubeadm's <id>.<secret>)
     admin.kubeconfig                  system:masters: the user's key to the cluster
+    encryption-config.yaml            --encryption-provider-config: Secrets in etcd under
+                                      a random AES-GCM key (`k8s:enc:aesgcm:v1:key1:`)
     controller-manager.kubeconfig
     scheduler.kubeconfig
     node/                             everything a worker node receives, and no more:
@@ -80,6 +82,10 @@ class ConfigDir:
     @property
     def tokens_file(self) -> Path:
         return self.path / "tokens.csv"
+
+    @property
+    def encryption_config_file(self) -> Path:
+        return self.path / "encryption-config.yaml"
 
     @property
     def cert_dir(self) -> Path:
@@ -161,12 +167,24 @@ def ensure_config_dir(path: Path, server: str) -> ConfigDir:
     if not config.bootstrap_kubeconfig.exists():
         _write_private(config.bootstrap_kubeconfig, kubeconfig_text(server, config.bootstrap_token, ca_data=ca_pem,
                                                                     user="kubelet-bootstrap"))
+    if not config.encryption_config_file.exists():
+        _write_private(config.encryption_config_file, encryption_config_text(secrets.token_bytes(32)))
     for identity in IDENTITIES:
         if not config.kubeconfig(identity).exists():
             # The node directory travels to other machines: its kubeconfigs carry the CA.
             ca = {"ca_data": ca_pem} if identity == "node" else {"ca_file": config.ca_file}
             _write_private(config.kubeconfig(identity), kubeconfig_text(server, config.token(identity), **ca))
     return config
+
+
+def encryption_config_text(key: bytes) -> str:
+    """Secrets written with AES-GCM under `key`; `identity` last so Secrets stored
+    before encryption was turned on stay readable until they are rewritten."""
+    return yaml.safe_dump({
+        "apiVersion": "apiserver.config.k8s.io/v1", "kind": "EncryptionConfiguration",
+        "resources": [{"resources": ["secrets"], "providers": [
+            {"aesgcm": {"keys": [{"name": "key1", "secret": base64.b64encode(key).decode()}]}},
+            {"identity": {}}]}]}, sort_keys=False)
 
 
 def kubeconfig_text(server: str, token: str, *, ca_file: Path | None = None, ca_data: bytes | None = None,

@@ -174,7 +174,8 @@ def init(advertise_address: str, config_dir: Path, say: Say, port: int = 6443) -
         f"--kubelet-client-certificate={config.kubelet_client_cert}",
         f"--kubelet-client-key={config.kubelet_client_key}",
         f"--kubelet-certificate-authority={config.ca_file}",
-        "--enable-admission-plugins=ServiceAccount"), say)
+        "--enable-admission-plugins=ServiceAccount",
+        f"--encryption-provider-config={config.encryption_config_file}"), say)
     local = f"https://127.0.0.1:{port}"
     _wait(lambda: config.ca_file.exists() and _get(f"{local}/readyz", verify=False) == 200, 60,
           "the API server to become ready")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +15,7 @@ from kubelet.kuberuntime.container_config import (
     generate_container_config,
     generate_pod_sandbox_config,
     security_context,
+    sub_path_on_host,
 )
 from kubelet.kuberuntime.env import ContainerConfigError, make_environment
 from kubelet.runtime import DNSConfig, LinuxContainerResources, Mount, PortMapping
@@ -152,3 +155,18 @@ def test_sandbox_config_hostname_and_subdomain_give_the_pod_its_fqdn() -> None:
 ])
 def test_dns_policies(spec: Obj, cluster_dns: str, want: DNSConfig | None) -> None:
     assert dns_config(pod({"name": "app"}, **spec), cluster_dns) == want
+
+
+def test_sub_path_never_leaves_its_volume(tmp_path: Path) -> None:
+    """A pod stored before the API validated paths, or a symlink another container made."""
+    volume = tmp_path / "volume"
+    (volume / "logs").mkdir(parents=True)
+    assert sub_path_on_host(str(volume), "logs") == str(volume / "logs")
+    assert sub_path_on_host(str(volume), "not-yet") == str(volume / "not-yet")
+    os.symlink("/etc", volume / "escape")
+    for sub_path, message in [("../../etc", "must not contain '..'"),
+                              ("/etc", "must not be an absolute path"),
+                              ("escape", "not within volume path")]:
+        with pytest.raises(ContainerConfigError, match=message):
+            sub_path_on_host(str(volume), sub_path)
+    assert Path("/etc").exists()

@@ -65,3 +65,21 @@ def test_embedded_ca_and_a_kubeconfig_without_a_user_token() -> None:
     loaded = yaml.safe_load(text)
     assert base64.b64decode(loaded["clusters"][0]["cluster"]["certificate-authority-data"]) == b"PEM"
     assert loaded["users"][0]["user"] == {}
+
+
+def test_encryption_config_is_made_once_private_and_loads(tmp_path: Path) -> None:
+    from apiserver.storage.value.encryption_config import load_encryption_config
+    from apiserver.storage.value.resource_transformers import ResourceTransformers
+
+    config = ensure_config_dir(tmp_path / "etc", "https://apiserver:6443")
+    first = config.encryption_config_file.read_text()
+    assert config.encryption_config_file.stat().st_mode & 0o777 == 0o600
+    assert ensure_config_dir(tmp_path / "etc", "https://apiserver:6443") \
+        .encryption_config_file.read_text() == first  # the key survives a restart
+    other = ensure_config_dir(tmp_path / "other", "https://apiserver:6443")
+    assert other.encryption_config_file.read_text() != first  # a random key per cluster
+    secrets = ResourceTransformers(load_encryption_config(config.encryption_config_file)) \
+        .for_key("/registry/secrets/default/a")
+    assert secrets is not None
+    assert secrets.to_storage(b"{}", b"/registry/secrets/default/a").startswith(b"k8s:enc:aesgcm:v1:key1:")
+    assert secrets.from_storage(b"{}", b"k")[0] == b"{}"  # Secrets stored before stay readable
