@@ -43,8 +43,8 @@ def webhook_kubelet(etcd: Etcd, tmp_path_factory: pytest.TempPathFactory) -> Ite
 def _get(port: int, path: str, token: str) -> httpx.Response:
     insecure = ssl.create_default_context()
     insecure.check_hostname, insecure.verify_mode = False, ssl.CERT_NONE  # the kubelet's self-signed cert
-    return httpx.get(f"https://127.0.0.1:{port}{path}", headers={"Authorization": f"Bearer {token}"},
-                     verify=insecure, timeout=10)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return httpx.get(f"https://127.0.0.1:{port}{path}", headers=headers, verify=insecure, timeout=10)
 
 
 def test_tokens_are_reviewed_and_access_is_asked_of_the_api_server(
