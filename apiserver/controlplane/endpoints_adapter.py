@@ -65,11 +65,6 @@ class EndpointsAdapter:
         self.namespace = namespace
         self.name = name
 
-    def get(self) -> set[str]:
-        """The addresses the slice lists now (empty when it does not exist)."""
-        current = self.slices.cache.cached(self.slices.key(self.namespace, self.name))
-        return {a for e in (current or {}).get("endpoints") or [] for a in e.get("addresses") or []}
-
     async def sync(self, ips: set[str], port: int) -> None:
         ordered = sorted(ips)
         await self._write(self.endpoints, endpoints_body(self.name, self.namespace, ordered, port),
