@@ -163,7 +163,7 @@ def init(advertise_address: str, config_dir: Path, say: Say, port: int = 6443) -
     start_component("apiserver", python_module(
         "apiserver", f"--etcd-servers={etcd_url}", f"--secure-port={port}",
         f"--token-auth-file={config.tokens_file}", f"--cert-dir={config.cert_dir}",
-        f"--tls-sans={advertise_address},localhost,127.0.0.1",
+        f"--tls-sans={advertise_address},localhost,127.0.0.1", f"--advertise-address={advertise_address}",
         f"--kubelet-client-token-file={config.kubelet_api_token_file}"), say)
     local = f"https://127.0.0.1:{port}"
     _wait(lambda: config.ca_file.exists() and _get(f"{local}/readyz", verify=False) == 200, 60,
