@@ -33,7 +33,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from tinykube.component import duration, run_until_signalled
+from tinykube.component import component_parser, duration, run_until_signalled
 
 log = logging.getLogger("loadbalancer")
 
@@ -197,15 +197,13 @@ async def run(args: argparse.Namespace, stopping: asyncio.Event) -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m tinykube.cluster.loadbalancer", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = component_parser("python -m tinykube.cluster.loadbalancer", __doc__)
     parser.add_argument("--listen", type=parse_address, default=("0.0.0.0", 6443))
     parser.add_argument("--backend", type=parse_address, action="append", required=True)
     parser.add_argument("--health-check-path", default="/readyz")
     parser.add_argument("--health-check-interval", type=duration, default=1.0)
     parser.add_argument("--health-check-timeout", type=duration, default=1.0)
     parser.add_argument("--fall", type=int, default=2, help="failed checks in a row that mark a backend down")
-    parser.add_argument("-v", type=int, default=0)
     args = parser.parse_args(argv)
     sys.exit(run_until_signalled(lambda stopping: run(args, stopping), verbosity=args.v))
 

@@ -22,7 +22,7 @@ import logging
 import sys
 from dataclasses import dataclass
 
-from tinykube.component import run_until_signalled
+from tinykube.component import component_parser, run_until_signalled
 
 log = logging.getLogger("supervisor")
 
@@ -99,12 +99,11 @@ async def run(programs: list[Program], stopping: asyncio.Event) -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m tinykube.cluster.supervisor", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = component_parser("python -m tinykube.cluster.supervisor", __doc__)
     parser.add_argument("--run", type=parse_program, action="append", required=True,
                         metavar="NAME=COMMAND", help="a program to keep running (repeatable, in order)")
     args = parser.parse_args(argv)
-    sys.exit(run_until_signalled(lambda stopping: run(args.run, stopping), verbosity=0))
+    sys.exit(run_until_signalled(lambda stopping: run(args.run, stopping), verbosity=args.v))
 
 
 if __name__ == "__main__":
