@@ -7,8 +7,9 @@ through untouched (tokens, client certificates and the serving certificate are t
 API servers'), like the haproxy of kubeadm's HA guide in TCP mode:
 
 - every `--health-check-interval` each backend's `/readyz` is asked over HTTPS (the
-  certificate is not checked: only readiness is); `--fall` failures in a row mark a
-  backend down, one success marks it up again;
+  certificate is not checked: only readiness is); `--fall` failures in a row (not
+  reachable, or not 200) mark a backend down, one success marks it up again; a
+  backend that accepts the connection but answers slowly is left as it is;
 - a new connection goes to the next up backend in turn; a backend that refuses it
   is skipped for the next one, so a client only sees an error when none answers;
 - when a backend goes down every connection through it is closed at once: a killed
@@ -53,7 +54,7 @@ class Backend:
         return f"{self.host}:{self.port}"
 
 
-HealthCheck = Callable[[Backend], Awaitable[bool]]
+HealthCheck = Callable[[Backend], Awaitable[bool | None]]
 
 
 def parse_address(text: str) -> tuple[str, int]:
@@ -63,26 +64,36 @@ def parse_address(text: str) -> tuple[str, int]:
     return host or "0.0.0.0", int(port)
 
 
-def readyz_check(path: str = "/readyz", timeout_seconds: float = 1.0) -> HealthCheck:
-    """GET `path` over HTTPS; up when the answer is 200."""
+def readyz_check(path: str = "/readyz", connect_timeout_seconds: float = 1.0,
+                 answer_timeout_seconds: float = 5.0) -> HealthCheck:
+    """GET `path` over HTTPS: True on 200; False when the backend cannot be reached
+    (no such host, refused, no TCP answer in time) or answers anything else; None
+    (no verdict) when it accepted the connection but is slow to answer: a busy API
+    server is not a dead one, and cutting its connections would only add load."""
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
 
-    async def check(backend: Backend) -> bool:
+    async def check(backend: Backend) -> bool | None:
         try:
-            async with asyncio.timeout(timeout_seconds):
-                reader, writer = await asyncio.open_connection(backend.host, backend.port, ssl=context)
-                try:
-                    writer.write(f"GET {path} HTTP/1.1\r\nHost: {backend.host}\r\n"
-                                 "Connection: close\r\n\r\n".encode())
-                    await writer.drain()
-                    status = await reader.readline()
-                finally:
-                    writer.close()
-            return status.split(b" ")[1:2] == [b"200"]
-        except (OSError, TimeoutError, ssl.SSLError):
+            async with asyncio.timeout(connect_timeout_seconds):
+                reader, writer = await asyncio.open_connection(backend.host, backend.port)
+        except (OSError, TimeoutError):
             return False
+        try:
+            async with asyncio.timeout(answer_timeout_seconds):
+                await writer.start_tls(context)
+                writer.write(f"GET {path} HTTP/1.1\r\nHost: {backend.host}\r\n"
+                             "Connection: close\r\n\r\n".encode())
+                await writer.drain()
+                status = await reader.readline()
+            return status.split(b" ")[1:2] == [b"200"]
+        except TimeoutError:
+            return None
+        except (OSError, ssl.SSLError):
+            return False
+        finally:
+            writer.transport.abort()
 
     return check
 
@@ -92,7 +103,7 @@ class LoadBalancer:
     - a backend's connections are closed when it goes down;
     - `check_once` is one round of health checks (the loop calls it each interval)."""
 
-    def __init__(self, backends: list[Backend], check: HealthCheck, fall: int = 2) -> None:
+    def __init__(self, backends: list[Backend], check: HealthCheck, fall: int = 3) -> None:
         self.backends = backends
         self.check = check
         self.fall = fall
@@ -107,6 +118,8 @@ class LoadBalancer:
     async def check_once(self) -> None:
         results = await asyncio.gather(*(self.check(b) for b in self.backends))
         for backend, ok in zip(self.backends, results):
+            if ok is None:  # slow: no verdict either way
+                continue
             if ok:
                 if not backend.up:
                     log.info("backend up backend=%s", backend)
@@ -181,7 +194,8 @@ async def _splice(a_reader: asyncio.StreamReader, a_writer: asyncio.StreamWriter
 
 async def run(args: argparse.Namespace, stopping: asyncio.Event) -> int:
     balancer = LoadBalancer([Backend(host, port) for host, port in args.backend],
-                            readyz_check(args.health_check_path, args.health_check_timeout), args.fall)
+                            readyz_check(args.health_check_path, args.health_check_connect_timeout,
+                                         args.health_check_timeout), args.fall)
     host, port = args.listen
     server = await asyncio.start_server(balancer.handle, host, port)
     health = asyncio.create_task(balancer.health_loop(args.health_check_interval))
@@ -202,8 +216,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--backend", type=parse_address, action="append", required=True)
     parser.add_argument("--health-check-path", default="/readyz")
     parser.add_argument("--health-check-interval", type=duration, default=1.0)
-    parser.add_argument("--health-check-timeout", type=duration, default=1.0)
-    parser.add_argument("--fall", type=int, default=2, help="failed checks in a row that mark a backend down")
+    parser.add_argument("--health-check-connect-timeout", type=duration, default=1.0,
+                        help="no TCP connection within this long: a failed check")
+    parser.add_argument("--health-check-timeout", type=duration, default=5.0,
+                        help="connected but no answer within this long: no verdict")
+    parser.add_argument("--fall", type=int, default=3, help="failed checks in a row that mark a backend down")
     args = parser.parse_args(argv)
     sys.exit(run_until_signalled(lambda stopping: run(args, stopping), verbosity=args.v))
 

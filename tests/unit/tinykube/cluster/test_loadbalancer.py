@@ -5,11 +5,14 @@ health is scripted per backend."""
 from __future__ import annotations
 
 import asyncio
+import socket
+import ssl
 from collections.abc import AsyncIterator
 
 import pytest
 
-from tinykube.cluster.loadbalancer import Backend, LoadBalancer, parse_address
+from tinykube import pki
+from tinykube.cluster.loadbalancer import Backend, LoadBalancer, parse_address, readyz_check
 
 
 class Echo:
@@ -110,3 +113,56 @@ async def test_a_backend_comes_back_after_one_good_check(cluster) -> None:
 @pytest.mark.parametrize("text,expected", [("cp-1:6443", ("cp-1", 6443)), (":80", ("0.0.0.0", 80))])
 def test_parse_address(text: str, expected: tuple[str, int]) -> None:
     assert parse_address(text) == expected
+
+
+# --- the /readyz check -------------------------------------------------------------
+
+async def tls_server(tmp_path, answer: bytes | None) -> asyncio.Server:  # type: ignore[no-untyped-def]
+    """A TLS server answering every request with `answer` (None: never answers)."""
+    cert, key = pki.self_signed("backend", ("127.0.0.1",))
+    (tmp_path / "c.pem").write_bytes(cert)
+    (tmp_path / "k.pem").write_bytes(key)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(tmp_path / "c.pem", tmp_path / "k.pem")
+    hold: list[asyncio.StreamWriter] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readline()
+        if answer is None:
+            hold.append(writer)
+            return
+        writer.write(answer)
+        await writer.drain()
+        writer.close()
+
+    return await asyncio.start_server(serve, "127.0.0.1", 0, ssl=context)
+
+
+@pytest.mark.parametrize("answer,verdict", [(b"HTTP/1.1 200 OK\r\n\r\nok", True),
+                                            (b"HTTP/1.1 500 Internal Server Error\r\n\r\n", False),
+                                            (None, None)])
+async def test_readyz_verdicts(tmp_path, answer: bytes | None, verdict: bool | None) -> None:
+    server = await tls_server(tmp_path, answer)
+    port = int(server.sockets[0].getsockname()[1])
+    check = readyz_check(answer_timeout_seconds=0.5)
+    assert await check(Backend("127.0.0.1", port)) is verdict
+    server.close()
+
+
+async def test_readyz_of_an_unreachable_backend_is_a_failure() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # nobody listens here once closed
+    assert await readyz_check()(Backend("127.0.0.1", port)) is False
+
+
+async def test_no_verdict_changes_nothing(cluster) -> None:
+    balancer, _, _, _ = cluster
+
+    async def slow(backend: Backend) -> None:
+        return None
+
+    balancer.check = slow
+    for _ in range(5):
+        await balancer.check_once()
+    assert all(b.up for b in balancer.backends)
