@@ -1,6 +1,6 @@
 """The `kubernetes` Service with two API server processes on one etcd.
 
-Each API server listens on its own loopback address (127.0.0.2, 127.0.0.3) at the
+The two share an etcd of their own. Each API server listens on its own loopback address (127.0.0.2, 127.0.0.3) at the
 same secure port, as two control-plane hosts would, with a short endpoint lease.
 Both appear in the Service's Endpoints and EndpointSlice; a SIGKILLed one (no
 graceful removal) drops out once its lease expires; a stopped one at once.
@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tinykube.testing.processes import APIServerProcess, Etcd, free_port, start_apiserver, wait_until
+from tinykube.testing.processes import APIServerProcess, Etcd, free_port, start_apiserver, start_etcd, wait_until
 
 ADDRESSES = ("127.0.0.2", "127.0.0.3")
 
@@ -26,7 +26,17 @@ def lease_ttl() -> str:
 
 
 @pytest.fixture
-def two_apiservers(etcd: Etcd, tmp_path: Path, lease_ttl: str) -> Iterator[tuple[APIServerProcess, ...]]:
+def own_etcd(tmp_path: Path) -> Iterator[Etcd]:
+    """An etcd of the test's own: the session's API server on the shared one would be
+    a third endpoint."""
+    server = start_etcd(tmp_path / "etcd")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def two_apiservers(own_etcd: Etcd, tmp_path: Path, lease_ttl: str) -> Iterator[tuple[APIServerProcess, ...]]:
+    etcd = own_etcd
     secure_port = free_port()
     servers: list[APIServerProcess] = []
     try:
