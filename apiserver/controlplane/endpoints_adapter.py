@@ -50,6 +50,16 @@ def slice_body(name: str, namespace: str, ips: list[str], port: int) -> Obj:
             "ports": [endpoint_port(port)]}
 
 
+async def get_or_none(registry: Registry, namespace: str, name: str) -> Obj | None:
+    """The stored object (read from etcd, not the cache), None when there is none."""
+    try:
+        return await registry.get(namespace, name)
+    except errors.APIError as err:
+        if err.code != 404:
+            raise
+        return None
+
+
 def _differs(current: Obj, wanted: Obj, fields: tuple[str, ...]) -> bool:
     if (current["metadata"].get("labels") or {}) != wanted["metadata"]["labels"]:
         return True
@@ -76,12 +86,7 @@ class EndpointsAdapter:
     async def _write(self, registry: Registry, wanted: Obj, fields: tuple[str, ...]) -> None:
         ctx = RequestContext(field_manager=FIELD_MANAGER)
         for _ in range(RETRIES):
-            try:
-                current = await registry.get(self.namespace, self.name)
-            except errors.APIError as err:
-                if err.code != 404:
-                    raise
-                current = None
+            current = await get_or_none(registry, self.namespace, self.name)
             try:
                 if current is None:
                     await registry.create(self.namespace, wanted, ctx)

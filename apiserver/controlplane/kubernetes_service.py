@@ -28,7 +28,7 @@ from typing import Any
 
 from apiserver import errors
 from apiserver.allocator import first_service_ip
-from apiserver.controlplane.endpoints_adapter import FIELD_MANAGER, EndpointsAdapter
+from apiserver.controlplane.endpoints_adapter import FIELD_MANAGER, EndpointsAdapter, get_or_none
 from apiserver.controlplane.lease_reconciler import LeaseEndpointReconciler
 from apiserver.registry import Clock, Registry, RequestContext
 
@@ -136,12 +136,7 @@ class KubernetesServiceController:
         """CreateOrUpdateMasterServiceIfNeeded."""
         wanted = desired_service(self.config)
         ctx = RequestContext(field_manager=FIELD_MANAGER)
-        try:
-            current: Obj | None = await self.services.get(SERVICE_NAMESPACE, SERVICE_NAME)
-        except errors.APIError as err:
-            if err.code != 404:
-                raise
-            current = None
+        current = await get_or_none(self.services, SERVICE_NAMESPACE, SERVICE_NAME)
         try:
             if current is None:
                 await self.services.create(SERVICE_NAMESPACE, wanted, ctx)

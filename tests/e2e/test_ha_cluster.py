@@ -26,7 +26,7 @@ import pytest
 
 from tinykube.cluster.compose import AdminAccess
 from tinykube.cluster.engine import DockerDaemon
-from tinykube.testing.processes import REPO_ROOT, free_port
+from tinykube.testing.processes import REPO_ROOT, free_port, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -45,30 +45,23 @@ class Cluster:
         return subprocess.run(list(argv), cwd=REPO_ROOT, env=self.env, text=True, capture_output=True,
                               timeout=timeout)
 
-    def ok(self, *args: str, timeout: float = 120) -> str:
-        result = self.run(*TINYKUBE, "--kubeconfig", str(self.kubeconfig), *args, timeout=timeout)
+    def kubectl(self, *args: str) -> Any:
+        """`tinykube ARGS -o json` through the load balancer, parsed."""
+        result = self.run(*TINYKUBE, "--kubeconfig", str(self.kubeconfig), *args, "-o", "json", timeout=120)
         assert result.returncode == 0, f"tinykube {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
-        return result.stdout
+        return json.loads(result.stdout)
 
-    def get(self, *args: str) -> Any:
-        return json.loads(self.ok("get", *args, "-o", "json"))
-
-    def container(self, service: str) -> str:
-        found = self.run("docker", "ps", "-aq", "--filter", f"label=com.docker.compose.project={PROJECT}",
-                         "--filter", f"label=com.docker.compose.service={service}").stdout.split()
-        assert len(found) == 1, f"want one container for {service}, found {found}"
-        return found[0]
+    def control_plane_container(self, member: str) -> str:
+        labels = [f"label=com.docker.compose.{k}" for k in (f"project={PROJECT}", f"service={member}")]
+        return self.run("docker", "ps", "-aq", "--filter", labels[0], "--filter", labels[1]).stdout.strip()
 
     def kubernetes_endpoints(self) -> list[str]:
-        endpoints = self.get("endpoints", "kubernetes", "-n", "default")
+        endpoints = self.kubectl("get", "endpoints", "kubernetes", "-n", "default")
         return sorted(a["ip"] for s in endpoints.get("subsets") or [] for a in s.get("addresses") or [])
 
 
-def wait_for(condition: Callable[[], bool], timeout_seconds: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out after {timeout_seconds}s waiting for {what}"
-        time.sleep(1)
+def endpoint_count_is(cluster: Cluster, count: int) -> Callable[[], bool]:
+    return lambda: len(cluster.kubernetes_endpoints()) == count
 
 
 @dataclass
@@ -110,53 +103,58 @@ class Workload:
 
 @pytest.fixture(scope="module")
 def cluster(docker_engine: DockerDaemon) -> Iterator[Cluster]:
-    env = {**os.environ, "TINYKUBE_PROJECT": PROJECT, "TINYKUBE_API_PORT": str(free_port()),
-           "DOCKER_HOST": docker_engine.endpoint}
-    env.pop("KUBECONFIG", None)
-    made = Cluster(env, REPO_ROOT / "var" / PROJECT / "kubeconfig")
-    made.run(*TINYKUBE, "down", "--volumes")  # a cluster left by a killed earlier run
-    up = made.run(*TINYKUBE, "up", "--control-planes", "3", timeout=1200)
-    assert up.returncode == 0, f"up --control-planes 3 failed:\n{up.stdout[-3000:]}\n{up.stderr[-3000:]}"
-    yield made
-    down = made.run(*TINYKUBE, "down", "--volumes")
-    assert down.returncode == 0, down.stderr
+    """The HA project, made fresh (a cluster left by a killed earlier run is removed
+    first) and removed with its volumes after the module."""
+    env = {key: value for key, value in os.environ.items() if key != "KUBECONFIG"}
+    env.update(TINYKUBE_PROJECT=PROJECT, TINYKUBE_API_PORT=str(free_port()), DOCKER_HOST=docker_engine.endpoint)
+    ha = Cluster(env, REPO_ROOT / "var" / PROJECT / "kubeconfig")
+    for argv in (["down", "--volumes"], ["up", "--control-planes", "3"]):
+        result = ha.run(*TINYKUBE, *argv, timeout=1200)
+    assert result.returncode == 0, f"up --control-planes 3 failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    try:
+        yield ha
+    finally:
+        removed = ha.run(*TINYKUBE, "down", "--volumes")
+        assert removed.returncode == 0, removed.stderr
 
 
 def test_three_control_planes_come_up_behind_the_load_balancer(cluster: Cluster) -> None:
     status = cluster.run(*TINYKUBE, "status").stdout
     for service in ("cp-1", "cp-2", "cp-3", "apiserver", "node-1", "node-2"):
         assert f"{service} " in status and "running" in status.split(f"{service} ", 1)[1].splitlines()[0]
-    wait_for(lambda: len(cluster.kubernetes_endpoints()) == 3, 60, "three API servers in the endpoints")
-    nodes = {n["metadata"]["name"] for n in cluster.get("nodes")["items"]}
+    wait_until(endpoint_count_is(cluster, 3), 60, "three API servers in the endpoints", 1)
+    nodes = {n["metadata"]["name"] for n in cluster.kubectl("get", "nodes")["items"]}
     assert nodes == {"node-1", "node-2"}
 
 
 def test_a_killed_control_plane_node_is_survived_and_rejoins(cluster: Cluster) -> None:
-    cluster.ok("create", "namespace", NAMESPACE)
-    workload = Workload(AdminAccess.from_kubeconfig(cluster.kubeconfig))
+    access = AdminAccess.from_kubeconfig(cluster.kubeconfig)
+    with access.client() as client:
+        assert client.post("/api/v1/namespaces", json={"metadata": {"name": NAMESPACE}}).status_code == 201
+    workload = Workload(access)
     worker = threading.Thread(target=workload.run, daemon=True)
     worker.start()
-    wait_for(lambda: len(workload.acknowledged) >= 20, 60, "the workload to get going")
+    wait_until(lambda: len(workload.acknowledged) >= 20, 60, "the workload to get going", 1)
     before = cluster.kubernetes_endpoints()
-    victim = cluster.container("cp-2")
+    victim = cluster.control_plane_container("cp-2")
     assert cluster.run("docker", "kill", victim).returncode == 0
     killed_at, acknowledged_at_kill = time.monotonic(), len(workload.acknowledged)
     # kubectl through the load balancer keeps working, and the dead API server leaves
     # the kubernetes endpoints once its lease (15 s) expires.
-    wait_for(lambda: len(cluster.kubernetes_endpoints()) == 2, 60, "the killed API server to leave")
+    wait_until(endpoint_count_is(cluster, 2), 60, "the killed API server to leave", 1)
     assert set(cluster.kubernetes_endpoints()) < set(before)
-    wait_for(lambda: len(workload.acknowledged) >= acknowledged_at_kill + 20, 60, "writes after the kill")
+    wait_until(lambda: len(workload.acknowledged) >= acknowledged_at_kill + 20, 60, "writes after the kill", 1)
     assert cluster.run("docker", "start", victim).returncode == 0
-    wait_for(lambda: len(cluster.kubernetes_endpoints()) == 3, 120, "the restarted API server to rejoin")
+    wait_until(endpoint_count_is(cluster, 3), 120, "the restarted API server to rejoin", 1)
     rejoined = len(workload.acknowledged)
-    wait_for(lambda: len(workload.acknowledged) >= rejoined + 20, 60, "writes after the rejoin")
+    wait_until(lambda: len(workload.acknowledged) >= rejoined + 20, 60, "writes after the rejoin", 1)
     workload.stop.set()
     worker.join(60)
     print(f"\nHA e2e: {len(workload.acknowledged)} writes acknowledged, {len(workload.failures)} failed "
           f"requests (retried), outage handled in {time.monotonic() - killed_at:.0f}s of run: "
           f"{workload.failures[:10]}")
     assert workload.given_up == [], f"requests that failed for {RETRY_DEADLINE_SECONDS}s: {workload.given_up}"
-    stored = {c["metadata"]["name"] for c in cluster.get("configmaps", "-n", NAMESPACE)["items"]}
+    stored = {c["metadata"]["name"] for c in cluster.kubectl("get", "configmaps", "-n", NAMESPACE)["items"]}
     assert set(workload.acknowledged) <= stored, "acknowledged writes lost"
     # The rejoined etcd member caught up: the API server on it (through the LB in turn)
     # serves the same objects.
