@@ -526,7 +526,9 @@ def status(say: Say = print) -> int:
             if cid:
                 info = client.get(f"/containers/{cid}/json").json()["State"]
                 state = info["Status"] + (f" ({info['Health']['Status']})" if info.get("Health") else "")
-            healthy &= state.startswith("running")
+                if services[service].get("restart") == "no" and state == "exited" and info["ExitCode"] == 0:
+                    state = "completed"  # a one-shot step (the HA topology's control-plane-init)
+            healthy &= state.startswith(("running", "completed"))
             say(f"  {service:<{width}} {state}")
     if not KUBECONFIG_FILE.exists() or not container_running("apiserver"):
         say("API server: not running")
