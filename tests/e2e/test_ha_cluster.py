@@ -51,7 +51,7 @@ class Cluster:
         assert result.returncode == 0, f"tinykube {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
         return json.loads(result.stdout)
 
-    def control_plane_container(self, member: str) -> str:
+    def control_plane_container(self, member: str) -> str:  # or any service's container
         labels = [f"label=com.docker.compose.{k}" for k in (f"project={PROJECT}", f"service={member}")]
         return self.run("docker", "ps", "-aq", "--filter", labels[0], "--filter", labels[1]).stdout.strip()
 
@@ -125,6 +125,11 @@ def test_three_control_planes_come_up_behind_the_load_balancer(cluster: Cluster)
     wait_until(endpoint_count_is(cluster, 3), 60, "three API servers in the endpoints", 1)
     nodes = {n["metadata"]["name"] for n in cluster.kubectl("get", "nodes")["items"]}
     assert nodes == {"node-1", "node-2"}
+    # kube-proxy on a node sends the kubernetes Service (10.96.0.1:443) to the API servers.
+    readyz = cluster.run("docker", "exec", cluster.control_plane_container("node-1"), "python3", "-c",
+                         "import ssl, urllib.request as u; print(u.urlopen('https://10.96.0.1/readyz', "
+                         "context=ssl._create_unverified_context(), timeout=5).read().decode())")
+    assert readyz.stdout.strip() == "ok", readyz.stderr
 
 
 def test_a_killed_control_plane_node_is_survived_and_rejoins(cluster: Cluster) -> None:
