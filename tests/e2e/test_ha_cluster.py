@@ -51,8 +51,8 @@ class Cluster:
         assert result.returncode == 0, f"tinykube {' '.join(args)}:\n{result.stdout}\n{result.stderr}"
         return json.loads(result.stdout)
 
-    def control_plane_container(self, member: str) -> str:  # or any service's container
-        labels = [f"label=com.docker.compose.{k}" for k in (f"project={PROJECT}", f"service={member}")]
+    def service_container(self, service: str) -> str:
+        labels = [f"label=com.docker.compose.{k}" for k in (f"project={PROJECT}", f"service={service}")]
         return self.run("docker", "ps", "-aq", "--filter", labels[0], "--filter", labels[1]).stdout.strip()
 
     def kubernetes_endpoints(self) -> list[str]:
@@ -126,7 +126,7 @@ def test_three_control_planes_come_up_behind_the_load_balancer(cluster: Cluster)
     nodes = {n["metadata"]["name"] for n in cluster.kubectl("get", "nodes")["items"]}
     assert nodes == {"node-1", "node-2"}
     # kube-proxy on a node sends the kubernetes Service (10.96.0.1:443) to the API servers.
-    readyz = cluster.run("docker", "exec", cluster.control_plane_container("node-1"), "python3", "-c",
+    readyz = cluster.run("docker", "exec", cluster.service_container("node-1"), "python3", "-c",
                          "import ssl, urllib.request as u; print(u.urlopen('https://10.96.0.1/readyz', "
                          "context=ssl._create_unverified_context(), timeout=5).read().decode())")
     assert readyz.stdout.strip() == "ok", readyz.stderr
@@ -141,7 +141,7 @@ def test_a_killed_control_plane_node_is_survived_and_rejoins(cluster: Cluster) -
     worker.start()
     wait_until(lambda: len(workload.acknowledged) >= 20, 60, "the workload to get going", 1)
     before = cluster.kubernetes_endpoints()
-    victim = cluster.control_plane_container("cp-2")
+    victim = cluster.service_container("cp-2")
     assert cluster.run("docker", "kill", victim).returncode == 0
     killed_at, acknowledged_at_kill = time.monotonic(), len(workload.acknowledged)
     # kubectl through the load balancer keeps working, and the dead API server leaves
