@@ -86,6 +86,8 @@ class Watcher:
     seen: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
     relists: int = 0
     reconnects: int = 0
+    start_version: int = 0  # the first list's: writes at or before it are in the list, not events
+    listed: threading.Event = field(default_factory=threading.Event)
     stop: threading.Event = field(default_factory=threading.Event)
 
     def run(self) -> None:
@@ -98,6 +100,9 @@ class Watcher:
                     listed = client.get(path, timeout=10)
                     listed.raise_for_status()
                     version = listed.json()["metadata"]["resourceVersion"]
+                    if not self.listed.is_set():
+                        self.start_version = int(version)
+                        self.listed.set()
                 params = {"watch": "true", "resourceVersion": version, "allowWatchBookmarks": "true",
                           "timeoutSeconds": "30"}
                 with client.stream("GET", path, params=params, timeout=httpx.Timeout(10, read=45)) as stream:
@@ -134,8 +139,9 @@ def check(acks: list[Ack], watchers: list[Watcher], final: dict[str, int]) -> Ve
     out_of_order: dict[int, int] = {}
     for index, watcher in enumerate(watchers):
         counts = {name: _count(versions) for name, versions in watcher.seen.items()}
-        missed[index] = [a for a in acks if counts.get(a.name, {}).get(a.resource_version, 0) == 0]
-        duplicated[index] = [a for a in acks if counts.get(a.name, {}).get(a.resource_version, 0) > 1]
+        watched = [a for a in acks if a.resource_version > watcher.start_version]
+        missed[index] = [a for a in watched if counts.get(a.name, {}).get(a.resource_version, 0) == 0]
+        duplicated[index] = [a for a in watched if counts.get(a.name, {}).get(a.resource_version, 0) > 1]
         out_of_order[index] = sum(1 for versions in watcher.seen.values()
                                   for before, after in zip(versions, versions[1:]) if after <= before)
     return Verdict(lost, missed, duplicated, out_of_order)

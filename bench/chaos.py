@@ -112,9 +112,10 @@ def inject(cluster: Cluster, client: httpx.Client, fault: str, settle: float) ->
     return "node-2 container"
 
 
-def deployment_convergence(client: httpx.Client, replicas: int, timeout: float = 120) -> tuple[float, bool]:
-    """Scale `chaos` to `replicas`; (seconds until ready, whether more pods or
-    ReplicaSets than wanted were ever seen)."""
+def deployment_convergence(client: httpx.Client, replicas: int, before: int,
+                           timeout: float = 120) -> tuple[float, bool]:
+    """Scale `chaos` from `before` to `replicas`; (seconds until ready, whether more
+    active pods than the larger of the two, or a second ReplicaSet, were ever seen)."""
     path = f"/apis/apps/v1/namespaces/{NAMESPACE}/deployments/chaos"
     started = time.monotonic()
     twice = False
@@ -129,7 +130,7 @@ def deployment_convergence(client: httpx.Client, replicas: int, timeout: float =
             time.sleep(0.5)
             continue
         active = [p for p in pods["items"] if not p["metadata"].get("deletionTimestamp")]
-        twice |= len(active) > replicas or len(sets["items"]) > 1
+        twice |= len(active) > max(replicas, before) or len(sets["items"]) > 1
         if status.get("readyReplicas") == replicas and len(active) == replicas:
             return time.monotonic() - started, twice
         time.sleep(0.5)
@@ -168,19 +169,20 @@ def run_faults(cluster: Cluster, faults: list[str], settle: float) -> int:
     access = AdminAccess.from_kubeconfig(cluster.kubeconfig)
     client = access.client()
     setup(client)
-    deployment_convergence(client, 2, timeout=180)
+    deployment_convergence(client, 2, 2, timeout=180)
     writer = Writer(access, NAMESPACE)
     watchers = [Watcher(access, NAMESPACE) for _ in range(3)]
-    threads = [threading.Thread(target=w.run, daemon=True) for w in [writer, *watchers]]
-    for thread in threads:
-        thread.start()
+    for watcher in watchers:
+        threading.Thread(target=watcher.run, daemon=True).start()
+        watcher.listed.wait(60)
+    threading.Thread(target=writer.run, daemon=True).start()
     time.sleep(5)
     windows: list[tuple[str, str, float, float, float, bool]] = []
     for index, fault in enumerate(faults):
         started = time.monotonic()
         target = inject(cluster, client, fault, settle)
         time.sleep(settle)
-        converge, twice = deployment_convergence(client, 3 if index % 2 == 0 else 2)
+        converge, twice = deployment_convergence(client, 3 if index % 2 == 0 else 2, 2 if index % 2 == 0 else 3)
         windows.append((fault, target, started, time.monotonic(), converge, twice))
         print(f"{fault}: injected into {target}", flush=True)
     writer.stop.set()
