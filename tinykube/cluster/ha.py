@@ -6,8 +6,9 @@ control plane stays the default and every apiserver, controller-manager and
 scheduler flag of docker-compose.yml is reused as written:
 
 - `control-plane-init` (runs once, then exits): the same init-config as the single
-  API server container, then `init-pki`: the cluster CA, one API server serving
-  certificate for every control-plane name, and an etcd peer certificate per member;
+  API server container, `python -m apiserver.certs` (the cluster CA and one API
+  serving certificate for every control-plane name, before any API server starts),
+  then `init-pki`: an etcd peer certificate per member;
 - `cp-1` .. `cp-N`: a control-plane node each (hostname cp-i, its own etcd volume),
   where `tinykube.cluster.supervisor` runs an etcd member (peers over TLS with
   certificates of the cluster CA, clients on plain HTTP inside the project network
@@ -55,12 +56,10 @@ def peer_files(cert_dir: Path, member: str) -> tuple[Path, Path]:
     return cert_dir / "etcd" / f"{member}-peer.crt", cert_dir / "etcd" / f"{member}-peer.key"
 
 
-def ensure_ha_pki(config_dir: Path, members: list[str]) -> None:
-    """The CA and API serving certificate (for every member's name), and an etcd peer
-    certificate per member, each made only when missing."""
-    from apiserver.auth import ensure_serving_certificate  # the API server's own CA layout
+def ensure_peer_certificates(config_dir: Path, members: list[str]) -> None:
+    """An etcd peer certificate per member, signed by the cluster CA (made before by
+    `python -m apiserver.certs`), each made only when missing."""
     cert_dir = config_dir / "pki"
-    ensure_serving_certificate(cert_dir, [*API_SANS, *members])
     ca = pki.load_key_pair(cert_dir / "ca.crt", cert_dir / "ca.key")
     (cert_dir / "etcd").mkdir(parents=True, exist_ok=True)
     for member in members:
@@ -133,8 +132,10 @@ def ha_compose(base: Obj, count: int, token: str) -> Obj:
         **{k: v for k, v in copy.deepcopy(services["apiserver"]).items()
            if k not in ("ports", "healthcheck", "depends_on")},
         "hostname": "control-plane-init", "restart": "no",
-        "command": ["sh", "-c", f"{init} && exec python -m tinykube.cluster.ha init-pki "
-                                f"--dir {CONFIG_DIR} --members {count}"]}}
+        "command": ["sh", "-c", f"{init} && python -m apiserver.certs --cert-dir {CONFIG_DIR}/pki "
+                                f"--tls-sans={','.join([*API_SANS, *members])} "
+                                f"&& exec python -m tinykube.cluster.ha init-pki --dir {CONFIG_DIR} "
+                                f"--members {count}"]}}
     for member in members:
         generated[member] = control_plane_service(base, member, members, token)
         result["volumes"][f"{member}-etcd"] = None
@@ -172,11 +173,11 @@ def write_ha_file(ha_file: Path, compose_file: Path, count: int, token: str) -> 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tinykube.cluster.ha")
     commands = parser.add_subparsers(dest="command", required=True)
-    init = commands.add_parser("init-pki", help="the CA, API serving and etcd peer certificates, if missing")
+    init = commands.add_parser("init-pki", help="the etcd peer certificates, if missing")
     init.add_argument("--dir", type=Path, default=Path(CONFIG_DIR))
     init.add_argument("--members", type=int, required=True)
     args = parser.parse_args(argv)
-    ensure_ha_pki(args.dir, member_names(args.members))
+    ensure_peer_certificates(args.dir, member_names(args.members))
     return 0
 
 

@@ -11,7 +11,8 @@ from cryptography import x509
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from tinykube import pki
-from tinykube.cluster.ha import control_plane_count, ensure_ha_pki, ha_compose, write_ha_file
+from apiserver.certs import main as make_api_certs
+from tinykube.cluster.ha import control_plane_count, ensure_peer_certificates, ha_compose, write_ha_file
 from tinykube.testing.processes import REPO_ROOT
 
 BASE = yaml.safe_load((REPO_ROOT / "docker-compose.yml").read_text())
@@ -82,7 +83,8 @@ def test_the_written_file_has_no_yaml_aliases_and_counts_its_members(tmp_path: P
 
 
 def test_peer_certificates_are_signed_by_the_cluster_ca_for_both_ends(tmp_path: Path) -> None:
-    ensure_ha_pki(tmp_path, ["cp-1", "cp-2"])
+    assert make_api_certs(["--cert-dir", str(tmp_path / "pki"), "--tls-sans", "apiserver,cp-1,cp-2"]) == 0
+    ensure_peer_certificates(tmp_path, ["cp-1", "cp-2"])
     ca = pki.load_certificate(tmp_path / "pki" / "ca.crt")
     serving = pki.load_certificate(tmp_path / "pki" / "apiserver.crt")
     assert {"apiserver", "cp-1", "cp-2", "10.96.0.1"} <= pki.certificate_sans(serving)
@@ -92,5 +94,5 @@ def test_peer_certificates_are_signed_by_the_cluster_ca_for_both_ends(tmp_path: 
     usages = peer.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
     assert set(usages) == {ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH}
     before = (tmp_path / "pki" / "etcd" / "cp-1-peer.crt").read_bytes()
-    ensure_ha_pki(tmp_path, ["cp-1", "cp-2"])  # again: nothing is remade
+    ensure_peer_certificates(tmp_path, ["cp-1", "cp-2"])  # again: nothing is remade
     assert (tmp_path / "pki" / "etcd" / "cp-1-peer.crt").read_bytes() == before
