@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ipaddress
 import logging
 import ssl
 import sys
@@ -21,6 +22,7 @@ from collections.abc import Iterator
 
 import uvicorn
 
+from apiserver.allocator import first_service_ip
 from apiserver.app import create_app
 from apiserver.audit.event import LogBackend
 from apiserver.audit.filter import AuditConfig
@@ -35,6 +37,10 @@ from apiserver.authorization.authorizer import MODES, build_authorizer, parse_mo
 import apiserver.admission.noderestriction  # noqa: F401  NodeRestriction
 import apiserver.authorization.node  # noqa: F401  --authorization-mode=Node
 from apiserver.connections import guarded_protocol, raise_open_files_limit
+from apiserver.controlplane.kubernetes_service import (
+    DEFAULT_LEASE_TTL_SECONDS, DEFAULT_RECONCILE_INTERVAL_SECONDS, RECONCILER_TYPES, KubernetesServiceConfig,
+    default_advertise_address,
+)
 from apiserver.flow.log import DEFAULT_FLOW_LOG_SIZE
 from apiserver.inflight import MaxInFlightLimit
 from apiserver.metrics import RequestMetrics
@@ -138,6 +144,19 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         "'-' means stdout")
     parser.add_argument("--audit-policy-file", default="",
                         help="audit.k8s.io/v1 Policy: which requests are audited at which level")
+    # The `kubernetes` Service and its endpoints (apiserver/controlplane/).
+    parser.add_argument("--advertise-address", default="",
+                        help="this server's IPv4 address in the kubernetes Service's endpoints "
+                        "(default: --bind-address if specific, else the host's default-route address)")
+    parser.add_argument("--endpoint-reconciler-type", default="lease", choices=RECONCILER_TYPES,
+                        help="lease: the kubernetes Service lists the API servers holding live "
+                        "leases; none: its endpoints are not written")
+    parser.add_argument("--endpoint-lease-ttl", type=duration, default=float(DEFAULT_LEASE_TTL_SECONDS),
+                        help="tinykube: how long an API server's endpoint lease lives unrenewed "
+                        "(whole seconds)")
+    parser.add_argument("--endpoint-reconcile-interval", type=duration,
+                        default=DEFAULT_RECONCILE_INTERVAL_SECONDS,
+                        help="tinykube: how often the lease is renewed and the endpoints checked")
     args = parser.parse_args(argv)
     args.audit = None
     if args.audit_policy_file and args.audit_log_path:
@@ -155,6 +174,14 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                 load_encryption_config(args.encryption_provider_config))
         except EncryptionConfigError as err:
             sys.exit(f"--encryption-provider-config: {err}")
+    args.advertise_address = args.advertise_address or default_advertise_address(args.bind_address)
+    try:
+        if ipaddress.ip_address(args.advertise_address).version != 4:
+            sys.exit("--advertise-address: only IPv4 addresses are supported")
+    except ValueError as err:
+        sys.exit(f"--advertise-address: {err}")
+    if args.endpoint_lease_ttl < 1 or args.endpoint_reconcile_interval <= 0:
+        sys.exit("--endpoint-lease-ttl must be at least 1s and --endpoint-reconcile-interval positive")
     if not args.secure_port and not args.port:
         sys.exit("nothing to serve: both --secure-port and --port are 0")
     try:
@@ -235,6 +262,17 @@ def _servers(args: argparse.Namespace, server: APIServer) -> list[_Server]:
     return servers
 
 
+def _kubernetes_service(args: argparse.Namespace) -> KubernetesServiceConfig | None:
+    """The `kubernetes` Service points at the secure port; without one there is none."""
+    if not args.secure_port:
+        return None
+    return KubernetesServiceConfig(
+        service_ip=first_service_ip(args.service_cluster_ip_range), secure_port=args.secure_port,
+        advertise_address=args.advertise_address, reconciler_type=args.endpoint_reconciler_type,
+        lease_ttl_seconds=max(1, round(args.endpoint_lease_ttl)),
+        reconcile_interval_seconds=args.endpoint_reconcile_interval)
+
+
 async def run(args: argparse.Namespace, stopping: asyncio.Event) -> int:
     raise_open_files_limit()
     storage = EtcdStorage(args.etcd_servers, max_receive_bytes=args.etcd_max_recv_bytes,
@@ -250,7 +288,8 @@ async def run(args: argparse.Namespace, stopping: asyncio.Event) -> int:
         etcd_healthcheck_timeout_seconds=args.etcd_healthcheck_timeout,
         etcd_readycheck_timeout_seconds=args.etcd_readycheck_timeout,
         flow_log_size=args.flow_log_size,
-        admission_plugins=tuple(args.admission_plugins)))
+        admission_plugins=tuple(args.admission_plugins),
+        kubernetes_service=_kubernetes_service(args)))
     server.token_issuer = TokenIssuer(
         load_signing_keys(args.service_account_signing_key_file, args.service_account_key_file,
                           args.cert_dir),

@@ -32,13 +32,15 @@ class OutOfRangeError(Exception):
 
 
 class Allocator:
-    """Hands out values of a finite range; `owner` is recorded for the reader."""
+    """Hands out values of a finite range; `owner` is recorded for the reader.
+    `reserved` values are given only to whoever asks for them by value."""
 
     def __init__(self, storage: Storage, name: str, values: range | list[str],
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, reserved: frozenset[str | int] = frozenset()) -> None:
         self._storage = storage
         self._prefix = f"/registry/ranges/{name}/"
         self._values = values
+        self._reserved = reserved
         self._members = values if isinstance(values, range) else frozenset(values)
         self._rng = rng or random.Random()
 
@@ -64,7 +66,7 @@ class Allocator:
         taken, _ = await self._storage.list(self._prefix)
         used = {str(item["metadata"]["name"]) for item in taken}
         for value in self._candidates():
-            if str(value) in used:
+            if str(value) in used or value in self._reserved:
                 continue
             try:
                 await self.allocate(value, owner)
@@ -86,11 +88,18 @@ class Allocator:
 
 
 def service_ip_values(cidr: str) -> list[str]:
-    """Every usable address of the range except the network, the broadcast and the
-    first host (kept for the `kubernetes` Service, as Kubernetes does)."""
-    network = ipaddress.ip_network(cidr)
-    hosts = [str(ip) for ip in network.hosts()]
-    return hosts[1:]
+    """Every usable address of the range (not the network or broadcast address)."""
+    return [str(ip) for ip in ipaddress.ip_network(cidr).hosts()]
+
+
+def first_service_ip(cidr: str) -> str:
+    """The `kubernetes` Service's cluster IP."""
+    return str(next(ipaddress.ip_network(cidr).hosts()))
+
+
+def reserved_service_ips(cidr: str) -> frozenset[str | int]:
+    """The first host: only the `kubernetes` Service gets it, by asking for it."""
+    return frozenset({first_service_ip(cidr)})
 
 
 def parse_port_range(text: str) -> range:

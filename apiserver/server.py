@@ -20,9 +20,10 @@ from apiserver.admission import AdmissionChain, build_chain
 from apiserver.auth import Authenticator
 from apiserver.authorization.authorizer import Authorizer
 from apiserver.authorization.rbac.bootstrap import ensure_bootstrap_policy
-from apiserver.allocator import Allocator, parse_port_range, service_ip_values
+from apiserver.allocator import Allocator, parse_port_range, reserved_service_ips, service_ip_values
 from apiserver.apiextensions.controller import CustomResourceDefinitionController
 from apiserver.apiservices import APIServiceRegistration
+from apiserver.controlplane.kubernetes_service import KubernetesServiceConfig, KubernetesServiceController
 from apiserver.conversions import storage_for_version
 from apiserver.decoding import MAX_REQUEST_BODY_BYTES
 from apiserver.flow.log import DEFAULT_FLOW_LOG_SIZE, FlowLog
@@ -35,7 +36,9 @@ from apiserver.serviceaccount.issuer import TokenIssuer
 from apiserver.storage.interface import KeyNotFoundError, Storage
 from apiserver.strategies import strategy_for
 from apiserver.watchcache import WatchCache
-from tinykube.api.resources import API_SERVICES, INDEX, NAMESPACES, ResourceInfo
+from tinykube.api.resources import (
+    API_SERVICES, ENDPOINT_SLICES, ENDPOINTS, INDEX, LEASES, NAMESPACES, SERVICES, ResourceInfo,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +59,7 @@ class ServerConfig:
     kubelet_client_key: str = ""
     flow_log_size: int = DEFAULT_FLOW_LOG_SIZE  # records kept by the flow log; 0 = off
     admission_plugins: tuple[str, ...] = ()  # --enable-admission-plugins, in order
+    kubernetes_service: KubernetesServiceConfig | None = None  # None: not kept (unit tests)
 
 
 class APIServer:
@@ -64,7 +68,8 @@ class APIServer:
         self.storage = storage
         self.config = config or ServerConfig()
         self.clock = clock
-        ips = Allocator(storage, "serviceips", service_ip_values(self.config.service_cluster_ip_range))
+        ips = Allocator(storage, "serviceips", service_ip_values(self.config.service_cluster_ip_range),
+                        reserved=reserved_service_ips(self.config.service_cluster_ip_range))
         ports = Allocator(storage, "servicenodeports",
                           parse_port_range(self.config.service_node_port_range))
         self.registries: dict[ResourceInfo, Registry] = {}
@@ -91,6 +96,11 @@ class APIServer:
         self.namespaces = self.registries[NAMESPACES]
         self.api_services = APIServiceRegistration(self.registries[API_SERVICES])
         self.crd_controller = CustomResourceDefinitionController(self)
+        self.kubernetes_service: KubernetesServiceController | None = None
+        if self.config.kubernetes_service is not None:
+            self.kubernetes_service = KubernetesServiceController(
+                *(self.registries[i] for i in (SERVICES, ENDPOINTS, ENDPOINT_SLICES, LEASES)),
+                self.config.kubernetes_service, clock)
         self.ready = False
 
     async def start(self) -> None:
@@ -102,11 +112,15 @@ class APIServer:
         self.api_services.start()
         models = await asyncio.to_thread(build_schemas, list(self.registries))
         await self.crd_controller.start()  # custom resources are served once ready
+        if self.kubernetes_service is not None:
+            await self.kubernetes_service.start()
         self.ready = True
         log.info("api server ready resources=%d models=%d", len(self.registries), models)
 
     async def stop(self) -> None:
         self.ready = False
+        if self.kubernetes_service is not None:
+            await self.kubernetes_service.stop()  # takes this server out of the endpoints
         await self.api_services.stop()
         await self.crd_controller.stop()
         for registry in self.registries.values():

@@ -84,16 +84,17 @@ def san_entries(sans: Iterable[str]) -> list[x509.GeneralName]:
 
 
 def new_serving_certificate(common_name: str, sans: Iterable[str], *, days: int = SERVING_DAYS,
-                            ca: KeyPair | None = None) -> KeyPair:
-    """A TLS server certificate for `sans`, signed by `ca` (self-signed without one)."""
+                            ca: KeyPair | None = None, client_auth: bool = False) -> KeyPair:
+    """A TLS server certificate for `sans`, signed by `ca` (self-signed without one);
+    `client_auth` lets it also identify its holder as a client (etcd peers)."""
     key = new_private_key()
     issuer_key = ca[1] if ca else key
     builder = _builder(_name(common_name), ca[0].subject if ca else _name(common_name), key, days)
     entries = san_entries(sans)
     if entries:
         builder = builder.add_extension(x509.SubjectAlternativeName(entries), critical=False)
-    certificate = (builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]),
-                                         critical=False)
+    usages = [ExtendedKeyUsageOID.SERVER_AUTH] + ([ExtendedKeyUsageOID.CLIENT_AUTH] if client_auth else [])
+    certificate = (builder.add_extension(x509.ExtendedKeyUsage(usages), critical=False)
                    .sign(issuer_key, hashes.SHA256()))
     return certificate, key
 

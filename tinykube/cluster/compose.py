@@ -40,7 +40,7 @@ from typing import Any
 import httpx
 import yaml
 
-from tinykube.cluster import images, network
+from tinykube.cluster import ha, images, network
 from tinykube.cluster.engine import DockerUnavailable, ensure_docker, engine_client, engine_endpoint
 
 PROJECT = os.environ.get("TINYKUBE_PROJECT", "tinykube")
@@ -49,6 +49,9 @@ COMPOSE_FILE = PROJECT_DIR / "docker-compose.yml"
 STATE_DIR = PROJECT_DIR / "var" / PROJECT
 NODES_FILE = STATE_DIR / "nodes.yml"
 SUBNET_FILE = STATE_DIR / "subnet"  # the network's subnet, kept across down/up (network.py)
+# The HA topology (`up --control-planes N`), generated from COMPOSE_FILE (ha.py); while
+# it exists it replaces COMPOSE_FILE for this project.
+HA_FILE = STATE_DIR / "control-planes.yml"
 KUBECONFIG_FILE = PROJECT_DIR / "kubeconfig" if PROJECT == "tinykube" else STATE_DIR / "kubeconfig"
 NODE_ROLE_LABEL = "io.tinykube.role"
 # What every node's engine gets: the sample images, and the tinykube image for the
@@ -85,7 +88,8 @@ def compose_command() -> list[str]:
 
 
 def compose_files() -> list[Path]:
-    return [COMPOSE_FILE] + ([NODES_FILE] if NODES_FILE.exists() else [])
+    base = HA_FILE if HA_FILE.exists() else COMPOSE_FILE
+    return [base] + ([NODES_FILE] if NODES_FILE.exists() else [])
 
 
 def compose(*args: str) -> subprocess.CompletedProcess[str]:
@@ -397,10 +401,11 @@ def _load_into_node(node: str, tags: list[str], wanted: dict[str, str], say: Say
 
 # --- the commands ----------------------------------------------------------------
 
-def up(say: Say = print, extra_ca_dir: Path | None = None) -> None:
+def up(say: Say = print, extra_ca_dir: Path | None = None, control_planes: int | None = None) -> None:
     started = time.monotonic()
     check_engine(say)
     compose_command()
+    choose_topology(control_planes)
     check_port_free(api_port())
     protect_cluster_ranges(say)
     say("images:")
@@ -429,6 +434,32 @@ The kubeconfig is {KUBECONFIG_FILE} (your ~/.kube/config is left alone). Next:
   tinykube get pods -n web-demo -o wide
 
 `tinykube status` shows the cluster, `tinykube down` stops it (objects survive).""")
+
+
+def choose_topology(control_planes: int | None) -> None:
+    """Keep the project's topology (regenerating the HA file, so edits of
+    docker-compose.yml reach it), or start one; switching needs `down --volumes`
+    first: etcd's data does not move between the topologies."""
+    current = ha.control_plane_count(HA_FILE)
+    wanted = current if control_planes is None else control_planes
+    if wanted < 1:
+        raise ClusterError("--control-planes must be at least 1")
+    if wanted != current and (_has_container("etcd") or _has_container("cp-1")):
+        raise ClusterError(f"this cluster has {current} control plane(s); to change to {wanted}, "
+                           "`tinykube down --volumes` first (etcd's data does not carry over)")
+    if wanted == 1:
+        HA_FILE.unlink(missing_ok=True)
+    else:
+        ha.write_ha_file(HA_FILE, COMPOSE_FILE, wanted, token=PROJECT)
+
+
+def _has_container(service: str) -> bool:
+    """A container of this project's `service` exists (running or not), in either topology."""
+    labels = [f"com.docker.compose.project={PROJECT}", f"com.docker.compose.service={service}"]
+    with engine_client(engine_endpoint()) as client:
+        found = client.get("/containers/json", params={"all": "1", "filters": json.dumps({"label": labels})})
+        found.raise_for_status()
+        return bool(found.json())
 
 
 def choose_network_subnet() -> None:
@@ -464,6 +495,8 @@ def down(volumes: bool, say: Say = print) -> None:
     remove_load_balancers()
     args = ["down", "--remove-orphans"] + (["--volumes"] if volumes else [])
     compose(*args)
+    if volumes:
+        HA_FILE.unlink(missing_ok=True)  # the next `up` starts from the default topology
     say("tinykube is down" + (" and its volumes are removed (etcd, node engines, tokens)" if volumes
                               else "; etcd's data and the nodes' engines stay in volumes for the next up"))
 
@@ -493,7 +526,9 @@ def status(say: Say = print) -> int:
             if cid:
                 info = client.get(f"/containers/{cid}/json").json()["State"]
                 state = info["Status"] + (f" ({info['Health']['Status']})" if info.get("Health") else "")
-            healthy &= state.startswith("running")
+                if services[service].get("restart") == "no" and state == "exited" and info["ExitCode"] == 0:
+                    state = "completed"  # a one-shot step (the HA topology's control-plane-init)
+            healthy &= state.startswith(("running", "completed"))
             say(f"  {service:<{width}} {state}")
     if not KUBECONFIG_FILE.exists() or not container_running("apiserver"):
         say("API server: not running")

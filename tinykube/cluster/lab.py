@@ -169,7 +169,7 @@ def init(advertise_address: str, config_dir: Path, say: Say, port: int = 6443) -
     start_component("apiserver", python_module(
         "apiserver", f"--etcd-servers={etcd_url}", f"--secure-port={port}",
         f"--token-auth-file={config.tokens_file}", f"--cert-dir={config.cert_dir}",
-        f"--tls-sans={advertise_address},localhost,127.0.0.1",
+        f"--tls-sans={advertise_address},localhost,127.0.0.1", f"--advertise-address={advertise_address}",
         f"--client-ca-file={config.ca_file}", "--enable-bootstrap-token-auth=true",
         f"--kubelet-client-certificate={config.kubelet_client_cert}",
         f"--kubelet-client-key={config.kubelet_client_key}",

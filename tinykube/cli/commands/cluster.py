@@ -40,7 +40,7 @@ async def run_up(ctx: CLIContext) -> int:
     from tinykube.cluster import compose
     extra_ca = Path(ctx.args.extra_ca_certs) if ctx.args.extra_ca_certs else None
     with _reported("up"):
-        compose.up(_say(ctx), extra_ca_dir=extra_ca)
+        compose.up(_say(ctx), extra_ca_dir=extra_ca, control_planes=ctx.args.control_planes)
     return 0
 
 
@@ -114,6 +114,9 @@ def register(subparsers: Any) -> None:
     up = subparsers.add_parser("up", help="build what is missing and start the compose cluster")
     up.add_argument("--extra-ca-certs", metavar="DIR",
                     help="add these CA certificates (*.crt) to the tinykube image")
+    up.add_argument("--control-planes", type=int, default=None, metavar="N",
+                    help="N control-plane nodes (etcd members, API servers behind a load balancer, "
+                    "controller managers, schedulers); default: 1, or what the cluster has")
     up.set_defaults(func=run_up)
 
     down = subparsers.add_parser("down", help="stop the compose cluster (objects survive)")
