@@ -19,7 +19,8 @@ Flags are the kubelet's own (`--node-ip`, `--node-labels`, `--register-with-tain
 (pod volumes), `--cluster-dns`, `--cluster-domain` and `--sync-frequency` are the
 kubelet's too, and `--crash-loop-backoff-initial/-max` and
 `--image-pull-backoff-initial/-max` let labs shorten the 10 s → 5 min backoffs; `--node-capacity`
-and `--hollow-nodes` are tinykube's (kubemark sets capacity the same way).
+and `--hollow-nodes` are tinykube's (kubemark sets capacity the same way), as is
+`--fake-registry` (hollow nodes pull from a registry modelled by a JSON file).
 
 Kubernetes counterpart: cmd/kubelet/app/server.go, cmd/kubemark/hollow-node.go,
 pkg/kubemark/hollow_kubelet.go
@@ -35,6 +36,7 @@ import socket
 import sys
 import zlib
 from collections.abc import Callable
+from pathlib import Path
 
 from kubelet.backoff import DEFAULT_INITIAL_SECONDS, DEFAULT_MAX_SECONDS
 from kubelet.kubelet import Kubelet, NodeRuntime
@@ -43,6 +45,7 @@ from kubelet.pod_sync import PodSyncConfig, PodSyncer
 from kubelet.prober.probers import always_succeed
 from kubelet.runtime import PAUSE_IMAGE
 from kubelet.runtime.fake import FakeRuntime
+from kubelet.runtime.fake_registry import FakeRegistry
 from kubelet.server import ServerConfig, read_token_file
 from kubelet.volumes.manager import DEFAULT_ROOT_DIR, VolumeManager
 from tinykube.api.core import Taint
@@ -109,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="tinykube: capacity overrides, e.g. cpu=4,memory=8Gi,pods=110")
     parser.add_argument("--hollow-nodes", type=int, default=1,
                         help="tinykube: run N hollow kubelets (fake runtime) in this process")
+    parser.add_argument("--fake-registry", type=Path, default=None,
+                        help="tinykube: hollow nodes pull from the registry this JSON file describes "
+                             "(kubelet/runtime/fake_registry.py) and start with no images")
     parser.add_argument("--address", default="0.0.0.0", help="the kubelet API's bind address")
     parser.add_argument("--port", type=int, default=None,
                         help="the kubelet API's HTTPS port (default 10250; hollow nodes: off "
@@ -226,6 +232,7 @@ async def run(args: argparse.Namespace, stopping: asyncio.Event) -> int:
                               pod_network_cidr=args.non_masquerade_cidr if host_gw else None)
             if isinstance(runtime, FakeRuntime):
                 runtime.pod_annotations = pod_annotations_of(kubelet)
+                runtime.registry = FakeRegistry(args.fake_registry) if args.fake_registry else None
             kubelets.append(kubelet)
         log.info("starting kubelet nodes=%d runtime=%s", len(kubelets), endpoint)
         try:
