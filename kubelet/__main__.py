@@ -183,7 +183,8 @@ def api_server_config(args: argparse.Namespace, node: NodeConfig) -> ServerConfi
 
 
 def pod_syncer(args: argparse.Namespace, client: RESTClient, runtime: NodeRuntime, node: NodeConfig) -> PodSyncer:
-    """The node's pod sync: a hollow node runs no probes, writes no volumes, records no events."""
+    """The node's pod sync: a hollow node runs no probes, writes no volumes, and records no
+    events unless it models a registry (--fake-registry: its pulls are what is tested)."""
     hollow = args.container_runtime_endpoint == "fake"
     config = PodSyncConfig(
         node.name, host_ip=lambda: node.node_ip, cluster_dns=args.cluster_dns, cluster_domain=args.cluster_domain,
@@ -193,7 +194,8 @@ def pod_syncer(args: argparse.Namespace, client: RESTClient, runtime: NodeRuntim
         crash_loop_backoff=(args.crash_loop_backoff_initial, args.crash_loop_backoff_max),
         image_pull_backoff=(args.image_pull_backoff_initial, args.image_pull_backoff_max))
     if hollow:
-        return PodSyncer(client, runtime, config, probe_runner=always_succeed)
+        recorder = EventRecorder(client, "kubelet", host=node.name) if args.fake_registry else None
+        return PodSyncer(client, runtime, config, probe_runner=always_succeed, recorder=recorder)
     return PodSyncer(client, runtime, config,
                      volumes=VolumeManager(args.root_dir, client, allocatable=node.allocatable),
                      recorder=EventRecorder(client, "kubelet", host=node.name))

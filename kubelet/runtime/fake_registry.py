@@ -62,5 +62,5 @@ class FakeRegistry:
             if f"{auth.username}:{auth.password}" != wanted:
                 raise RuntimeServiceError(f'Head "{manifest_url}": unauthorized: authentication required')
         if reference not in held:
-            shown = image if host != DOCKER_HUB else reference.removeprefix("docker.io/")
+            shown = image if host != DOCKER_HUB else reference.removeprefix("docker.io/").removeprefix("library/")
             raise RuntimeServiceError(f"manifest for {shown} not found: manifest unknown: manifest unknown")
