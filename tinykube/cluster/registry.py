@@ -1,0 +1,167 @@
+"""The cluster image registry: its image, pushing host images to it, listing what it holds.
+
+The registry is Debian's `docker-registry` package (the CNCF distribution registry)
+in `tinykube/registry:2` (deploy/images/registry), built offline like the others:
+the .deb is fetched on the host with `apt-get download` (Debian's mirror, no
+container registry) and installed on the tinykube image's Debian base.
+
+In the compose cluster it is the `registry` service: `registry:5000` on the cluster
+network, `127.0.0.1:$TINYKUBE_REGISTRY_PORT` (5000) on the host. Every node's engine
+uses it as its mirror for docker.io and as an insecure (plain HTTP) registry, so
+`image: busybox` is served from `registry:5000/library/busybox:latest`.
+
+Pushes go from the host's engine to the loopback address (Docker trusts a registry
+on 127.0.0.0/8 over plain HTTP without configuration), under the image's Docker Hub
+path: `busybox` as `library/busybox:latest`, `tinykube/echo:1` as `tinykube/echo:1`.
+`up` pushes the sample images and the tinykube image, and the upstream names the
+examples use: `busybox` (tinykube/busybox:1) and `nginx` (the echo image on port 80).
+
+Kubernetes counterpart: kind's local registry recipe (docs/user/local-registry.md),
+k3s's registries.yaml mirrors
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from kubelet.kuberuntime.pull_secrets import DOCKER_HUB, image_registry
+from tinykube.cluster import images
+from tinykube.cluster.engine import engine_client, engine_endpoint
+
+REGISTRY_IMAGE = "tinykube/registry:2"
+REGISTRY_PACKAGE = "docker-registry"
+# The name nodes reach it by (compose service name; lab: the first control-plane host).
+CLUSTER_REGISTRY = "registry:5000"
+# The echo sample on port 80, pushed as `nginx` (examples and client tests use nginx).
+NGINX_COMPAT_IMAGE = "tinykube/echo-nginx:1"
+# Upstream names pushed too: name -> local image.
+UPSTREAM_ALIASES = {"busybox:latest": images.BUSYBOX_IMAGE, "nginx:latest": NGINX_COMPAT_IMAGE}
+CLUSTER_IMAGES = [*images.SAMPLE_IMAGES, images.TINYKUBE_IMAGE, images.REDIS_IMAGE]
+
+Progress = Callable[[str], None]
+
+
+class RegistryError(RuntimeError):
+    pass
+
+
+def host_port() -> int:
+    return int(os.environ.get("TINYKUBE_REGISTRY_PORT", "5000"))
+
+
+def registry_deb(progress: Progress) -> Path:
+    """Debian's docker-registry .deb, downloaded once into build/images/debs."""
+    directory = images.BUILD_DIR / "debs"
+    found = sorted(directory.glob(f"{REGISTRY_PACKAGE}_*.deb"))
+    if found:
+        return found[-1]
+    if shutil.which("apt-get") is None:
+        raise RegistryError("apt-get is missing: the registry image needs Debian's docker-registry package")
+    directory.mkdir(parents=True, exist_ok=True)
+    progress(f"downloading Debian's {REGISTRY_PACKAGE} package (apt-get download)")
+    result = subprocess.run(["apt-get", "download", REGISTRY_PACKAGE], cwd=directory, capture_output=True, text=True)
+    found = sorted(directory.glob(f"{REGISTRY_PACKAGE}_*.deb"))
+    if result.returncode != 0 or not found:
+        raise RegistryError(f"apt-get download {REGISTRY_PACKAGE} failed: {result.stderr.strip()[-500:]}")
+    return found[-1]
+
+
+def build_registry_image(endpoint: str | None = None, progress: Progress = images._quiet) -> bool:
+    """Make sure tinykube/registry:2 and the nginx-compatible echo image are current."""
+    here = images.IMAGES_DIR / "registry"
+    files: dict[str, bytes | Path] = {p.name: p for p in here.iterdir() if p.is_file()}
+    files["docker-registry.deb"] = registry_deb(progress)
+    context, digest = images.tar_context(files)
+    with engine_client(endpoint or engine_endpoint(), timeout_seconds=900.0) as client:
+        built = images.build_on_base(client, REGISTRY_IMAGE, images.ensure_base_image(client, progress),
+                                     context, digest, progress)
+        echo_id = client.get(f"/images/{images.ECHO_IMAGE}/json").json()["Id"]
+        dockerfile = f"FROM {images.ECHO_IMAGE}\nENV PORT=80\nEXPOSE 80\n".encode()
+        nginx_context, nginx_digest = images.tar_context({"Dockerfile": dockerfile})
+        nginx_digest = hashlib.sha256((nginx_digest + echo_id).encode()).hexdigest()
+        if images.image_digest_label(client, NGINX_COMPAT_IMAGE) != nginx_digest:
+            images.build_image(client, NGINX_COMPAT_IMAGE, nginx_context, nginx_digest, progress=progress)
+            built = True
+    return built
+
+
+def registry_path(image: str) -> str:
+    """The repository:tag an image has in the cluster registry (its Docker Hub path)."""
+    host, path = image_registry(image)
+    if host != DOCKER_HUB:
+        raise RegistryError(f"{image} names registry {host}: only Docker Hub names are mirrored by the cluster registry")
+    last = image.partition("@")[0].rsplit("/", 1)[-1]
+    tag = last.partition(":")[2] or "latest"
+    return f"{path}:{tag}"
+
+
+def wait_answers(port: int | None = None, timeout_seconds: float = 60.0) -> None:
+    url = f"http://127.0.0.1:{port or host_port()}/v2/"
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        try:
+            if httpx.get(url, timeout=2.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RegistryError(f"the cluster registry at {url} did not answer in {timeout_seconds:.0f}s "
+                                "(docker logs of the registry container)")
+        time.sleep(0.2)
+
+
+def push(pushes: dict[str, str], progress: Progress = images._quiet, port: int | None = None) -> None:
+    """Push {name in the registry: local image} from the host's engine to the registry."""
+    address = f"127.0.0.1:{port or host_port()}"
+    wait_answers(port)
+    no_auth = base64.urlsafe_b64encode(b"{}").decode()
+    with engine_client(engine_endpoint(), timeout_seconds=900.0) as client:
+        for name, local in pushes.items():
+            repository, _, tag = registry_path(name).rpartition(":")
+            target = f"{address}/{repository}"
+            tagged = client.post(f"/images/{local}/tag", params={"repo": target, "tag": tag})
+            if tagged.status_code == 404:
+                raise RegistryError(f"image {local} is not in the host's Docker engine (docker images)")
+            tagged.raise_for_status()
+            progress(f"pushing {local} as {repository}:{tag}")
+            try:
+                with client.stream("POST", f"/images/{target}/push", params={"tag": tag},
+                                   headers={"X-Registry-Auth": no_auth}) as response:
+                    if response.status_code != 200:
+                        raise RegistryError(f"pushing {local}: {response.read().decode(errors='replace').strip()}")
+                    for line in response.iter_lines():
+                        message = json.loads(line) if line.strip() else {}
+                        if "error" in message:
+                            raise RegistryError(f"pushing {local} to {address}: {message['error']}")
+            finally:
+                client.delete(f"/images/{target}:{tag}", params={"noprune": "1"})
+
+
+def push_cluster_images(progress: Progress = images._quiet) -> None:
+    """What `up` puts in the registry: every cluster image and the upstream aliases."""
+    push({**{image: image for image in CLUSTER_IMAGES}, **UPSTREAM_ALIASES}, progress)
+
+
+def catalog(port: int | None = None) -> dict[str, list[str]]:
+    """{repository: sorted tags} of everything the registry holds."""
+    base = f"http://127.0.0.1:{port or host_port()}/v2"
+    try:
+        with httpx.Client(timeout=10.0) as client:
+            repositories = client.get(f"{base}/_catalog", params={"n": "1000"}).raise_for_status().json()
+            held = {}
+            for repository in repositories.get("repositories") or []:
+                tags = client.get(f"{base}/{repository}/tags/list").raise_for_status().json().get("tags") or []
+                held[repository] = sorted(tags)
+            return held
+    except httpx.HTTPError as err:
+        raise RegistryError(f"the cluster registry at {base} does not answer ({err}): is the cluster up?") from err
