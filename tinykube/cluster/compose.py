@@ -408,7 +408,7 @@ def up(say: Say = print, extra_ca_dir: Path | None = None) -> None:
     built = any(images.build_sample_images(progress=lambda line: say(f"  {line}")).values())
     built |= images.build_tinykube_image(extra_ca_dir=extra_ca_dir, progress=lambda line: say(f"  {line}"))
     built |= images.build_redis_image(progress=lambda line: say(f"  {line}"))
-    built |= registry.build_registry_image(progress=lambda line: say(f"  {line}"))
+    built |= registry.build_nginx_compat_image(progress=lambda line: say(f"  {line}"))
     verify_image(images.TINYKUBE_IMAGE)
     if not built:
         say("  up to date")

@@ -1,9 +1,9 @@
 """The cluster image registry: its image, pushing host images to it, listing what it holds.
 
-The registry is Debian's `docker-registry` package (the CNCF distribution registry)
-in `tinykube/registry:2` (deploy/images/registry), built offline like the others:
-the .deb is fetched on the host with `apt-get download` (Debian's mirror, no
-container registry) and installed on the tinykube image's Debian base.
+The registry is Debian's `docker-registry` package (the CNCF distribution registry),
+installed in the tinykube image (images.py fetches the .deb on the host with
+`apt-get download`: Debian's mirror, no container registry), config
+deploy/images/tinykube/registry.yml.
 
 In the compose cluster it is the `registry` service: `registry:5000` on the cluster
 network, `127.0.0.1:$TINYKUBE_REGISTRY_PORT` (5000) on the host. Every node's engine
@@ -26,11 +26,8 @@ import base64
 import hashlib
 import json
 import os
-import shutil
-import subprocess
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import httpx
 
@@ -38,8 +35,6 @@ from kubelet.kuberuntime.pull_secrets import DOCKER_HUB, image_registry
 from tinykube.cluster import images
 from tinykube.cluster.engine import engine_client, engine_endpoint
 
-REGISTRY_IMAGE = "tinykube/registry:2"
-REGISTRY_PACKAGE = "docker-registry"
 # The name nodes reach it by (compose service name; lab: the first control-plane host).
 CLUSTER_REGISTRY = "registry:5000"
 # The echo sample on port 80, pushed as `nginx` (examples and client tests use nginx).
@@ -47,6 +42,7 @@ NGINX_COMPAT_IMAGE = "tinykube/echo-nginx:1"
 # Upstream names pushed too: name -> local image.
 UPSTREAM_ALIASES = {"busybox:latest": images.BUSYBOX_IMAGE, "nginx:latest": NGINX_COMPAT_IMAGE}
 CLUSTER_IMAGES = [*images.SAMPLE_IMAGES, images.TINYKUBE_IMAGE, images.REDIS_IMAGE]
+REGISTRY_COMMAND = ["docker-registry", "serve", "/etc/docker/registry/config.yml"]
 
 Progress = Callable[[str], None]
 
@@ -59,32 +55,10 @@ def host_port() -> int:
     return int(os.environ.get("TINYKUBE_REGISTRY_PORT", "5000"))
 
 
-def registry_deb(progress: Progress) -> Path:
-    """Debian's docker-registry .deb, downloaded once into build/images/debs."""
-    directory = images.BUILD_DIR / "debs"
-    found = sorted(directory.glob(f"{REGISTRY_PACKAGE}_*.deb"))
-    if found:
-        return found[-1]
-    if shutil.which("apt-get") is None:
-        raise RegistryError("apt-get is missing: the registry image needs Debian's docker-registry package")
-    directory.mkdir(parents=True, exist_ok=True)
-    progress(f"downloading Debian's {REGISTRY_PACKAGE} package (apt-get download)")
-    result = subprocess.run(["apt-get", "download", REGISTRY_PACKAGE], cwd=directory, capture_output=True, text=True)
-    found = sorted(directory.glob(f"{REGISTRY_PACKAGE}_*.deb"))
-    if result.returncode != 0 or not found:
-        raise RegistryError(f"apt-get download {REGISTRY_PACKAGE} failed: {result.stderr.strip()[-500:]}")
-    return found[-1]
-
-
-def build_registry_image(endpoint: str | None = None, progress: Progress = images._quiet) -> bool:
-    """Make sure tinykube/registry:2 and the nginx-compatible echo image are current."""
-    here = images.IMAGES_DIR / "registry"
-    files: dict[str, bytes | Path] = {p.name: p for p in here.iterdir() if p.is_file()}
-    files["docker-registry.deb"] = registry_deb(progress)
-    context, digest = images.tar_context(files)
+def build_nginx_compat_image(endpoint: str | None = None, progress: Progress = images._quiet) -> bool:
+    """Make sure the nginx-compatible echo image is current (after the sample images)."""
+    built = False
     with engine_client(endpoint or engine_endpoint(), timeout_seconds=900.0) as client:
-        built = images.build_on_base(client, REGISTRY_IMAGE, images.ensure_base_image(client, progress),
-                                     context, digest, progress)
         echo_id = client.get(f"/images/{images.ECHO_IMAGE}/json").json()["Id"]
         dockerfile = f"FROM {images.ECHO_IMAGE}\nENV PORT=80\nEXPOSE 80\n".encode()
         nginx_context, nginx_digest = images.tar_context({"Dockerfile": dockerfile})
