@@ -350,7 +350,9 @@ def tinykube_context(deps_dir: Path, own_dir: Path, extra_ca_dir: Path | None) -
         for path in directory.iterdir():
             if path.name != ".stamp":
                 files[f"{prefix}/{path.name}"] = path
+    from tinykube.cluster.registry import registry_config  # registry.py imports this module
     files["docker-registry.deb"] = registry_deb()
+    files["registry.yml"] = registry_config("/var/lib/docker-registry").encode()
     files["extra-ca/README"] = b"CA certificates (*.crt) added with --extra-ca-certs land here.\n"
     if extra_ca_dir is not None:
         certificates = sorted(extra_ca_dir.glob("*.crt")) if extra_ca_dir.is_dir() else [extra_ca_dir]

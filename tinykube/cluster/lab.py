@@ -2,16 +2,18 @@
 
 A control-plane host runs `tinykube init --advertise-address IP`: it writes the
 tokens and kubeconfigs (tinykube.cluster.bootstrap), starts etcd, the API server,
-the controller manager and the scheduler, publishes the cluster's CA and address
-in the `kube-public/cluster-info` ConfigMap (the one object anyone may read), and
-prints the command for the workers:
+the controller manager, the scheduler and the cluster registry (lab_registry.py),
+publishes the cluster's CA and address in the `kube-public/cluster-info` ConfigMap
+(the one object anyone may read), applies the add-ons, and prints the command for
+the workers:
 
     tinykube join --server https://IP:6443 --token TOKEN --ca-cert-hash sha256:HASH
 
 A worker host runs that command. It fetches cluster-info without trusting the
 server yet, checks the CA against the hash (so a server in the middle is caught),
 checks the token with the now-trusted CA, writes /etc/tinykube/node.kubeconfig,
-starts a Docker engine if none answers, builds the sample images (the pause image
+makes the control-plane host's registry its engine's docker.io mirror, starts a
+Docker engine if none answers, builds the sample images (the pause image
 above all: nothing can be pulled), and starts the kubelet and kube-proxy. The kubelet waits for
 its pod CIDR, puts pods on a bridge that owns it, and routes the other hosts' pod
 CIDRs to them (host-gw), so pods reach each other across hosts by pod IP.
@@ -44,7 +46,7 @@ import httpx
 import yaml
 
 from tinykube import pki
-from tinykube.cluster import bootstrap, images
+from tinykube.cluster import bootstrap, images, lab_registry, registry
 from tinykube.cluster.engine import DockerUnavailable, ensure_docker
 
 RUN_DIR = Path(os.environ.get("TINYKUBE_RUN_DIR", "/run/tinykube"))
@@ -52,10 +54,9 @@ LOG_DIR = Path(os.environ.get("TINYKUBE_LOG_DIR", "/var/log/tinykube"))
 DATA_DIR = Path(os.environ.get("TINYKUBE_DATA_DIR", "/var/lib/tinykube"))
 SYSTEMD_DIR = Path("/etc/systemd/system")
 CLUSTER_INFO = "/api/v1/namespaces/kube-public/configmaps/cluster-info"
-STANDARD_STORAGE_CLASS = "/apis/storage.k8s.io/v1/storageclasses/standard"
-STORAGE_ADDON = Path(__file__).resolve().parent / "addons" / "storage.yaml"
 CLUSTER_CIDR = "10.244.0.0/16"  # pod IPs; each node routes the others' /24s (host-gw)
 KUBELET_TOKEN_SECRET = "/api/v1/namespaces/kube-system/secrets/tinykube-kubelet-api-token"
+CLUSTER_DNS = "10.96.0.10"  # the DNS add-on's Service (addons/dns.yaml)
 
 Say = Callable[[str], None]
 
@@ -173,6 +174,11 @@ def init(advertise_address: str, config_dir: Path, say: Say, port: int = 6443) -
         "--allocate-node-cidrs=true", f"--cluster-cidr={CLUSTER_CIDR}", "--enable-hostpath-provisioner=true"), say)
     start_component("scheduler", python_module(
         "scheduler", f"--kubeconfig={config.kubeconfig('scheduler')}"), say)
+    try:
+        start_component("registry", lab_registry.registry_command(DATA_DIR), say)
+        lab_registry.fill(say)
+    except lab_registry.LabRegistryError as err:
+        raise LabError(str(err)) from None
     ca_pem = config.ca_file.read_bytes()
     admin = _client(local, config.token("admin"), ca_pem)
     with admin:
@@ -180,13 +186,23 @@ def init(advertise_address: str, config_dir: Path, say: Say, port: int = 6443) -
             "apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": "cluster-info", "namespace": "kube-public"},
             "data": {"kubeconfig": bootstrap.kubeconfig_text(server, "", ca_data=ca_pem)}})
-        _apply(admin, "/apis/storage.k8s.io/v1/storageclasses", STANDARD_STORAGE_CLASS,
-               yaml.safe_load(STORAGE_ADDON.read_text()))  # the default StorageClass, as `up` installs it
         _apply(admin, "/api/v1/namespaces/kube-system/secrets", KUBELET_TOKEN_SECRET, {
             "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
             "metadata": {"name": "tinykube-kubelet-api-token", "namespace": "kube-system"},
             "data": {"token": base64.b64encode(config.kubelet_api_token_file.read_bytes().strip()).decode()}})
+    apply_addons(local, config.token("admin"), ca_pem, say)
     return JoinCommand(server, config.token("node"), pki.ca_cert_hash(ca_pem))
+
+
+def apply_addons(server: str, token: str, ca_pem: bytes, say: Say) -> None:
+    """Cluster DNS, the Ingress controller, the StorageClass and the dashboard, as `up`
+    applies them; their pods start once workers join (their image from the registry)."""
+    from tinykube.cluster import compose  # compose's add-on list and server-side apply
+    try:
+        compose.apply_addons(compose.AdminAccess(server, token, ca_pem), say)
+    except compose.ClusterError as err:
+        raise LabError(str(err)) from None
+    say("  add-ons: " + ", ".join(sorted(p.stem for p in compose.ADDONS_DIR.glob("*.yaml"))))
 
 
 def _apply(client: httpx.Client, collection: str, path: str, body: dict[str, object]) -> None:
@@ -234,7 +250,10 @@ def join(server: str, token: str, ca_hash: str | None, node_name: str, node_ip: 
     token_file.chmod(0o600)
     say(f"joined {server} (CA {pki.ca_cert_hash(ca_pem)[:19]}...), config in {config_dir}")
     try:
+        lab_registry.use_registry(f"{urlsplit(server).hostname}:{registry.REGISTRY_PORT}", say)
         daemon = ensure_docker()
+    except lab_registry.LabRegistryError as err:
+        raise LabError(str(err)) from None
     except DockerUnavailable as err:
         raise LabError(f"no Docker engine on this host: {err}") from None
     if daemon.started_by_us:
@@ -244,7 +263,7 @@ def join(server: str, token: str, ca_hash: str | None, node_name: str, node_ip: 
         "kubelet", f"--kubeconfig={kubeconfig}", f"--hostname-override={node_name}",
         f"--node-ip={node_ip or default_node_ip(server)}", f"--kubelet-api-token-file={token_file}",
         f"--root-dir={DATA_DIR / 'kubelet'}", "--network-plugin=host-gw",
-        f"--non-masquerade-cidr={CLUSTER_CIDR}"), say)
+        f"--non-masquerade-cidr={CLUSTER_CIDR}", f"--cluster-dns={CLUSTER_DNS}", "--cluster-domain=cluster.local"), say)
     start_component("kube-proxy", python_module(
         "kube_proxy", f"--kubeconfig={kubeconfig}", f"--hostname-override={node_name}",
         "--proxy-mode=iptables", f"--cluster-cidr={CLUSTER_CIDR}"), say)

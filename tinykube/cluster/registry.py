@@ -42,7 +42,29 @@ NGINX_COMPAT_IMAGE = "tinykube/echo-nginx:1"
 # Upstream names pushed too: name -> local image.
 UPSTREAM_ALIASES = {"busybox:latest": images.BUSYBOX_IMAGE, "nginx:latest": NGINX_COMPAT_IMAGE}
 CLUSTER_IMAGES = [*images.SAMPLE_IMAGES, images.TINYKUBE_IMAGE, images.REDIS_IMAGE]
-REGISTRY_COMMAND = ["docker-registry", "serve", "/etc/docker/registry/config.yml"]
+REGISTRY_PORT = 5000
+
+
+def registry_config(root_directory: str) -> str:
+    """The registry's configuration (deploy/images/tinykube/registry.yml is the image's):
+    plain HTTP on :5000, no auth, blobs under `root_directory`."""
+    return f"""version: 0.1
+log:
+  level: info
+  fields:
+    service: registry
+storage:
+  cache:
+    blobdescriptor: inmemory
+  filesystem:
+    rootdirectory: {root_directory}
+  delete:
+    enabled: true
+http:
+  addr: :{REGISTRY_PORT}
+  headers:
+    X-Content-Type-Options: [nosniff]
+"""
 
 Progress = Callable[[str], None]
 
@@ -121,9 +143,16 @@ def push(pushes: dict[str, str], progress: Progress = images._quiet, port: int |
                 client.delete(f"/images/{target}:{tag}", params={"noprune": "1"})
 
 
-def push_cluster_images(progress: Progress = images._quiet) -> None:
-    """What `up` puts in the registry: every cluster image and the upstream aliases."""
-    push({**{image: image for image in CLUSTER_IMAGES}, **UPSTREAM_ALIASES}, progress)
+def push_cluster_images(progress: Progress = images._quiet, port: int | None = None,
+                        only_present: bool = False) -> list[str]:
+    """What `up` and `init` put in the registry: every cluster image and the upstream
+    aliases (with `only_present`, those the host's engine has); the names pushed."""
+    pushes = {**{image: image for image in CLUSTER_IMAGES}, **UPSTREAM_ALIASES}
+    if only_present:
+        with engine_client(engine_endpoint()) as client:
+            pushes = {name: local for name, local in pushes.items() if images.image_exists(client, local)}
+    push(pushes, progress, port)
+    return list(pushes)
 
 
 def catalog(port: int | None = None) -> dict[str, list[str]]:
