@@ -23,27 +23,10 @@ from urllib.parse import urlsplit
 
 from kubelet.runtime import AuthConfig
 from tinykube.api.core import Secret
+from tinykube.image_reference import DOCKER_HUB, HUB_ALIASES, image_registry
 
 DOCKER_CONFIG_JSON = "kubernetes.io/dockerconfigjson"
 DOCKER_CFG = "kubernetes.io/dockercfg"
-DOCKER_HUB = "docker.io"
-_HUB_ALIASES = {"docker.io", "index.docker.io", "registry-1.docker.io"}
-
-
-def image_registry(image: str) -> tuple[str, str]:
-    """(registry host, repository path) of an image reference, Docker's defaults applied:
-    `busybox` is `docker.io` `library/busybox`; a first component with a `.` or `:`,
-    or `localhost`, is a host."""
-    name = image.partition("@")[0]
-    last = name.rsplit("/", 1)
-    if ":" in last[-1]:
-        name = name.rsplit(":", 1)[0]
-    first, _, rest = name.partition("/")
-    if rest and ("." in first or ":" in first or first == "localhost"):
-        host, path = first, rest
-    else:
-        host, path = DOCKER_HUB, name if rest else f"library/{name}"
-    return (DOCKER_HUB if host in _HUB_ALIASES else host), path
 
 
 def _key_registry(key: str) -> tuple[str, str]:
@@ -51,7 +34,7 @@ def _key_registry(key: str) -> tuple[str, str]:
     parsed = urlsplit(key if "://" in key else f"//{key}")
     host = parsed.netloc.lower()
     path = parsed.path.strip("/")
-    if host in _HUB_ALIASES:
+    if host in HUB_ALIASES:
         return DOCKER_HUB, "" if path == "v1" else path
     return host, path
 

@@ -57,8 +57,9 @@ from kubelet.runtime import (
     RuntimeServiceError,
     SandboxState,
 )
-from kubelet.runtime.fake_registry import FakeRegistry, normalized
+from kubelet.runtime.fake_registry import FakeRegistry
 from tinykube.api.quantity import parse_quantity
+from tinykube.image_reference import normalized
 
 FAKE_VERSION = "fake://0.1.0"
 # The env variables a container's spec uses to script its own exit (see the module doc).

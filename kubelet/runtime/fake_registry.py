@@ -24,17 +24,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from kubelet.kuberuntime.pull_secrets import DOCKER_HUB, image_registry
 from kubelet.runtime import AuthConfig, RuntimeServiceError
-
-
-def normalized(image: str) -> str:
-    """`busybox` → `docker.io/library/busybox:latest`; a digest is kept as is."""
-    host, path = image_registry(image)
-    name = image.partition("@")[0]
-    tag = name.rsplit("/", 1)[-1].partition(":")[2] if ":" in name.rsplit("/", 1)[-1] else "latest"
-    digest = image.partition("@")[2]
-    return f"{host}/{path}@{digest}" if digest else f"{host}/{path}:{tag}"
+from tinykube.image_reference import DOCKER_HUB, image_registry, normalized
 
 
 class FakeRegistry:

@@ -31,9 +31,9 @@ from collections.abc import Callable
 
 import httpx
 
-from kubelet.kuberuntime.pull_secrets import DOCKER_HUB, image_registry
 from tinykube.cluster import images
 from tinykube.cluster.engine import engine_client, engine_endpoint
+from tinykube.image_reference import DOCKER_HUB, image_registry, image_tag
 
 # The name nodes reach it by (compose service name; lab: the first control-plane host).
 CLUSTER_REGISTRY = "registry:5000"
@@ -96,9 +96,7 @@ def registry_path(image: str) -> str:
     host, path = image_registry(image)
     if host != DOCKER_HUB:
         raise RegistryError(f"{image} names registry {host}: only Docker Hub names are mirrored by the cluster registry")
-    last = image.partition("@")[0].rsplit("/", 1)[-1]
-    tag = last.partition(":")[2] or "latest"
-    return f"{path}:{tag}"
+    return f"{path}:{image_tag(image) or 'latest'}"
 
 
 def wait_answers(port: int | None = None, timeout_seconds: float = 60.0) -> None:

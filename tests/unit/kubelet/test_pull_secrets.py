@@ -5,7 +5,8 @@ from __future__ import annotations
 import base64
 import json
 
-from kubelet.kuberuntime.pull_secrets import Keyring, image_registry
+from kubelet.kuberuntime.pull_secrets import Keyring
+from tinykube.image_reference import image_registry
 from kubelet.runtime import AuthConfig
 from tinykube.api.core import Secret
 
