@@ -104,6 +104,7 @@ def give_images(lab: Lab, host: str, *tags: str) -> None:
     loaded = subprocess.run(["docker", "exec", "-i", lab.hosts[host], "docker", "load", "-q"], stdin=save.stdout,
                             capture_output=True, text=True, timeout=600)
     save.wait()
+    save.stdout.close()  # type: ignore[union-attr]
     assert save.returncode == 0 and loaded.returncode == 0, loaded.stderr
 
 
@@ -145,7 +146,12 @@ def test_two_worker_hosts_join_a_control_plane_host_and_run_pods(lab: Lab) -> No
         pods = lab.admin_get("pods", "-l", "app=echo")["items"]
         return {p["spec"]["nodeName"] for p in pods if p["status"].get("phase") == "Running"}
 
-    wait_for(lambda: running_on() == {"lab-w1", "lab-w2"}, 120, "an echo pod Running on each worker")
+    # Each worker pulls the add-ons' tinykube image from the registry at the same time.
+    try:
+        wait_for(lambda: running_on() == {"lab-w1", "lab-w2"}, 360, "an echo pod Running on each worker")
+    except AssertionError as failure:
+        events = [(e["involvedObject"]["name"], e["reason"], e["message"]) for e in lab.admin_get("events")["items"]]
+        raise AssertionError(f"{failure}\nevents: {events[-30:]}") from None
     # The API server reaches each worker's kubelet across hosts (exec goes through it),
     # and each pod reaches the other host's pod by pod IP, through the host-gw routes
     # the kubelets set up, keeping its own address as the source.
