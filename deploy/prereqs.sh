@@ -7,6 +7,7 @@
 #   - debootstrap, which makes the images' Debian base when no registry answers;
 #   - busybox-static when /bin/busybox is missing or not the static build;
 #   - python3 venv support when `python3 -m venv` does not work;
+#   - docker-registry (the lab cluster registry) when missing, its own service off;
 #   - chromium and chromium-driver (headless, for the dashboard's browser tests)
 #     when no chromium or chromedriver is on PATH.
 #
@@ -60,6 +61,13 @@ fi
 if ! python3 -m venv --help >/dev/null 2>&1 || ! python3 -c 'import ensurepip' >/dev/null 2>&1; then
     missing+=(python3-venv)
 fi
+# The cluster registry `tinykube init` runs on a lab control-plane host (Debian's
+# distribution registry). Its own service stays off: init runs it with its config.
+registry_installed=0
+if ! command -v docker-registry >/dev/null 2>&1; then
+    missing+=(docker-registry)
+    registry_installed=1
+fi
 # The distro's Chromium and its driver: the dashboard's browser tests drive them
 # headless; nothing downloads a browser at run time.
 if ! command -v chromium >/dev/null 2>&1; then
@@ -78,6 +86,9 @@ say "installing ${missing[*]} from the distro"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ "$registry_installed" = 1 ] && [ -d /run/systemd/system ]; then
+    $SUDO systemctl disable --now docker-registry >/dev/null 2>&1 || :
+fi
 # The etcd-server package may start a system etcd on 2379; tinykube runs its own
 # etcd on other ports and never talks to that one.
 command -v etcd >/dev/null 2>&1 || [ -x /usr/bin/etcd ] || die "etcd still missing after install"

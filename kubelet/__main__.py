@@ -20,7 +20,8 @@ Flags are the kubelet's own (`--node-ip`, `--node-labels`, `--register-with-tain
 (pod volumes), `--cluster-dns`, `--cluster-domain` and `--sync-frequency` are the
 kubelet's too, and `--crash-loop-backoff-initial/-max` and
 `--image-pull-backoff-initial/-max` let labs shorten the 10 s → 5 min backoffs; `--node-capacity`
-and `--hollow-nodes` are tinykube's (kubemark sets capacity the same way).
+and `--hollow-nodes` are tinykube's (kubemark sets capacity the same way), as is
+`--fake-registry` (hollow nodes pull from a registry modelled by a JSON file).
 
 Identity: `--bootstrap-kubeconfig` + `--kubeconfig` is kubeadm's TLS bootstrap
 (kubelet/certificate/bootstrap.py); `--rotate-server-certificates` gets the kubelet
@@ -54,6 +55,7 @@ from kubelet.runtime import PAUSE_IMAGE
 from kubelet.runtime.fake import FakeRuntime
 from tinykube.authn import X509Authenticator
 from kubelet.certificate.bootstrap import load_client_certificate
+from kubelet.runtime.fake_registry import FakeRegistry
 from kubelet.server import ServerConfig, read_token_file
 from kubelet.token import TokenManager
 from kubelet.server.auth import KubeletAuth, StaticTokenAuthenticator, WebhookAuthorizer, WebhookTokenAuthenticator
@@ -122,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="tinykube: capacity overrides, e.g. cpu=4,memory=8Gi,pods=110")
     parser.add_argument("--hollow-nodes", type=int, default=1,
                         help="tinykube: run N hollow kubelets (fake runtime) in this process")
+    parser.add_argument("--fake-registry", type=Path, default=None,
+                        help="tinykube: hollow nodes pull from the registry this JSON file describes "
+                             "(kubelet/runtime/fake_registry.py) and start with no images")
     parser.add_argument("--address", default="0.0.0.0", help="the kubelet API's bind address")
     parser.add_argument("--port", type=int, default=None,
                         help="the kubelet API's HTTPS port (default 10250; hollow nodes: off "
@@ -223,7 +228,8 @@ def cert_dir(args: argparse.Namespace) -> Path:
 
 def pod_syncer(args: argparse.Namespace, client: RESTClient, runtime: NodeRuntime, node: NodeConfig) -> PodSyncer:
     """The node's pod sync: a hollow node runs no probes, writes only the volumes made from
-    API objects, records no events."""
+    API objects, and records no events unless it models a registry (--fake-registry: its
+    pulls are what is tested)."""
     hollow = args.container_runtime_endpoint == "fake"
     config = PodSyncConfig(
         node.name, host_ip=lambda: node.node_ip, cluster_dns=args.cluster_dns, cluster_domain=args.cluster_domain,
@@ -238,7 +244,8 @@ def pod_syncer(args: argparse.Namespace, client: RESTClient, runtime: NodeRuntim
         # each hollow node in its own directory: hollow kubelets may share a --root-dir, and
         # housekeeping removes the pod directories its own node does not know.
         root_dir = os.path.join(args.root_dir, "hollow", node.name)
-        return PodSyncer(client, runtime, config, probe_runner=always_succeed,
+        recorder = EventRecorder(client, "kubelet", host=node.name) if args.fake_registry else None
+        return PodSyncer(client, runtime, config, probe_runner=always_succeed, recorder=recorder,
                          volumes=VolumeManager(root_dir, client, allocatable=node.allocatable,
                                                tokens=tokens, node_volumes=False))
     return PodSyncer(client, runtime, config,
@@ -287,6 +294,7 @@ async def run(args: argparse.Namespace, stopping: asyncio.Event) -> int:
                               serving_cert_dir=cert_dir(args) if args.rotate_server_certificates else None)
             if isinstance(runtime, FakeRuntime):
                 runtime.pod_annotations = pod_annotations_of(kubelet)
+                runtime.registry = FakeRegistry(args.fake_registry) if args.fake_registry else None
             kubelets.append(kubelet)
         log.info("starting kubelet nodes=%d runtime=%s", len(kubelets), endpoint)
         try:

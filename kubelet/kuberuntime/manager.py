@@ -4,8 +4,8 @@
   (by the pod-uid label), so it is right after a kubelet restart too.
 - `sync_pod` kills what must go, creates the sandbox, then starts the next init
   container or the app containers. Starting one container is: CrashLoopBackOff
-  check (keyed by pod and container, timed from the last exit), image (pull
-  policy, ImagePullBackOff), environment (CreateContainerConfigError), create,
+  check (keyed by pod and container, timed from the last exit), image
+  (image_manager.py: pull policy, pull secrets, ImagePullBackOff), environment (CreateContainerConfigError), create,
   start, postStart hook. Each failure is returned as (reason, message) for that
   container's waiting state; `requeue_after_seconds` says when a backoff ends.
 - `kill_container` runs preStop, then stops with what is left of the grace period
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -36,10 +35,12 @@ from kubelet.kuberuntime.container_config import (
     generate_pod_sandbox_config,
 )
 from kubelet.kuberuntime.env import ContainerConfigError, ObjectGetter, make_environment
+from kubelet.kuberuntime.image_manager import ImageManager
 from kubelet.kuberuntime.lifecycle import run_handler
 from kubelet.kuberuntime.types import ContainerRuntimeStatus, PodRuntimeStatus
 from kubelet.runtime import (
     POD_UID_LABEL,
+    AuthConfig,
     ContainerEvent,
     ExecResult,
     Image,
@@ -60,7 +61,7 @@ MIN_GRACE_SECONDS = 2
 class KubeletRuntime(RuntimeService, Protocol):
     """What the kubelet needs from a runtime: RuntimeService, images, ExecSync."""
 
-    async def pull_image(self, image: str) -> str: ...
+    async def pull_image(self, image: str, auth: AuthConfig | None = None) -> str: ...
 
     async def image_status(self, image: str) -> Image | None: ...
 
@@ -82,14 +83,6 @@ class SyncResult:
     def requeue(self, seconds: float) -> None:
         if self.requeue_after_seconds is None or seconds < self.requeue_after_seconds:
             self.requeue_after_seconds = seconds
-
-
-def pull_policy(container: Container) -> str:
-    if container.image_pull_policy:
-        return container.image_pull_policy
-    image = container.image or ""
-    tag = image.rsplit("/", 1)[-1].partition("@")[0].partition(":")[2]
-    return "Always" if tag in ("", "latest") and "@" not in image else "IfNotPresent"
 
 
 def grace_period_seconds(pod: Pod | None, default: int = 30) -> int:
@@ -128,6 +121,7 @@ class KubeRuntimeManager:
         self.allocatable = allocatable or {}
         self.recorder = recorder
         self.node_name = node_name
+        self.images = ImageManager(runtime, client, image_backoff, clock, self._event)
 
     def _event(self, pod: Pod | None, type_: str, reason: str, message: str) -> None:
         if self.recorder is not None and pod is not None:
@@ -193,9 +187,13 @@ class KubeRuntimeManager:
                            f"pod={meta.name}_{meta.namespace}({meta.uid})")
                 return "CrashLoopBackOff", message
             self.backoff.next(key, finished)
-        image_error = await self.ensure_image_exists(pod, container, result)
+        image_error = await self.images.ensure_image_exists(pod, container)
         if image_error is not None:
-            return image_error
+            reason, message, retry_seconds = image_error
+            if retry_seconds is not None:
+                result.requeue(retry_seconds)
+            self._event(pod, "Warning", "Failed", f"Error: {reason}")
+            return reason, message
         attempt = previous.attempt + 1 if previous is not None else 0
         try:
             envs = await make_environment(pod, container, self.client, pod_ip=pod_ip, host_ip=self.host_ip(),
@@ -229,38 +227,6 @@ class KubeRuntimeManager:
                 await self.kill_container(pod, ContainerRuntimeStatus.from_container(started),
                                           f"FailedPostStartHook: {message}", "FailedPostStartHook")
                 return "PostStartHookError", message
-        return None
-
-    async def ensure_image_exists(self, pod: Pod, container: Container, result: SyncResult
-                                  ) -> tuple[str, str] | None:
-        image, policy = container.image or "", pull_policy(container)
-        if not image:
-            return "InvalidImageName", "the container has no image"
-        present = await self.runtime.image_status(image) is not None
-        if present and policy != "Always":
-            return None
-        if policy == "Never":
-            message = f'Container image "{image}" is not present with pull policy of Never'
-            self._event(pod, "Warning", "ErrImageNeverPull", message)
-            return "ErrImageNeverPull", message
-        key = f"{image}/{pod.metadata.uid}"
-        if self.image_backoff.is_in_backoff_since_update(key):
-            message = f'Back-off pulling image "{image}"'
-            self._event(pod, "Normal", "BackOff", message)
-            result.requeue(max(0.0, self.image_backoff.get(key) / 2))
-            return "ImagePullBackOff", message
-        self._event(pod, "Normal", "Pulling", f'Pulling image "{image}"')
-        started = time.monotonic()
-        try:
-            await self.runtime.pull_image(image)
-        except RuntimeServiceError as err:
-            result.requeue(self.image_backoff.next(key, self.clock.wall()))
-            message = f'Failed to pull image "{image}": {err}'
-            self._event(pod, "Warning", "Failed", message)
-            return "ErrImagePull", message
-        self.image_backoff.reset(key)
-        self._event(pod, "Normal", "Pulled",
-                    f'Successfully pulled image "{image}" in {time.monotonic() - started:.3f}s')
         return None
 
     # --- kill -------------------------------------------------------------------------

@@ -278,11 +278,20 @@ class Image:
     size_bytes: int
 
 
-class ImageService(Protocol):
-    """CRI's ImageService. There is no registry here: a pull of an absent image fails
-    with the engine's message, which the kubelet reports as ErrImagePull."""
+@dataclass(frozen=True)
+class AuthConfig:
+    """CRI's AuthConfig: registry credentials for one pull (from an image pull secret)."""
+    username: str
+    password: str
+    server_address: str = ""
 
-    async def pull_image(self, image: str) -> str: ...
+
+class ImageService(Protocol):
+    """CRI's ImageService. A pull goes to the image's registry (the engine's mirrors
+    apply) with the given credentials; a failure raises with the engine's message,
+    which the kubelet reports as ErrImagePull."""
+
+    async def pull_image(self, image: str, auth: AuthConfig | None = None) -> str: ...
 
     async def image_status(self, image: str) -> Image | None: ...
 

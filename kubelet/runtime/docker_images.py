@@ -1,9 +1,12 @@
 """CRI's ImageService on the Docker engine: pull, inspect, list and remove images.
 
-There is no registry reachable from these machines, so a pull of an image that is
-not present fails; the engine's message (for example "Get https://...: dial tcp:
-lookup ...") is raised as `RuntimeServiceError` and the kubelet shows it as the
-container's ErrImagePull message, as Kubernetes does. A pull can fail either with
+A pull goes through the engine, so its registry mirrors apply (a node's engine
+mirrors docker.io to the cluster registry, DESIGN in docs/architecture.md), with
+the pull secret's credentials as the engine's X-Registry-Auth. A failed pull's
+message (for example "manifest for registry:5000/x:1 not found: manifest unknown",
+or the registry's 401 "no basic auth credentials") is raised as
+`RuntimeServiceError` and the kubelet shows it as the container's ErrImagePull
+message, as Kubernetes does. A pull can fail either with
 an HTTP error or with an `error` line inside the 200 progress stream; both count.
 
 Kubernetes counterpart: pkg/kubelet/dockershim/docker_image.go,
@@ -17,7 +20,7 @@ from typing import Any
 
 from docker.utils import parse_repository_tag
 
-from kubelet.runtime import Image, RuntimeNotFound, RuntimeServiceError
+from kubelet.runtime import AuthConfig, Image, RuntimeNotFound, RuntimeServiceError
 from kubelet.runtime.docker_engine import DockerEngine
 
 log = logging.getLogger(__name__)
@@ -33,13 +36,16 @@ class DockerImageService:
 
     engine: DockerEngine
 
-    async def pull_image(self, image: str) -> str:
+    async def pull_image(self, image: str, auth: AuthConfig | None = None) -> str:
         """Pull `image` and return its id ("sha256:..."), or raise with the engine's message."""
         repository, tag = parse_repository_tag(image)
-        log.info("pulling image image=%s", image)
+        log.info("pulling image image=%s with_credentials=%s", image, auth is not None)
+        auth_config = None if auth is None else {
+            "username": auth.username, "password": auth.password, "serveraddress": auth.server_address}
 
         def pull() -> None:
-            for message in self.engine.api.pull(repository, tag=tag or "latest", stream=True, decode=True):
+            for message in self.engine.api.pull(repository, tag=tag or "latest", stream=True, decode=True,
+                                                auth_config=auth_config):
                 error = message.get("error") or (message.get("errorDetail") or {}).get("message")
                 if error:
                     raise RuntimeServiceError(str(error))

@@ -9,7 +9,8 @@ Tests script the world through it: `exit_container` (an exit code, or an OOM
 kill), `exit_on_start` (a container name that exits as soon as it starts, for
 crash loops), `exec_results` (what ExecSync returns per container name, for exec
 probes and hooks), `absent_images` / `pull_errors` (an image missing from the
-engine and what a pull says), and the `events()` stream (`die`, `oom`) that the
+engine and what a pull says) or, instead, a `registry` (fake_registry.py: the
+engine then holds only what it pulled from it, and the pause image), and the `events()` stream (`die`, `oom`) that the
 kubelet consumes. `configs` keeps each container's ContainerConfig.
 
 A pod spec scripts its own containers through two env variables, so integration
@@ -40,6 +41,8 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 
 from kubelet.runtime import (
+    PAUSE_IMAGE,
+    AuthConfig,
     finished_not_before_started,
     Container,
     ContainerConfig,
@@ -54,7 +57,9 @@ from kubelet.runtime import (
     RuntimeServiceError,
     SandboxState,
 )
+from kubelet.runtime.fake_registry import FakeRegistry
 from tinykube.api.quantity import parse_quantity
+from tinykube.image_reference import normalized
 
 FAKE_VERSION = "fake://0.1.0"
 # The env variables a container's spec uses to script its own exit (see the module doc).
@@ -91,6 +96,8 @@ class FakeRuntime:
         self.exit_on_start: dict[str, tuple[int, str]] = {}
         self.absent_images: set[str] = set()
         self.pull_errors: dict[str, str] = {}
+        self.registry: FakeRegistry | None = None
+        self.pulled: set[str] = set()
         self._event_queues: list[asyncio.Queue[ContainerEvent]] = []
         # the kubelet API's streaming calls (see "streaming sessions" below)
         self.log_lines: dict[str, list[tuple[int, bytes]]] = {}
@@ -291,15 +298,20 @@ class FakeRuntime:
         finally:
             self._event_queues.remove(queue)
 
-    async def pull_image(self, image: str) -> str:
+    async def pull_image(self, image: str, auth: AuthConfig | None = None) -> str:
         self._record("pull_image", image)
         if image in self.pull_errors:
             raise RuntimeServiceError(self.pull_errors[image])
+        if self.registry is not None:
+            self.registry.pull(image, auth)
+            self.pulled.add(normalized(image))
         self.absent_images.discard(image)
         return "sha256:" + hashlib.sha256(image.encode()).hexdigest()
 
     async def image_status(self, image: str) -> Image | None:
         if image in self.absent_images:
+            return None
+        if self.registry is not None and normalized(image) not in self.pulled | {normalized(PAUSE_IMAGE)}:
             return None
         return Image("sha256:" + hashlib.sha256(image.encode()).hexdigest(), (image,), 1 << 20)
 

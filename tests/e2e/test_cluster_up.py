@@ -38,6 +38,7 @@ from tinykube.cluster.images import (
     TINYKUBE_IMAGE,
     build_sample_images,
 )
+from tinykube.cluster.registry import NGINX_COMPAT_IMAGE
 from tinykube.testing.browser import missing_browser, screenshot, start_browser, texts, wait
 from tinykube.testing.processes import REPO_ROOT, free_port
 
@@ -93,7 +94,8 @@ def docker(*args: str) -> subprocess.CompletedProcess[str]:
 def remove_tinykube_images() -> None:
     """No tinykube image at all, as on a fresh machine (a cluster still using them is a
     conflict the developer must resolve: the test says so instead of skipping)."""
-    for tag in [TINYKUBE_IMAGE, REDIS_IMAGE, DEBOOTSTRAP_BASE_IMAGE, *SAMPLE_IMAGES]:  # children before the base
+    for tag in [TINYKUBE_IMAGE, REDIS_IMAGE, DEBOOTSTRAP_BASE_IMAGE, NGINX_COMPAT_IMAGE,
+                *SAMPLE_IMAGES]:  # children before the base
         if docker("image", "inspect", tag).returncode != 0:
             continue
         removed = docker("rmi", tag)

@@ -7,6 +7,10 @@ needs to act as a machine); then, exactly as on VMs:
 
     control plane:  tinykube init --advertise-address IP
     each worker:    tinykube join --server https://IP:6443 --token T --ca-cert-hash sha256:H
+
+The control-plane host's engine is given the tinykube and busybox images first (as a
+lab host that built them would have), so `init` fills the cluster registry; the
+workers then pull the add-ons' image and `nginx` from it.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ import pytest
 
 from tinykube.cluster.compose import protect_cluster_ranges
 from tinykube.cluster.engine import DockerDaemon
-from tinykube.cluster.images import TINYKUBE_IMAGE, build_tinykube_image
+from tinykube.cluster.images import BUSYBOX_IMAGE, ECHO_IMAGE, TINYKUBE_IMAGE, build_tinykube_image
 
 pytestmark = pytest.mark.e2e
 
@@ -92,6 +96,18 @@ def lab(docker_engine: DockerDaemon) -> Iterator[Lab]:
         docker("network", "rm", network, check=False)
 
 
+def give_images(lab: Lab, host: str, *tags: str) -> None:
+    """Start the host's engine and load host images into it (docker save | docker load)."""
+    subprocess.run(["docker", "exec", "-d", lab.hosts[host], "dockerd"], check=True)
+    wait_for(lambda: lab.run(host, "docker", "info").returncode == 0, 60, f"dockerd on {host}")
+    save = subprocess.Popen(["docker", "save", *tags], stdout=subprocess.PIPE)
+    loaded = subprocess.run(["docker", "exec", "-i", lab.hosts[host], "docker", "load", "-q"], stdin=save.stdout,
+                            capture_output=True, text=True, timeout=600)
+    save.wait()
+    save.stdout.close()  # type: ignore[union-attr]
+    assert save.returncode == 0 and loaded.returncode == 0, loaded.stderr
+
+
 def ready_nodes(lab: Lab) -> set[str]:
     return {n["metadata"]["name"] for n in lab.admin_get("nodes")["items"]
             if any(c["type"] == "Ready" and c["status"] == "True" for c in n["status"]["conditions"])}
@@ -101,9 +117,11 @@ def test_two_worker_hosts_join_a_control_plane_host_and_run_pods(lab: Lab) -> No
     for host in ("lab-cp", "lab-w1", "lab-w2"):
         lab.start_host(host)
     cp_ip = lab.ip("lab-cp")
+    give_images(lab, "lab-cp", TINYKUBE_IMAGE, BUSYBOX_IMAGE, ECHO_IMAGE)
 
-    init = lab.run("lab-cp", "tinykube", "init", "--advertise-address", cp_ip)
+    init = lab.run("lab-cp", "tinykube", "init", "--advertise-address", cp_ip, timeout=600)
     assert init.returncode == 0, f"tinykube init failed:\n{init.stdout}\n{init.stderr}"
+    assert "registry:" in init.stdout and "add-ons:" in init.stdout, init.stdout
     join_line = next(line.strip() for line in init.stdout.splitlines() if line.strip().startswith("tinykube join"))
     assert f"--server https://{cp_ip}:6443" in join_line and "--ca-cert-hash sha256:" in join_line
 
@@ -123,14 +141,20 @@ def test_two_worker_hosts_join_a_control_plane_host_and_run_pods(lab: Lab) -> No
     nodes = {n["metadata"]["name"]: n for n in lab.admin_get("nodes")["items"]}
     assert nodes["lab-w1"]["status"]["addresses"][0]["address"] == lab.ip("lab-w1")
 
-    created = lab.run("lab-cp", *ADMIN, "create", "deployment", "echo", "--image=tinykube/echo:1", "--replicas=2")
+    # `nginx` (pull policy Always) comes from the cluster registry: the echo sample on port 80.
+    created = lab.run("lab-cp", *ADMIN, "create", "deployment", "echo", "--image=nginx", "--replicas=2")
     assert created.returncode == 0, created.stderr
 
     def running_on() -> set[str]:
         pods = lab.admin_get("pods", "-l", "app=echo")["items"]
         return {p["spec"]["nodeName"] for p in pods if p["status"].get("phase") == "Running"}
 
-    wait_for(lambda: running_on() == {"lab-w1", "lab-w2"}, 120, "an echo pod Running on each worker")
+    # Each worker pulls the add-ons' tinykube image from the registry at the same time.
+    try:
+        wait_for(lambda: running_on() == {"lab-w1", "lab-w2"}, 360, "an echo pod Running on each worker")
+    except AssertionError as failure:
+        events = [(e["involvedObject"]["name"], e["reason"], e["message"]) for e in lab.admin_get("events")["items"]]
+        raise AssertionError(f"{failure}\nevents: {events[-30:]}") from None
     # The API server reaches each worker's kubelet across hosts (exec goes through it),
     # and each pod reaches the other host's pod by pod IP, through the host-gw routes
     # the kubelets set up, keeping its own address as the source.
@@ -140,7 +164,7 @@ def test_two_worker_hosts_join_a_control_plane_host_and_run_pods(lab: Lab) -> No
         answers: list[str] = []
 
         def reached() -> bool:
-            answer = lab.run("lab-cp", *ADMIN, "exec", name, "--", "wget", "-qO-", f"http://{target}:8080/")
+            answer = lab.run("lab-cp", *ADMIN, "exec", name, "--", "wget", "-qO-", f"http://{target}:80/")
             answers.append(answer.stdout + answer.stderr)
             return answer.returncode == 0
 
@@ -149,3 +173,33 @@ def test_two_worker_hosts_join_a_control_plane_host_and_run_pods(lab: Lab) -> No
         assert pod["status"]["podIP"] in answers[-1], answers[-1]
     routes = lab.run("lab-w1", "ip", "-4", "route", "show", "proto", "77").stdout
     assert f"via {lab.ip('lab-w2')}" in routes and "unreachable 10.244.0.0/16" in routes, routes
+    for pod in pods:
+        events = lab.admin_get("events", "--field-selector", f"involvedObject.name={pod['metadata']['name']}")
+        assert any(e["reason"] == "Pulled" and e["message"].startswith('Successfully pulled image "nginx"')
+                   for e in events["items"]), f"{pod['spec']['nodeName']} did not pull nginx"
+    assert_addons_serve(lab, pods[0]["metadata"]["name"])
+
+
+def assert_addons_serve(lab: Lab, client_pod: str) -> None:
+    """Cluster DNS and the Ingress controller, applied by `init`, run on the workers
+    (their image pulled from the registry): a Service answers by name, an Ingress by host."""
+    def addons_ready() -> bool:
+        found = lab.admin_get("deployments", "-n", "kube-system")["items"]
+        ready = {d["metadata"]["name"] for d in found if (d.get("status") or {}).get("readyReplicas")}
+        return {"cluster-dns", "ingress-controller"} <= ready
+    wait_for(addons_ready, 240, "cluster DNS and the Ingress controller to be ready")
+    exposed = lab.run("lab-cp", *ADMIN, "expose", "deployment", "echo", "--port=80")
+    assert exposed.returncode == 0, exposed.stderr
+    ingress = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "echo"},
+               "spec": {"rules": [{"host": "echo.lab", "http": {"paths": [{
+                   "path": "/", "pathType": "Prefix",
+                   "backend": {"service": {"name": "echo", "port": {"number": 80}}}}]}}]}}
+    applied = subprocess.run(["docker", "exec", "-i", lab.hosts["lab-cp"], *ADMIN, "apply", "-f", "-"],
+                             input=json.dumps(ingress), text=True, capture_output=True, timeout=60)
+    assert applied.returncode == 0, applied.stderr
+
+    def answers(*wget: str) -> bool:
+        return "pod=echo-" in lab.run("lab-cp", *ADMIN, "exec", client_pod, "--", "wget", "-qO-", *wget).stdout
+    wait_for(lambda: answers("http://echo.default.svc.cluster.local/"), 60, "the Service to answer by DNS name")
+    wait_for(lambda: answers("--header", "Host: echo.lab", "http://ingress.kube-system.svc.cluster.local/"), 60,
+             "the Ingress to answer by host")

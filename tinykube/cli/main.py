@@ -30,7 +30,7 @@ COMMAND_MODULES = (
 )
 # Commands registered by a module of another name.
 MODULE_OF_COMMAND = {command: "cluster" for command in
-                     ("up", "down", "status", "load-image", "node", "init", "join", "reset")}
+                     ("up", "down", "status", "load-image", "images", "node", "init", "join", "reset")}
 MODULE_OF_COMMAND.update(cordon="drain", uncordon="drain")
 
 

@@ -4,7 +4,8 @@
 ./kubeconfig, loads the sample images into every node's engine, and waits with a
 live display until every node is Ready. `down` stops it (state stays in volumes
 unless `--volumes`). `status` summarizes containers and nodes. `load-image`
-copies host images into every node (like `kind load docker-image`). `node add`
+pushes host images to the cluster registry (registry.py) and copies them into
+every node (like `kind load docker-image`); `images` lists the registry. `node add`
 and `node remove` change the number of workers: added nodes live in
 var/<project>/nodes.yml, a second compose file of the same project.
 
@@ -40,7 +41,7 @@ from typing import Any
 import httpx
 import yaml
 
-from tinykube.cluster import ha, images, network
+from tinykube.cluster import ha, images, network, registry
 from tinykube.cluster.engine import DockerUnavailable, ensure_docker, engine_client, engine_endpoint
 
 PROJECT = os.environ.get("TINYKUBE_PROJECT", "tinykube")
@@ -412,6 +413,7 @@ def up(say: Say = print, extra_ca_dir: Path | None = None, control_planes: int |
     built = any(images.build_sample_images(progress=lambda line: say(f"  {line}")).values())
     built |= images.build_tinykube_image(extra_ca_dir=extra_ca_dir, progress=lambda line: say(f"  {line}"))
     built |= images.build_redis_image(progress=lambda line: say(f"  {line}"))
+    built |= registry.build_nginx_compat_image(progress=lambda line: say(f"  {line}"))
     verify_image(images.TINYKUBE_IMAGE)
     if not built:
         say("  up to date")
@@ -421,6 +423,8 @@ def up(say: Say = print, extra_ca_dir: Path | None = None, control_planes: int |
     access = write_kubeconfig()
     nodes = node_names()
     load_images(NODE_IMAGES, nodes, say)
+    say(f"filling the cluster registry ({registry.CLUSTER_REGISTRY}, 127.0.0.1:{registry.host_port()} here)")
+    push_to_registry(registry.push_cluster_images, say)
     wait_nodes_ready(access, nodes, say)
     apply_addons(access, say)
     wait_addons_ready(access, say)
@@ -550,9 +554,32 @@ def status(say: Say = print) -> int:
     return 0 if healthy else 1
 
 
+def push_to_registry(pushing: Callable[[Callable[[str], None]], None], say: Say) -> None:
+    try:
+        pushing(lambda line: say(f"  {line}"))
+    except registry.RegistryError as err:
+        raise ClusterError(str(err)) from None
+
+
 def load_image(tags: list[str], say: Say = print) -> None:
+    """Into the cluster registry (so nodes added later pull them), and straight into
+    every node's engine (faster than each node pulling)."""
     compose_command()
+    hub_names = [tag for tag in tags if registry.image_registry(tag)[0] == registry.DOCKER_HUB]
+    if hub_names:
+        push_to_registry(lambda progress: registry.push({tag: tag for tag in hub_names}, progress), say)
     load_images(tags, node_names(), say)
+
+
+def list_images(say: Say = print) -> None:
+    """What the cluster registry holds, one `repository:tag` a line."""
+    try:
+        held = registry.catalog()
+    except registry.RegistryError as err:
+        raise ClusterError(str(err)) from None
+    for repository, tags in sorted(held.items()):
+        for tag in tags:
+            say(f"{repository}:{tag}")
 
 
 def node_add(count: int, say: Say = print) -> list[str]:

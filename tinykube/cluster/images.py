@@ -14,7 +14,9 @@ No registry is reachable on the machines tinykube is made on, so nothing is pull
   root filesystem made by `debootstrap` from the Debian mirror (with the packages
   of packages.txt already in) and `docker import`ed. Python wheels for tinykube and
   every dependency are built on the host (`pip wheel`) and installed in the image
-  with `--no-index`. The host's extra CA certificates can be added.
+  with `--no-index`. The host's extra CA certificates can be added. The cluster
+  registry is Debian's `docker-registry` in the same image: its .deb is fetched on
+  the host with `apt-get download` (Debian's mirror, no container registry).
 
 Incremental: each image carries a label with the digest of what it was built
 from, and is only built again when that digest changes; the wheels are only
@@ -321,6 +323,26 @@ def _commit_dir(fresh: Path, directory: Path, stamp: str) -> None:
 
 # --- the tinykube image ----------------------------------------------------------
 
+REGISTRY_PACKAGE = "docker-registry"
+
+
+def registry_deb(progress: Progress = _quiet) -> Path:
+    """Debian's docker-registry .deb, downloaded once into build/images/debs."""
+    directory = BUILD_DIR / "debs"
+    found = sorted(directory.glob(f"{REGISTRY_PACKAGE}_*.deb"))
+    if found:
+        return found[-1]
+    if shutil.which("apt-get") is None:
+        raise ImageBuildError(f"apt-get is missing: the image needs Debian's {REGISTRY_PACKAGE} package")
+    directory.mkdir(parents=True, exist_ok=True)
+    progress(f"downloading Debian's {REGISTRY_PACKAGE} package (apt-get download)")
+    result = subprocess.run(["apt-get", "download", REGISTRY_PACKAGE], cwd=directory, capture_output=True, text=True)
+    found = sorted(directory.glob(f"{REGISTRY_PACKAGE}_*.deb"))
+    if result.returncode != 0 or not found:
+        raise ImageBuildError(f"apt-get download {REGISTRY_PACKAGE} failed: {result.stderr.strip()[-500:]}")
+    return found[-1]
+
+
 def tinykube_context(deps_dir: Path, own_dir: Path, extra_ca_dir: Path | None) -> tuple[bytes, str]:
     here = IMAGES_DIR / "tinykube"
     files: dict[str, bytes | Path] = {p.name: p for p in here.iterdir() if p.is_file()}
@@ -328,6 +350,9 @@ def tinykube_context(deps_dir: Path, own_dir: Path, extra_ca_dir: Path | None) -
         for path in directory.iterdir():
             if path.name != ".stamp":
                 files[f"{prefix}/{path.name}"] = path
+    from tinykube.cluster.registry import registry_config  # registry.py imports this module
+    files["docker-registry.deb"] = registry_deb()
+    files["registry.yml"] = registry_config("/var/lib/docker-registry").encode()
     files["extra-ca/README"] = b"CA certificates (*.crt) added with --extra-ca-certs land here.\n"
     if extra_ca_dir is not None:
         certificates = sorted(extra_ca_dir.glob("*.crt")) if extra_ca_dir.is_dir() else [extra_ca_dir]

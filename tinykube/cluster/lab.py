@@ -3,10 +3,10 @@
 A control-plane host runs `tinykube init --advertise-address IP`: it writes the
 tokens, the cluster CA and kubeconfigs (tinykube.cluster.bootstrap), starts etcd, the
 API server, the controller manager (which approves and signs nodes' certificate
-requests) and the scheduler, publishes the cluster's CA and address in the
-`kube-public/cluster-info` ConfigMap (the one object anyone may read), stores a
-bootstrap token valid for 24 hours (kubeadm's default; `init` again renews it), and
-prints the command for the workers:
+requests), the scheduler and the cluster registry (lab_registry.py), publishes the
+cluster's CA and address in the `kube-public/cluster-info` ConfigMap (the one object
+anyone may read), stores a bootstrap token valid for 24 hours (kubeadm's default;
+`init` again renews it), applies the add-ons, and prints the command for the workers:
 
     tinykube join --server https://IP:6443 --token TOKEN --ca-cert-hash sha256:HASH
 
@@ -14,10 +14,11 @@ A worker host runs that command. It fetches cluster-info without trusting the
 server yet, checks the CA against the hash (so a server in the middle is caught),
 checks the token with the now-trusted CA, writes /etc/tinykube/ca.crt and
 bootstrap-kubelet.kubeconfig (nothing else: no CA key, no token file, no admin
-credentials), starts a Docker engine if none answers, builds the sample images (the
-pause image above all: nothing can be pulled), and starts the kubelet, which trades
-the bootstrap token for a certificate of its own (TLS bootstrap), then kube-proxy
-with the kubelet's credential. The kubelet waits for
+credentials), makes the control-plane host's registry its engine's docker.io mirror,
+starts a Docker engine if none answers, builds the sample images (the pause image
+above all: nothing can be pulled), and starts the kubelet, which trades the bootstrap
+token for a certificate of its own (TLS bootstrap), then kube-proxy with the
+kubelet's credential. The kubelet waits for
 its pod CIDR, puts pods on a bridge that owns it, and routes the other hosts' pod
 CIDRs to them (host-gw), so pods reach each other across hosts by pod IP.
 
@@ -50,7 +51,7 @@ import httpx
 import yaml
 
 from tinykube import pki
-from tinykube.cluster import bootstrap, images
+from tinykube.cluster import bootstrap, images, lab_registry, registry
 from tinykube.cluster.engine import DockerUnavailable, ensure_docker
 
 RUN_DIR = Path(os.environ.get("TINYKUBE_RUN_DIR", "/run/tinykube"))
@@ -58,10 +59,9 @@ LOG_DIR = Path(os.environ.get("TINYKUBE_LOG_DIR", "/var/log/tinykube"))
 DATA_DIR = Path(os.environ.get("TINYKUBE_DATA_DIR", "/var/lib/tinykube"))
 SYSTEMD_DIR = Path("/etc/systemd/system")
 CLUSTER_INFO = "/api/v1/namespaces/kube-public/configmaps/cluster-info"
-STANDARD_STORAGE_CLASS = "/apis/storage.k8s.io/v1/storageclasses/standard"
-STORAGE_ADDON = Path(__file__).resolve().parent / "addons" / "storage.yaml"
 CLUSTER_CIDR = "10.244.0.0/16"  # pod IPs; each node routes the others' /24s (host-gw)
 BOOTSTRAP_TOKEN_TTL = datetime.timedelta(hours=24)
+CLUSTER_DNS = "10.96.0.10"  # the DNS add-on's Service (addons/dns.yaml)
 
 Say = Callable[[str], None]
 
@@ -186,6 +186,11 @@ def init(advertise_address: str, config_dir: Path, say: Say, port: int = 6443) -
         f"--root-ca-file={config.ca_file}"), say)
     start_component("scheduler", python_module(
         "scheduler", f"--kubeconfig={config.kubeconfig('scheduler')}"), say)
+    try:
+        start_component("registry", lab_registry.registry_command(DATA_DIR), say)
+        lab_registry.fill(say)
+    except lab_registry.LabRegistryError as err:
+        raise LabError(str(err)) from None
     ca_pem = config.ca_file.read_bytes()
     admin = _client(local, config.token("admin"), ca_pem)
     with admin:
@@ -193,10 +198,20 @@ def init(advertise_address: str, config_dir: Path, say: Say, port: int = 6443) -
             "apiVersion": "v1", "kind": "ConfigMap",
             "metadata": {"name": "cluster-info", "namespace": "kube-public"},
             "data": {"kubeconfig": bootstrap.kubeconfig_text(server, "", ca_data=ca_pem)}})
-        bootstrap.apply_object(admin, "/apis/storage.k8s.io/v1/storageclasses", "standard",
-                               yaml.safe_load(STORAGE_ADDON.read_text()))  # the default class, as `up` has
         bootstrap.upload_bootstrap_token(admin, config.bootstrap_token, BOOTSTRAP_TOKEN_TTL)
+    apply_addons(local, config.token("admin"), ca_pem, say)  # the default StorageClass among them
     return JoinCommand(server, config.bootstrap_token, pki.ca_cert_hash(ca_pem))
+
+
+def apply_addons(server: str, token: str, ca_pem: bytes, say: Say) -> None:
+    """Cluster DNS, the Ingress controller, the StorageClass and the dashboard, as `up`
+    applies them; their pods start once workers join (their image from the registry)."""
+    from tinykube.cluster import compose  # compose's add-on list and server-side apply
+    try:
+        compose.apply_addons(compose.AdminAccess(server, token, ca_pem), say)
+    except compose.ClusterError as err:
+        raise LabError(str(err)) from None
+    say("  add-ons: " + ", ".join(sorted(p.stem for p in compose.ADDONS_DIR.glob("*.yaml"))))
 
 
 # --- a worker --------------------------------------------------------------------
@@ -234,7 +249,10 @@ def join(server: str, token: str, ca_hash: str | None, node_name: str, node_ip: 
     bootstrap_kubeconfig.chmod(0o600)
     say(f"joined {server} (CA {pki.ca_cert_hash(ca_pem)[:19]}...), config in {config_dir}")
     try:
+        lab_registry.use_registry(f"{urlsplit(server).hostname}:{registry.REGISTRY_PORT}", say)
         daemon = ensure_docker()
+    except lab_registry.LabRegistryError as err:
+        raise LabError(str(err)) from None
     except DockerUnavailable as err:
         raise LabError(f"no Docker engine on this host: {err}") from None
     if daemon.started_by_us:
@@ -247,7 +265,7 @@ def join(server: str, token: str, ca_hash: str | None, node_name: str, node_ip: 
         f"--client-ca-file={ca_file}", "--rotate-server-certificates=true",
         "--authentication-token-webhook=true", "--authorization-mode=Webhook",
         f"--root-dir={DATA_DIR / 'kubelet'}", "--network-plugin=host-gw",
-        f"--non-masquerade-cidr={CLUSTER_CIDR}"), say)
+        f"--non-masquerade-cidr={CLUSTER_CIDR}", f"--cluster-dns={CLUSTER_DNS}", "--cluster-domain=cluster.local"), say)
     _wait(kubeconfig.exists, 120, "the kubelet's TLS bootstrap (its certificate request approved and signed)")
     # kube-proxy runs as the node: the kubelet's own credential, no shared token.
     start_component("kube-proxy", python_module(

@@ -1,4 +1,4 @@
-"""Cluster lifecycle commands: `up`, `down`, `status`, `load-image`, `node add|remove`
+"""Cluster lifecycle commands: `up`, `down`, `status`, `load-image`, `images`, `node add|remove`
 (the compose cluster on this machine), and `init`, `join`, `reset` (lab hosts).
 
 They drive Docker and compose on this machine rather than the API, so they print
@@ -64,6 +64,13 @@ async def run_load_image(ctx: CLIContext) -> int:
     return 0
 
 
+async def run_images(ctx: CLIContext) -> int:
+    from tinykube.cluster import compose
+    with _reported("images"):
+        compose.list_images(_say(ctx))
+    return 0
+
+
 async def run_node(ctx: CLIContext) -> int:
     from tinykube.cluster import compose
     with _reported(f"node {ctx.args.node_command}"):
@@ -126,9 +133,13 @@ def register(subparsers: Any) -> None:
     status = subparsers.add_parser("status", help="the compose cluster's containers and nodes")
     status.set_defaults(func=run_status)
 
-    load = subparsers.add_parser("load-image", help="copy images from this host into every node")
+    load = subparsers.add_parser("load-image", help="push images from this host to the cluster registry "
+                                                    "and copy them into every node")
     load.add_argument("images", nargs="+", metavar="IMAGE")
     load.set_defaults(func=run_load_image)
+
+    listed = subparsers.add_parser("images", help="the images the cluster registry holds")
+    listed.set_defaults(func=run_images)
 
     node = subparsers.add_parser("node", help="add or remove worker nodes of the compose cluster")
     node_commands = node.add_subparsers(dest="node_command", required=True)
