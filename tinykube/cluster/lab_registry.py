@@ -5,8 +5,8 @@
   docker-registry`; the tinykube image has it) as the component `registry`, on port
   5000 of the control-plane host, blobs in /var/lib/tinykube/registry. When a Docker
   engine answers on that host, the cluster images it holds (the tinykube image, the
-  samples) are pushed there with the upstream aliases (`busybox`, `nginx`), as `up`
-  does; then the add-ons (cluster DNS, the Ingress controller, the default
+  samples) are pushed there with the upstream aliases (`busybox`, and `nginx` made
+  from the echo sample there), as `up` does; then the add-ons (cluster DNS, the Ingress controller, the default
   StorageClass, the dashboard) are applied, and run once workers join.
 - `join` writes `registry-mirrors` and `insecure-registries` (the control-plane
   host's address, port 5000, plain HTTP) into /etc/docker/daemon.json, and has a
@@ -26,8 +26,8 @@ import signal
 from collections.abc import Callable
 from pathlib import Path
 
-from tinykube.cluster import registry
-from tinykube.cluster.engine import DOCKERD_PID_FILE, engine_answers, engine_endpoint
+from tinykube.cluster import images, registry
+from tinykube.cluster.engine import DOCKERD_PID_FILE, engine_answers, engine_client, engine_endpoint
 
 Say = Callable[[str], None]
 DOCKER_DAEMON_JSON = Path(os.environ.get("TINYKUBE_DOCKER_DAEMON_JSON", "/etc/docker/daemon.json"))
@@ -56,6 +56,10 @@ def fill(say: Say) -> None:
             f"`docker push <this host>:{registry.REGISTRY_PORT}/...`)")
         return
     try:
+        with engine_client(engine_endpoint()) as client:
+            has_echo = images.image_exists(client, images.ECHO_IMAGE)
+        if has_echo:  # `nginx` is made from it here, as `up` does
+            registry.build_nginx_compat_image(progress=lambda line: say(f"  {line}"))
         registry.wait_answers(registry.REGISTRY_PORT)
         pushed = registry.push_cluster_images(lambda line: say(f"  {line}"), port=registry.REGISTRY_PORT,
                                               only_present=True)
