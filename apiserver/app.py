@@ -24,7 +24,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from apiserver import discovery, errors, handlers, health, proxy
 from apiserver.audit.filter import AuditConfig, AuditFilter
-from apiserver.auth import ANONYMOUS, Authenticator, Credentials, UserInfo
+from apiserver.auth import ANONYMOUS, INSECURE_SUPERUSER, Authenticator, Credentials
 from apiserver.authorization.authorizer import Authorizer
 from apiserver.authorization.filter import AuthorizationFilter
 from apiserver.authorization.impersonation import ImpersonationFilter
@@ -46,10 +46,6 @@ CLUSTER_INFO_PATH = "/api/v1/namespaces/kube-public/configmaps/cluster-info"
 # The generic resource routes: these prefixes, these methods (see ResourceDispatch).
 RESOURCE_PREFIXES = ("/api/", "/apis/")
 RESOURCE_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-# Who calls on the plain HTTP port (tests only; never authorized): kube-apiserver's old
-# insecure port ran as this user, in system:masters, so RBAC's escalation check and
-# other admission plugins let its writes through as they let the admin's.
-INSECURE_SUPERUSER = UserInfo("system:unsecured", "", ("system:masters", "system:authenticated"))
 
 
 def is_public(method: str, path: str) -> bool:

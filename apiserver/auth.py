@@ -29,10 +29,14 @@ from typing import Protocol
 from tinykube import pki
 from tinykube.authn import ANONYMOUS, Credentials, UserInfo, X509Authenticator
 
-__all__ = ["ANONYMOUS", "LOOPBACK", "Credentials", "UserInfo", "X509Authenticator", "Authenticator",
+__all__ = ["ANONYMOUS", "INSECURE_SUPERUSER", "LOOPBACK", "Credentials", "UserInfo", "X509Authenticator", "Authenticator",
            "UnionAuthenticator", "TokenAuthenticator", "ServingCertificate", "ensure_serving_certificate"]
 
 
+# Who calls on the plain HTTP port (tests only; never authorized): kube-apiserver's old
+# insecure port ran as this user, in system:masters, so RBAC's escalation check and
+# other admission plugins let its writes through as they let the admin's.
+INSECURE_SUPERUSER = UserInfo("system:unsecured", "", ("system:masters", "system:authenticated"))
 # Who the API server's own writes are from (kube-apiserver's loopback client identity).
 LOOPBACK = UserInfo("system:apiserver", "", ("system:masters", "system:authenticated"))
 

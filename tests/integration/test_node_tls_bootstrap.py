@@ -120,7 +120,7 @@ def test_a_bootstrapped_kubelet_gets_its_own_certificates_and_runs_a_pod(cluster
     certificate = x509.load_pem_x509_certificate(Path(config.client_cert_file).read_bytes())
     assert pki.user_of(certificate) == (f"system:node:{NODE}", ["system:nodes"])
     # Two requests: the client one from the bootstrap token, the serving one from the node itself.
-    wait_until(lambda: len([c for c in cluster.csrs() if "Issued" in condition_of(c)]) == 2, 30,
+    wait_until(lambda: len([c for c in cluster.csrs() if "Issued" in condition_of(c)]) == 2, 120,
                "both certificates to be issued")
     by_signer = {c["spec"]["signerName"]: c for c in cluster.csrs()}
     client = by_signer["kubernetes.io/kube-apiserver-client-kubelet"]
@@ -157,7 +157,7 @@ def test_the_kubelet_api_refuses_callers_without_a_client_certificate(cluster: B
 
 
 def test_a_restarted_kubelet_reuses_its_certificates(cluster: BootstrapCluster) -> None:
-    wait_until(lambda: len([c for c in cluster.csrs() if "Issued" in condition_of(c)]) == 2, 60,
+    wait_until(lambda: len([c for c in cluster.csrs() if "Issued" in condition_of(c)]) == 2, 120,
                "both certificates to be issued")
     kubelet = next(p for p in cluster.processes if p.log_path.name == "kubelet.log")
     kubelet.stop()
