@@ -19,6 +19,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -257,17 +258,20 @@ def test_secrets_are_encrypted_in_etcd_and_plaintext_through_the_api(cluster: Cl
         cluster.tinykube("delete", "secret", name, "-n", "default")
 
 
-def test_load_image_and_node_add_and_remove(cluster: Cluster) -> None:
-    extra = "tinykube/e2e-extra:1"
+def test_load_image_and_node_add_and_remove(cluster: Cluster, tmp_path: Path) -> None:
+    """`load-image` loads the nodes there are and pushes to the cluster registry, so a
+    node added later pulls the image from there."""
+    extra = f"tinykube/e2e-extra:{uuid.uuid4().hex[:6]}"
     assert docker("tag", "tinykube/busybox:1", extra).returncode == 0
     try:
-        loaded = cluster.tinykube("load-image", extra)
+        loaded = cluster.tinykube("load-image", extra, timeout=300)
         assert loaded.returncode == 0, loaded.stderr
         for node in ("node-1", "node-2"):
             inside = docker("exec", cluster.node_container(node), "docker", "image", "inspect", extra)
             assert inside.returncode == 0, f"{extra} not in {node}: {inside.stderr}"
     finally:
         docker("rmi", extra)
+    assert extra in cluster.run(*TINYKUBE, "images").stdout.split()
 
     added = cluster.run(*TINYKUBE, "node", "add")
     assert added.returncode == 0, added.stderr
@@ -284,6 +288,18 @@ def test_load_image_and_node_add_and_remove(cluster: Cluster) -> None:
     # one column for the states, the longest service name (cloud-controller-manager) included
     assert len({row.index(row.split()[1], 2 + len(row.split()[0])) for row in containers}) == 1
 
+    (tmp_path / "pushed.yaml").write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "pushed", "namespace": "default"},
+        "spec": {"terminationGracePeriodSeconds": 1, "nodeSelector": {"kubernetes.io/hostname": "node-3"},
+                 "containers": [{"name": "main", "image": extra, "command": ["sleep", "3600"]}]}}))
+    cluster.ok("apply", "-f", str(tmp_path / "pushed.yaml"))
+    try:
+        wait_for(lambda: cluster.get("pod", "pushed", "-n", "default")["status"].get("phase") == "Running", 180,
+                 "the pushed image's pod to run on node-3, pulled from the cluster registry")
+        assert ("Pulling", f'Pulling image "{extra}"') in pod_events(cluster, "pushed")
+    finally:
+        cluster.tinykube("delete", "pod", "pushed", "-n", "default", "--grace-period=0")
+
     removed = cluster.run(*TINYKUBE, "node", "remove", "node-3")
     assert removed.returncode == 0, removed.stderr
     assert "node-3" not in {n["metadata"]["name"] for n in cluster.get("nodes")["items"]}
@@ -291,6 +307,52 @@ def test_load_image_and_node_add_and_remove(cluster: Cluster) -> None:
                        "--filter", f"label=com.docker.compose.project={PROJECT}").stdout == ""
     refused = cluster.run(*TINYKUBE, "node", "remove", "node-1")
     assert refused.returncode != 0 and "part of docker-compose.yml" in refused.stderr
+
+
+def pod_events(cluster: Cluster, pod: str) -> list[tuple[str, str]]:
+    items = cluster.get("events", "-n", "default", "--field-selector", f"involvedObject.name={pod}")["items"]
+    return [(e["reason"], e["message"]) for e in items]
+
+
+def sleeping_pod(tmp_path: Path, name: str, image: str) -> Path:
+    manifest = tmp_path / f"{name}.json"
+    manifest.write_text(json.dumps({
+        "apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "default"},
+        "spec": {"terminationGracePeriodSeconds": 1,
+                 "containers": [{"name": "main", "image": image, "command": ["sleep", "3600"]}]}}))
+    return manifest
+
+
+def test_busybox_with_the_default_pull_policy_is_pulled_from_the_cluster_registry(
+        cluster: Cluster, tmp_path: Path) -> None:
+    listed = cluster.run(*TINYKUBE, "images").stdout.split()
+    assert {"library/busybox:latest", "library/nginx:latest", "tinykube/tinykube:latest"} <= set(listed)
+    cluster.ok("apply", "-f", str(sleeping_pod(tmp_path, "box", "busybox")))
+    try:
+        wait_for(lambda: cluster.get("pod", "box", "-n", "default")["status"].get("phase") == "Running", 120,
+                 "the busybox pod to run")
+        wait_for(lambda: any(reason == "Pulled" and message.startswith('Successfully pulled image "busybox" in ')
+                             for reason, message in pod_events(cluster, "box")), 60, "the Pulled event")
+    finally:
+        cluster.tinykube("delete", "pod", "box", "-n", "default", "--grace-period=0")
+
+
+def test_a_missing_image_is_err_image_pull_then_image_pull_backoff_with_the_registry_message(
+        cluster: Cluster, tmp_path: Path) -> None:
+    image = "registry:5000/tinykube/missing:1"
+    cluster.ok("apply", "-f", str(sleeping_pod(tmp_path, "ghost", image)))
+    try:
+        def backing_off() -> bool:
+            statuses = cluster.get("pod", "ghost", "-n", "default")["status"].get("containerStatuses") or [{}]
+            waiting = (statuses[0].get("state") or {}).get("waiting") or {}
+            return waiting.get("reason") == "ImagePullBackOff"
+        wait_for(backing_off, 120, "ImagePullBackOff")
+        events = pod_events(cluster, "ghost")
+        assert any(reason == "Failed" and message.startswith(f'Failed to pull image "{image}": ')
+                   and "manifest unknown" in message for reason, message in events), events
+        assert ("Failed", "Error: ErrImagePull") in events and ("Failed", "Error: ImagePullBackOff") in events
+    finally:
+        cluster.tinykube("delete", "pod", "ghost", "-n", "default", "--grace-period=0")
 
 
 DAEMON_SET_MANIFEST = """
