@@ -991,9 +991,11 @@ def test_a_busy_deployment_is_autoscaled_up_and_back_down(cluster: Cluster, tmp_
     # Each node reports its own cgroup's usage, not the host's: the two differ.
     per_node = {line.split()[0]: tuple(line.split()[1:]) for line in nodes.splitlines()[1:]}
     assert len(set(per_node.values())) == 2, nodes
+    # A busy pod's CPU is non-zero in `top pods` (its memory, a shell loop's, is under
+    # 1Mi there: `measured` checked it is non-zero in Ki).
     pods = cluster.ok("top", "pods", "-n", "hpa-e2e")
     row = next(line.split() for line in pods.splitlines() if line.startswith(busy))
-    assert row[1] != "0m" and row[2] != "0Mi", pods
+    assert row[1] != "0m", pods
 
     cluster.ok("delete", "pod", "load", "-n", "hpa-e2e", "--grace-period=0")
     wait_for(lambda: replicas() == 1, 150, "the HPA to scale burner back to 1 without load")
