@@ -1240,10 +1240,10 @@ def test_a_plain_user_is_forbidden_until_a_role_binding_gives_it_view_in_one_nam
     request = pki.certificate_request_pem(key, "jane", ["e2e-devs"])
     csr = tmp_path / "csr.yaml"
     csr.write_text(USER_CSR.format(request=base64.b64encode(request).decode()))
-    cluster.ok("delete", "csr", "jane", "--ignore-not-found")
-    cluster.ok("apply", "-f", str(csr))
-    approved = cluster.run("kubectl", "--kubeconfig", str(cluster.kubeconfig), "certificate", "approve", "jane")
-    assert approved.returncode == 0, approved.stderr
+    kubectl_as(cluster, cluster.kubeconfig, "delete", "csr", "jane", "--ignore-not-found")
+    for admin_step in (["apply", "-f", str(csr)], ["certificate", "approve", "jane"]):
+        done = kubectl_as(cluster, cluster.kubeconfig, *admin_step)
+        assert done.returncode == 0, done.stderr
 
     def issued() -> str:
         return str((cluster.get("csr", "jane").get("status") or {}).get("certificate") or "")
@@ -1263,7 +1263,9 @@ def test_a_plain_user_is_forbidden_until_a_role_binding_gives_it_view_in_one_nam
         assert ('Error from server (Forbidden): pods is forbidden: User "jane" cannot list resource "pods" '
                 'in API group "" in the namespace "default"') in refused.stderr, refused.stderr
         assert kubectl_as(cluster, jane, "get", "secrets", "-A").returncode != 0
-        cluster.ok("create", "rolebinding", "jane-view", "--clusterrole=view", "--user=jane", "-n", "default")
+        bound = kubectl_as(cluster, cluster.kubeconfig, "create", "rolebinding", "jane-view", "--clusterrole=view",
+                           "--user=jane", "-n", "default")
+        assert bound.returncode == 0, bound.stderr
         wait_for(lambda: kubectl_as(cluster, jane, "get", "pods", "-n", "default").returncode == 0, 30,
                  "the RoleBinding to let jane list pods in default")
         written = kubectl_as(cluster, jane, "create", "configmap", "nope", "-n", "default")
