@@ -47,6 +47,7 @@ ALLOWED = [
     (DASHBOARD, "create", "apps/deployments", "shop"),  # apply of a new object
     *[(NODE, verb, resource, "") for verb in ("list", "watch") for resource in (
         "/services", "discovery.k8s.io/endpointslices")],  # kube-proxy
+    (NODE, "get", "/persistentvolumes", ""),  # the kubelet's local-path reclaimer
     *[(CCM, verb, resource, "") for verb in ("list", "watch") for resource in ("/nodes", "/services")],
     (CCM, "update", "/services", "shop"),  # the load balancer finalizer
     (CCM, "update", "/services/status", "shop"),
@@ -68,6 +69,8 @@ DENIED = [
     (DASHBOARD, "delete", "/namespaces", ""),
     (NODE, "list", "/secrets", ""),
     (NODE, "create", "discovery.k8s.io/endpointslices", "shop"),
+    (NODE, "list", "/persistentvolumes", ""),
+    (NODE, "delete", "/persistentvolumes", ""),
     (CCM, "list", "/secrets", ""),
     (CCM, "create", "/pods", "shop"),
     (SCHEDULER, "list", "/secrets", ""),
@@ -109,7 +112,9 @@ def allowed(admin: httpx.Client, who: tuple[str, list[str]], verb: str, target: 
 @pytest.fixture(scope="module")
 def applied(cluster_api: APIServerProcess, admin: httpx.Client) -> None:
     """What `up` and `init` apply: the bootstrap token's Secret and bindings, the add-ons."""
-    assert not allowed(admin, NODE, "list", "discovery.k8s.io/endpointslices", "")  # before: nothing binds it
+    # before: nothing lets a node read these
+    assert not allowed(admin, NODE, "list", "discovery.k8s.io/endpointslices", "")
+    assert not allowed(admin, NODE, "get", "/persistentvolumes", "")
     bootstrap.upload_bootstrap_token(admin, bootstrap.new_bootstrap_token(), None)
     compose.apply_addons(compose.AdminAccess(cluster_api.https_url, cluster_api.token,
                                              cluster_api.ca_file.read_bytes()), lambda line: None)

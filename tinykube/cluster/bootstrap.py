@@ -31,7 +31,9 @@ group may create CertificateSigningRequests once bound to `system:node-bootstrap
 (`upload_bootstrap_token` does both, run by `init` and by the compose cluster's
 controller manager container at start). It also binds `system:node-proxier` to the
 group `system:nodes`: kube-proxy runs with its node's credential (see
-docs/differences-from-kubernetes.md).
+docs/differences-from-kubernetes.md), and lets nodes get PersistentVolumes
+(`tinykube:local-path-reclaimer`: the kubelet deletes the data of deleted local-path
+volumes).
 
 `ensure_config_dir` writes what is missing and never changes what exists, so a
 restart keeps every credential valid.
@@ -78,6 +80,7 @@ TOKEN_ALPHABET = string.ascii_lowercase + string.digits
 BOOTSTRAP_GROUP = "system:bootstrappers:kubeadm:default-node-token"
 BOOTSTRAP_BINDING = "kubeadm:kubelet-bootstrap"
 NODE_PROXIER_BINDING = "tinykube:node-proxier"
+LOCAL_PATH_RECLAIMER = "tinykube:local-path-reclaimer"
 
 
 @dataclass(frozen=True)
@@ -246,17 +249,25 @@ def apply_object(client: httpx.Client, collection: str, name: str, body: dict[st
 def upload_bootstrap_token(client: httpx.Client, token: str, ttl: datetime.timedelta | None) -> None:
     """Store (or renew) the token's Secret (`ttl` None: it never expires), and where RBAC
     is served let its group ask for node certificates (kubeadm's `kubeadm:kubelet-bootstrap`)
-    and nodes read what kube-proxy watches (`tinykube:node-proxier`)."""
+    nodes read what kube-proxy watches (`tinykube:node-proxier`) and get PersistentVolumes
+    (`tinykube:local-path-reclaimer`)."""
     expiration = None if ttl is None else datetime.datetime.now(datetime.timezone.utc) + ttl
     secret = bootstrap_token_secret(token, expiration)
     apply_object(client, "/api/v1/namespaces/kube-system/secrets", secret["metadata"]["name"], secret)
     bindings = "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"
     if client.get(bindings, params={"limit": 1}).status_code == 404:
         return  # no RBAC in this API server: nothing to bind
+    # The kubelet's local-path reclaimer asks whether the PV of a `pvc-*` directory still
+    # exists: the Node authorizer answers only for PVs of pods bound to the node.
+    apply_object(client, "/apis/rbac.authorization.k8s.io/v1/clusterroles", LOCAL_PATH_RECLAIMER, {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+        "metadata": {"name": LOCAL_PATH_RECLAIMER},
+        "rules": [{"apiGroups": [""], "resources": ["persistentvolumes"], "verbs": ["get"]}]})
     for name, role, group in ((BOOTSTRAP_BINDING, "system:node-bootstrapper", BOOTSTRAP_GROUP),
                               # kube-proxy runs with its node's credential; the Node
                               # authorizer has no opinion on Services and EndpointSlices
-                              (NODE_PROXIER_BINDING, "system:node-proxier", "system:nodes")):
+                              (NODE_PROXIER_BINDING, "system:node-proxier", "system:nodes"),
+                              (LOCAL_PATH_RECLAIMER, LOCAL_PATH_RECLAIMER, "system:nodes")):
         apply_object(client, bindings, name, {
             "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
             "metadata": {"name": name},
