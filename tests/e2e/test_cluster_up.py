@@ -1204,7 +1204,8 @@ def test_a_pods_mounted_token_lists_pods_only_once_a_role_binding_allows_it(
     `kubernetes` Service: before the RoleBinding 403, after it 200."""
     manifest = tmp_path / "in-cluster.yaml"
     manifest.write_text(IN_CLUSTER_MANIFEST)
-    cluster.ok("apply", "-f", str(manifest))
+    # the pod is refused until the ServiceAccount controller has made the new namespace's `default`
+    wait_for(lambda: cluster.tinykube("apply", "-f", str(manifest)).returncode == 0, 30, "the in-cluster pod created")
     wait_for(lambda: cluster.get("pod", "in-cluster", "-n", IN_CLUSTER_NAMESPACE)
              .get("status", {}).get("phase") == "Running", 120, "the in-cluster pod Running")
     assert in_cluster_list_status(cluster) == "status=403"
