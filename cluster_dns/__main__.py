@@ -1,7 +1,7 @@
 """`python -m cluster_dns`: the cluster DNS server, run as pods behind the Service
 kube-system/kube-dns (10.96.0.10) by the add-on manifest (tinykube/cluster/addons/dns.yaml).
 
-    python -m cluster_dns --kubeconfig /etc/tinykube/node.kubeconfig --bind-address $HOST_IP
+    python -m cluster_dns --bind-address $HOST_IP   (in a pod: its service account)
 
 Watches Services and Endpoints, answers names in --cluster-domain, forwards the rest
 to the resolvers of /etc/resolv.conf (or --upstream). `/ready` on --ready-port says

@@ -1,7 +1,7 @@
 """`python -m dashboard`: the web dashboard, run as a pod by the add-on manifest
 (tinykube/cluster/addons/dashboard.yaml) or by hand next to a control plane.
 
-    python -m dashboard --kubeconfig /etc/tinykube/node.kubeconfig --port 8080
+    python -m dashboard --port 8080   (in a pod: its service account; else --kubeconfig)
 
 Fills its caches (nodes, pods, workloads, events) from the API server, then
 serves the page and its streams on --bind-address:--port; `/healthz` answers 200

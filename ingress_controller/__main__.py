@@ -1,6 +1,6 @@
 """`python -m ingress_controller`: the Ingress add-on (tinykube/cluster/addons/ingress.yaml).
 
-    python -m ingress_controller --kubeconfig node.kubeconfig --ingress-class tinykube \\
+    python -m ingress_controller --ingress-class tinykube \\
         --publish-service kube-system/ingress
 
 Watches Ingresses, IngressClasses, Services, Endpoints and Secrets; rebuilds the

@@ -1,6 +1,6 @@
 """`python -m kube_proxy`: one per node, turns Services into iptables rules on it.
 
-    python -m kube_proxy --kubeconfig node.kubeconfig --hostname-override node-1 \\
+    python -m kube_proxy --kubeconfig /var/lib/kubelet/kubeconfig --hostname-override node-1 \\
         --proxy-mode iptables --cluster-cidr 10.244.0.0/16
 
 Serves `/healthz` (200 while rules were synced within two sync periods, else 503)

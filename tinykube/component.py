@@ -27,7 +27,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import NoReturn
 
-from tinykube.client.config import ClientConfig, load_kubeconfig
+from tinykube.client.config import ClientConfig, ConfigError, in_cluster_config, load_kubeconfig
 
 log = logging.getLogger(__name__)
 
@@ -94,13 +94,14 @@ def component_parser(prog: str, doc: str | None) -> ComponentArgumentParser:
 
 def add_client_flags(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kubeconfig", default="",
-                        help="kubeconfig with the API server and credentials (default: $KUBECONFIG, ~/.kube/config)")
+                        help="kubeconfig with the API server and credentials (default: in a pod its service "
+                             "account, else $KUBECONFIG, ~/.kube/config)")
     parser.add_argument("--master", default="",
                         help="API server URL; overrides the kubeconfig's server (alone: plain HTTP, anonymous)")
 
 
 def client_config_from_flags(args: argparse.Namespace, user_agent: str) -> ClientConfig:
-    """`--kubeconfig` and/or `--master`, as client-go's BuildConfigFromFlags."""
+    """`--kubeconfig` and/or `--master`, else in-cluster config, as client-go's BuildConfigFromFlags."""
     master = (args.master or "").rstrip("/")
     if args.kubeconfig:
         config = load_kubeconfig(args.kubeconfig)
@@ -109,7 +110,12 @@ def client_config_from_flags(args: argparse.Namespace, user_agent: str) -> Clien
     elif master:
         config = ClientConfig(server=master)
     else:
-        config = load_kubeconfig()  # $KUBECONFIG or ~/.kube/config
+        # Neither flag: a pod's service account when running in one, else $KUBECONFIG
+        # or ~/.kube/config (client-go's BuildConfigFromFlags tries in-cluster first too).
+        try:
+            config = in_cluster_config()
+        except ConfigError:
+            config = load_kubeconfig()
     config.user_agent = user_agent
     return config
 

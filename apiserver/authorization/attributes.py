@@ -7,8 +7,9 @@ The rules of kube-apiserver's RequestInfoFactory:
 - the verb comes from the method: GET on an object is `get`, on a collection
   `list` (`watch` with `?watch=true` or under the legacy `/watch/` prefix), POST is
   `create`, PUT `update`, PATCH `patch`, DELETE `delete` or `deletecollection`;
-- `namespaces/{ns}/...` sets the namespace; `namespaces/{name}` alone is the
-  Namespace object itself (namespace and name both `{name}`, as upstream);
+- `namespaces/{ns}/...` sets the namespace; `namespaces/{name}` alone, or with the
+  subresource `status` or `finalize`, is the Namespace object itself (namespace and
+  name both `{name}`, as upstream);
 - a list or watch with `fieldSelector=metadata.name=X` is about the object X, so a
   rule naming X can allow it.
 
@@ -24,6 +25,7 @@ from urllib.parse import parse_qs, unquote
 from apiserver.auth import UserInfo
 
 READ_VERBS = frozenset({"get", "list", "watch"})
+NAMESPACE_SUBRESOURCES = frozenset({"status", "finalize"})  # of the Namespace, not kinds in it
 _COLLECTION_VERBS = {"GET": "list", "POST": "create", "DELETE": "deletecollection"}
 # POST on a named object creates on its subresource (pods/eviction, serviceaccounts/token).
 _OBJECT_VERBS = {"GET": "get", "POST": "create", "PUT": "update", "PATCH": "patch",
@@ -70,9 +72,9 @@ def request_attributes(user: UserInfo, method: str, path: str, query_string: str
     namespace = ""
     if len(rest) >= 2 and rest[0] == "namespaces":
         namespace = rest[1]
-        if len(rest) > 2:
+        if len(rest) > 2 and rest[2] not in NAMESPACE_SUBRESOURCES:
             rest = rest[2:]
-        else:  # the Namespace object itself
+        elif len(rest) == 2:  # the Namespace object itself
             rest = ["namespaces", namespace]
     resource = rest[0] if rest else ""
     name = rest[1] if len(rest) > 1 else ""

@@ -88,9 +88,10 @@ def issue(csr: CertificateSigningRequest, ca: pki.KeyPair, now: datetime.datetim
     builder = (x509.CertificateBuilder().subject_name(request.subject).issuer_name(ca_certificate.subject)
                .public_key(request.public_key()).serial_number(x509.random_serial_number())
                .not_valid_before(now - BACKDATE).not_valid_after(not_after)
-               .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-               .add_extension(x509.KeyUsage(key_cert_sign=False, crl_sign=False, encipher_only=False,
-                                            decipher_only=False, **flags), critical=True))
+               .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True))
+    if any(flags.values()):  # as Go's x509: no KeyUsage extension without a bit (TLS peers refuse an empty one)
+        builder = builder.add_extension(x509.KeyUsage(key_cert_sign=False, crl_sign=False, encipher_only=False,
+                                                      decipher_only=False, **flags), critical=True)
     extended = [_EXTENDED_USAGES[u] for u in sorted(usages) if u in _EXTENDED_USAGES]
     if extended:
         builder = builder.add_extension(x509.ExtendedKeyUsage(extended), critical=False)

@@ -9,6 +9,7 @@ with its volumes at the end.
 
 from __future__ import annotations
 
+import base64
 import signal
 import ipaddress
 import json
@@ -31,6 +32,7 @@ import yaml
 from selenium.webdriver.common.by import By
 
 from ingress_controller.proxy import self_signed
+from tinykube import pki
 from tinykube.cluster.engine import DockerDaemon
 from tinykube.cluster.images import (
     DEBOOTSTRAP_BASE_IMAGE,
@@ -189,8 +191,7 @@ def test_nodes_hold_only_the_ca_and_a_bootstrap_token_and_have_their_own_certifi
     """TLS bootstrap: a node's /etc/tinykube has no CA key, token file or admin kubeconfig; its
     kubelet and serving certificates came through approved CertificateSigningRequests."""
     held = cluster.run("docker", "exec", cluster.node_container("node-1"), "ls", "/etc/tinykube").stdout.split()
-    assert "ca.crt" in held and "bootstrap-kubelet.kubeconfig" in held, held
-    assert not {"ca.key", "tokens.csv", "admin.kubeconfig", "pki"} & set(held), held
+    assert set(held) == {"ca.crt", "bootstrap-kubelet.kubeconfig"}, held  # no shared add-on token either
     requests = cluster.get("csr")["items"]
     serving = {r["spec"]["username"] for r in requests if r["spec"]["signerName"] == "kubernetes.io/kubelet-serving"
                and (r.get("status") or {}).get("certificate")}
@@ -1267,7 +1268,8 @@ def test_a_pods_mounted_token_lists_pods_only_once_a_role_binding_allows_it(
     `kubernetes` Service: before the RoleBinding 403, after it 200."""
     manifest = tmp_path / "in-cluster.yaml"
     manifest.write_text(IN_CLUSTER_MANIFEST)
-    cluster.ok("apply", "-f", str(manifest))
+    # the pod is refused until the ServiceAccount controller has made the new namespace's `default`
+    wait_for(lambda: cluster.tinykube("apply", "-f", str(manifest)).returncode == 0, 30, "the in-cluster pod created")
     wait_for(lambda: cluster.get("pod", "in-cluster", "-n", IN_CLUSTER_NAMESPACE)
              .get("status", {}).get("phase") == "Running", 120, "the in-cluster pod Running")
     assert in_cluster_list_status(cluster) == "status=403"
@@ -1277,3 +1279,83 @@ def test_a_pods_mounted_token_lists_pods_only_once_a_role_binding_allows_it(
     wait_for(lambda: in_cluster_list_status(cluster) == "status=200", 30,
              "the RoleBinding to let the pod list pods")
     cluster.ok("delete", "namespace", IN_CLUSTER_NAMESPACE)
+
+
+USER_CSR = """
+apiVersion: certificates.k8s.io/v1
+kind: CertificateSigningRequest
+metadata: {{name: jane}}
+spec:
+  request: {request}
+  signerName: kubernetes.io/kube-apiserver-client
+  usages: [client auth]
+"""
+
+
+def kubectl_as(cluster: Cluster, kubeconfig: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return cluster.run("kubectl", "--kubeconfig", str(kubeconfig), *args, timeout=60)
+
+
+def test_a_plain_user_is_forbidden_until_a_role_binding_gives_it_view_in_one_namespace(
+        cluster: Cluster, tmp_path: Path) -> None:
+    """A user made as README's Security section says (a client certificate through an
+    approved CSR): kubectl answers Forbidden with Kubernetes' message until a
+    RoleBinding to `view` lets it read pods in `default`, and only read, only there."""
+    key = pki.new_private_key()
+    request = pki.certificate_request_pem(key, "jane", ["e2e-devs"])
+    csr = tmp_path / "csr.yaml"
+    csr.write_text(USER_CSR.format(request=base64.b64encode(request).decode()))
+    kubectl_as(cluster, cluster.kubeconfig, "delete", "csr", "jane", "--ignore-not-found")
+    for admin_step in (["apply", "-f", str(csr)], ["certificate", "approve", "jane"]):
+        done = kubectl_as(cluster, cluster.kubeconfig, *admin_step)
+        assert done.returncode == 0, done.stderr
+
+    def issued() -> str:
+        return str((cluster.get("csr", "jane").get("status") or {}).get("certificate") or "")
+    wait_for(lambda: issued() != "", 60, "the controller manager to sign jane's certificate")
+    admin = yaml.safe_load(cluster.kubeconfig.read_text())
+    admin["users"] = [{"name": "jane", "user": {
+        "client-certificate-data": issued(),
+        "client-key-data": base64.b64encode(pki.private_key_pem(key)).decode()}}]
+    admin["contexts"][0]["context"]["user"] = "jane"
+    jane = tmp_path / "jane.kubeconfig"
+    jane.write_text(yaml.safe_dump(admin))
+    try:
+        refused = kubectl_as(cluster, jane, "get", "pods", "-n", "default")
+        assert refused.returncode != 0
+        assert ('Error from server (Forbidden): pods is forbidden: User "jane" cannot list resource "pods" '
+                'in API group "" in the namespace "default"') in refused.stderr, refused.stderr
+        assert kubectl_as(cluster, jane, "get", "secrets", "-A").returncode != 0
+        bound = kubectl_as(cluster, cluster.kubeconfig, "create", "rolebinding", "jane-view", "--clusterrole=view",
+                           "--user=jane", "-n", "default")
+        assert bound.returncode == 0, bound.stderr
+        wait_for(lambda: kubectl_as(cluster, jane, "get", "pods", "-n", "default").returncode == 0, 30,
+                 "the RoleBinding to let jane list pods in default")
+        written = kubectl_as(cluster, jane, "create", "configmap", "nope", "-n", "default")
+        assert 'User "jane" cannot create resource "configmaps"' in written.stderr, written.stderr
+        elsewhere = kubectl_as(cluster, jane, "get", "pods", "-n", "kube-system")
+        assert 'User "jane" cannot list resource "pods" in API group "" in the namespace "kube-system"' in \
+            elsewhere.stderr, elsewhere.stderr
+    finally:
+        cluster.tinykube("delete", "rolebinding", "jane-view", "-n", "default")
+        cluster.tinykube("delete", "csr", "jane")
+
+
+ADDON_ACCOUNTS = {"cluster-dns": "kube-dns", "ingress-controller": "ingress-controller",
+                  "dashboard": "dashboard"}
+
+
+def test_the_add_ons_run_as_their_own_service_accounts_with_no_host_path(cluster: Cluster) -> None:
+    """DNS, Ingress and dashboard read the API with their ServiceAccount tokens (in-cluster
+    config through the `kubernetes` Service), hold no hostPath volume, and are ready."""
+    for deployment, account in ADDON_ACCOUNTS.items():
+        found = cluster.get("deployment", deployment, "-n", "kube-system")
+        assert (found.get("status") or {}).get("readyReplicas", 0) >= 1, (deployment, found.get("status"))
+        selector = ",".join(f"{k}={v}" for k, v in found["spec"]["selector"]["matchLabels"].items())
+        pods = cluster.get("pods", "-n", "kube-system", "-l", selector)["items"]
+        assert pods, deployment
+        for pod in pods:
+            spec = pod["spec"]
+            assert spec["serviceAccountName"] == account, (pod["metadata"]["name"], spec["serviceAccountName"])
+            assert not [v for v in spec.get("volumes") or [] if "hostPath" in v], spec.get("volumes")
+            assert any("projected" in v for v in spec.get("volumes") or []), spec.get("volumes")

@@ -140,6 +140,11 @@ def test_two_worker_hosts_join_a_control_plane_host_and_run_pods(lab: Lab) -> No
     assert held == {"ca.crt", "bootstrap-kubelet.kubeconfig"}, held
     nodes = {n["metadata"]["name"]: n for n in lab.admin_get("nodes")["items"]}
     assert nodes["lab-w1"]["status"]["addresses"][0]["address"] == lab.ip("lab-w1")
+    # Node,RBAC: the worker's own credential (its kubelet's, kube-proxy's) reads no Secrets.
+    as_node = lab.run("lab-w1", "tinykube", "--kubeconfig", "/var/lib/tinykube/kubelet/kubeconfig",
+                      "get", "secrets", "-A")
+    assert as_node.returncode != 0 and 'User "system:node:lab-w1" cannot list resource "secrets"' in \
+        as_node.stderr, as_node.stderr
 
     # `nginx` (pull policy Always) comes from the cluster registry: the echo sample on port 80.
     created = lab.run("lab-cp", *ADMIN, "create", "deployment", "echo", "--image=nginx", "--replicas=2")
@@ -188,6 +193,10 @@ def assert_addons_serve(lab: Lab, client_pod: str) -> None:
         ready = {d["metadata"]["name"] for d in found if (d.get("status") or {}).get("readyReplicas")}
         return {"cluster-dns", "ingress-controller"} <= ready
     wait_for(addons_ready, 240, "cluster DNS and the Ingress controller to be ready")
+    for deployment in lab.admin_get("deployments", "-n", "kube-system")["items"]:  # ServiceAccounts, no hostPath
+        spec = deployment["spec"]["template"]["spec"]
+        assert spec.get("serviceAccountName") not in (None, "default"), deployment["metadata"]["name"]
+        assert not [v for v in spec.get("volumes") or [] if "hostPath" in v], deployment["metadata"]["name"]
     exposed = lab.run("lab-cp", *ADMIN, "expose", "deployment", "echo", "--port=80")
     assert exposed.returncode == 0, exposed.stderr
     ingress = {"apiVersion": "networking.k8s.io/v1", "kind": "Ingress", "metadata": {"name": "echo"},

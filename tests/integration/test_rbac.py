@@ -248,8 +248,9 @@ def test_aggregation_makes_view_grow(rbac_apiserver: APIServerProcess,
         assert admin.post(f"{RBAC}/clusterroles", json=crontabs).status_code == 201
         wait_until(lambda: can(user, "list", "crontabs", namespace, "stable.example.com"),
                    DEADLINE_SECONDS, "view to aggregate the crontabs rule")
-    edit_rules = admin.get(f"{RBAC}/clusterroles/edit").json()["rules"]
-    assert crontabs["rules"][0] in edit_rules  # view is aggregated into edit
+    # view is aggregated into edit: a second pass of the controller, after view changed
+    wait_until(lambda: crontabs["rules"][0] in admin.get(f"{RBAC}/clusterroles/edit").json()["rules"],
+               DEADLINE_SECONDS, "edit to aggregate view's new rule")
 
 
 def test_reviews_are_create_only_and_discovered(rbac_apiserver: APIServerProcess,

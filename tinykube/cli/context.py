@@ -102,7 +102,7 @@ def resolve_config(args: argparse.Namespace) -> ClientConfig:
     if server:
         config = dataclasses.replace(config, server=server.rstrip("/"))
     if token:
-        config = dataclasses.replace(config, token=token)
+        config = dataclasses.replace(config, token=token, token_file=None)
     if getattr(args, "insecure_skip_tls_verify", False):
         config = dataclasses.replace(config, insecure_skip_tls_verify=True)
     return config

@@ -21,14 +21,16 @@ import binascii
 import os
 import ssl
 import tempfile
-from collections.abc import Mapping
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 SERVICE_ACCOUNT_DIR = Path("/var/run/secrets/kubernetes.io/serviceaccount")
+TOKEN_FILE_REREAD_SECONDS = 60.0  # client-go's cached file token source: re-read every minute
 DEFAULT_KUBECONFIG = Path("~/.kube/config")
 
 
@@ -43,6 +45,9 @@ class ClientConfig:
     - `ca_file`/`ca_data` (PEM) name the CA that signed the server's certificate;
       without either, the system trust store is used.
     - `namespace` is the default for callers that do not pass one.
+    - `token_file` (in-cluster config, a kubeconfig's `tokenFile`) is re-read at most
+      once a minute by `bearer_token()`: the kubelet rotates a pod's projected token
+      before it expires, and a long-running client picks up the new one.
     """
 
     server: str
@@ -57,6 +62,22 @@ class ClientConfig:
     namespace: str = "default"
     user_agent: str = "tinykube"
     timeout_seconds: float = 30.0
+    token_file: str | None = None
+    clock: Callable[[], float] = field(default=time.monotonic, repr=False, compare=False)
+    _token_read_at: float | None = field(default=None, init=False, repr=False, compare=False)
+
+    def bearer_token(self) -> str | None:
+        """The token to send now: `token`, refreshed from `token_file` when a minute old
+        (a file that cannot be read keeps the last token, as client-go does)."""
+        if self.token_file:
+            now = self.clock()
+            if self._token_read_at is None or now - self._token_read_at >= TOKEN_FILE_REREAD_SECONDS:
+                try:
+                    self.token = Path(self.token_file).read_text().strip() or self.token
+                except OSError:
+                    pass
+                self._token_read_at = now
+        return self.token
 
     def ssl_context(self) -> ssl.SSLContext | bool:
         """What to pass as httpx's `verify`: a context for HTTPS, True for plain HTTP."""
@@ -187,6 +208,7 @@ def load_kubeconfig(path: str | os.PathLike[str] | None = None, context: str | N
         token_path = _resolve(user["__dir__"], user["tokenFile"])
         try:
             config.token = Path(token_path).read_text().strip()
+            config.token_file = str(token_path)
         except OSError as err:
             raise ConfigError(f"cannot read tokenFile {token_path}: {err.strerror}") from None
     if user.get("client-certificate-data") and user.get("client-key-data"):
@@ -220,4 +242,4 @@ def in_cluster_config(env: Mapping[str, str] | None = None,
     if ":" in host and not host.startswith("["):
         host = f"[{host}]"  # an IPv6 literal in a URL
     return ClientConfig(server=f"https://{host}:{port}", token=token, ca_file=str(ca_file),
-                        namespace=namespace or "default")
+                        namespace=namespace or "default", token_file=str(directory / "token"))

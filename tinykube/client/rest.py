@@ -29,7 +29,7 @@ import logging
 import random
 import re
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -110,6 +110,19 @@ def _log_warning(text: str) -> None:
     log.warning("warning from the API server: %s", text)
 
 
+class BearerAuth(httpx.Auth):
+    """`Authorization: Bearer` with the config's current token (re-read from its file)."""
+
+    def __init__(self, config: ClientConfig) -> None:
+        self.config = config
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        token = self.config.bearer_token()
+        if token and "Authorization" not in request.headers:
+            request.headers["Authorization"] = f"Bearer {token}"
+        yield request
+
+
 class RESTClient:
     """An async client for one API server.
 
@@ -132,9 +145,7 @@ class RESTClient:
         self._clock = clock or RealClock()
         self._jitter = jitter
         headers = {"User-Agent": config.user_agent, "Accept": "application/json"}
-        if config.token:
-            headers["Authorization"] = f"Bearer {config.token}"
-        self._http = httpx.AsyncClient(base_url=config.server, headers=headers,
+        self._http = httpx.AsyncClient(base_url=config.server, headers=headers, auth=BearerAuth(config),
                                        verify=config.ssl_context(), transport=transport,
                                        timeout=config.timeout_seconds)
 

@@ -171,8 +171,9 @@ async def connect_to_server(config: ClientConfig, path: str, query: list[tuple[s
                             subprotocols: list[str]) -> WebSocketClient:
     """A WebSocket to an API server path, with the kubeconfig's TLS and credentials."""
     headers = {"User-Agent": config.user_agent}
-    if config.token:
-        headers["Authorization"] = f"Bearer {config.token}"
+    token = config.bearer_token()
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
     context = config.ssl_context()
     url = f"{config.server.rstrip('/')}{path}?{urlencode(query)}"
     return await connect(url, subprotocols=subprotocols, headers=headers,

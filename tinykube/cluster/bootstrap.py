@@ -13,21 +13,27 @@ host after `tinykube init`) keeps one directory, /etc/tinykube by default:
     admin.kubeconfig                  system:masters: the user's key to the cluster
     encryption-config.yaml            --encryption-provider-config: Secrets in etcd under
                                       a random AES-GCM key (`k8s:enc:aesgcm:v1:key1:`)
-    controller-manager.kubeconfig
-    scheduler.kubeconfig
+    controller-manager.kubeconfig     system:kube-controller-manager
+    scheduler.kubeconfig              system:kube-scheduler
+    cloud-controller-manager.kubeconfig  system:cloud-controller-manager
     node/                             everything a worker node receives, and no more:
       ca.crt                          the cluster CA certificate (not its key)
       bootstrap-kubelet.kubeconfig    the bootstrap token: enough to ask for a certificate
-      node.kubeconfig                 the add-ons' shared credential (DNS, Ingress and
-                                      dashboard read it through hostPath until they run
-                                      with ServiceAccount tokens); the kubelet and
-                                      kube-proxy never use it
+
+Each component's identity is bound to its default ClusterRole of the same name
+(apiserver/authorization/rbac/policy.py); add-ons run as ServiceAccounts (their
+manifests in addons/). Tokens of identities this version no longer makes (the
+add-ons' former shared `node` token) are dropped from tokens.csv on the next start.
 
 A kubelet trades the bootstrap token for a certificate of its own (kubelet/certificate);
 the token works once its Secret `kube-system/bootstrap-token-<id>` exists, and its
 group may create CertificateSigningRequests once bound to `system:node-bootstrapper`
 (`upload_bootstrap_token` does both, run by `init` and by the compose cluster's
-controller manager container at start).
+controller manager container at start). It also binds `system:node-proxier` to the
+group `system:nodes`: kube-proxy runs with its node's credential (see
+docs/differences-from-kubernetes.md), and lets nodes get PersistentVolumes
+(`tinykube:local-path-reclaimer`: the kubelet deletes the data of deleted local-path
+volumes).
 
 `ensure_config_dir` writes what is missing and never changes what exists, so a
 restart keeps every credential valid.
@@ -62,17 +68,19 @@ from tinykube import pki
 
 DEFAULT_DIR = Path("/etc/tinykube")
 
-# Each component's identity: (user, groups). "node" is the add-ons' credential only.
+# Each component's identity: (user, groups), bound to its default ClusterRole.
 IDENTITIES = {
     "admin": ("kubernetes-admin", "system:masters"),
     "controller-manager": ("system:kube-controller-manager", ""),
     "scheduler": ("system:kube-scheduler", ""),
-    "node": ("system:node:bootstrap", "system:nodes"),
+    "cloud-controller-manager": ("system:cloud-controller-manager", ""),
 }
 KUBELET_CLIENT = ("kube-apiserver-kubelet-client", ["system:masters"])
 TOKEN_ALPHABET = string.ascii_lowercase + string.digits
 BOOTSTRAP_GROUP = "system:bootstrappers:kubeadm:default-node-token"
 BOOTSTRAP_BINDING = "kubeadm:kubelet-bootstrap"
+NODE_PROXIER_BINDING = "tinykube:node-proxier"
+LOCAL_PATH_RECLAIMER = "tinykube:local-path-reclaimer"
 
 
 @dataclass(frozen=True)
@@ -120,7 +128,7 @@ class ConfigDir:
         return self.node_dir / "bootstrap-kubelet.kubeconfig"
 
     def kubeconfig(self, identity: str) -> Path:
-        return (self.node_dir if identity == "node" else self.path) / f"{identity}.kubeconfig"
+        return self.path / f"{identity}.kubeconfig"
 
     def token(self, identity: str) -> str:
         user = IDENTITIES[identity][0]
@@ -148,12 +156,7 @@ def ensure_config_dir(path: Path, server: str) -> ConfigDir:
     config.node_dir.mkdir(exist_ok=True)
     path.chmod(0o700)
     config.node_dir.chmod(0o755)  # the node volume: nothing secret but the bootstrap token (0600)
-    if not config.tokens_file.exists():
-        rows = io.StringIO()
-        writer = csv.writer(rows, lineterminator="\n")
-        for user, groups in IDENTITIES.values():
-            writer.writerow([secrets.token_hex(16), user, user, groups])
-        _write_private(config.tokens_file, rows.getvalue())
+    _sync_tokens(config)
     if not (config.ca_file.exists() and config.ca_key_file.exists()):
         pki.write_key_pair(config.ca_file, config.ca_key_file, pki.new_ca("tinykube-ca"))
     if not (config.kubelet_client_cert.exists() and config.kubelet_client_key.exists()):
@@ -171,10 +174,27 @@ def ensure_config_dir(path: Path, server: str) -> ConfigDir:
         _write_private(config.encryption_config_file, encryption_config_text(secrets.token_bytes(32)))
     for identity in IDENTITIES:
         if not config.kubeconfig(identity).exists():
-            # The node directory travels to other machines: its kubeconfigs carry the CA.
-            ca = {"ca_data": ca_pem} if identity == "node" else {"ca_file": config.ca_file}
-            _write_private(config.kubeconfig(identity), kubeconfig_text(server, config.token(identity), **ca))
+            _write_private(config.kubeconfig(identity), kubeconfig_text(server, config.token(identity),
+                                                                        ca_file=config.ca_file))
+    (config.node_dir / "node.kubeconfig").unlink(missing_ok=True)  # an older version's shared token
     return config
+
+
+def _sync_tokens(config: ConfigDir) -> None:
+    """One token per identity in tokens.csv: existing ones kept, missing ones made, and
+    rows of users no identity has any more dropped (their tokens stop working)."""
+    users = {user: groups for user, groups in IDENTITIES.values()}
+    rows: list[list[str]] = []
+    if config.tokens_file.exists():
+        with open(config.tokens_file, newline="") as handle:
+            rows = [row for row in csv.reader(handle) if len(row) >= 2]
+    kept = [row for row in rows if row[1] in users]
+    have = {row[1] for row in kept}
+    kept += [[secrets.token_hex(16), user, user, groups] for user, groups in users.items() if user not in have]
+    if kept != rows:
+        text = io.StringIO()
+        csv.writer(text, lineterminator="\n").writerows(kept)
+        _write_private(config.tokens_file, text.getvalue())
 
 
 def encryption_config_text(key: bytes) -> str:
@@ -227,20 +247,32 @@ def apply_object(client: httpx.Client, collection: str, name: str, body: dict[st
 
 
 def upload_bootstrap_token(client: httpx.Client, token: str, ttl: datetime.timedelta | None) -> None:
-    """Store (or renew) the token's Secret (`ttl` None: it never expires), and let its group
-    ask for node certificates where RBAC is served (kubeadm's `kubeadm:kubelet-bootstrap`)."""
+    """Store (or renew) the token's Secret (`ttl` None: it never expires), and where RBAC
+    is served let its group ask for node certificates (kubeadm's `kubeadm:kubelet-bootstrap`)
+    nodes read what kube-proxy watches (`tinykube:node-proxier`) and get PersistentVolumes
+    (`tinykube:local-path-reclaimer`)."""
     expiration = None if ttl is None else datetime.datetime.now(datetime.timezone.utc) + ttl
     secret = bootstrap_token_secret(token, expiration)
     apply_object(client, "/api/v1/namespaces/kube-system/secrets", secret["metadata"]["name"], secret)
     bindings = "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"
     if client.get(bindings, params={"limit": 1}).status_code == 404:
         return  # no RBAC in this API server: nothing to bind
-    apply_object(client, bindings, BOOTSTRAP_BINDING, {
-        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
-        "metadata": {"name": BOOTSTRAP_BINDING},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                    "name": "system:node-bootstrapper"},
-        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": BOOTSTRAP_GROUP}]})
+    # The kubelet's local-path reclaimer asks whether the PV of a `pvc-*` directory still
+    # exists: the Node authorizer answers only for PVs of pods bound to the node.
+    apply_object(client, "/apis/rbac.authorization.k8s.io/v1/clusterroles", LOCAL_PATH_RECLAIMER, {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
+        "metadata": {"name": LOCAL_PATH_RECLAIMER},
+        "rules": [{"apiGroups": [""], "resources": ["persistentvolumes"], "verbs": ["get"]}]})
+    for name, role, group in ((BOOTSTRAP_BINDING, "system:node-bootstrapper", BOOTSTRAP_GROUP),
+                              # kube-proxy runs with its node's credential; the Node
+                              # authorizer has no opinion on Services and EndpointSlices
+                              (NODE_PROXIER_BINDING, "system:node-proxier", "system:nodes"),
+                              (LOCAL_PATH_RECLAIMER, LOCAL_PATH_RECLAIMER, "system:nodes")):
+        apply_object(client, bindings, name, {
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "metadata": {"name": name},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": group}]})
 
 
 def admin_client(config: ConfigDir, server: str) -> httpx.Client:

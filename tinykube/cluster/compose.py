@@ -313,7 +313,10 @@ def apply_addons(access: AdminAccess, say: Say) -> None:
 ADDON_API_PATHS = {"Service": ("/api/v1", "services"), "ConfigMap": ("/api/v1", "configmaps"),
                    "Secret": ("/api/v1", "secrets"), "Deployment": ("/apis/apps/v1", "deployments"),
                    "IngressClass": ("/apis/networking.k8s.io/v1", "ingressclasses"),
-                   "StorageClass": ("/apis/storage.k8s.io/v1", "storageclasses")}
+                   "StorageClass": ("/apis/storage.k8s.io/v1", "storageclasses"),
+                   "ServiceAccount": ("/api/v1", "serviceaccounts"),
+                   "ClusterRole": ("/apis/rbac.authorization.k8s.io/v1", "clusterroles"),
+                   "ClusterRoleBinding": ("/apis/rbac.authorization.k8s.io/v1", "clusterrolebindings")}
 
 
 def wait_addons_ready(access: AdminAccess, say: Say, timeout_seconds: float = READY_TIMEOUT_SECONDS) -> None:

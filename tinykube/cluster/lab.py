@@ -22,6 +22,11 @@ kubelet's credential. The kubelet waits for
 its pod CIDR, puts pods on a bridge that owns it, and routes the other hosts' pod
 CIDRs to them (host-gw), so pods reach each other across hosts by pod IP.
 
+As in the compose cluster, the API server authorizes with Node,RBAC and admits with
+ServiceAccount and NodeRestriction; the controller manager and the scheduler have
+their own tokens and default roles, kube-proxy reads Services and EndpointSlices as
+its node (the `tinykube:node-proxier` binding), the add-ons run as ServiceAccounts.
+
 Components run as systemd units when systemd runs the host (`tinykube-<name>`),
 otherwise as background processes with PID files in /run/tinykube and logs in
 /var/log/tinykube. `tinykube reset` stops what init or join started.
@@ -174,7 +179,7 @@ def init(advertise_address: str, config_dir: Path, say: Say, port: int = 6443) -
         f"--kubelet-client-certificate={config.kubelet_client_cert}",
         f"--kubelet-client-key={config.kubelet_client_key}",
         f"--kubelet-certificate-authority={config.ca_file}",
-        "--enable-admission-plugins=ServiceAccount",
+        "--authorization-mode=Node,RBAC", "--enable-admission-plugins=ServiceAccount,NodeRestriction",
         f"--encryption-provider-config={config.encryption_config_file}"), say)
     local = f"https://127.0.0.1:{port}"
     _wait(lambda: config.ca_file.exists() and _get(f"{local}/readyz", verify=False) == 200, 60,

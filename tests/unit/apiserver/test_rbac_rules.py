@@ -24,6 +24,12 @@ def rule(verbs: str, groups: str = "", resources: str = "", names: str = "",
                       non_resource_urls=split(urls))
 
 
+def test_a_namespace_subresource_names_the_namespace() -> None:
+    finalize = request("PUT", "/api/v1/namespaces/demo/finalize")
+    assert (finalize.resource, finalize.subresource, finalize.name, finalize.namespace) == \
+        ("namespaces", "finalize", "demo", "demo")
+
+
 def request(method: str, path: str, query: str = "") -> Attributes:
     return request_attributes(ALICE, method, path, query)
 
@@ -55,6 +61,10 @@ PODS = "/api/v1/namespaces/default/pods"
     (rule("get", urls="*"), "GET", "/version", "", True),
     (rule("get", urls="/apis/*"), "GET", "/apis", "", False),
     (rule("get", "", "pods"), "GET", "/healthz", "", False),  # resource rules: no URLs
+    # the Namespace's own subresources, not kinds inside it (the namespace controller's finalize)
+    (rule("update", "", "namespaces/finalize"), "PUT", "/api/v1/namespaces/demo/finalize", "", True),
+    (rule("update", "", "namespaces/status"), "PUT", "/api/v1/namespaces/demo/status", "", True),
+    (rule("update", "", "finalize"), "PUT", "/api/v1/namespaces/demo/finalize", "", False),
 ])
 def test_rule_allows(policy: PolicyRule, method: str, path: str, query: str,
                      allowed: bool) -> None:

@@ -113,6 +113,17 @@ def test_an_issued_client_certificate_copies_the_subject_and_is_capped_by_the_du
         microsecond=0)
 
 
+def test_a_user_certificate_asked_for_client_auth_only_has_no_empty_key_usage() -> None:
+    """`usages: [client auth]` (kubectl's documented user CSR): an empty critical KeyUsage
+    would make every TLS server refuse the certificate."""
+    user = model(csr("kubernetes.io/kube-apiserver-client", cn="jane", orgs=("devs",), usages=("client auth",)))
+    certificate = x509.load_pem_x509_certificate(issue(user, CA, NOW))
+    with pytest.raises(x509.ExtensionNotFound):
+        certificate.extensions.get_extension_for_class(x509.KeyUsage)
+    signing = x509.load_pem_x509_certificate(issue(model(csr()), CA, NOW))
+    assert signing.extensions.get_extension_for_class(x509.KeyUsage).value.digital_signature
+
+
 def test_an_issued_serving_certificate_carries_the_requested_names() -> None:
     serving = model(csr(SERVING, sans=("n1", "10.0.0.5"), usages=SERVING_USAGES, **NODE_ITSELF))
     certificate = x509.load_pem_x509_certificate(issue(serving, CA, NOW))

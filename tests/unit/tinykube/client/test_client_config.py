@@ -129,3 +129,21 @@ def test_plain_http_needs_no_tls_context() -> None:
     insecure = ClientConfig(server="https://127.0.0.1:6443", insecure_skip_tls_verify=True)
     context = insecure.ssl_context()
     assert context is not True and not context.check_hostname  # type: ignore[union-attr]
+
+
+def test_a_rotated_service_account_token_is_sent_once_a_minute_old(tmp_path: Path) -> None:
+    write(tmp_path / "token", "first\n")
+    write(tmp_path / "ca.crt", CA_PEM.decode())
+    env = {"KUBERNETES_SERVICE_HOST": "10.96.0.1", "KUBERNETES_SERVICE_PORT": "443"}
+    config = in_cluster_config(env=env, service_account_dir=tmp_path)
+    now = [100.0]
+    config.clock = lambda: now[0]
+    assert config.bearer_token() == "first"
+    write(tmp_path / "token", "second\n")  # the kubelet rotated it
+    now[0] += 30
+    assert config.bearer_token() == "first"  # read at most once a minute
+    now[0] += 30
+    assert config.bearer_token() == "second"
+    (tmp_path / "token").unlink()  # unreadable for a moment: the last token stays
+    now[0] += 60
+    assert config.bearer_token() == "second"

@@ -33,7 +33,7 @@ def test_config_dir_is_made_once_and_kept(tmp_path: Path) -> None:
 def test_the_node_directory_holds_the_ca_and_a_bootstrap_token_only(tmp_path: Path) -> None:
     config = ensure_config_dir(tmp_path / "etc", "https://apiserver:6443")
     assert sorted(p.name for p in config.node_dir.iterdir()) == [
-        "bootstrap-kubelet.kubeconfig", "ca.crt", "node.kubeconfig"]
+        "bootstrap-kubelet.kubeconfig", "ca.crt"]
     assert (config.node_dir / "ca.crt").read_bytes() == config.ca_file.read_bytes()
     assert b"PRIVATE KEY" not in b"".join(p.read_bytes() for p in config.node_dir.iterdir())
     bootstrap = yaml.safe_load(config.bootstrap_kubeconfig.read_text())
@@ -41,6 +41,25 @@ def test_the_node_directory_holds_the_ca_and_a_bootstrap_token_only(tmp_path: Pa
     assert base64.b64decode(bootstrap["clusters"][0]["cluster"]["certificate-authority-data"]) == \
         config.ca_file.read_bytes()
     assert parse_token(config.bootstrap_token) is not None
+
+
+def test_every_component_has_its_own_token_and_an_older_shared_node_token_is_revoked(tmp_path: Path) -> None:
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    # what an older version wrote: no cloud controller manager, a shared add-on token
+    (etc / "tokens.csv").write_text("t-admin,kubernetes-admin,kubernetes-admin,system:masters\n"
+                                    "t-node,system:node:bootstrap,system:node:bootstrap,system:nodes\n")
+    (etc / "node").mkdir()
+    (etc / "node" / "node.kubeconfig").write_text("token: t-node\n")
+    config = ensure_config_dir(etc, "https://apiserver:6443")
+    assert config.token("admin") == "t-admin"  # kept: existing kubeconfigs stay valid
+    assert "t-node" not in config.tokens_file.read_text()
+    assert not (config.node_dir / "node.kubeconfig").exists()
+    users = {IDENTITIES[identity][0] for identity in IDENTITIES}
+    assert {"system:kube-controller-manager", "system:kube-scheduler", "system:cloud-controller-manager"} <= users
+    ccm = yaml.safe_load(config.kubeconfig("cloud-controller-manager").read_text())
+    assert ccm["users"][0]["user"] == {"token": config.token("cloud-controller-manager")}
+    assert len({config.token(identity) for identity in IDENTITIES}) == len(IDENTITIES)
 
 
 def test_the_api_servers_kubelet_client_certificate_is_kubeadms(tmp_path: Path) -> None:
