@@ -15,8 +15,7 @@ then `*.*`; a resource named nowhere is stored as plain JSON (None). Keys are
 `/registry/<plural>/...` for built-ins (plural -> group from the resource index)
 and `/registry/<group>/<plural>/...` for custom resources.
 
-tinykube has no `secretbox` (XSalsa20-Poly1305 is not in the `cryptography`
-package) and no `kms`: both are refused at start, by name.
+tinykube has no `kms` (no KMS plugin client): it is refused at start, by name.
 
 Kubernetes counterpart: staging/src/k8s.io/apiserver/pkg/server/options/encryptionconfig/config.go,
 staging/src/k8s.io/apiserver/pkg/apis/apiserver/validation/validation_encryption.go
@@ -32,6 +31,7 @@ from typing import Any
 import yaml
 
 from apiserver.storage.value.aes import CBCTransformer, GCMTransformer
+from apiserver.storage.value.secretbox import SecretboxTransformer
 from apiserver.storage.value.transformer import (
     IdentityTransformer,
     PrefixTransformer,
@@ -44,10 +44,10 @@ KIND = "EncryptionConfiguration"
 PROVIDERS = ("kms", "aesgcm", "aescbc", "secretbox", "identity")
 AES_KEY_SIZES = (16, 24, 32)
 SECRETBOX_KEY_SIZES = (32,)
-PREFIXES = {"aesgcm": b"k8s:enc:aesgcm:v1:", "aescbc": b"k8s:enc:aescbc:v1:"}
+PREFIXES = {"aesgcm": b"k8s:enc:aesgcm:v1:", "aescbc": b"k8s:enc:aescbc:v1:",
+            "secretbox": b"k8s:enc:secretbox:v1:"}
+TRANSFORMERS = {"aesgcm": GCMTransformer, "aescbc": CBCTransformer, "secretbox": SecretboxTransformer}
 UNSUPPORTED = {
-    "secretbox": "XSalsa20-Poly1305 is not in the cryptography package tinykube uses; "
-                 "use aesgcm or aescbc",
     "kms": "tinykube has no KMS plugin client; use aesgcm or aescbc",
 }
 GroupResource = tuple[str, str]  # (group, resource); "*" for either wildcard
@@ -176,10 +176,11 @@ def _provider_transformer(provider: dict[str, Any]) -> PrefixTransformer:
         return PrefixTransformer(b"", IdentityTransformer())
     if name in UNSUPPORTED:
         raise EncryptionConfigError(f"{name} provider is not supported by tinykube: {UNSUPPORTED[name]}")
-    make = GCMTransformer if name == "aesgcm" else CBCTransformer
+    make = TRANSFORMERS[name]
     keys = [PrefixTransformer(f"{key['name']}:".encode(), make(base64.b64decode(key["secret"])))
             for key in settings["keys"]]
-    no_match = "no matching key was found for the provided AES transformer"
+    no_match = ("no matching key was found for the provided Secretbox transformer" if name == "secretbox"
+                else "no matching key was found for the provided AES transformer")
     return PrefixTransformer(PREFIXES[name], PrefixTransformers(no_match, keys))
 
 

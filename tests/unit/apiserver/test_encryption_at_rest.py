@@ -133,8 +133,9 @@ resources:
     ("  - identity: {}", "[secrets, secrets]", "the same resource cannot be specified multiple times"),
     ("  - identity: {}", "[events.events.k8s.io]", "Use 'events' instead"),
     ("  - identity: {}", '["pods.*"]', "encrypting the same resource across groups is not supported"),
-    (f"  - secretbox: {{keys: [{{name: k, secret: {KEY1}}}]}}", "[secrets]",
-     "secretbox provider is not supported by tinykube"),
+    (f"  - secretbox: {{keys: [{{name: k, secret: {KEY2}}}]}}", "[secrets]",
+     "expected one of [32]"),
+    ("  - kms: {name: plugin}", "[secrets]", "kms provider is not supported by tinykube"),
 ])
 def test_invalid_configs_are_refused(tmp_path: Path, providers: str, resources: str,
                                      message: str) -> None:
