@@ -123,9 +123,13 @@ def test_autoscale_scales_up_under_load_and_back_down_when_it_stops(
     # The load stops: after the 3 s stabilization window, back to the minimum.
     wait_until(lambda: load_all(http, namespace, "cpu=1m") >= 0 and replicas(http, namespace) == 1, 60,
                "the HPA to scale web back to 1", interval_seconds=0.5)
-    events = http.get(f"/api/v1/namespaces/{namespace}/events").json()["items"]
-    messages = [e["message"] for e in events if e["reason"] == "SuccessfulRescale"]
-    assert "New size: 1; reason: All metrics below target" in messages, messages
+
+    def rescale_messages() -> list[str]:
+        events = http.get(f"/api/v1/namespaces/{namespace}/events").json()["items"]
+        return [e["message"] for e in events if e["reason"] == "SuccessfulRescale"]
+    # The event is written after the scale it reports.
+    wait_until(lambda: "New size: 1; reason: All metrics below target" in rescale_messages(), 30,
+               "the rescale-to-1 event")
 
 
 def test_pods_without_cpu_requests_say_so_in_the_hpa_conditions(
@@ -278,8 +282,12 @@ def test_an_hpa_scales_a_custom_resource_through_its_scale_subresource(
         # Below minReplicas the HPA scales up without needing metrics, as upstream.
         wait_until(lambda: http.get(f"{pools}/workers").json()["spec"]["replicas"] == 3, 60,
                    "the HPA to scale the Pool to its minimum of 3")
-        events = http.get(f"/api/v1/namespaces/{namespace}/events").json()["items"]
-        assert any(e["reason"] == "SuccessfulRescale" and e["involvedObject"]["name"] == "workers"
-                   and "Current number of replicas below Spec.MinReplicas" in e["message"] for e in events)
+
+        def rescale_event_written() -> bool:  # written after the scale it reports
+            events = http.get(f"/api/v1/namespaces/{namespace}/events").json()["items"]
+            return any(e["reason"] == "SuccessfulRescale" and e["involvedObject"]["name"] == "workers"
+                       and "Current number of replicas below Spec.MinReplicas" in e["message"]
+                       for e in events)
+        wait_until(rescale_event_written, 30, "the SuccessfulRescale event for the Pool")
     finally:
         http.delete("/apis/apiextensions.k8s.io/v1/customresourcedefinitions/pools.hpa.example.com")
