@@ -188,4 +188,8 @@ def test_a_hollow_kubelet_with_its_own_node_credential_runs_a_pod(cluster) -> No
     ready = {c["type"]: c["status"] for c in
              cluster.admin.get("/api/v1/nodes/nauthz-1").json()["status"]["conditions"]}
     assert ready["Ready"] == "True"
-    assert "Forbidden" not in Path(cluster.kubelet.log_path).read_text()
+    # The first test deletes pod `web` with grace 0: until the kubelet sees that, a retry of
+    # its secret volume may meet the 403 the test waits for. Nothing else may be refused.
+    refused = [line for line in Path(cluster.kubelet.log_path).read_text().splitlines()
+               if "Forbidden" in line and '"web-tls"' not in line and '"web-settings"' not in line]
+    assert refused == []
